@@ -1,0 +1,69 @@
+/* CHEMPY one-zone galactic chemical evolution model (Rybizki et al. 2017, ChempyMulti
+ * configuration of Buck et al.): maps theta = (alpha_IMF, log10_N_Ia, log10_SFE,
+ * log10_SFR_peak, x_out, birth_time_Gyr) to eight abundances of a star born at T. */
+#ifndef CHEMPYSBI_GCE_H
+#define CHEMPYSBI_GCE_H
+
+#include <chempysbi/common.h>
+
+/* Per-run outcome. Everything except GCE_OK leaves abund[] = NaN. */
+typedef enum {
+  GCE_OK = 0,
+  GCE_REJ_SFR = 1,       /* SFR at the birth time below 5 % of the mean SFR */
+  GCE_REJ_NEGATIVE = 2,  /* an ISM element mass (or ISM/corona total) went negative */
+  GCE_REJ_AGE = 3,       /* stellar age end - T above 13 Gyr */
+  GCE_REJ_BOUNDS = 4,    /* non-finite or out-of-bounds input */
+  GCE_SOLVER_FAILURE = 5 /* CVODE failed (flag in GceRunStats.cvode_flag) */
+} GceStatus;
+
+const char *gce_status_name(GceStatus);
+
+/* Yield tables, IMF grid and solar data: read-only after load, shareable by any
+ * number of workspaces (and threads). */
+typedef struct GceYields GceYields;
+PetscErrorCode gce_yields_load(const char *data_dir, const char *set /* "tng" or "alt" */, GceYields **y);
+PetscErrorCode gce_yields_destroy(GceYields **y);
+
+typedef enum { GCE_SCHEME_DISCRETE = 0, GCE_SCHEME_CVODE = 1 } GceScheme;
+
+typedef struct {
+  GceScheme scheme;   /* default GCE_SCHEME_CVODE */
+  PetscInt time_steps;/* discrete scheme: CHEMPY time steps N0 (default 28) */
+  PetscReal rtol, atol;/* cvode: relative / absolute tolerance (masses in units of the stellar mass formed by T) */
+  PetscInt cohorts;   /* cvode: number of birth-cohort intervals on [0, T] (method of steps) */
+  char yields[16];    /* "tng" (default) or "alt" */
+  char data_dir[PETSC_MAX_PATH_LEN]; /* env CHEMPYSBI_DATA, else "../shared/chempy-data" (relative to cwd) */
+} GceConfig;
+
+PetscErrorCode gce_config_default(GceConfig *c);
+/* Options: -scheme discrete|cvode, -time_steps, -rtol, -atol, -gce_cohorts, -yields tng|alt, -data_dir. */
+PetscErrorCode gce_config_set_from_options(GceConfig *c);
+
+typedef struct {
+  long steps, rhs_evals, err_test_fails, nonlin_fails; /* summed over the run (cvode; 0 for discrete) */
+  int cvode_flag;                                      /* last CVODE return flag (0 when fine) */
+} GceRunStats;
+
+typedef struct GceWork GceWork;
+PetscErrorCode gce_work_create(const GceYields *y, const GceConfig *c, GceWork **w);
+PetscErrorCode gce_work_destroy(GceWork **w);
+
+/* theta order: alpha_IMF, log10_N_Ia, log10_SFE, log10_SFR_peak, x_out, birth_time_Gyr.
+   abund order: C_Fe, Fe_H, He_Fe, Mg_Fe, N_Fe, Ne_Fe, O_Fe, Si_Fe (NaN when status != GCE_OK).
+   Per-row problems go to *status (never a PETSc error); PETSc errors only for real faults.
+   stats may be NULL. */
+PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceStatus *status, GceRunStats *stats);
+
+/* Trajectory of the last gce_run (valid until the next run on w): n rows of
+   GCE_HIST_NCOL columns, row-major: time [Gyr], the 8 abundances (abund order),
+   ISM gas mass, corona gas mass, ISM metallicity. Discrete: one row per grid point;
+   cvode: one row per cohort boundary. Empty (n = 0) after a rejection before the run. */
+#define GCE_HIST_NCOL 12
+extern const char *const gce_hist_names[GCE_HIST_NCOL];
+PetscErrorCode gce_history_get(const GceWork *w, PetscInt *n, const double **rows);
+
+/* The nine CHEMPY outputs including [H/Fe] = -[Fe/H], in CHEMPY's order
+   (C_Fe, Fe_H, H_Fe, He_Fe, Mg_Fe, N_Fe, Ne_Fe, O_Fe, Si_Fe), of the last run. */
+PetscErrorCode gce_last_abund9(const GceWork *w, double abund9[9]);
+
+#endif

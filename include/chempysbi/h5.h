@@ -1,0 +1,69 @@
+/* Parallel HDF5 layer: files written under a temporary name and renamed when
+ * complete, 2-D row tables where each rank owns a row block, attributes and the
+ * provenance every output file carries. */
+#ifndef CHEMPYSBI_H5_H
+#define CHEMPYSBI_H5_H
+
+#include <chempysbi/common.h>
+#include <hdf5.h>
+
+typedef struct {
+  hid_t id;
+  MPI_Comm comm;
+  char path[PETSC_MAX_PATH_LEN]; /* final name */
+  char tmp[PETSC_MAX_PATH_LEN];  /* name while being written; empty for files opened in place */
+} H5File;
+
+#define H5_NAME_LEN 64 /* longest column name stored */
+
+/* Create `path` for writing (collective): the data go to "<path>.tmp" until h5_commit. */
+PetscErrorCode h5_create(MPI_Comm comm, const char *path, H5File *f);
+/* Close and atomically rename the temporary file to its final name (collective). */
+PetscErrorCode h5_commit(H5File *f);
+/* Open an existing file (collective), read-only or read-write, in place. */
+PetscErrorCode h5_open(MPI_Comm comm, const char *path, PetscBool rw, H5File *f);
+/* Open "<path>.tmp" in place for continuing a write later committed with h5_commit. */
+PetscErrorCode h5_open_tmp(MPI_Comm comm, const char *path, H5File *f);
+PetscErrorCode h5_close(H5File *f);
+PetscBool h5_exists(H5File *f, const char *name);
+
+/* Tables: datasets [nrows, ncols] of double (or int), chunked along rows and
+ * extendible, column names in the attribute "columns". ncols = 0 makes a 1-D
+ * dataset [nrows] (used for status columns). */
+PetscErrorCode h5_table_create(H5File *f, const char *name, hid_t type, PetscInt nrows, PetscInt ncols,
+                               const char *const colnames[]);
+/* Write rows [row0, row0 + n) from `data` (row-major, ncols wide). With
+ * collective = PETSC_TRUE every rank of the file's communicator must call it
+ * (n may be 0); otherwise the write is independent. */
+PetscErrorCode h5_table_write_rows(H5File *f, const char *name, hid_t memtype, PetscInt row0, PetscInt n,
+                                   const void *data, PetscBool collective);
+/* Create a table from each rank's block of rows, concatenated in rank order
+ * (offsets by MPI_Exscan) and written collectively. */
+PetscErrorCode h5_table_write(H5File *f, const char *name, hid_t type, PetscInt nlocal, PetscInt ncols,
+                              const char *const colnames[], const void *data);
+/* Shape of a table; errors name the file and dataset if it is missing. */
+PetscErrorCode h5_table_info(H5File *f, const char *name, PetscInt *nrows, PetscInt *ncols);
+/* Check a table has the expected columns (names and order); the error names what differs. */
+PetscErrorCode h5_table_check_columns(H5File *f, const char *name, PetscInt ncols, const char *const expect[]);
+/* Read rows [row0, row0 + n) into data (collective when requested, as for writes). */
+PetscErrorCode h5_table_read_rows(H5File *f, const char *name, hid_t memtype, PetscInt row0, PetscInt n,
+                                  void *data, PetscBool collective);
+
+/* Attributes on an object ("/" for the file, or a dataset/group path). Values
+ * must be the same on every rank (HDF5 attribute writes are collective). */
+PetscErrorCode h5_attr_write_str(H5File *f, const char *obj, const char *name, const char *value);
+PetscErrorCode h5_attr_write_double(H5File *f, const char *obj, const char *name, PetscInt n, const double *v);
+PetscErrorCode h5_attr_write_int(H5File *f, const char *obj, const char *name, PetscInt n, const PetscInt *v);
+PetscErrorCode h5_attr_read_str(H5File *f, const char *obj, const char *name, char *value, size_t len);
+PetscErrorCode h5_attr_read_double(H5File *f, const char *obj, const char *name, PetscInt n, double *v);
+PetscErrorCode h5_attr_read_int(H5File *f, const char *obj, const char *name, PetscInt n, PetscInt *v);
+PetscBool h5_attr_exists(H5File *f, const char *obj, const char *name);
+/* Provenance on "/": program version, command, full option set, ranks,
+ * SLURM_JOB_ID, UTC time, compiler and library versions. */
+PetscErrorCode h5_write_provenance(H5File *f, const char *command);
+
+/* Program and library versions (src/io/version.c). */
+const char *cs_version(void);
+PetscErrorCode cs_library_versions(char *buf, size_t len);
+
+#endif

@@ -1,0 +1,32 @@
+/* The MPI context and the few collective operations the rest of the program
+ * needs. All MPI outside HDF5's MPI-IO lives in src/par. */
+#ifndef CHEMPYSBI_PAR_H
+#define CHEMPYSBI_PAR_H
+
+#include <chempysbi/common.h>
+
+typedef struct {
+  MPI_Comm comm;
+  int rank, size;
+} ParCtx;
+
+PetscErrorCode par_ctx_init(MPI_Comm comm, ParCtx *ctx);
+/* Contiguous block [*lo, *hi) of n items owned by `rank` of `size`. */
+void par_block_range(PetscInt n, int rank, int size, PetscInt *lo, PetscInt *hi);
+/* In-place sum of a flat buffer over all ranks (one MPI_Allreduce). */
+PetscErrorCode par_allreduce_sum(const ParCtx *ctx, double *buf, PetscInt n);
+/* Sum of a count over all ranks. */
+PetscErrorCode par_allreduce_count(const ParCtx *ctx, PetscInt *v);
+/* Progress line on rank 0: done/total, rate, ETA. Call as often as you like;
+ * it prints at most every `every` seconds (and always when force). */
+typedef struct {
+  double t0, last;
+  double every;
+  PetscInt done0; /* items already done at start (resume): not counted in the rate */
+  const char *what;
+} ParProgress;
+void par_progress_start(ParProgress *p, const char *what, PetscInt done0, double every);
+PetscErrorCode par_progress_report(const ParCtx *ctx, ParProgress *p, PetscInt done, PetscInt total, const char *extra,
+                                   PetscBool force);
+
+#endif

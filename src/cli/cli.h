@@ -1,0 +1,28 @@
+/* Private interface of the chempysbi executable: the command table and the
+ * helpers every command uses for options, help and the option audit. */
+#ifndef CHEMPYSBI_CLI_H
+#define CHEMPYSBI_CLI_H
+
+#include <chempysbi/par.h>
+
+typedef PetscErrorCode (*CliRun)(const ParCtx *ctx);
+
+typedef struct {
+  const char *name;
+  const char *summary;
+  CliRun run;
+} CliCommand;
+
+/* True when -help was given: commands then parse their options (which prints
+ * them with units and defaults) and return before doing any work. */
+PetscBool cli_help(void);
+/* Stop with an error naming every option that nothing has read. Commands call
+ * it after parsing their options and before any long work. */
+PetscErrorCode cli_check_unused_options(void);
+/* Read a string option that must be given (error names it). */
+PetscErrorCode cli_require_string(const char *opt, char *val, size_t len, const char *what);
+
+PetscErrorCode cmd_version(const ParCtx *ctx);
+PetscErrorCode cmd_simulate(const ParCtx *ctx);
+
+#endif

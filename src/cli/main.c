@@ -1,0 +1,116 @@
+/* chempysbi: command dispatch. Each command runs in its own PETSc log stage;
+ * any error ends every rank with a non-zero exit so no rank is left waiting. */
+#include "cli.h"
+#include <stdio.h>
+#include <string.h>
+
+static const CliCommand commands[] = {
+  {"simulate", "run CHEMPY on parameter rows (-params FILE, -theta a,b,..., or -n N from a prior)", cmd_simulate},
+  {"version", "print the program and library versions", cmd_version},
+};
+static const int ncommands = sizeof(commands) / sizeof(commands[0]);
+
+static const char help[] = "chempysbi: infer galactic parameters from stellar abundances by simulation-based inference.\n"
+                           "Usage: chempysbi <command> [options]   (chempysbi <command> -help lists its options)\n";
+
+static void print_commands(void)
+{
+  PetscPrintf(PETSC_COMM_WORLD, "\nCommands:\n");
+  for (int i = 0; i < ncommands; i++) PetscPrintf(PETSC_COMM_WORLD, "  %-16s %s\n", commands[i].name, commands[i].summary);
+  PetscPrintf(PETSC_COMM_WORLD, "Every command accepts -options_file FILE and -log_view.\n");
+}
+
+PetscBool cli_help(void)
+{
+  PetscBool h = PETSC_FALSE;
+  PetscOptionsHasHelp(NULL, &h);
+  return h;
+}
+
+PetscErrorCode cli_check_unused_options(void)
+{
+  PetscInt n;
+  char **names, **values;
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsLeftGet(NULL, &n, &names, &values));
+  PetscInt bad = 0;
+  for (PetscInt i = 0; i < n; i++) {
+    /* Options PETSc itself reads only at finalize. */
+    if (!strcmp(names[i], "log_view") || !strcmp(names[i], "options_left") || !strncmp(names[i], "log_", 4)) continue;
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: unknown option -%s (no part of this command reads it)\n", names[i]));
+    bad++;
+  }
+  PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  PetscCheck(!bad, PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "%" PetscInt_FMT " unknown option(s); see -help", bad);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode cli_require_string(const char *opt, char *val, size_t len, const char *what)
+{
+  PetscBool set;
+  PetscFunctionBeginUser;
+  PetscCall(PetscOptionsGetString(NULL, NULL, opt, val, len, &set));
+  PetscCheck(set || cli_help(), PETSC_COMM_WORLD, PETSC_ERR_ARG_WRONG, "option %s (%s) is required", opt, what);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One readable line per error (plus the call chain with -debug_errors)
+ * instead of PETSc's full banner: users read these in SLURM logs. */
+static PetscErrorCode cli_error_handler(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n,
+                                        PetscErrorType p, const char *mess, void *vctx)
+{
+  int rank = 0;
+  PetscBool *debug = (PetscBool *)vctx;
+  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  if (p == PETSC_ERROR_INITIAL) {
+    const char *text = NULL;
+    if (!mess || !*mess) PetscErrorMessage(n, &text, NULL);
+    fprintf(stderr, "[rank %d] error: %s\n", rank, mess && *mess ? mess : (text ? text : "unknown error"));
+  }
+  if (*debug) fprintf(stderr, "[rank %d]   in %s() at %s:%d\n", rank, func, file, line);
+  fflush(stderr);
+  return n;
+}
+
+int main(int argc, char **argv)
+{
+  const char *name = NULL;
+  const CliCommand *cmd = NULL;
+  PetscLogStage stage;
+  ParCtx ctx;
+  PetscErrorCode ierr;
+
+  /* The command is the first argument; remove it so PETSc sees only options. */
+  if (argc > 1 && argv[1][0] != '-') {
+    name = argv[1];
+    for (int i = 1; i < argc - 1; i++) argv[i] = argv[i + 1];
+    argc--;
+  }
+  PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  PetscCall(par_ctx_init(PETSC_COMM_WORLD, &ctx));
+  static PetscBool debug_errors = PETSC_FALSE;
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-debug_errors", &debug_errors, NULL));
+  PetscCall(PetscPushErrorHandler(cli_error_handler, &debug_errors));
+  for (int i = 0; name && i < ncommands; i++)
+    if (!strcmp(name, commands[i].name)) cmd = &commands[i];
+  if (!cmd) {
+    PetscBool h = cli_help();
+    if (name) PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: unknown command '%s'\n", name));
+    else if (!h) PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: no command given\n"));
+    if (h || !name) print_commands();
+    ierr = PetscFinalize();
+    return (h && !name) ? (int)ierr : 2;
+  }
+  PetscCall(PetscLogStageRegister(cmd->name, &stage));
+  PetscCall(PetscLogStagePush(stage));
+  ierr = cmd->run(&ctx);
+  if (!ierr) ierr = PetscLogStagePop();
+  if (!ierr && !cli_help()) ierr = cli_check_unused_options();
+  if (ierr) {
+    /* PETSc has printed the error on the rank that failed; end all ranks. */
+    MPI_Abort(PETSC_COMM_WORLD, 1);
+    return 1;
+  }
+  PetscCall(PetscFinalize());
+  return 0;
+}

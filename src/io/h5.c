@@ -1,0 +1,345 @@
+/* Parallel HDF5 files and row tables. Each rank moves its own block of rows
+ * through a hyperslab; writes land in "<path>.tmp" and h5_commit renames, so a
+ * failed run never leaves a truncated file under the final name. */
+#include <chempysbi/h5.h>
+#include <stdio.h>
+#include <string.h>
+
+static PetscErrorCode h5_fapl(MPI_Comm comm, hid_t *fapl)
+{
+  PetscFunctionBeginUser;
+  H5Call(*fapl = H5Pcreate(H5P_FILE_ACCESS));
+  H5Call(H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_create(MPI_Comm comm, const char *path, H5File *f)
+{
+  hid_t fapl;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(f, sizeof(*f)));
+  f->comm = comm;
+  PetscCall(PetscStrncpy(f->path, path, sizeof(f->path)));
+  PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s.tmp", path));
+  PetscCall(h5_fapl(comm, &fapl));
+  H5E_BEGIN_TRY { f->id = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); }
+  H5E_END_TRY;
+  H5Pclose(fapl);
+  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot create HDF5 file %s (is the directory writable?)", f->tmp);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_open_tmp(MPI_Comm comm, const char *path, H5File *f)
+{
+  hid_t fapl;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(f, sizeof(*f)));
+  f->comm = comm;
+  PetscCall(PetscStrncpy(f->path, path, sizeof(f->path)));
+  PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s.tmp", path));
+  PetscCall(h5_fapl(comm, &fapl));
+  H5E_BEGIN_TRY { f->id = H5Fopen(f->tmp, H5F_ACC_RDWR, fapl); }
+  H5E_END_TRY;
+  H5Pclose(fapl);
+  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot open HDF5 file %s for continuing", f->tmp);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_commit(H5File *f)
+{
+  int rank;
+  PetscFunctionBeginUser;
+  H5Call(H5Fflush(f->id, H5F_SCOPE_GLOBAL));
+  H5Call(H5Fclose(f->id));
+  f->id = -1;
+  PetscCallMPI(MPI_Barrier(f->comm));
+  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
+  if (rank == 0) PetscCheck(rename(f->tmp, f->path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", f->tmp, f->path);
+  PetscCallMPI(MPI_Barrier(f->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_open(MPI_Comm comm, const char *path, PetscBool rw, H5File *f)
+{
+  hid_t fapl;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(f, sizeof(*f)));
+  f->comm = comm;
+  PetscCall(PetscStrncpy(f->path, path, sizeof(f->path)));
+  PetscCall(h5_fapl(comm, &fapl));
+  H5E_BEGIN_TRY { f->id = H5Fopen(path, rw ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl); }
+  H5E_END_TRY;
+  H5Pclose(fapl);
+  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot open HDF5 file %s (missing, or not an HDF5 file)", path);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_close(H5File *f)
+{
+  PetscFunctionBeginUser;
+  if (f->id >= 0) H5Call(H5Fclose(f->id));
+  f->id = -1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscBool h5_exists(H5File *f, const char *name)
+{
+  htri_t e;
+  H5E_BEGIN_TRY { e = H5Lexists(f->id, name, H5P_DEFAULT); }
+  H5E_END_TRY;
+  return e > 0 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+PetscErrorCode h5_table_create(H5File *f, const char *name, hid_t type, PetscInt nrows, PetscInt ncols,
+                               const char *const colnames[])
+{
+  int rank = ncols > 0 ? 2 : 1;
+  hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)ncols}, maxd[2] = {H5S_UNLIMITED, (hsize_t)ncols};
+  /* ~64k values a chunk: big enough for efficient I/O, small enough to extend. */
+  hsize_t chunk[2] = {(hsize_t)PetscMax(1, PetscMin(nrows > 0 ? nrows : 1, 65536 / PetscMax(ncols, 1))), (hsize_t)ncols};
+  hid_t space, dcpl, ds;
+  PetscFunctionBeginUser;
+  H5Call(space = H5Screate_simple(rank, dims, maxd));
+  H5Call(dcpl = H5Pcreate(H5P_DATASET_CREATE));
+  H5Call(H5Pset_chunk(dcpl, rank, chunk));
+  H5Call(ds = H5Dcreate2(f->id, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  H5Call(H5Pclose(dcpl));
+  H5Call(H5Sclose(space));
+  H5Call(H5Dclose(ds));
+  if (colnames && ncols > 0) {
+    /* Column names as one comma-separated string: easy to read from any tool. */
+    char buf[4096] = "";
+    for (PetscInt c = 0; c < ncols; c++) {
+      if (c) PetscCall(PetscStrlcat(buf, ",", sizeof(buf)));
+      PetscCall(PetscStrlcat(buf, colnames[c], sizeof(buf)));
+    }
+    PetscCall(h5_attr_write_str(f, name, "columns", buf));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode h5_open_dataset(H5File *f, const char *name, hid_t *ds)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(h5_exists(f, name), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s is missing", f->path, name);
+  H5Call(*ds = H5Dopen2(f->id, name, H5P_DEFAULT));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Shared body of row reads and writes: select rows [row0, row0+n) in file and memory. */
+static PetscErrorCode h5_rows_io(H5File *f, const char *name, hid_t memtype, PetscInt row0, PetscInt n, void *data,
+                                 PetscBool collective, PetscBool write)
+{
+  hid_t ds, fspace, mspace, dxpl;
+  hsize_t dims[2] = {0, 1};
+  int rank;
+  PetscFunctionBeginUser;
+  PetscCall(h5_open_dataset(f, name, &ds));
+  H5Call(fspace = H5Dget_space(ds));
+  H5Call(rank = H5Sget_simple_extent_ndims(fspace));
+  H5Call(H5Sget_simple_extent_dims(fspace, dims, NULL));
+  PetscCheck(row0 >= 0 && row0 + n <= (PetscInt)dims[0], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "file %s: dataset %s has %llu rows, rows [%" PetscInt_FMT ", %" PetscInt_FMT ") requested", f->path, name,
+             (unsigned long long)dims[0], row0, row0 + n);
+  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)n, rank == 2 ? dims[1] : 1};
+  if (n > 0) {
+    H5Call(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+    H5Call(mspace = H5Screate_simple(rank, count, NULL));
+  } else {
+    H5Call(H5Sselect_none(fspace));
+    H5Call(mspace = H5Screate(H5S_NULL));
+  }
+  H5Call(dxpl = H5Pcreate(H5P_DATASET_XFER));
+  H5Call(H5Pset_dxpl_mpio(dxpl, collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT));
+  if (write) H5Call(H5Dwrite(ds, memtype, mspace, fspace, dxpl, data));
+  else H5Call(H5Dread(ds, memtype, mspace, fspace, dxpl, data));
+  H5Call(H5Pclose(dxpl));
+  H5Call(H5Sclose(mspace));
+  H5Call(H5Sclose(fspace));
+  H5Call(H5Dclose(ds));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_table_write_rows(H5File *f, const char *name, hid_t memtype, PetscInt row0, PetscInt n,
+                                   const void *data, PetscBool collective)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_rows_io(f, name, memtype, row0, n, (void *)data, collective, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_table_read_rows(H5File *f, const char *name, hid_t memtype, PetscInt row0, PetscInt n, void *data,
+                                  PetscBool collective)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_rows_io(f, name, memtype, row0, n, data, collective, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_table_write(H5File *f, const char *name, hid_t type, PetscInt nlocal, PetscInt ncols,
+                              const char *const colnames[], const void *data)
+{
+  PetscInt off = 0, total = nlocal;
+  int rank;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
+  PetscCallMPI(MPI_Exscan(&nlocal, &off, 1, MPIU_INT, MPI_SUM, f->comm));
+  if (rank == 0) off = 0; /* MPI_Exscan leaves rank 0's result undefined */
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPIU_INT, MPI_SUM, f->comm));
+  PetscCall(h5_table_create(f, name, type, total, ncols, colnames));
+  PetscCall(h5_table_write_rows(f, name, type, off, nlocal, data, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_table_info(H5File *f, const char *name, PetscInt *nrows, PetscInt *ncols)
+{
+  hid_t ds, sp;
+  hsize_t dims[2] = {0, 0};
+  int rank;
+  PetscFunctionBeginUser;
+  PetscCall(h5_open_dataset(f, name, &ds));
+  H5Call(sp = H5Dget_space(ds));
+  H5Call(rank = H5Sget_simple_extent_ndims(sp));
+  PetscCheck(rank == 1 || rank == 2, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s has rank %d, expected a table",
+             f->path, name, rank);
+  H5Call(H5Sget_simple_extent_dims(sp, dims, NULL));
+  H5Call(H5Sclose(sp));
+  H5Call(H5Dclose(ds));
+  if (nrows) *nrows = (PetscInt)dims[0];
+  if (ncols) *ncols = rank == 2 ? (PetscInt)dims[1] : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_table_check_columns(H5File *f, const char *name, PetscInt ncols, const char *const expect[])
+{
+  PetscInt nr, nc;
+  char have[4096], want[4096] = "";
+  PetscFunctionBeginUser;
+  PetscCall(h5_table_info(f, name, &nr, &nc));
+  PetscCheck(nc == ncols, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s has %" PetscInt_FMT " columns, expected %" PetscInt_FMT,
+             f->path, name, nc, ncols);
+  for (PetscInt c = 0; c < ncols; c++) {
+    if (c) PetscCall(PetscStrlcat(want, ",", sizeof(want)));
+    PetscCall(PetscStrlcat(want, expect[c], sizeof(want)));
+  }
+  PetscCall(h5_attr_read_str(f, name, "columns", have, sizeof(have)));
+  PetscCheck(!strcmp(have, want), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s has columns '%s', expected '%s'",
+             f->path, name, have, want);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscBool h5_attr_exists(H5File *f, const char *obj, const char *name)
+{
+  htri_t e;
+  H5E_BEGIN_TRY { e = H5Aexists_by_name(f->id, obj, name, H5P_DEFAULT); }
+  H5E_END_TRY;
+  return e > 0 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+static PetscErrorCode h5_attr_write(H5File *f, const char *obj, const char *name, hid_t type, PetscInt n, const void *v)
+{
+  hid_t sp, a;
+  hsize_t dim = (hsize_t)n;
+  PetscFunctionBeginUser;
+  if (h5_attr_exists(f, obj, name)) H5Call(H5Adelete_by_name(f->id, obj, name, H5P_DEFAULT));
+  H5Call(sp = H5Screate_simple(1, &dim, NULL));
+  H5Call(a = H5Acreate_by_name(f->id, obj, name, type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Call(H5Awrite(a, type, v));
+  H5Call(H5Aclose(a));
+  H5Call(H5Sclose(sp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_attr_write_str(H5File *f, const char *obj, const char *name, const char *value)
+{
+  hid_t t, sp, a;
+  PetscFunctionBeginUser;
+  if (h5_attr_exists(f, obj, name)) H5Call(H5Adelete_by_name(f->id, obj, name, H5P_DEFAULT));
+  H5Call(t = H5Tcopy(H5T_C_S1));
+  H5Call(H5Tset_size(t, strlen(value) + 1));
+  H5Call(sp = H5Screate(H5S_SCALAR));
+  H5Call(a = H5Acreate_by_name(f->id, obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Call(H5Awrite(a, t, value));
+  H5Call(H5Aclose(a));
+  H5Call(H5Sclose(sp));
+  H5Call(H5Tclose(t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_attr_write_double(H5File *f, const char *obj, const char *name, PetscInt n, const double *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_write(f, obj, name, H5T_NATIVE_DOUBLE, n, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_attr_write_int(H5File *f, const char *obj, const char *name, PetscInt n, const PetscInt *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_write(f, obj, name, sizeof(PetscInt) == 8 ? H5T_NATIVE_LLONG : H5T_NATIVE_INT, n, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode h5_attr_open(H5File *f, const char *obj, const char *name, hid_t *a, hsize_t *npts)
+{
+  hid_t sp;
+  hssize_t np;
+  PetscFunctionBeginUser;
+  PetscCheck(h5_attr_exists(f, obj, name), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: attribute %s of %s is missing",
+             f->path, name, obj);
+  H5Call(*a = H5Aopen_by_name(f->id, obj, name, H5P_DEFAULT, H5P_DEFAULT));
+  H5Call(sp = H5Aget_space(*a));
+  H5Call(np = H5Sget_simple_extent_npoints(sp));
+  *npts = (hsize_t)np;
+  H5Call(H5Sclose(sp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode h5_attr_read(H5File *f, const char *obj, const char *name, hid_t type, PetscInt n, void *v)
+{
+  hid_t a;
+  hsize_t npts;
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_open(f, obj, name, &a, &npts));
+  PetscCheck((PetscInt)npts == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: attribute %s of %s has %llu values, expected %" PetscInt_FMT,
+             f->path, name, obj, (unsigned long long)npts, n);
+  H5Call(H5Aread(a, type, v));
+  H5Call(H5Aclose(a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_attr_read_double(H5File *f, const char *obj, const char *name, PetscInt n, double *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_read(f, obj, name, H5T_NATIVE_DOUBLE, n, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_attr_read_int(H5File *f, const char *obj, const char *name, PetscInt n, PetscInt *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_read(f, obj, name, sizeof(PetscInt) == 8 ? H5T_NATIVE_LLONG : H5T_NATIVE_INT, n, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_attr_read_str(H5File *f, const char *obj, const char *name, char *value, size_t len)
+{
+  hid_t a, ft, t;
+  hsize_t npts;
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_open(f, obj, name, &a, &npts));
+  H5Call(ft = H5Aget_type(a));
+  size_t sz = H5Tget_size(ft);
+  PetscCheck(H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: attribute %s of %s is not a fixed-length string", f->path, name, obj);
+  PetscCheck(sz < len, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: attribute %s of %s is longer than %zu", f->path,
+             name, obj, len);
+  H5Call(t = H5Tcopy(H5T_C_S1));
+  H5Call(H5Tset_size(t, sz));
+  H5Call(H5Aread(a, t, value));
+  value[sz] = 0;
+  H5Call(H5Tclose(t));
+  H5Call(H5Tclose(ft));
+  H5Call(H5Aclose(a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

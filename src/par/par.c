@@ -1,0 +1,56 @@
+/* MPI context, block decomposition, flat-buffer reductions and the rank-0
+ * progress line shared by every long-running command. */
+#include <chempysbi/par.h>
+
+PetscErrorCode par_ctx_init(MPI_Comm comm, ParCtx *ctx)
+{
+  PetscFunctionBeginUser;
+  ctx->comm = comm;
+  PetscCallMPI(MPI_Comm_rank(comm, &ctx->rank));
+  PetscCallMPI(MPI_Comm_size(comm, &ctx->size));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void par_block_range(PetscInt n, int rank, int size, PetscInt *lo, PetscInt *hi)
+{
+  PetscInt base = n / size, rem = n % size;
+  *lo = rank * base + PetscMin(rank, rem);
+  *hi = *lo + base + (rank < rem ? 1 : 0);
+}
+
+PetscErrorCode par_allreduce_sum(const ParCtx *ctx, double *buf, PetscInt n)
+{
+  PetscFunctionBeginUser;
+  if (ctx->size > 1) PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_allreduce_count(const ParCtx *ctx, PetscInt *v)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, 1, MPIU_INT, MPI_SUM, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void par_progress_start(ParProgress *p, const char *what, PetscInt done0, double every)
+{
+  p->t0 = p->last = cs_wtime();
+  p->every = every;
+  p->done0 = done0;
+  p->what = what;
+}
+
+PetscErrorCode par_progress_report(const ParCtx *ctx, ParProgress *p, PetscInt done, PetscInt total, const char *extra,
+                                   PetscBool force)
+{
+  PetscFunctionBeginUser;
+  double now = cs_wtime();
+  if (ctx->rank != 0 || (!force && now - p->last < p->every)) PetscFunctionReturn(PETSC_SUCCESS);
+  p->last = now;
+  double el = now - p->t0, rate = el > 0 ? (double)(done - p->done0) / el : 0.0;
+  double eta = rate > 0 ? (double)(total - done) / rate : 0.0;
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "[%s] %" PetscInt_FMT "/%" PetscInt_FMT " (%.1f%%)  %.1f/s  elapsed %.0fs  ETA %.0fs%s%s\n",
+                        p->what, done, total, total > 0 ? 100.0 * done / total : 100.0, rate, el, eta,
+                        extra ? "  " : "", extra ? extra : ""));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
