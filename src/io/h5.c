@@ -2,6 +2,7 @@
  * through a hyperslab; writes land in "<path>.tmp" and h5_commit renames, so a
  * failed run never leaves a truncated file under the final name. */
 #include <chempysbi/h5.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,6 +11,9 @@ static PetscErrorCode h5_fapl(MPI_Comm comm, hid_t *fapl)
   PetscFunctionBeginUser;
   H5Call(*fapl = H5Pcreate(H5P_FILE_ACCESS));
   H5Call(H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL));
+  /* No raw-data chunk cache: a row written is in the file at once, so a run
+   * killed with -9 keeps everything it reported as written. */
+  H5Call(H5Pset_cache(*fapl, 0, 0, 0, 0.75));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -102,6 +106,16 @@ PetscErrorCode h5_table_create(H5File *f, const char *name, hid_t type, PetscInt
   H5Call(space = H5Screate_simple(rank, dims, maxd));
   H5Call(dcpl = H5Pcreate(H5P_DATASET_CREATE));
   H5Call(H5Pset_chunk(dcpl, rank, chunk));
+  /* Unwritten rows read as NaN (float) or -1 (int): "not computed yet". */
+  if (H5Tget_class(type) == H5T_FLOAT) {
+    double nan = NAN;
+    H5Call(H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &nan));
+  } else {
+    int minus1 = -1;
+    H5Call(H5Pset_fill_value(dcpl, H5T_NATIVE_INT, &minus1));
+  }
+  H5Call(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+  H5Call(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC));
   H5Call(ds = H5Dcreate2(f->id, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   H5Call(H5Pclose(dcpl));
   H5Call(H5Sclose(space));

@@ -1,0 +1,34 @@
+/* Priors over the six parameters (pipeline.md section 1): the emulator's wide
+ * uniform box and the paper's Gaussian NPE prior, truncated to the model's
+ * hard bounds. Draws come from counter streams, so row i's parameters are
+ * fixed by (seed, i) alone. */
+#ifndef CHEMPYSBI_PRIOR_H
+#define CHEMPYSBI_PRIOR_H
+
+#include <chempysbi/common.h>
+#include <chempysbi/rng.h>
+
+typedef enum { PRIOR_WIDE = 0, PRIOR_GAUSS = 1 } PriorKind;
+
+typedef struct {
+  PriorKind kind;
+  double mean[CS_NPARAM], sd[CS_NPARAM]; /* Gaussian part (T: sd unused) */
+  double lo[CS_NPARAM], hi[CS_NPARAM];   /* support: hard bounds, or the wide box */
+  double t_lo, t_hi;                     /* birth time interval [Gyr] */
+} Prior;
+
+extern const double prior_hard_lo[CS_NPARAM], prior_hard_hi[CS_NPARAM];
+
+PetscErrorCode prior_init(PriorKind kind, Prior *p);
+PetscErrorCode prior_kind_from_string(const char *s, PriorKind *kind);
+const char *prior_kind_name(PriorKind kind);
+/* Draw theta from the prior with the stream (seed, purpose, index). */
+void prior_sample(const Prior *p, uint64_t seed, RngPurpose purpose, uint64_t index, double theta[CS_NPARAM]);
+/* Inside the support? */
+PetscBool prior_contains(const Prior *p, const double theta[CS_NPARAM]);
+/* log density up to a constant (-inf outside the support). */
+double prior_log_prob(const Prior *p, const double theta[CS_NPARAM]);
+/* The prior as numbers for a file: rows mean, sd, lo, hi (4 x 6). */
+void prior_pack(const Prior *p, double out[4 * CS_NPARAM]);
+
+#endif
