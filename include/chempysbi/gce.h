@@ -60,7 +60,7 @@ PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceSt
    cvode: one row per cohort boundary. Empty (n = 0) after a rejection before the run. */
 #define GCE_HIST_NCOL 12
 extern const char *const gce_hist_names[GCE_HIST_NCOL];
-PetscErrorCode gce_history_get(const GceWork *w, PetscInt *n, const double **rows);
+PetscErrorCode gce_history_get(GceWork *w, PetscInt *n, const double **rows);
 
 /* The nine CHEMPY outputs including [H/Fe] = -[Fe/H], in CHEMPY's order
    (C_Fe, Fe_H, H_Fe, He_Fe, Mg_Fe, N_Fe, Ne_Fe, O_Fe, Si_Fe), of the last run. */

@@ -68,9 +68,18 @@ double gce_lifetime(double log10m, double z);
 /* Dying mass at age t (numpy interp over the reversed 5000-point lifetime grid). */
 double gce_dying_mass(const GceYields *y, double z, double t);
 
+/* SSP feedback table Y[k][e], k < K, on the ages t[0..K-1] (t[0] = 0) for SSP
+   metallicity z and birth composition f; n_ia0 = SN Ia per Msun. m and phi are
+   work arrays of length K. */
+void gce_ssp_table(const GceYields *y, const GceImf *imf, double z, const double f[GCE_NE], const double *t, PetscInt K,
+                   double n_ia0, double *m, double *phi, double (*Y)[GCE_NE]);
+
 /* Solar-scaled abundances of the 9 traced elements from ISM element masses G[GCE_NE]
    in CHEMPY's output order; returns 0 if all are finite. */
 int gce_abundances(const GceYields *y, const double G[GCE_NE], double out9[GCE_NE]);
+
+/* Raw history row written by the schemes: t, G_e (9), G, C, Z. */
+#define GCE_HRAW 13
 
 /* Run parameters after validation. */
 typedef struct {
@@ -83,7 +92,7 @@ PetscErrorCode gce_discrete_create(const GceYields *y, PetscInt n0, GceDiscrete 
 PetscErrorCode gce_discrete_destroy(GceDiscrete **d);
 /* Fills G9 (final ISM element masses) and the history; returns status. */
 GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist,
-                           PetscInt *nhist, double *Gtot, double *Ctot, double *Zism);
+                           PetscInt *nhist);
 
 typedef struct OdeCohorts OdeCohorts;
 PetscErrorCode ode_create(const GceYields *y, const GceConfig *c, OdeCohorts **o);
@@ -99,7 +108,8 @@ struct GceWork {
   OdeCohorts *ode;
   double abund9[GCE_NE];
   PetscInt nhist, maxhist;
-  double *hist; /* (maxhist, GCE_HIST_NCOL) */
+  double *hist;    /* (maxhist, GCE_HRAW) raw rows written by the scheme */
+  double *histout; /* (maxhist, GCE_HIST_NCOL) public rows, filled by gce_history_get */
 };
 
 #endif
