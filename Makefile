@@ -5,7 +5,8 @@
 # The one list of Debian packages the project needs (build, run, test, plots).
 DEBIAN_PACKAGES := build-essential pkg-config git openmpi-bin libopenmpi-dev \
   petsc-dev libhdf5-openmpi-dev hdf5-tools libsundials-dev librandom123-dev \
-  libopenblas-dev libcmocka-dev gnuplot-nox clang-format
+  libopenblas-dev libcmocka-dev gnuplot-nox clang-format \
+  slurm-wlm munge
 
 CC      := mpicc
 CSTD    := -std=c11 -D_DEFAULT_SOURCE
@@ -28,11 +29,19 @@ HEADERS := $(wildcard include/chempysbi/*.h)
 
 GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 
-.PHONY: all deps check-deps test run bench format format-check clean version-stamp
+.PHONY: all deps check-deps test test-slurm run bench format format-check clean version-stamp
 all: check-deps bin/chempysbi
 
 # Fail early, naming the Debian package, when a dependency is missing.
-check-deps:
+check-# Only the benchmarks' peer comparisons need these (PyTorch is large).
+BENCH_PACKAGES := python3-torch python3-numpy hyperfine
+
+bench-deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $(BENCH_PACKAGES); \
+	else echo "run as root:  apt-get update && apt-get install -y $(BENCH_PACKAGES)"; fi
+
+deps:
 	@command -v mpicc >/dev/null || { echo "error: mpicc not found: install libopenmpi-dev (make deps)"; exit 1; }
 	@pkg-config --exists petsc || { echo "error: PETSc not found by pkg-config: install petsc-dev (make deps)"; exit 1; }
 	@pkg-config --exists hdf5-openmpi || { echo "error: parallel HDF5 not found: install libhdf5-openmpi-dev (make deps)"; exit 1; }
@@ -40,6 +49,14 @@ check-deps:
 	@echo '#include <cvode/cvode.h>' | $(CC) -E - >/dev/null 2>&1 || { echo "error: SUNDIALS CVODE headers not found: install libsundials-dev (make deps)"; exit 1; }
 	@echo '#include <Random123/philox.h>' | $(CC) -E - >/dev/null 2>&1 || { echo "error: Random123 headers not found: install librandom123-dev (make deps)"; exit 1; }
 	@echo '#include <cblas.h>' | $(CC) -E - >/dev/null 2>&1 || { echo "error: CBLAS header not found: install libopenblas-dev (make deps)"; exit 1; }
+
+# Only the benchmarks' peer comparisons need these (PyTorch is large).
+BENCH_PACKAGES := python3-torch python3-numpy hyperfine
+
+bench-deps:
+	@if [ "$$(id -u)" = 0 ]; then \
+	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $(BENCH_PACKAGES); \
+	else echo "run as root:  apt-get update && apt-get install -y $(BENCH_PACKAGES)"; fi
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then \
@@ -82,6 +99,10 @@ tests: $(UNIT_BIN) $(MPI_BIN)
 
 test: all tests
 	@bash tests/run.sh
+
+# The SLURM pipeline on a private single-node Slurm (also part of make test).
+test-slurm: all
+	@TEST_ONLY=slurm bash tests/run.sh
 
 run: all
 	@bash jobs/run_small.sh

@@ -49,7 +49,7 @@ for t in bin/tests/mpi_*; do
 done
 
 # CLI scripts print "PASS name" / "FAIL name: why" lines.
-for t in tests/cli/*.sh; do
+for t in tests/cli/test_*.sh tests/slurm/test_*.sh; do
   [ -f "$t" ] || continue
   [ -n "$only" ] && [[ "$t" != *$only* ]] && continue
   out=$(timeout 900 bash "$t" 2>&1); rc=$?
