@@ -33,15 +33,7 @@ GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo 
 all: check-deps bin/chempysbi
 
 # Fail early, naming the Debian package, when a dependency is missing.
-check-# Only the benchmarks' peer comparisons need these (PyTorch is large).
-BENCH_PACKAGES := python3-torch python3-numpy hyperfine
-
-bench-deps:
-	@if [ "$$(id -u)" = 0 ]; then \
-	  export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && apt-get install -y -qq --no-install-recommends $(BENCH_PACKAGES); \
-	else echo "run as root:  apt-get update && apt-get install -y $(BENCH_PACKAGES)"; fi
-
-deps:
+check-deps:
 	@command -v mpicc >/dev/null || { echo "error: mpicc not found: install libopenmpi-dev (make deps)"; exit 1; }
 	@pkg-config --exists petsc || { echo "error: PETSc not found by pkg-config: install petsc-dev (make deps)"; exit 1; }
 	@pkg-config --exists hdf5-openmpi || { echo "error: parallel HDF5 not found: install libhdf5-openmpi-dev (make deps)"; exit 1; }

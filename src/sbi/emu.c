@@ -1,0 +1,115 @@
+/* Emulator model: construction, HDF5 storage and batched prediction. */
+#include <chempysbi/emu.h>
+#include <string.h>
+
+PetscErrorCode emu_create(const PetscInt *hidden, PetscInt nhidden, int max_batch, Emulator **e)
+{
+  int sizes[MLP_MAX_LAYERS];
+  PetscFunctionBeginUser;
+  PetscCheck(nhidden >= 1 && nhidden <= MLP_MAX_LAYERS - 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "emulator: %" PetscInt_FMT " hidden layers, need 1..%d", nhidden, MLP_MAX_LAYERS - 2);
+  sizes[0] = CS_NPARAM;
+  for (PetscInt l = 0; l < nhidden; l++) {
+    PetscCheck(hidden[l] > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "emulator: hidden layer %" PetscInt_FMT " has size %" PetscInt_FMT, l, hidden[l]);
+    sizes[1 + l] = (int)hidden[l];
+  }
+  sizes[nhidden + 1] = CS_NELEM;
+  PetscCall(PetscNew(e));
+  PetscCall(mlp_create(sizes, (int)nhidden + 2, max_batch, &(*e)->mlp));
+  PetscCall(PetscMalloc2(max_batch * CS_NPARAM, &(*e)->xbuf, max_batch * CS_NELEM, &(*e)->ybuf));
+  for (int k = 0; k < CS_NPARAM; k++) (*e)->in_sd[k] = 1;
+  for (int k = 0; k < CS_NELEM; k++) (*e)->out_sd[k] = 1;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode emu_destroy(Emulator **e)
+{
+  PetscFunctionBeginUser;
+  if (!*e) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(mlp_destroy(&(*e)->mlp));
+  PetscCall(PetscFree2((*e)->xbuf, (*e)->ybuf));
+  PetscCall(PetscFree(*e));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode emu_write_h5(const Emulator *e, H5File *f, const char *group)
+{
+  char name[256];
+  PetscInt sizes[MLP_MAX_LAYERS];
+  hid_t g;
+  PetscFunctionBeginUser;
+  if (!h5_exists(f, group)) {
+    H5Call(g = H5Gcreate2(f->id, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    H5Call(H5Gclose(g));
+  }
+  for (int l = 0; l < e->mlp->nsizes; l++) sizes[l] = e->mlp->sizes[l];
+  PetscCall(h5_attr_write_int(f, group, "sizes", e->mlp->nsizes, sizes));
+  PetscCall(h5_attr_write_double(f, group, "in_mean", CS_NPARAM, e->in_mean));
+  PetscCall(h5_attr_write_double(f, group, "in_sd", CS_NPARAM, e->in_sd));
+  PetscCall(h5_attr_write_double(f, group, "out_mean", CS_NELEM, e->out_mean));
+  PetscCall(h5_attr_write_double(f, group, "out_sd", CS_NELEM, e->out_sd));
+  PetscCall(h5_attr_write_str(f, group, "activation", "tanh"));
+  PetscCall(h5_attr_write_str(f, group, "inputs", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
+  PetscCall(h5_attr_write_str(f, group, "outputs", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
+  /* Every rank holds identical weights; rank 0 writes the one vector. */
+  int rank;
+  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
+  PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)e->mlp->nparams, 0, NULL));
+  PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)e->mlp->nparams : 0, e->mlp->params, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, Emulator **e)
+{
+  H5File f;
+  PetscInt n, sizes[MLP_MAX_LAYERS], nsizes = 0, np, nc;
+  char name[256], buf[256];
+  PetscFunctionBeginUser;
+  PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
+  PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: no emulator (group %s missing): is this an emulator file?", path, group);
+  /* The sizes attribute's length is the number of layers. */
+  {
+    hid_t a, sp;
+    H5Call(a = H5Aopen_by_name(f.id, group, "sizes", H5P_DEFAULT, H5P_DEFAULT));
+    H5Call(sp = H5Aget_space(a));
+    nsizes = (PetscInt)H5Sget_simple_extent_npoints(sp);
+    H5Call(H5Sclose(sp));
+    H5Call(H5Aclose(a));
+  }
+  PetscCheck(nsizes >= 3 && nsizes <= MLP_MAX_LAYERS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: emulator has %" PetscInt_FMT " layer sizes", path, nsizes);
+  PetscCall(h5_attr_read_int(&f, group, "sizes", nsizes, sizes));
+  PetscCheck(sizes[0] == CS_NPARAM && sizes[nsizes - 1] == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: emulator maps %" PetscInt_FMT " inputs to %" PetscInt_FMT " outputs, expected %d -> %d", path, sizes[0], sizes[nsizes - 1], CS_NPARAM, CS_NELEM);
+  PetscCall(h5_attr_read_str(&f, group, "outputs", buf, sizeof(buf)));
+  PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: emulator outputs are %s, expected this program's element set", path, buf);
+  PetscCall(emu_create(sizes + 1, nsizes - 2, max_batch, e));
+  PetscCall(h5_attr_read_double(&f, group, "in_mean", CS_NPARAM, (*e)->in_mean));
+  PetscCall(h5_attr_read_double(&f, group, "in_sd", CS_NPARAM, (*e)->in_sd));
+  PetscCall(h5_attr_read_double(&f, group, "out_mean", CS_NELEM, (*e)->out_mean));
+  PetscCall(h5_attr_read_double(&f, group, "out_sd", CS_NELEM, (*e)->out_sd));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
+  PetscCall(h5_table_info(&f, name, &np, &nc));
+  n = (PetscInt)(*e)->mlp->nparams;
+  PetscCheck(np == n && nc == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %" PetscInt_FMT " values, but the layer sizes need %" PetscInt_FMT, path, name, np, n);
+  PetscCall(h5_table_read_rows(&f, name, H5T_NATIVE_DOUBLE, 0, n, (*e)->mlp->params, PETSC_FALSE));
+  PetscCall(h5_close(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void emu_standardise_in(const Emulator *e, const double *theta, size_t n, double *x)
+{
+  for (size_t i = 0; i < n; i++)
+    for (int k = 0; k < CS_NPARAM; k++) x[i * CS_NPARAM + k] = (theta[i * CS_NPARAM + k] - e->in_mean[k]) / e->in_sd[k];
+}
+
+void emu_predict(Emulator *e, const double *theta, size_t n, double *abund)
+{
+  size_t mb = (size_t)e->mlp->max_batch;
+  for (size_t i0 = 0; i0 < n; i0 += mb) {
+    size_t m = n - i0 < mb ? n - i0 : mb;
+    emu_standardise_in(e, theta + i0 * CS_NPARAM, m, e->xbuf);
+    mlp_forward(e->mlp, e->xbuf, (int)m, e->ybuf);
+    for (size_t i = 0; i < m; i++)
+      for (int k = 0; k < CS_NELEM; k++) abund[(i0 + i) * CS_NELEM + k] = e->out_mean[k] + e->out_sd[k] * e->ybuf[i * CS_NELEM + k];
+  }
+}
