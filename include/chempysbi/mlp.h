@@ -1,0 +1,47 @@
+/* Multilayer perceptron: linear layers with tanh between them and a linear
+ * output (the CHEMPY emulator, 6-100-40-8). One flat buffer each for the
+ * parameters and their gradients, so all-reduce and checkpoints are one call. */
+#ifndef CHEMPYSBI_MLP_H
+#define CHEMPYSBI_MLP_H
+
+#include <chempysbi/common.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define MLP_MAX_LAYERS 16 /* number of layer sizes, input and output included */
+
+typedef struct {
+  int nsizes;                                      /* layer sizes given, >= 2; nlin = nsizes - 1 linear layers */
+  int sizes[MLP_MAX_LAYERS];                       /* e.g. {6, 100, 40, 8} */
+  int max_batch;                                   /* rows one forward/backward call may hold */
+  size_t nparams;                                  /* length of params and grads */
+  double *params;                                  /* flat: W0 (sizes[1], sizes[0]), b0 (sizes[1]), W1, b1, ... */
+  double *grads;                                   /* same layout as params */
+  double *W[MLP_MAX_LAYERS];                       /* views into params: W[l] (sizes[l+1], sizes[l]) */
+  double *b[MLP_MAX_LAYERS];                       /* b[l] (sizes[l+1]) */
+  double *dW[MLP_MAX_LAYERS], *db[MLP_MAX_LAYERS]; /* views into grads */
+  /* Activation cache of the last mlp_forward, for mlp_backward. */
+  double *acts;                /* flat, sum_l max_batch * sizes[l] */
+  double *act[MLP_MAX_LAYERS]; /* act[0] (n, sizes[0]) input copy; act[l] (n, sizes[l]) post-tanh; act[nlin] output */
+  double *scratch;             /* 2 * max_batch * max(sizes): backward ping-pong */
+  int n_cached;                /* rows held by the cache, 0 after mlp_predict */
+} Mlp;
+
+/* sizes[0] inputs, sizes[nsizes-1] outputs, hidden sizes between. Parameters
+ * are zero until mlp_init (or a caller that loads them into params). */
+PetscErrorCode mlp_create(const int *sizes, int nsizes, int max_batch, Mlp **mlp);
+/* PyTorch's nn.Linear default: every W and b entry of layer l uniform in
+ * (-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = sizes[l], drawn from the counter
+ * RNG stream (seed, RNG_INIT, index l), W row-major then b. */
+PetscErrorCode mlp_init(Mlp *mlp, uint64_t seed);
+PetscErrorCode mlp_destroy(Mlp **mlp);
+
+/* y (n, sizes[last]) = net(x (n, sizes[0])), n <= max_batch; caches activations. */
+void mlp_forward(Mlp *mlp, const double *x, int n, double *y);
+/* grads += d(sum_rows dy . y)/dparams for the rows of the last mlp_forward
+ * (n must match). The caller zeroes grads (memset) before a new batch. */
+void mlp_backward(Mlp *mlp, const double *dy, int n);
+/* y = net(x) for any n, in chunks of max_batch; overwrites the cache. */
+void mlp_predict(Mlp *mlp, const double *x, size_t n, double *y);
+
+#endif

@@ -1,0 +1,137 @@
+/* Layer kernels for the networks (llm.c style): outputs first, then inputs,
+ * weights and sizes. Forward kernels overwrite their output, backward kernels
+ * accumulate (+=) into gradients the caller has zeroed. No allocation, no MPI,
+ * no I/O. Also the scalar activations the MLP and the flow share. */
+#ifndef CHEMPYSBI_NN_H
+#define CHEMPYSBI_NN_H
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Matrices are row-major and follow PyTorch's nn.Linear: W is (nout, nin),
+ * a batch is (n, features), out = in W^T + b. */
+
+/* out (n, nout) = inp (n, nin) W^T (nin, nout) + b (nout); b may be NULL. */
+void linear_forward(double *out, const double *inp, const double *W, const double *b, int n, int nin, int nout);
+/* dinp (n, nin) += dout W; dW (nout, nin) += dout^T inp; db (nout) += sum_rows dout.
+ * dinp and db may be NULL (first layer, layers without bias). */
+void linear_backward(double *dinp, double *dW, double *db, const double *dout, const double *inp, const double *W,
+                     int n, int nin, int nout);
+
+/* Masked linear layer (MADE). The weights are stored already masked
+ * (W = W * mask, see nn_mask_apply), so the forward pass is linear_forward and
+ * costs nothing extra; the backward pass masks the weight gradient, which keeps
+ * masked entries at exactly zero under Adam and schedule-free AdamW. */
+void nn_mask_apply(double *W, const double *mask, int count);
+void masked_linear_forward(double *out, const double *inp, const double *W, const double *b, int n, int nin, int nout);
+void masked_linear_backward(double *dinp, double *dW, double *db, const double *dout, const double *inp,
+                            const double *W, const double *mask, int n, int nin, int nout);
+
+/* Elementwise tanh over count values; backward takes the forward *output*. */
+void tanh_forward(double *out, const double *inp, int count);
+void tanh_backward(double *dinp, const double *dout, const double *out, int count);
+
+/* Mean squared error over n rows of d values: mean of (pred - target)^2 over
+ * all n*d elements, as PyTorch's MSELoss. */
+double mse_forward(const double *pred, const double *target, int n, int d);
+/* dpred (n, d) += 2 (pred - target) * inv_count. inv_count = 1/(n d) gives the
+ * gradient of mse_forward; under data parallelism pass 1/(n_global d) so the
+ * all-reduced sum is the gradient of the global-batch mean. */
+void mse_backward(double *dpred, const double *pred, const double *target, int n, int d, double inv_count);
+
+/* ---- Scalar activations ---------------------------------------------------
+ * glibc's tanh costs ~25 ns here and dominated both training and sampling, so
+ * the networks use these branch-free versions (a few ulp; tested against libm
+ * in test_nn). They are inline so the batch loops that call them stay tight.
+ * Forward, backward and sampling all use the same functions, which keeps
+ * inverse(forward(x)) = x exact to rounding. */
+
+/* e^r - 1 for |r| <= ln2/2: Taylor to r^13 (error < 1e-17 relative),
+ * evaluated by Estrin's scheme because Horner's long dependency chain made
+ * the function latency-bound (~3x slower). */
+static inline double nn_expm1_reduced_(double r)
+{
+  double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  double a0 = 1.0 + r * (1.0 / 2.0), a1 = 1.0 / 6.0 + r * (1.0 / 24.0);
+  double a2 = 1.0 / 120.0 + r * (1.0 / 720.0), a3 = 1.0 / 5040.0 + r * (1.0 / 40320.0);
+  double a4 = 1.0 / 362880.0 + r * (1.0 / 3628800.0), a5 = 1.0 / 39916800.0 + r * (1.0 / 479001600.0);
+  double a6 = 1.0 / 6227020800.0;
+  double b0 = a0 + a1 * r2, b1 = a2 + a3 * r2, b2 = a4 + a5 * r2;
+  double c0 = b0 + b1 * r4, c1 = b2 + a6 * r4;
+  return r * (c0 + c1 * r8);
+}
+
+/* 2^k for integer-valued k in [-1022, 1023], by building the exponent bits. */
+static inline double nn_pow2i_(double k)
+{
+  uint64_t bits = (uint64_t)((int64_t)k + 1023) << 52;
+  double y;
+  memcpy(&y, &bits, sizeof y);
+  return y;
+}
+
+/* Split x = k ln2 + r with |r| <= ln2/2; valid for |x| < 700. */
+static inline double nn_reduce_(double x, double *r)
+{
+  const double shifter = 6755399441055744.0; /* 1.5 * 2^52: adding it rounds to an integer */
+  double k = (x * 1.4426950408889634 + shifter) - shifter;
+  *r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+  return k;
+}
+
+/* e^x - 1 for x in [-700, 700], accurate near 0 where e^x - 1 cancels. */
+static inline double nn_expm1(double x)
+{
+  double r, k = nn_reduce_(x, &r);
+  double p = nn_expm1_reduced_(r), s = nn_pow2i_(k);
+  return s * p + (s - 1.0);
+}
+
+static inline double nn_exp(double x)
+{
+  double r, k = nn_reduce_(x, &r);
+  return nn_pow2i_(k) * (1.0 + nn_expm1_reduced_(r));
+}
+
+static inline double nn_tanh(double x)
+{
+  /* tanh|x| = em1 / (em1 + 2) with em1 = e^{2|x|} - 1; |x| >= 20 rounds to 1. */
+  double a = fabs(x);
+  a = a < 20.0 ? a : 20.0;
+  double e = nn_expm1(2.0 * a);
+  return copysign(e / (e + 2.0), x);
+}
+
+/* log(1 + w) for w in [0, 1]: 2 atanh(s) series after halving past sqrt(2). */
+static inline double nn_log1p_unit_(double w)
+{
+  double u = 1.0 + w;
+  double c = (u - 1.0) - w; /* rounding error of 1 + w, restores tiny w */
+  int big = u > 1.4142135623730951;
+  double m = big ? 0.5 * u : u, f = m - 1.0; /* exact: m in [0.707, 1.414] */
+  double s = f / (2.0 + f), s2 = s * s;
+  /* atanh(s)/s - 1 = s2 (1/3 + s2/5 + ... + s2^10/23), Estrin as above. */
+  double s4 = s2 * s2, s8 = s4 * s4;
+  double a0 = 1.0 / 3.0 + s2 * (1.0 / 5.0), a1 = 1.0 / 7.0 + s2 * (1.0 / 9.0);
+  double a2 = 1.0 / 11.0 + s2 * (1.0 / 13.0), a3 = 1.0 / 15.0 + s2 * (1.0 / 17.0);
+  double a4 = 1.0 / 19.0 + s2 * (1.0 / 21.0), a5 = 1.0 / 23.0;
+  double b0 = a0 + a1 * s4, b1 = a2 + a3 * s4, b2 = a4 + a5 * s4;
+  double q = (b0 + b1 * s8) + b2 * (s8 * s8);
+  double lm = 2.0 * s + 2.0 * s * s2 * q;
+  double e = big ? 1.0 : 0.0;
+  return (e * 6.93147180369123816490e-01 + (lm - c / u)) + e * 1.90821492927058770002e-10;
+}
+
+/* softplus(a) = log(1 + e^a), stable for any a; also returns sigmoid(a) =
+ * d softplus / da in *sig when sig is not NULL. */
+static inline double nn_softplus(double a, double *sig)
+{
+  double na = -fabs(a);
+  na = na > -700.0 ? na : -700.0;
+  double w = nn_exp(na); /* e^{-|a|} in (0, 1] */
+  if (sig) *sig = a >= 0.0 ? 1.0 / (1.0 + w) : w / (1.0 + w);
+  return (a > 0.0 ? a : 0.0) + nn_log1p_unit_(w);
+}
+
+#endif
