@@ -55,7 +55,7 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   char history[PETSC_MAX_PATH_LEN] = "", prior_s[16] = "wide", write_s[16] = "direct";
   PetscReal theta[CS_NPARAM];
   PetscInt ntheta = CS_NPARAM;
-  PetscBool has_theta = PETSC_FALSE;
+  PetscBool has_theta = PETSC_FALSE, has_n = PETSC_FALSE;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(&job, sizeof(job)));
   job.n = 0;
@@ -66,7 +66,7 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   PetscCall(PetscOptionsRealArray("-theta", "one parameter vector: alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr", NULL, theta, &ntheta, &has_theta));
   PetscCall(PetscOptionsString("-history", "with -theta: CSV file for the ISM trajectory (and a PNG beside it)", NULL, history, history, sizeof(history), NULL));
   PetscCall(PetscOptionsString("-params", "CSV or HDF5 (/params) file of parameter rows", NULL, job.params_file, job.params_file, sizeof(job.params_file), NULL));
-  PetscCall(PetscOptionsInt("-n", "number of rows drawn from -prior (training-set mode)", NULL, job.n, &job.n, NULL));
+  PetscCall(PetscOptionsInt("-n", "number of rows drawn from -prior (training-set mode)", NULL, job.n, &job.n, &has_n));
   PetscCall(PetscOptionsString("-prior", "prior for -n: wide (emulator training box) or gauss (the paper's NPE prior)", NULL, prior_s, prior_s, sizeof(prior_s), NULL));
   PetscCall(PetscOptionsInt("-seed", "random seed: row i's parameters come from stream (seed, params, offset + i)", NULL, job.seed, &job.seed, NULL));
   PetscCall(PetscOptionsInt("-offset", "global index of the first row (use a different offset or seed for a validation set)", NULL, job.offset, &job.offset, NULL));
@@ -83,10 +83,10 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
 
-  PetscInt modes = (has_theta ? 1 : 0) + (job.params_file[0] ? 1 : 0) + (job.n != 0 ? 1 : 0);
+  PetscCheck(!has_n || job.n > 0, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n %" PetscInt_FMT ": must be positive", job.n);
+  PetscInt modes = (has_theta ? 1 : 0) + (job.params_file[0] ? 1 : 0) + (has_n ? 1 : 0);
   PetscCheck(modes == 1, ctx->comm, PETSC_ERR_ARG_WRONG, "give exactly one of -theta, -params FILE or -n N (see simulate -help)");
   PetscCheck(!has_theta || ntheta == CS_NPARAM, ctx->comm, PETSC_ERR_ARG_WRONG, "-theta needs %d comma-separated values, got %" PetscInt_FMT, CS_NPARAM, ntheta);
-  PetscCheck(job.params_file[0] || has_theta || job.n > 0, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n %" PetscInt_FMT ": must be positive", job.n);
   PetscCheck(has_theta || job.out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "option -out FILE is required with -params or -n");
 
   PetscCall(gce_yields_load(job.gce.data_dir, job.gce.yields, &job.yields));

@@ -285,9 +285,9 @@ PetscErrorCode sim_plot_history(const char *csv)
   if (system("command -v gnuplot >/dev/null 2>&1") != 0) PetscFunctionReturn(PETSC_SUCCESS);
   /* [X/Fe] against [Fe/H] along the ISM trajectory (columns: time, C_Fe, Fe_H, ...). */
   PetscCall(PetscSNPrintf(cmd, sizeof(cmd),
-                          "gnuplot -e \"set terminal pngcairo size 900,600; set output '%s.png'; set datafile separator ','; "
-                          "set key autotitle columnhead outside; set xlabel '[Fe/H]'; set ylabel '[X/Fe]'; "
-                          "plot for [c in '2 4 5 6 7 8 9'] '%s' using 3:(column(int(c))) with lines lw 2\" 2>/dev/null",
+                          "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set datafile separator ','; "
+                          "set key outside; set xrange [-3:*]; set grid; set xlabel '[Fe/H]'; set ylabel '[X/Fe]'; "
+                          "plot for [c in '2 4 5 6 7 8 9'] '%s' using 3:int(c) title columnhead(int(c)) with linespoints lw 2\" 2>/dev/null",
                           csv, csv));
   if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.png\n", csv));
   PetscFunctionReturn(PETSC_SUCCESS);

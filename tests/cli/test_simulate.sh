@@ -1,0 +1,38 @@
+# simulate: rank-count independence, kill -9 and resume, refusal to mix
+# configurations, and bad input failing before any work.
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
+S="$BIN simulate -prior wide -seed 3 -scheme discrete -progress_every 1"
+same() { # a.h5 b.h5: params, abundances and status identical
+  for d in params abundances status; do h5diff -q "$1" "$2" /$d || return 1; done
+}
+check "simulate: -np 1 run" $MPIRUN -np 1 $S -n 3000 -out $TMP/np1.h5
+check "simulate: -np 3 run" $MPIRUN -np 3 $S -n 3000 -out $TMP/np3.h5
+check "simulate: -np 1 and -np 3 give identical params, abundances, status" same $TMP/np1.h5 $TMP/np3.h5
+check "simulate: funnel writes give the same file" bash -c "$MPIRUN -np 2 $S -n 3000 -farm_write funnel -out $TMP/fun.h5 && h5diff -q $TMP/np1.h5 $TMP/fun.h5 /abundances"
+
+# Kill every rank with -9 mid-run, then run the same command again.
+N=40000
+setsid $MPIRUN -np 2 $S -n $N -out $TMP/kill.h5 > $TMP/kill1.log 2>&1 &
+pid=$!
+for i in $(seq 1 100); do grep -q '^\[simulate\] [1-9]' $TMP/kill1.log 2>/dev/null && break; sleep 0.1; done
+sleep 1
+kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+check "simulate: killed run left a partial file, no final one" bash -c "[ -f $TMP/kill.h5.tmp ] && [ ! -f $TMP/kill.h5 ]"
+check "simulate: restart resumes from what is on disk" bash -c "$MPIRUN -np 2 $S -n $N -out $TMP/kill.h5 > $TMP/kill2.log 2>&1; grep -q 'resuming.*rows already stored' $TMP/kill2.log"
+done_before=$(sed -n 's/.*: \([0-9]*\) of [0-9]* rows already stored/\1/p' $TMP/kill2.log)
+computed=$(sed -n 's/^simulate: \([0-9]*\) rows in.*/\1/p' $TMP/kill2.log)
+check "simulate: resumed run computed only the missing rows ($done_before stored + $computed new = $N)" test "$((done_before + computed))" = $N -a "$done_before" -gt 0
+check "simulate: uninterrupted reference run" $MPIRUN -np 2 $S -n $N -out $TMP/full.h5
+check "simulate: resumed file identical to an uninterrupted run" same $TMP/kill.h5 $TMP/full.h5
+check "simulate: finished file is not recomputed" bash -c "$MPIRUN -np 1 $S -n $N -out $TMP/full.h5 | grep -q 'already complete'"
+
+check_fails "simulate: different seed refused" "another configuration (file has seed=3, this run has seed=4)" $BIN simulate -prior wide -seed 4 -scheme discrete -n $N -out $TMP/full.h5
+check_fails "simulate: different n refused" "another configuration (file has n=$N" $BIN simulate -prior wide -seed 3 -scheme discrete -n 5 -out $TMP/full.h5
+check_fails "simulate: -n 0 fails before work" "must be positive" $BIN simulate -n 0 -out $TMP/x.h5
+check_fails "simulate: unwritable output fails before work" "cannot create HDF5 file" $BIN simulate -n 10 -out /nonexistent/dir/x.h5
+check_fails "simulate: -theta with 5 values" "needs 6" $BIN simulate -theta 1,2,3,4,5
+printf 'alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out\n-2.3,-2.89,-0.3,0.55,0.5\n' > $TMP/bad.csv
+check_fails "simulate: params file without birth_time_Gyr" "column 'birth_time_Gyr' is missing" $BIN simulate -params $TMP/bad.csv -out $TMP/o.csv
+printf 'birth_time_Gyr,alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,extra\n10,-2.3,-2.89,-0.3,0.55,0.5,7\n12,-2.3,-2.89,-0.3,0.55,0.5,7\n13.5,-9,-2.89,-0.3,0.55,0.5,7\n' > $TMP/ok.csv
+check "simulate: params CSV (any column order) on 2 ranks" $MPIRUN -np 2 $BIN simulate -params $TMP/ok.csv -out $TMP/o.csv -scheme discrete
+check "simulate: out-of-bounds row gets status 4 and NaN, others ok" bash -c "sed -n 4p $TMP/o.csv | grep -q ',4,nan,nan' && sed -n 2p $TMP/o.csv | grep -q ',0,'"
