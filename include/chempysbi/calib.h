@@ -43,8 +43,8 @@ PetscErrorCode calib_tarp_f(PetscInt nsim, PetscInt nsamples, PetscInt D, const 
  * values against U(0, 1) (sbi instead compares the ecp and alpha arrays by a
  * two-sample KS test, which has little power). Any output may be NULL. */
 PetscErrorCode calib_tarp(PetscInt nsim, PetscInt nsamples, PetscInt D, const double *samples, const double *truths,
-                          const double *lo, const double *hi, uint64_t seed, PetscInt nalpha, double *ecp, double *alpha,
-                          double *atc, double *ks_p);
+                          const double *lo, const double *hi, uint64_t seed, PetscInt nalpha, double *ecp,
+                          double *alpha, double *atc, double *ks_p);
 
 /* Quantiles q[j] in [0, 1] of the finite values among x (n), by linear
  * interpolation between order statistics (numpy's default); NaN if none is finite. */

@@ -9,13 +9,13 @@
 #define CAT_ID_LEN 64 /* ids are fixed-length strings: one MPI_Bcast of n * CAT_ID_LEN chars */
 
 typedef struct {
-  PetscInt n;                /* stars in the file, usable or not */
-  double *abund;             /* (n, CS_NELEM) [dex], cs_elem_names order */
-  double *err;               /* (n, CS_NELEM) [dex], NaN where the file has no error column */
+  PetscInt n;                      /* stars in the file, usable or not */
+  double *abund;                   /* (n, CS_NELEM) [dex], cs_elem_names order */
+  double *err;                     /* (n, CS_NELEM) [dex], NaN where the file has no error column */
   PetscBool err_present[CS_NELEM]; /* the file has an error column for this element */
-  char (*ids)[CAT_ID_LEN];   /* (n) the file's ids, or the row index 0, 1, ... when it has none */
-  PetscBool *usable;         /* (n) every abundance finite, every given error finite and >= 0 */
-  PetscInt nunusable;        /* stars flagged unusable */
+  char (*ids)[CAT_ID_LEN];         /* (n) the file's ids, or the row index 0, 1, ... when it has none */
+  PetscBool *usable;               /* (n) every abundance finite, every given error finite and >= 0 */
+  PetscInt nunusable;              /* stars flagged unusable */
 } Catalogue;
 
 /* Read a catalogue on the calling process only (serial, PETSC_COMM_SELF; the

@@ -34,13 +34,13 @@ enum {
 /* Combined posterior of the globals. Fields of a form whose precision is not
  * positive definite are NaN and its flag is false: no numbers made up. */
 typedef struct {
-  double n;          /* stars combined */
-  PetscBool pd;      /* 2x2 form: combined precision positive definite */
-  double mean[2];    /* 2x2 form */
-  double cov[4];     /* (2, 2) */
+  double n;       /* stars combined */
+  PetscBool pd;   /* 2x2 form: combined precision positive definite */
+  double mean[2]; /* 2x2 form */
+  double cov[4];  /* (2, 2) */
   double sd[2];
-  double corr;       /* correlation of alpha_IMF and log10_N_Ia */
-  PetscBool pd1[2];  /* 1-D form (paper Eqs. 8-9): combined 1/sigma^2 > 0, per global */
+  double corr;      /* correlation of alpha_IMF and log10_N_Ia */
+  PetscBool pd1[2]; /* 1-D form (paper Eqs. 8-9): combined 1/sigma^2 > 0, per global */
   double mean1[2];
   double sd1[2];
 } CombineResult;
@@ -56,7 +56,8 @@ void combine_acc_zero(double acc[COMBINE_NACC]);
 PetscBool combine_accumulate(double acc[COMBINE_NACC], const double mu2[2], const double S2[4]);
 /* Divide out the prior N(prior_mu, prior_S) N-1 times (N = acc[COMBINE_N]);
  * the 1-D form uses the diagonal of prior_S as sigma_0^2. */
-void combine_finish(const double acc[COMBINE_NACC], const double prior_mu[2], const double prior_S[4], CombineResult *r);
+void combine_finish(const double acc[COMBINE_NACC], const double prior_mu[2], const double prior_S[4],
+                    CombineResult *r);
 
 /* Running estimate (paper Fig. 5): out[k] is the combination of stars 0..k,
  * for k = 0..n-1, in one O(n) pass. mu2 is (n, 2), S2 is (n, 4). Stars that

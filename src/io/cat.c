@@ -48,7 +48,9 @@ void cat_star_problem(const Catalogue *c, PetscInt i, char *buf, size_t len)
   buf[0] = 0;
   for (int e = 0; e < 2 * CS_NELEM; e++) {
     if (!cat_bad(c, i, e)) continue;
-    if (!nbad++) k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "star '%s' (row %" PetscInt_FMT "): no valid value for ", c->ids[i], i);
+    if (!nbad++)
+      k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "star '%s' (row %" PetscInt_FMT "): no valid value for ",
+                            c->ids[i], i);
     k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "%s%s%s", nbad > 1 ? ", " : "", cs_elem_names[e % CS_NELEM],
                           e < CS_NELEM ? "" : "_err");
   }
@@ -67,7 +69,8 @@ PetscErrorCode cat_check(Catalogue *c, const char *path, PetscBool report)
     c->nunusable++;
     if (report) {
       cat_star_problem(c, i, msg, sizeof(msg));
-      PetscCall(PetscFPrintf(PETSC_COMM_SELF, PETSC_STDERR, "warning: %s: %s; star left out\n", path ? path : "catalogue", msg));
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, PETSC_STDERR, "warning: %s: %s; star left out\n",
+                             path ? path : "catalogue", msg));
     }
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -96,7 +99,9 @@ static PetscErrorCode cat_read_csv(const char *path, Catalogue *c)
       c->err[i * CS_NELEM + e] = t.data[i * 2 * CS_NELEM + CS_NELEM + e];
     }
     if (t.ids) {
-      PetscCheck(strlen(t.ids[i]) < CAT_ID_LEN, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: data row %" PetscInt_FMT ": id '%.20s...' is longer than %d characters", path, i + 1, t.ids[i], CAT_ID_LEN - 1);
+      PetscCheck(strlen(t.ids[i]) < CAT_ID_LEN, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: data row %" PetscInt_FMT ": id '%.20s...' is longer than %d characters", path, i + 1, t.ids[i],
+                 CAT_ID_LEN - 1);
       PetscCall(PetscStrncpy(c->ids[i], t.ids[i], CAT_ID_LEN));
     }
   }
@@ -115,24 +120,29 @@ static PetscErrorCode cat_h5_columns(H5File *f, const char *name, const char *su
   PetscFunctionBeginUser;
   PetscCall(h5_table_info(f, name, &nr, &nc));
   PetscCheck(nc == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "file %s: dataset %s has %" PetscInt_FMT " columns, expected %d (C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe)", f->path, name, nc, CS_NELEM);
-  PetscCheck(n < 0 || nr == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s has %" PetscInt_FMT " rows, /abundances has %" PetscInt_FMT,
-             f->path, name, nr, n);
+             "file %s: dataset %s has %" PetscInt_FMT
+             " columns, expected %d (C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe)",
+             f->path, name, nc, CS_NELEM);
+  PetscCheck(n < 0 || nr == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: dataset %s has %" PetscInt_FMT " rows, /abundances has %" PetscInt_FMT, f->path, name, nr, n);
   PetscCall(h5_attr_read_str(f, name, "columns", cols, sizeof(cols)));
   for (tok = strtok_r(cols, ",", &save); tok && ncol <= CS_NELEM; tok = strtok_r(NULL, ",", &save)) {
     while (*tok == ' ') tok++;
     list[ncol++] = tok;
   }
-  PetscCheck(ncol == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s: attribute 'columns' names %d columns, expected %d", f->path, name, ncol, CS_NELEM);
+  PetscCheck(ncol == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: dataset %s: attribute 'columns' names %d columns, expected %d", f->path, name, ncol, CS_NELEM);
   for (int e = 0; e < CS_NELEM; e++) {
     map[e] = -1;
     PetscCall(PetscSNPrintf(want, sizeof(want), "%s%s", cs_elem_names[e], suffix));
     for (int k = 0; k < CS_NELEM; k++)
       if (!strcmp(list[k], cs_elem_names[e]) || !strcmp(list[k], want)) {
-        PetscCheck(map[e] < 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s: column '%s' appears twice", f->path, name, cs_elem_names[e]);
+        PetscCheck(map[e] < 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                   "file %s: dataset %s: column '%s' appears twice", f->path, name, cs_elem_names[e]);
         map[e] = k;
       }
-    PetscCheck(map[e] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s: column '%s' is missing from attribute 'columns'", f->path, name, cs_elem_names[e]);
+    PetscCheck(map[e] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "file %s: dataset %s: column '%s' is missing from attribute 'columns'", f->path, name, cs_elem_names[e]);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -162,9 +172,11 @@ static PetscErrorCode cat_h5_ids(H5File *f, PetscInt n, Catalogue *c)
   H5Call(sp = H5Dget_space(ds));
   H5Call(rank = H5Sget_simple_extent_ndims(sp));
   if (rank == 1) H5Call(H5Sget_simple_extent_dims(sp, dims, NULL));
-  PetscCheck(H5Tget_class(ft) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset /ids is not a string dataset", f->path);
+  PetscCheck(H5Tget_class(ft) == H5T_STRING, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: dataset /ids is not a string dataset", f->path);
   PetscCheck(rank == 1 && (PetscInt)dims[0] == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "file %s: dataset /ids has %llu entries, /abundances has %" PetscInt_FMT " rows", f->path, (unsigned long long)dims[0], n);
+             "file %s: dataset /ids has %llu entries, /abundances has %" PetscInt_FMT " rows", f->path,
+             (unsigned long long)dims[0], n);
   H5Call(mt = H5Tcopy(H5T_C_S1));
   if (H5Tis_variable_str(ft) > 0) {
     char **s;
@@ -227,8 +239,10 @@ PetscErrorCode cat_read(const char *path, Catalogue *c)
   got = fread(head, 1, sizeof(head), fp);
   fclose(fp);
   /* HDF5 files written by h5py or our h5 layer start with the signature (no user block). */
-  if (got == sizeof(head) && !memcmp(head, sig, sizeof(sig))) PetscCall(cat_read_h5(path, c));
-  else PetscCall(cat_read_csv(path, c));
+  if (got == sizeof(head) && !memcmp(head, sig, sizeof(sig)))
+    PetscCall(cat_read_h5(path, c));
+  else
+    PetscCall(cat_read_csv(path, c));
   PetscCheck(c->n > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: catalogue has no stars", path);
   PetscCall(cat_check(c, path, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -70,7 +70,8 @@ PetscErrorCode calib_sbc_ks(PetscInt nsim, PetscInt L, const PetscInt *ranks, Pe
   PetscCall(PetscMalloc1(nsim, &u));
   for (PetscInt s = 0; s < nsim; s++) {
     PetscInt r = ranks[s * stride];
-    PetscCheck(r >= 0 && r <= L, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "SBC rank %" PetscInt_FMT " of case %" PetscInt_FMT " is outside [0, %" PetscInt_FMT "]", r, s, L);
+    PetscCheck(r >= 0 && r <= L, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+               "SBC rank %" PetscInt_FMT " of case %" PetscInt_FMT " is outside [0, %" PetscInt_FMT "]", r, s, L);
     u[s] = ((double)r + 0.5) / (double)(L + 1);
   }
   PetscCall(calib_ks_uniform(u, nsim, D, p));
@@ -83,12 +84,17 @@ PetscErrorCode calib_tarp_f(PetscInt nsim, PetscInt nsamples, PetscInt D, const 
 {
   double *off, *scale, *ref, *t;
   PetscFunctionBeginUser;
-  PetscCheck(nsim > 0 && nsamples > 0 && D > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "TARP needs simulations, samples and dimensions (got %" PetscInt_FMT ", %" PetscInt_FMT ", %" PetscInt_FMT ")", nsim, nsamples, D);
-  PetscCheck((lo == NULL) == (hi == NULL), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "TARP box: give both lo and hi, or neither");
+  PetscCheck(nsim > 0 && nsamples > 0 && D > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "TARP needs simulations, samples and dimensions (got %" PetscInt_FMT ", %" PetscInt_FMT ", %" PetscInt_FMT
+             ")",
+             nsim, nsamples, D);
+  PetscCheck((lo == NULL) == (hi == NULL), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+             "TARP box: give both lo and hi, or neither");
   PetscCall(PetscMalloc4(D, &off, D, &scale, D, &ref, D, &t));
   for (PetscInt d = 0; d < D; d++) {
     if (lo) {
-      PetscCheck(hi[d] > lo[d], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "TARP box: dimension %" PetscInt_FMT " has hi %g <= lo %g", d, hi[d], lo[d]);
+      PetscCheck(hi[d] > lo[d], PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+                 "TARP box: dimension %" PetscInt_FMT " has hi %g <= lo %g", d, hi[d], lo[d]);
       off[d] = lo[d];
       scale[d] = hi[d] - lo[d];
     } else {
@@ -127,18 +133,20 @@ PetscErrorCode calib_tarp_f(PetscInt nsim, PetscInt nsamples, PetscInt D, const 
 }
 
 PetscErrorCode calib_tarp(PetscInt nsim, PetscInt nsamples, PetscInt D, const double *samples, const double *truths,
-                          const double *lo, const double *hi, uint64_t seed, PetscInt nalpha, double *ecp, double *alpha,
-                          double *atc, double *ks_p)
+                          const double *lo, const double *hi, uint64_t seed, PetscInt nalpha, double *ecp,
+                          double *alpha, double *atc, double *ks_p)
 {
   double *f, sum = 0;
   PetscFunctionBeginUser;
-  PetscCheck(nalpha >= 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "TARP needs at least 2 credibility levels, got %" PetscInt_FMT, nalpha);
+  PetscCheck(nalpha >= 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "TARP needs at least 2 credibility levels, got %" PetscInt_FMT, nalpha);
   PetscCall(PetscMalloc1(nsim, &f));
   PetscCall(calib_tarp_f(nsim, nsamples, D, samples, truths, lo, hi, seed, f));
   for (PetscInt k = 0; k < nalpha; k++) {
     double a = (double)k / (double)(nalpha - 1), e;
     PetscInt c = 0;
-    if (k == nalpha - 1) c = nsim; /* the last histogram bin is closed: f <= 1 always */
+    if (k == nalpha - 1)
+      c = nsim; /* the last histogram bin is closed: f <= 1 always */
     else
       for (PetscInt s = 0; s < nsim; s++) c += f[s] < a;
     e = (double)c / (double)nsim;

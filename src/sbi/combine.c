@@ -8,12 +8,13 @@ PetscErrorCode combine_fit(PetscInt n, const double *samples, CombineStar *g)
 {
   double m[CS_NPARAM] = {0}, s[CS_NPARAM] = {0}, c01 = 0;
   PetscFunctionBeginUser;
-  PetscCheck(n >= 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "Gaussian fit needs at least 2 posterior samples, got %" PetscInt_FMT, n);
+  PetscCheck(n >= 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "Gaussian fit needs at least 2 posterior samples, got %" PetscInt_FMT, n);
   for (PetscInt i = 0; i < n; i++)
     for (int p = 0; p < CS_NPARAM; p++) {
       double v = samples[i * CS_NPARAM + p];
-      PetscCheck(isfinite(v), PETSC_COMM_SELF, PETSC_ERR_FP, "posterior sample %" PetscInt_FMT ", parameter %s is not finite", i,
-                 cs_param_names[p]);
+      PetscCheck(isfinite(v), PETSC_COMM_SELF, PETSC_ERR_FP,
+                 "posterior sample %" PetscInt_FMT ", parameter %s is not finite", i, cs_param_names[p]);
       m[p] += v;
     }
   for (int p = 0; p < CS_NPARAM; p++) m[p] /= (double)n;

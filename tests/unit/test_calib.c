@@ -72,7 +72,8 @@ static void test_ks_uniform_and_shifted(void **state)
 /* Synthetic posteriors in D dims: per simulation a centre m ~ U(-5, 5), a
  * width s = exp(U(-3, -1)); the truth and the samples are both drawn from
  * N(m, s) (calibrated) or the samples from N(m + shift*s, width*s). */
-static void make_case(PetscInt nsim, PetscInt L, PetscInt D, double width, double shift, double *samples, double *truths)
+static void make_case(PetscInt nsim, PetscInt L, PetscInt D, double width, double shift, double *samples,
+                      double *truths)
 {
   for (PetscInt i = 0; i < nsim; i++) {
     Rng r;
@@ -80,7 +81,8 @@ static void make_case(PetscInt nsim, PetscInt L, PetscInt D, double width, doubl
     for (PetscInt d = 0; d < D; d++) {
       double m = -5 + 10 * rng_uniform(&r), s = exp(-3 + 2 * rng_uniform(&r));
       truths[i * D + d] = m + s * rng_normal(&r);
-      for (PetscInt l = 0; l < L; l++) samples[((size_t)i * L + l) * D + d] = m + shift * s + width * s * rng_normal(&r);
+      for (PetscInt l = 0; l < L; l++)
+        samples[((size_t)i * L + l) * D + d] = m + shift * s + width * s * rng_normal(&r);
     }
   }
 }
@@ -174,8 +176,12 @@ static void test_quantiles_and_ape(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_kolmogorov_table), cmocka_unit_test(test_ks_known_D), cmocka_unit_test(test_ks_uniform_and_shifted),
-    cmocka_unit_test(test_sbc),              cmocka_unit_test(test_tarp),       cmocka_unit_test(test_quantiles_and_ape),
+      cmocka_unit_test(test_kolmogorov_table),
+      cmocka_unit_test(test_ks_known_D),
+      cmocka_unit_test(test_ks_uniform_and_shifted),
+      cmocka_unit_test(test_sbc),
+      cmocka_unit_test(test_tarp),
+      cmocka_unit_test(test_quantiles_and_ape),
   };
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int r = cmocka_run_group_tests(tests, NULL, NULL);

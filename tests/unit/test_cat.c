@@ -244,9 +244,10 @@ static void test_h5_seven_columns(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_csv_shuffled), cmocka_unit_test(test_csv_nan_star), cmocka_unit_test(test_csv_missing_column),
-    cmocka_unit_test(test_h5_roundtrip), cmocka_unit_test(test_h5_by_name),   cmocka_unit_test(test_h5_vlen_ids),
-    cmocka_unit_test(test_h5_seven_columns),
+      cmocka_unit_test(test_csv_shuffled),       cmocka_unit_test(test_csv_nan_star),
+      cmocka_unit_test(test_csv_missing_column), cmocka_unit_test(test_h5_roundtrip),
+      cmocka_unit_test(test_h5_by_name),         cmocka_unit_test(test_h5_vlen_ids),
+      cmocka_unit_test(test_h5_seven_columns),
   };
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int r = cmocka_run_group_tests(tests, NULL, NULL);

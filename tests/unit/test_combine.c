@@ -19,7 +19,8 @@ static const double Ss[3][4] = {{0.04, 0.01, 0.01, 0.0625}, {0.02, -0.005, -0.00
 
 static void check_close(const char *what, double got, double want, double tol)
 {
-  if (!(fabs(got - want) <= tol)) fail_msg("%s: got %.17g, want %.17g (diff %.3g > tol %.3g)", what, got, want, fabs(got - want), tol);
+  if (!(fabs(got - want) <= tol))
+    fail_msg("%s: got %.17g, want %.17g (diff %.3g > tol %.3g)", what, got, want, fabs(got - want), tol);
 }
 
 static void test_three_stars_2x2_and_1d(void **state)
@@ -209,10 +210,13 @@ static void test_fit_rejects(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_three_stars_2x2_and_1d), cmocka_unit_test(test_identical_stars),
-    cmocka_unit_test(test_not_pd_flagged),         cmocka_unit_test(test_bad_star_refused),
-    cmocka_unit_test(test_additive_and_running),   cmocka_unit_test(test_fit_recovers_gaussian),
-    cmocka_unit_test(test_fit_rejects),
+      cmocka_unit_test(test_three_stars_2x2_and_1d),
+      cmocka_unit_test(test_identical_stars),
+      cmocka_unit_test(test_not_pd_flagged),
+      cmocka_unit_test(test_bad_star_refused),
+      cmocka_unit_test(test_additive_and_running),
+      cmocka_unit_test(test_fit_recovers_gaussian),
+      cmocka_unit_test(test_fit_rejects),
   };
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int r = cmocka_run_group_tests(tests, NULL, NULL);
