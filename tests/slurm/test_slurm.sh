@@ -185,10 +185,19 @@ fi
 pass slurm_pipeline_submit
 sed 's/^/    /' <<<"$sub"
 
+# One script submitted by hand, from another directory, without the variables submit_pipeline.sh
+# sets: it must find the repository itself, make run-<job id>/ under RUN_ROOT and let script
+# arguments override the options file (-n 20 instead of tiny's 200).
+mkdir -p "$T/elsewhere"
+solo=$(cd "$T/elsewhere" && env -u CHEMPYSBI_ROOT SCALE=tiny RUN_ROOT="$T/runs" \
+  sbatch --parsable --ntasks=1 "$ROOT/jobs/simulate.sbatch" -n 20 -progress_every 1 2>&1)
+solo=${solo%%;*}
+
 job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p' | head -1; }
 job_reason() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*Reason=\([^ ]*\).*/\1/p' | head -1; }
 declare -A ID
 while read -r key jid; do ID[$key]=$jid; done < "$T/pipeline/jobs.txt"
+[[ $solo =~ ^[0-9]+$ ]] && ID[solo]=$solo
 t0=$SECONDS
 while :; do
   open=0
@@ -237,4 +246,18 @@ check_stage validate validation.h5
 check_stage mock stars.csv
 check_stage infer inference.h5 result.txt
 [ -s "$P/result.txt" ] && sed 's/^/    /' "$P/result.txt"
+
+# The hand-submitted job.
+why=
+if ! [[ $solo =~ ^[0-9]+$ ]]; then why="sbatch said: $solo"
+else
+  st=$(job_state "$solo"); run=$T/runs/run-$solo
+  [ "$st" = COMPLETED ] || why="job $solo is ${st:-gone} ($(job_reason "$solo"))"
+  [ -s "$run/train.h5" ] || why="${why:+$why; }no $run/train.h5"
+  grep -q '20 rows' "$T/elsewhere/cs-simulate-$solo.out" 2>/dev/null || why="${why:+$why; }-n 20 did not override the options file"
+  [ -s "$run/logs/cs-simulate-$solo/simulate_train.opts" ] || why="${why:+$why; }no options copy in $run/logs/cs-simulate-$solo/"
+fi
+if [ -z "$why" ]; then pass slurm_sbatch_by_hand; else
+  fail slurm_sbatch_by_hand "$why"; tail -n 8 "$T/elsewhere/cs-simulate-$solo.out" 2>/dev/null | sed 's/^/    /'
+fi
 exit $FAILED
