@@ -55,7 +55,8 @@ void combine_acc_zero(double acc[COMBINE_NACC]);
  * a finite positive-definite covariance (the caller reports and counts it). */
 PetscBool combine_accumulate(double acc[COMBINE_NACC], const double mu2[2], const double S2[4]);
 /* Divide out the prior N(prior_mu, prior_S) N-1 times (N = acc[COMBINE_N]);
- * the 1-D form uses the diagonal of prior_S as sigma_0^2. */
+ * the 1-D form uses the diagonal of prior_S as sigma_0^2. With N = 0 the
+ * result is the prior itself; a prior_S that is not positive definite gives pd = false. */
 void combine_finish(const double acc[COMBINE_NACC], const double prior_mu[2], const double prior_S[4],
                     CombineResult *r);
 
