@@ -30,3 +30,12 @@ PetscErrorCode par_progress_report(const ParCtx *ctx, ParProgress *p, PetscInt d
                                    PetscBool force);
 
 #endif
+
+#ifndef CHEMPYSBI_PAR_GATHER
+#define CHEMPYSBI_PAR_GATHER
+/* Gather every rank's n doubles to rank 0 (in rank order); *all is allocated
+ * on rank 0 (NULL elsewhere), *ntotal is the total on every rank. */
+PetscErrorCode par_gather_doubles(const ParCtx *ctx, const double *local, PetscInt n, double **all, PetscInt *ntotal);
+/* A PETSc log event for profiling with -log_view, registered once per name. */
+PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev);
+#endif

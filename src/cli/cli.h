@@ -24,5 +24,7 @@ PetscErrorCode cli_require_string(const char *opt, char *val, size_t len, const 
 
 PetscErrorCode cmd_version(const ParCtx *ctx);
 PetscErrorCode cmd_simulate(const ParCtx *ctx);
+PetscErrorCode cmd_train_emulator(const ParCtx *ctx);
+PetscErrorCode cmd_emulate(const ParCtx *ctx);
 
 #endif

@@ -54,3 +54,34 @@ PetscErrorCode par_progress_report(const ParCtx *ctx, ParProgress *p, PetscInt d
                         extra ? "  " : "", extra ? extra : ""));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode par_gather_doubles(const ParCtx *ctx, const double *local, PetscInt n, double **all, PetscInt *ntotal)
+{
+  int *counts = NULL, *displs = NULL, cnt = (int)n;
+  PetscFunctionBeginUser;
+  *all = NULL;
+  if (ctx->rank == 0) PetscCall(PetscMalloc2(ctx->size, &counts, ctx->size, &displs));
+  PetscCallMPI(MPI_Gather(&cnt, 1, MPI_INT, counts, 1, MPI_INT, 0, ctx->comm));
+  *ntotal = 0;
+  if (ctx->rank == 0) {
+    for (int r = 0; r < ctx->size; r++) {
+      displs[r] = (int)*ntotal;
+      *ntotal += counts[r];
+    }
+    PetscCall(PetscMalloc1(*ntotal + 1, all));
+  }
+  PetscCallMPI(MPI_Gatherv(local, cnt, MPI_DOUBLE, *all, counts, displs, MPI_DOUBLE, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(ntotal, 1, MPIU_INT, 0, ctx->comm));
+  if (ctx->rank == 0) PetscCall(PetscFree2(counts, displs));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev)
+{
+  PetscClassId cid;
+  PetscFunctionBeginUser;
+  /* Registering the same name twice returns the same class and event. */
+  PetscCall(PetscClassIdRegister("chempysbi", &cid));
+  PetscCall(PetscLogEventRegister(name, cid, ev));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

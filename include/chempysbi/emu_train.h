@@ -1,0 +1,36 @@
+/* Data-parallel training of the CHEMPY emulator: each rank reads its shard of
+ * the training set, gradients are summed over ranks every step, and every
+ * rank applies the same update. */
+#ifndef CHEMPYSBI_EMU_TRAIN_H
+#define CHEMPYSBI_EMU_TRAIN_H
+
+#include <chempysbi/emu.h>
+#include <chempysbi/opt.h>
+#include <chempysbi/par.h>
+
+/* A shard of usable (status ok) rows of a simulate file. */
+typedef struct {
+  PetscInt N;        /* usable rows in the whole file */
+  PetscInt g0, nloc; /* this rank's usable rows are global usable rows [g0, g0 + nloc) */
+  PetscInt nraw;     /* rows in the file, all statuses */
+  double *theta;     /* (nloc, 6) */
+  double *abund;     /* (nloc, 8) */
+} EmuData;
+
+PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d);
+PetscErrorCode emu_data_destroy(EmuData *d);
+
+typedef struct {
+  char train[PETSC_MAX_PATH_LEN], val[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
+  PetscInt epochs, batch, seed, nhidden, hidden[8];
+  PetscReal lr, weight_decay;
+  OptKind optimizer;
+  PetscBool resume;
+  PetscReal progress_every;
+} EmuTrainConfig;
+
+PetscErrorCode emu_train_config_default(EmuTrainConfig *c);
+PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c);
+PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c);
+
+#endif

@@ -1,0 +1,363 @@
+/* The emulator training loop: standardise, shuffle by (seed, epoch), split
+ * each global batch over ranks, all-reduce the gradient, step; validate and
+ * checkpoint after every epoch so -resume continues exactly. */
+#include <chempysbi/batch.h>
+#include <chempysbi/emu_train.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(c, sizeof(*c)));
+  c->epochs = 20;
+  c->batch = 64;
+  c->lr = 1e-3;
+  c->seed = 1;
+  c->nhidden = 2;
+  c->hidden[0] = 100;
+  c->hidden[1] = 40;
+  c->optimizer = OPT_SCHEDULEFREE;
+  c->progress_every = 5;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
+{
+  char opt[32] = "schedulefree";
+  PetscInt nh = 8;
+  PetscBool set;
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "train-emulator: fit the MLP emulator of CHEMPY", "train-emulator");
+  PetscCall(PetscOptionsString("-train", "training set (simulate output, .h5)", NULL, c->train, c->train, sizeof(c->train), NULL));
+  PetscCall(PetscOptionsString("-val", "validation set (simulate output, .h5)", NULL, c->val, c->val, sizeof(c->val), NULL));
+  PetscCall(PetscOptionsString("-out", "emulator model file (.h5); checkpoints go to <out>.ckpt", NULL, c->out, c->out, sizeof(c->out), NULL));
+  PetscCall(PetscOptionsInt("-epochs", "passes over the training set", NULL, c->epochs, &c->epochs, NULL));
+  PetscCall(PetscOptionsInt("-batch", "global batch size (rows per step, split over ranks)", NULL, c->batch, &c->batch, NULL));
+  PetscCall(PetscOptionsReal("-lr", "learning rate", NULL, c->lr, &c->lr, NULL));
+  PetscCall(PetscOptionsReal("-weight_decay", "decoupled weight decay", NULL, c->weight_decay, &c->weight_decay, NULL));
+  PetscCall(PetscOptionsIntArray("-hidden", "hidden layer sizes, comma-separated", NULL, c->hidden, &nh, &set));
+  if (set) c->nhidden = nh;
+  PetscCall(PetscOptionsString("-optimizer", "schedulefree (schedule-free AdamW, the paper's) or adam", NULL, opt, opt, sizeof(opt), NULL));
+  PetscCall(PetscOptionsInt("-seed", "seed of the initialisation and the shuffles", NULL, c->seed, &c->seed, NULL));
+  PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
+  PetscOptionsEnd();
+  if (!strcmp(opt, "schedulefree")) c->optimizer = OPT_SCHEDULEFREE;
+  else if (!strcmp(opt, "adam")) c->optimizer = OPT_ADAM;
+  else SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-optimizer %s: expected schedulefree or adam", opt);
+  PetscCheck(c->epochs > 0 && c->batch > 0 && c->lr > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-epochs, -batch and -lr must be positive");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Everything a checkpoint must share with the run that resumes it. */
+static PetscErrorCode emu_config_string(const EmuTrainConfig *c, PetscInt N, char *s, size_t len)
+{
+  char h[128] = "";
+  PetscFunctionBeginUser;
+  for (PetscInt l = 0; l < c->nhidden; l++) {
+    char one[16];
+    PetscCall(PetscSNPrintf(one, sizeof(one), "%s%" PetscInt_FMT, l ? "," : "", c->hidden[l]));
+    PetscCall(PetscStrlcat(h, one, sizeof(h)));
+  }
+  PetscCall(PetscSNPrintf(s, len, "N=%" PetscInt_FMT ";batch=%" PetscInt_FMT ";lr=%g;wd=%g;hidden=%s;optimizer=%s;seed=%" PetscInt_FMT, N, c->batch,
+                          (double)c->lr, (double)c->weight_decay, h, c->optimizer == OPT_ADAM ? "adam" : "schedulefree", c->seed));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Mean and sd of each column over all ranks' rows. */
+static PetscErrorCode column_stats(const ParCtx *ctx, const double *x, PetscInt n, int d, PetscInt N, double *mean, double *sd)
+{
+  double s[32] = {0};
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n; i++)
+    for (int k = 0; k < d; k++) s[k] += x[i * d + k];
+  PetscCall(par_allreduce_sum(ctx, s, d));
+  for (int k = 0; k < d; k++) mean[k] = s[k] / N;
+  for (int k = 0; k < d; k++) s[16 + k] = 0;
+  for (PetscInt i = 0; i < n; i++)
+    for (int k = 0; k < d; k++) s[16 + k] += (x[i * d + k] - mean[k]) * (x[i * d + k] - mean[k]);
+  PetscCall(par_allreduce_sum(ctx, s + 16, d));
+  for (int k = 0; k < d; k++) sd[k] = sqrt(s[16 + k] / PetscMax(N - 1, 1)) + 1e-12;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Quantile q of a sorted array (linear interpolation). */
+static double quantile_sorted(const double *v, PetscInt n, double q)
+{
+  double p = q * (double)(n - 1);
+  PetscInt i = (PetscInt)p;
+  return i + 1 < n ? v[i] + (p - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+typedef struct {
+  double loss, median_dex;
+  double stats[CS_NELEM][6]; /* per element: abs dex q25, q50, q75; APE % q25, q50, q75 */
+} EmuValResult;
+
+/* Validation loss (standardised MSE) and |error| statistics, with the model in eval mode. */
+static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, EmuValResult *res, const char *plot_base)
+{
+  double *pred, *err, *all = NULL, sse = 0;
+  PetscInt ntot;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(v->nloc * CS_NELEM + 1, &pred, v->nloc * CS_NELEM * 2 + 1, &err));
+  emu_predict(e, v->theta, (size_t)v->nloc, pred);
+  for (PetscInt i = 0; i < v->nloc * CS_NELEM; i++) {
+    int k = (int)(i % CS_NELEM);
+    double d = pred[i] - v->abund[i];
+    sse += (d / e->out_sd[k]) * (d / e->out_sd[k]);
+    err[i] = fabs(d);
+    err[v->nloc * CS_NELEM + i] = 100.0 * fabs(d) / PetscMax(fabs(v->abund[i]), 1e-12);
+  }
+  PetscCall(par_allreduce_sum(ctx, &sse, 1));
+  res->loss = sse / ((double)v->N * CS_NELEM);
+  /* Gather |error| and APE in element-major order so rank 0 can sort per element. */
+  double *t;
+  PetscCall(PetscMalloc1(2 * v->nloc * CS_NELEM + 1, &t));
+  for (int w = 0; w < 2; w++)
+    for (int k = 0; k < CS_NELEM; k++)
+      for (PetscInt i = 0; i < v->nloc; i++) t[(w * CS_NELEM + k) * v->nloc + i] = err[w * v->nloc * CS_NELEM + i * CS_NELEM + k];
+  PetscCall(PetscMemzero(res->stats, sizeof(res->stats)));
+  res->median_dex = 0;
+  /* One gather per (kind, element) keeps rank order inside each column. */
+  for (int w = 0; w < 2; w++)
+    for (int k = 0; k < CS_NELEM; k++) {
+      PetscCall(par_gather_doubles(ctx, t + (w * CS_NELEM + k) * v->nloc, v->nloc, &all, &ntot));
+      if (ctx->rank == 0) {
+        qsort(all, (size_t)ntot, sizeof(double), cmp_double);
+        for (int q = 0; q < 3; q++) res->stats[k][3 * w + q] = quantile_sorted(all, ntot, 0.25 * (q + 1));
+        if (plot_base && w == 0) { /* cumulative distribution for the report plot */
+          char path[PETSC_MAX_PATH_LEN];
+          PetscCall(PetscSNPrintf(path, sizeof(path), "%s.cdf_%d.dat", plot_base, k));
+          FILE *fp = fopen(path, "w");
+          if (fp) {
+            PetscInt step = PetscMax(1, ntot / 500);
+            for (PetscInt i = 0; i < ntot; i += step) fprintf(fp, "%g %g\n", all[i], (double)(i + 1) / ntot);
+            fprintf(fp, "%g 1\n", all[ntot - 1]);
+            fclose(fp);
+          }
+        }
+      }
+      PetscCall(PetscFree(all));
+    }
+  if (ctx->rank == 0) { /* overall median |error| over all elements */
+    PetscCall(par_gather_doubles(ctx, err, v->nloc * CS_NELEM, &all, &ntot));
+    qsort(all, (size_t)ntot, sizeof(double), cmp_double);
+    res->median_dex = quantile_sorted(all, ntot, 0.5);
+    PetscCall(PetscFree(all));
+  } else PetscCall(par_gather_doubles(ctx, err, v->nloc * CS_NELEM, &all, &ntot));
+  PetscCallMPI(MPI_Bcast(&res->median_dex, 1, MPI_DOUBLE, 0, ctx->comm));
+  PetscCall(PetscFree(t));
+  PetscCall(PetscFree2(pred, err));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+#define HIST_NCOL 5
+static const char *const hist_names[HIST_NCOL] = {"epoch", "train_loss", "val_loss", "val_median_abs_dex", "seconds"};
+
+/* Checkpoint (rank 0, atomic): weights in train mode, optimiser state, epoch, history. */
+static PetscErrorCode emu_checkpoint_write(const EmuTrainConfig *c, const char *config, Emulator *e, Opt *o, PetscInt epoch, const double *hist)
+{
+  H5File f;
+  char path[PETSC_MAX_PATH_LEN];
+  PetscInt sc[2] = {(PetscInt)o->step, o->train_mode};
+  double ds[2] = {o->lr_max, o->weight_sum};
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
+  PetscCall(h5_create(PETSC_COMM_SELF, path, &f));
+  PetscCall(h5_write_provenance(&f, "train-emulator checkpoint"));
+  PetscCall(h5_attr_write_str(&f, "/", "config", config));
+  PetscCall(h5_attr_write_int(&f, "/", "epoch", 1, &epoch));
+  PetscCall(h5_attr_write_int(&f, "/", "opt_step_train_mode", 2, sc));
+  PetscCall(h5_attr_write_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
+  PetscCall(emu_write_h5(e, &f, "/emulator"));
+  PetscCall(h5_table_create(&f, "opt_state", H5T_NATIVE_DOUBLE, (PetscInt)o->nstate, 0, NULL));
+  PetscCall(h5_table_write_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_TRUE));
+  PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, epoch, HIST_NCOL, hist_names, hist));
+  PetscCall(h5_commit(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode emu_checkpoint_read(const EmuTrainConfig *c, const char *config, Emulator *e, Opt *o, PetscInt *epoch, double *hist)
+{
+  H5File f;
+  char path[PETSC_MAX_PATH_LEN], have[1024];
+  PetscInt sc[2], n, nc;
+  double ds[2];
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
+  PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
+  PetscCall(h5_attr_read_str(&f, "/", "config", have, sizeof(have)));
+  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "%s was made with another configuration (%s), this run has %s", path, have, config);
+  PetscCall(h5_attr_read_int(&f, "/", "epoch", 1, epoch));
+  PetscCall(h5_attr_read_int(&f, "/", "opt_step_train_mode", 2, sc));
+  PetscCall(h5_attr_read_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
+  PetscCall(h5_table_info(&f, "emulator/params", &n, &nc));
+  PetscCheck(n == (PetscInt)e->mlp->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %" PetscInt_FMT " weights, the network has %zu", path, n, e->mlp->nparams);
+  PetscCall(h5_table_read_rows(&f, "emulator/params", H5T_NATIVE_DOUBLE, 0, n, e->mlp->params, PETSC_FALSE));
+  PetscCall(h5_attr_read_double(&f, "/emulator", "in_mean", CS_NPARAM, e->in_mean));
+  PetscCall(h5_attr_read_double(&f, "/emulator", "in_sd", CS_NPARAM, e->in_sd));
+  PetscCall(h5_attr_read_double(&f, "/emulator", "out_mean", CS_NELEM, e->out_mean));
+  PetscCall(h5_attr_read_double(&f, "/emulator", "out_sd", CS_NELEM, e->out_sd));
+  PetscCall(h5_table_read_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_FALSE));
+  if (*epoch > 0) PetscCall(h5_table_read_rows(&f, "history", H5T_NATIVE_DOUBLE, 0, *epoch, hist, PETSC_FALSE));
+  PetscCall(h5_close(&f));
+  o->step = sc[0];
+  o->train_mode = (int)sc[1];
+  o->lr_max = ds[0];
+  o->weight_sum = ds[1];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode emu_plot_cdf(const char *base)
+{
+  char cmd[4096], plot[2048] = "";
+  PetscFunctionBeginUser;
+  if (system("command -v gnuplot >/dev/null 2>&1") != 0) PetscFunctionReturn(PETSC_SUCCESS);
+  for (int k = 0; k < CS_NELEM; k++) {
+    char one[512];
+    PetscCall(PetscSNPrintf(one, sizeof(one), "%s'%s.cdf_%d.dat' using 1:2 with lines lw 2 title '%s'", k ? ", " : "", base, k, cs_elem_names[k]));
+    PetscCall(PetscStrlcat(plot, one, sizeof(plot)));
+  }
+  PetscCall(PetscSNPrintf(cmd, sizeof(cmd),
+                          "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set logscale x; set grid; "
+                          "set key bottom right; set xlabel '|emulator - CHEMPY| [dex]'; set ylabel 'cumulative fraction of validation rows'; "
+                          "set title 'Emulator validation error'; plot %s\" && rm -f %s.cdf_*.dat",
+                          base, plot, base));
+  if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.png\n", base));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
+{
+  EmuData tr, va;
+  Emulator *e;
+  Opt *o;
+  Batcher bt;
+  PetscInt *local, epoch0 = 0;
+  double *x, *y, *yhat, *dy, *hist;
+  char config[1024];
+  PetscLogEvent ev_step, ev_reduce, ev_val;
+  PetscFunctionBeginUser;
+  PetscCall(par_log_event("emu_fwd_bwd", &ev_step));
+  PetscCall(par_log_event("grad_allreduce", &ev_reduce));
+  PetscCall(par_log_event("emu_validate", &ev_val));
+  PetscCall(emu_data_load(ctx, c->train, &tr));
+  PetscCall(emu_data_load(ctx, c->val, &va));
+  PetscCall(PetscPrintf(ctx->comm, "train-emulator: %" PetscInt_FMT " training rows (of %" PetscInt_FMT "), %" PetscInt_FMT " validation rows, %d ranks\n", tr.N, tr.nraw, va.N, ctx->size));
+  PetscCall(emu_create(c->hidden, c->nhidden, (int)c->batch, &e));
+  PetscCall(emu_config_string(c, tr.N, config, sizeof(config)));
+  PetscCall(opt_create(c->optimizer, e->mlp->nparams, &o));
+  o->lr = c->lr;
+  o->weight_decay = c->weight_decay;
+  PetscCall(PetscMalloc1(HIST_NCOL * (c->epochs + 1), &hist));
+  if (c->resume) {
+    PetscCall(emu_checkpoint_read(c, config, e, o, &epoch0, hist));
+    PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", epoch0));
+    PetscCheck(epoch0 <= c->epochs, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "checkpoint is at epoch %" PetscInt_FMT ", beyond -epochs %" PetscInt_FMT, epoch0, c->epochs);
+  } else {
+    PetscCall(column_stats(ctx, tr.theta, tr.nloc, CS_NPARAM, tr.N, e->in_mean, e->in_sd));
+    PetscCall(column_stats(ctx, tr.abund, tr.nloc, CS_NELEM, tr.N, e->out_mean, e->out_sd));
+    PetscCall(mlp_init(e->mlp, (uint64_t)c->seed));
+  }
+  /* Standardise this rank's shard once. */
+  PetscCall(PetscMalloc2(tr.nloc * CS_NPARAM + 1, &x, tr.nloc * CS_NELEM + 1, &y));
+  emu_standardise_in(e, tr.theta, (size_t)tr.nloc, x);
+  for (PetscInt i = 0; i < tr.nloc; i++)
+    for (int k = 0; k < CS_NELEM; k++) y[i * CS_NELEM + k] = (tr.abund[i * CS_NELEM + k] - e->out_mean[k]) / e->out_sd[k];
+  PetscCall(batcher_create(tr.N, tr.g0, tr.nloc, c->batch, (uint64_t)c->seed, &bt));
+  double *xb, *yb;
+  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &xb, c->batch * CS_NELEM, &yb, c->batch * CS_NELEM, &yhat, c->batch * CS_NELEM, &dy));
+  double t_start = cs_wtime();
+  for (PetscInt epoch = epoch0 + 1; epoch <= c->epochs; epoch++) {
+    double t0 = cs_wtime(), sse = 0;
+    batcher_shuffle(&bt, (uint64_t)c->seed, epoch);
+    PetscInt nb = batcher_nbatches(&bt);
+    for (PetscInt b = 0; b < nb; b++) {
+      PetscInt ng, n = batcher_local(&bt, b, local, &ng);
+      PetscCall(PetscLogEventBegin(ev_step, 0, 0, 0, 0));
+      memset(e->mlp->grads, 0, e->mlp->nparams * sizeof(double));
+      if (n > 0) {
+        for (PetscInt i = 0; i < n; i++) {
+          memcpy(xb + i * CS_NPARAM, x + local[i] * CS_NPARAM, CS_NPARAM * sizeof(double));
+          memcpy(yb + i * CS_NELEM, y + local[i] * CS_NELEM, CS_NELEM * sizeof(double));
+        }
+        mlp_forward(e->mlp, xb, (int)n, yhat);
+        double scale = 2.0 / ((double)ng * CS_NELEM); /* d(mean squared error)/d yhat */
+        for (PetscInt i = 0; i < n * CS_NELEM; i++) {
+          double d = yhat[i] - yb[i];
+          sse += d * d;
+          dy[i] = scale * d;
+        }
+        mlp_backward(e->mlp, dy, (int)n);
+      }
+      PetscCall(PetscLogEventEnd(ev_step, 0, 0, 0, 0));
+      PetscCall(PetscLogEventBegin(ev_reduce, 0, 0, 0, 0));
+      PetscCall(par_allreduce_sum(ctx, e->mlp->grads, (PetscInt)e->mlp->nparams));
+      PetscCall(PetscLogEventEnd(ev_reduce, 0, 0, 0, 0));
+      opt_step(o, e->mlp->params, e->mlp->grads);
+    }
+    PetscCall(par_allreduce_sum(ctx, &sse, 1));
+    double t_train = cs_wtime() - t0;
+    EmuValResult vr;
+    PetscCall(PetscLogEventBegin(ev_val, 0, 0, 0, 0));
+    opt_eval_mode(o, e->mlp->params);
+    PetscCall(emu_validate(ctx, e, &va, &vr, NULL));
+    opt_train_mode(o, e->mlp->params);
+    PetscCall(PetscLogEventEnd(ev_val, 0, 0, 0, 0));
+    double *h = hist + HIST_NCOL * (epoch - 1);
+    h[0] = (double)epoch;
+    h[1] = sse / ((double)tr.N * CS_NELEM);
+    h[2] = vr.loss;
+    h[3] = vr.median_dex;
+    h[4] = t_train;
+    double per = (cs_wtime() - t_start) / (double)(epoch - epoch0);
+    PetscCall(PetscPrintf(ctx->comm, "epoch %3" PetscInt_FMT "  train_loss %.6e  val_loss %.6e  val_median_dex %.5f  %.2f s  (%.0f rows/s, ETA %.0f s)\n", epoch, h[1], h[2], h[3], t_train,
+                          (double)tr.N / t_train, per * (double)(c->epochs - epoch)));
+    if (ctx->rank == 0) PetscCall(emu_checkpoint_write(c, config, e, o, epoch, hist));
+  }
+  /* Final model at the evaluation point, with the validation report. */
+  opt_eval_mode(o, e->mlp->params);
+  EmuValResult vr;
+  PetscCall(emu_validate(ctx, e, &va, &vr, ctx->rank == 0 ? c->out : NULL));
+  PetscCall(PetscPrintf(ctx->comm, "validation (%" PetscInt_FMT " rows): |error| in dex and absolute percentage error, quartiles 25/50/75\n", va.N));
+  PetscCall(PetscPrintf(ctx->comm, "  %-6s %9s %9s %9s   %8s %8s %8s\n", "elem", "q25_dex", "med_dex", "q75_dex", "q25_%", "med_%", "q75_%"));
+  double tab[CS_NELEM * 6];
+  for (int k = 0; k < CS_NELEM; k++) {
+    PetscCall(PetscPrintf(ctx->comm, "  %-6s %9.5f %9.5f %9.5f   %8.2f %8.2f %8.2f\n", cs_elem_names[k], vr.stats[k][0], vr.stats[k][1], vr.stats[k][2], vr.stats[k][3], vr.stats[k][4], vr.stats[k][5]));
+    for (int q = 0; q < 6; q++) tab[k * 6 + q] = vr.stats[k][q];
+  }
+  PetscCall(PetscPrintf(ctx->comm, "EMULATOR val_median_dex=%.5f val_loss=%.6e\n", vr.median_dex, vr.loss));
+  if (ctx->rank == 0) {
+    H5File f;
+    static const char *const vnames[6] = {"abs_dex_q25", "abs_dex_q50", "abs_dex_q75", "ape_pct_q25", "ape_pct_q50", "ape_pct_q75"};
+    PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
+    PetscCall(h5_write_provenance(&f, "train-emulator"));
+    PetscCall(h5_attr_write_str(&f, "/", "config", config));
+    PetscCall(h5_attr_write_str(&f, "/", "train_file", c->train));
+    PetscCall(emu_write_h5(e, &f, "/emulator"));
+    PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, c->epochs, HIST_NCOL, hist_names, hist));
+    PetscCall(h5_table_write(&f, "validation", H5T_NATIVE_DOUBLE, CS_NELEM, 6, vnames, tab));
+    PetscCall(h5_attr_write_str(&f, "validation", "rows", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
+    PetscCall(h5_attr_write_double(&f, "validation", "median_abs_dex", 1, &vr.median_dex));
+    PetscCall(h5_commit(&f));
+    PetscCall(emu_plot_cdf(c->out));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
+  }
+  PetscCall(PetscFree5(local, xb, yb, yhat, dy));
+  PetscCall(PetscFree(hist));
+  PetscCall(PetscFree2(x, y));
+  PetscCall(batcher_destroy(&bt));
+  PetscCall(opt_destroy(&o));
+  PetscCall(emu_destroy(&e));
+  PetscCall(emu_data_destroy(&tr));
+  PetscCall(emu_data_destroy(&va));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

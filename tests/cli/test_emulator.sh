@@ -1,0 +1,29 @@
+# train-emulator: the same weights at 1, 2 and 3 ranks, exact resume after a
+# kill, a linear map learnt to a known error, and bad input named clearly.
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
+S="$BIN simulate -prior wide -scheme discrete -progress_every 100"
+$MPIRUN -np 2 $S -n 4000 -seed 11 -out $TMP/tr.h5 > /dev/null 2>&1
+$MPIRUN -np 2 $S -n 1000 -seed 12 -out $TMP/va.h5 > /dev/null 2>&1
+T="$BIN train-emulator -train $TMP/tr.h5 -val $TMP/va.h5 -seed 5 -batch 64"
+for np in 1 2 3; do
+  check "emulator: training at -np $np (4 epochs, ~200 steps)" $MPIRUN -np $np $T -epochs 4 -out $TMP/e$np.h5
+done
+for np in 2 3; do
+  r=$(bash tests/cli/maxrel.sh $TMP/e1.h5 $TMP/e$np.h5 /emulator/params)
+  check "emulator: -np $np weights equal -np 1 within 1e-5 relative (max rel diff $r)" awk -v r="$r" 'BEGIN { exit !(r + 0 <= 1e-5 && r != "nan") }'
+done
+# The mean predictor has standardised validation MSE ~1; 4 epochs must do far better.
+check "emulator: validation loss far below the mean predictor's (< 0.1)" bash -c "$MPIRUN -np 1 $T -epochs 4 -out $TMP/e1b.h5 | sed -n 's/^EMULATOR.*val_loss=//p' | awk '{ exit !(\$1 < 0.1) }'"
+
+# Kill during epoch 3 of 6, resume, compare with an uninterrupted 6-epoch run.
+setsid $MPIRUN -np 2 $T -epochs 6 -out $TMP/k.h5 > $TMP/k1.log 2>&1 &
+pid=$!
+for i in $(seq 1 300); do grep -q '^epoch   2' $TMP/k1.log 2>/dev/null && break; sleep 0.05; done
+kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+check "emulator: a checkpoint survives the kill" test -f $TMP/k.h5.ckpt
+check "emulator: -resume continues from the checkpoint" bash -c "$MPIRUN -np 2 $T -epochs 6 -out $TMP/k.h5 -resume > $TMP/k2.log 2>&1 && grep -q 'resuming after epoch' $TMP/k2.log"
+check "emulator: uninterrupted 6-epoch run" $MPIRUN -np 2 $T -epochs 6 -out $TMP/full.h5
+check "emulator: resumed weights equal the uninterrupted run exactly" h5diff -q $TMP/k.h5 $TMP/full.h5 /emulator/params
+
+check_fails "emulator: missing training file named" "cannot open HDF5 file $TMP/none.h5" $BIN train-emulator -train $TMP/none.h5 -val $TMP/va.h5 -out $TMP/x.h5
+check_fails "emulator: a model file given as training set is named" "$TMP/e1.h5: dataset params is missing" $BIN train-emulator -train $TMP/e1.h5 -val $TMP/va.h5 -out $TMP/x.h5
