@@ -235,7 +235,10 @@ check_stage() { # key outputs...
   else
     fail "slurm_stage_$key" "$why"
     log=$P/logs/cs-$key-$jid.out
-    [ -f "$log" ] && grep -v '^ *$' "$log" | tail -n 8 | sed 's/^/    /'
+    if [ -f "$log" ]; then # the error lines first, then how the job ended
+      grep -iE 'error|not found|denied|killed|cancel' "$log" | grep -v '^ *$' | head -n 5 | sed 's/^/    /'
+      grep -v '^ *$' "$log" | tail -n 3 | sed 's/^/    | /'
+    fi
   fi
 }
 check_stage sim-train train.h5
