@@ -33,7 +33,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 
-scale=paper dir= from=simulate ntasks= dry=0 strict=0
+scale=paper dir='' from=simulate ntasks='' dry=0 strict=0
 sbatch_extra=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -72,7 +72,7 @@ dir=$(cd "$dir" && pwd)
 export PIPELINE_DIR=$dir SCALE=$scale CHEMPYSBI_ROOT=$ROOT
 export CHEMPYSBI=${CHEMPYSBI:-$ROOT/bin/chempysbi}
 if [ -z "${CHEMPYSBI_DATA:-}" ] && [ -d "$ROOT/../shared/chempy-data" ]; then
-  export CHEMPYSBI_DATA=$(cd "$ROOT/../shared/chempy-data" && pwd)
+  CHEMPYSBI_DATA=$(cd "$ROOT/../shared/chempy-data" && pwd) && export CHEMPYSBI_DATA
 fi
 unset OPTS # one options file per stage: input/$SCALE/<stage>.opts
 
@@ -94,7 +94,7 @@ done
 : > "$dir/jobs.txt"
 declare -A id
 submit() { # key script deps(comma-separated keys, may be empty) [VAR=value for the job]
-  local key=$1 script=$2 deps=$3 env=${4:-} dep= k jid
+  local key=$1 script=$2 deps=$3 env=${4:-} dep='' k jid
   local -a cmd=(sbatch --parsable --export=ALL --job-name="cs-$key" --output="$dir/logs/%x-%j.out")
   [ -n "$ntasks" ] && cmd+=(--ntasks="$ntasks")
   for k in ${deps//,/ }; do [ -n "${id[$k]:-}" ] && dep=${dep:+$dep:}${id[$k]}; done

@@ -11,7 +11,7 @@
 # default 2), SLURM_TEST_TIMEOUT (seconds for the whole pipeline, default 150),
 # SLURM_TEST_LAUNCHER (srun or mpirun, default srun), SLURM_TEST_KEEP=1 (keep the directory).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 export CHEMPYSBI=${CHEMPYSBI:-$ROOT/bin/chempysbi}
 NTASKS=${SLURM_TEST_NTASKS:-2}
@@ -219,7 +219,7 @@ echo "    pipeline took $((SECONDS - t0)) s"
 # --- every stage: job COMPLETED and its output present -----------------------------------------
 P=$T/pipeline
 check_stage() { # key outputs...
-  local key=$1 jid=${ID[$1]:-} st why= f log; shift
+  local key=$1 jid=${ID[$1]:-} st why='' f log; shift
   [ -n "$jid" ] || { fail "slurm_stage_$key" "not submitted"; return; }
   st=$(job_state "$jid")
   [ "$st" = COMPLETED ] || why="job $jid is ${st:-gone} ($(job_reason "$jid"))"
