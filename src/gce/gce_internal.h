@@ -32,6 +32,7 @@ typedef struct {
   double zeta[GCE_MAXZ];  /* table metallicities, ascending */
   double lzeta[GCE_MAXZ]; /* log10(zeta), with log10(zero_standin) for zeta == 0 */
   double m_lo, m_hi;      /* mass range of the process [Msun] */
+  int shared_bins;        /* all metallicities use the same masses (TNG), so tables can be merged */
   GceZTable t[GCE_MAXZ];
 } GceProcTable;
 

@@ -28,9 +28,9 @@ PetscErrorCode gce_config_default(GceConfig *c)
   PetscCall(PetscMemzero(c, sizeof(*c)));
   c->scheme     = GCE_SCHEME_CVODE;
   c->time_steps = 28;
-  c->rtol       = 1e-5;
+  c->rtol       = 1e-4;
   c->atol       = 1e-12;
-  c->cohorts    = 96;
+  c->cohorts    = 24;
   PetscCall(PetscStrncpy(c->yields, "tng", sizeof(c->yields)));
   /* Default data directory: relative to the current directory, i.e. runs started
      from the project root find ../shared/chempy-data next to the project. */
@@ -47,10 +47,10 @@ PetscErrorCode gce_config_set_from_options(GceConfig *c)
   PetscCall(PetscOptionsEnum("-scheme", "integration scheme: discrete (CHEMPY fixed steps) or cvode (continuous time)", "gce_run", schemes, sch,
                              &sch, NULL));
   PetscCall(PetscOptionsInt("-time_steps", "discrete scheme: CHEMPY time steps N0 (default 28)", "gce_run", c->time_steps, &c->time_steps, NULL));
-  PetscCall(PetscOptionsReal("-rtol", "cvode: relative tolerance (default 1e-5)", "gce_run", c->rtol, &c->rtol, NULL));
+  PetscCall(PetscOptionsReal("-rtol", "cvode: relative tolerance (default 1e-4)", "gce_run", c->rtol, &c->rtol, NULL));
   PetscCall(PetscOptionsReal("-atol", "cvode: absolute tolerance on masses, in units of the stellar mass formed by T (default 1e-12)",
                              "gce_run", c->atol, &c->atol, NULL));
-  PetscCall(PetscOptionsInt("-gce_cohorts", "cvode: birth-cohort intervals on [0, T] (default 96)", "gce_run", c->cohorts, &c->cohorts, NULL));
+  PetscCall(PetscOptionsInt("-gce_cohorts", "cvode: birth-cohort intervals on [0, T] (default 24)", "gce_run", c->cohorts, &c->cohorts, NULL));
   PetscCall(PetscOptionsString("-yields", "yield set: tng (default) or alt (Thielemann 2003, Nomoto 2013, Karakas 2016)", "gce_yields_load",
                                c->yields, c->yields, sizeof(c->yields), NULL));
   PetscCall(PetscOptionsString("-data_dir", "directory with the CHEMPY data (default: env CHEMPYSBI_DATA, else ../shared/chempy-data)",

@@ -216,6 +216,13 @@ PetscErrorCode gce_table_finish(const char *file, GceProcTable *p, double zero_s
     }
     p->lzeta[iz] = p->zeta[iz] > 0 ? (double)log10f((float)p->zeta[iz]) : log10(zero_standin);
   }
+  p->shared_bins = 1;
+  for (PetscInt iz = 1; iz < p->nz; iz++) {
+    if (p->t[iz].nm != p->t[0].nm) p->shared_bins = 0;
+    else
+      for (PetscInt s = 0; s < p->t[0].nm; s++)
+        if (p->t[iz].mass[s] != p->t[0].mass[s]) p->shared_bins = 0;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,0 +1,114 @@
+/* Benchmark of gce_run: 1000 parameter sets drawn from the NPE priors (pipeline.md
+ * section 1) with a fixed deterministic generator, timed one by one on one core for
+ * the cvode scheme (default tolerances) and the discrete 28-step scheme. Prints
+ * median / p95 per run, rejection counts and CVODE statistics, and writes the same
+ * report to benchmarks/results/bench_gce.txt. Options: -n <runs>, plus gce options. */
+#include <chempysbi/gce.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <cvode/cvode.h>
+
+/* splitmix64 + Box-Muller: simple, deterministic, no dependence on other modules */
+static uint64_t sm_next(uint64_t *s)
+{
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+  z          = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z          = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+static double sm_unif(uint64_t *s) { return ((double)(sm_next(s) >> 11) + 0.5) / 9007199254740992.0; }
+static double sm_norm(uint64_t *s) { return sqrt(-2.0 * log(sm_unif(s))) * cos(2.0 * M_PI * sm_unif(s)); }
+
+static void draw_prior(uint64_t *s, double th[6])
+{
+  th[0] = -2.3 + 0.3 * sm_norm(s);
+  th[1] = -2.89 + 0.3 * sm_norm(s);
+  th[2] = -0.3 + 0.3 * sm_norm(s);
+  do th[3] = 0.55 + 0.1 * sm_norm(s);
+  while (th[3] <= 0.294);
+  th[4] = 0.5 + 0.1 * sm_norm(s);
+  th[5] = 2.0 + 10.8 * sm_unif(s);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static PetscErrorCode bench_scheme(const GceYields *y, GceConfig cfg, GceScheme sch, PetscInt n, FILE *out[2])
+{
+  GceWork    *w;
+  double     *t, th[6], ab[8];
+  GceStatus   st;
+  GceRunStats rs;
+  long        nstat[6] = {0}, steps = 0, rhs = 0, etf = 0, nlf = 0, maxsteps = 0;
+  uint64_t    seed = 20240901;
+  int         nfail_shown = 0;
+  PetscFunctionBeginUser;
+  cfg.scheme = sch;
+  PetscCall(gce_work_create(y, &cfg, &w));
+  PetscCall(PetscMalloc1(n, &t));
+  for (PetscInt i = 0; i < n; i++) {
+    draw_prior(&seed, th);
+    double t0 = cs_wtime();
+    PetscCall(gce_run(w, th, ab, &st, &rs));
+    t[i] = cs_wtime() - t0;
+    nstat[st]++;
+    if (st == GCE_SOLVER_FAILURE && nfail_shown < 5) {
+      nfail_shown++;
+      fprintf(stderr, "solver failure (CVODE flag %s) at theta = %.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", CVodeGetReturnFlagName(rs.cvode_flag), th[0], th[1],
+              th[2], th[3], th[4], th[5]);
+    }
+    steps += rs.steps;
+    rhs += rs.rhs_evals;
+    etf += rs.err_test_fails;
+    nlf += rs.nonlin_fails;
+    if (rs.steps > maxsteps) maxsteps = rs.steps;
+  }
+  qsort(t, (size_t)n, sizeof(double), cmp_d);
+  double sum = 0;
+  for (PetscInt i = 0; i < n; i++) sum += t[i];
+  for (int k = 0; k < 2; k++) {
+    if (!out[k]) continue;
+    if (sch == GCE_SCHEME_CVODE)
+      fprintf(out[k], "cvode (rtol %g, atol %g, %d cohorts): ", (double)cfg.rtol, (double)cfg.atol, (int)cfg.cohorts);
+    else fprintf(out[k], "discrete (%d steps): ", (int)cfg.time_steps);
+    fprintf(out[k], "%d runs, median %.3f ms, p95 %.3f ms, mean %.3f ms, max %.3f ms per run\n", (int)n, 1e3 * t[n / 2],
+            1e3 * t[(PetscInt)(0.95 * n)], 1e3 * sum / n, 1e3 * t[n - 1]);
+    fprintf(out[k], "  status:");
+    for (int s = 0; s < 6; s++) fprintf(out[k], " %s %ld", gce_status_name((GceStatus)s), nstat[s]);
+    fprintf(out[k], "\n");
+    if (sch == GCE_SCHEME_CVODE)
+      fprintf(out[k], "  CVODE per run: steps %.1f (max %ld), rhs evals %.1f, error-test failures %.2f, nonlinear failures %.2f\n",
+              (double)steps / n, maxsteps, (double)rhs / n, (double)etf / n, (double)nlf / n);
+  }
+  PetscCall(PetscFree(t));
+  PetscCall(gce_work_destroy(&w));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int main(int argc, char **argv)
+{
+  GceConfig  cfg;
+  GceYields *y;
+  PetscInt   n = 1000;
+  FILE      *out[2] = {stdout, NULL};
+  PetscCall(PetscInitialize(&argc, &argv, NULL, "gce benchmark"));
+  PetscCall(gce_config_default(&cfg));
+  PetscCall(gce_config_set_from_options(&cfg));
+  PetscCall(PetscOptionsGetInt(NULL, NULL, "-n", &n, NULL));
+  PetscCall(gce_yields_load(cfg.data_dir, cfg.yields, &y));
+  mkdir("benchmarks/results", 0755);
+  out[1] = fopen("benchmarks/results/bench_gce.txt", "w");
+  for (int k = 0; k < 2; k++)
+    if (out[k]) fprintf(out[k], "bench_gce: %d prior draws (pipeline.md 1), yields %s, one core\n", (int)n, cfg.yields);
+  PetscCall(bench_scheme(y, cfg, GCE_SCHEME_CVODE, n, out));
+  PetscCall(bench_scheme(y, cfg, GCE_SCHEME_DISCRETE, n, out));
+  if (out[1]) fclose(out[1]);
+  PetscCall(gce_yields_destroy(&y));
+  PetscCall(PetscFinalize());
+  return 0;
+}
