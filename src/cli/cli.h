@@ -26,5 +26,6 @@ PetscErrorCode cmd_version(const ParCtx *ctx);
 PetscErrorCode cmd_simulate(const ParCtx *ctx);
 PetscErrorCode cmd_train_emulator(const ParCtx *ctx);
 PetscErrorCode cmd_emulate(const ParCtx *ctx);
+PetscErrorCode cmd_train_npe(const ParCtx *ctx);
 
 #endif

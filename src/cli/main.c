@@ -8,6 +8,7 @@ static const CliCommand commands[] = {
   {"simulate", "run CHEMPY on parameter rows (-params FILE, -theta a,b,..., or -n N from a prior)", cmd_simulate},
   {"train-emulator", "train the MLP emulator of CHEMPY on a simulate file (data-parallel)", cmd_train_emulator},
   {"emulate", "evaluate the emulator on parameter rows", cmd_emulate},
+  {"train-npe", "train the neural posterior estimator (MAF) on emulator simulations", cmd_train_npe},
   {"version", "print the program and library versions", cmd_version},
 };
 static const int ncommands = sizeof(commands) / sizeof(commands[0]);

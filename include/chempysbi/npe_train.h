@@ -1,0 +1,21 @@
+/* Data-parallel maximum-likelihood training of the NPE on emulator
+ * simulations: theta from the prior and noise from counter streams keyed by
+ * the simulation index, so every rank count sees the same data and batches. */
+#ifndef CHEMPYSBI_NPE_TRAIN_H
+#define CHEMPYSBI_NPE_TRAIN_H
+
+#include <chempysbi/npe.h>
+#include <chempysbi/par.h>
+
+typedef struct {
+  char emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
+  PetscInt n, batch, max_epochs, patience, seed, transforms, hidden, blocks;
+  PetscReal noise, lr, val_fraction, clip;
+  PetscBool fresh, resume;
+} NpeTrainConfig;
+
+PetscErrorCode npe_train_config_default(NpeTrainConfig *c);
+PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c);
+PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c);
+
+#endif

@@ -1,0 +1,300 @@
+/* NPE training loop (sbi's defaults: Adam, lr 5e-4, batch 50, 10% validation,
+ * stop after 20 epochs without improvement, gradient norm clipped at 5, best
+ * model kept). Each rank simulates its own rows with the emulator. */
+#include <chempysbi/batch.h>
+#include <chempysbi/emu.h>
+#include <chempysbi/npe_train.h>
+#include <chempysbi/opt.h>
+#include <math.h>
+#include <string.h>
+
+PetscErrorCode npe_train_config_default(NpeTrainConfig *c)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(c, sizeof(*c)));
+  c->n = 100000;
+  c->batch = 50;
+  c->max_epochs = 1000;
+  c->patience = 20;
+  c->seed = 1;
+  c->transforms = 4;
+  c->hidden = 8;
+  c->blocks = 2;
+  c->noise = 0.05;
+  c->lr = 5e-4;
+  c->val_fraction = 0.1;
+  c->clip = 5.0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
+{
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "train-npe: train the neural posterior estimator", "train-npe");
+  PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5) that simulates the training data", NULL, c->emulator, c->emulator, sizeof(c->emulator), NULL));
+  PetscCall(PetscOptionsString("-out", "NPE model file (.h5); checkpoints go to <out>.ckpt", NULL, c->out, c->out, sizeof(c->out), NULL));
+  PetscCall(PetscOptionsInt("-n", "simulations (training + validation)", NULL, c->n, &c->n, NULL));
+  PetscCall(PetscOptionsReal("-noise", "Gaussian observation noise added to the emulator output [dex]", NULL, c->noise, &c->noise, NULL));
+  PetscCall(PetscOptionsInt("-batch", "global batch size", NULL, c->batch, &c->batch, NULL));
+  PetscCall(PetscOptionsReal("-lr", "Adam learning rate", NULL, c->lr, &c->lr, NULL));
+  PetscCall(PetscOptionsInt("-max_epochs", "upper limit on epochs", NULL, c->max_epochs, &c->max_epochs, NULL));
+  PetscCall(PetscOptionsInt("-patience", "stop after this many epochs without a better validation loss", NULL, c->patience, &c->patience, NULL));
+  PetscCall(PetscOptionsReal("-val_fraction", "fraction of simulations held out for validation", NULL, c->val_fraction, &c->val_fraction, NULL));
+  PetscCall(PetscOptionsReal("-clip", "gradient norm clip (0 = none)", NULL, c->clip, &c->clip, NULL));
+  PetscCall(PetscOptionsInt("-transforms", "MAF transforms", NULL, c->transforms, &c->transforms, NULL));
+  PetscCall(PetscOptionsInt("-hidden_features", "hidden units per MADE layer", NULL, c->hidden, &c->hidden, NULL));
+  PetscCall(PetscOptionsInt("-blocks", "hidden layers after the first in each MADE", NULL, c->blocks, &c->blocks, NULL));
+  PetscCall(PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
+  PetscCall(PetscOptionsBool("-fresh", "draw new simulations every epoch (the emulator is cheap)", NULL, c->fresh, &c->fresh, NULL));
+  PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
+  PetscOptionsEnd();
+  PetscCheck(c->n >= 10 && c->batch > 0 && c->lr > 0 && c->noise >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-n >= 10, -batch > 0, -lr > 0 and -noise >= 0 are required");
+  PetscCheck(c->val_fraction > 0 && c->val_fraction < 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-val_fraction must be in (0, 1)");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Simulations [i0, i1) of `round` (0 unless -fresh): theta from the prior, x = emulator + noise. */
+static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, const Prior *pr, PetscInt round, PetscInt i0, PetscInt i1, double *th, double *x)
+{
+  PetscFunctionBeginUser;
+  uint64_t base = (uint64_t)round * (uint64_t)c->n;
+  for (PetscInt i = i0; i < i1; i++) prior_sample(pr, (uint64_t)c->seed, RNG_NPE_THETA, base + (uint64_t)i, th + (i - i0) * CS_NPARAM);
+  emu_predict(emu, th, (size_t)(i1 - i0), x);
+  for (PetscInt i = i0; i < i1; i++) {
+    Rng r;
+    rng_init(&r, (uint64_t)c->seed, RNG_NPE_NOISE, base + (uint64_t)i);
+    for (int k = 0; k < CS_NELEM; k++) x[(i - i0) * CS_NELEM + k] += c->noise * rng_normal(&r);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void standardise(const Npe *npe, PetscInt n, const double *th, const double *x, double *ths, double *xs)
+{
+  for (PetscInt i = 0; i < n; i++) {
+    for (int k = 0; k < CS_NPARAM; k++) ths[i * CS_NPARAM + k] = (th[i * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
+    npe_standardise_x(npe, x + i * CS_NELEM, xs + i * CS_NELEM);
+  }
+}
+
+/* Mean and sd per column over all ranks. */
+static PetscErrorCode col_stats(const ParCtx *ctx, const double *v, PetscInt n, int d, double *mean, double *sd)
+{
+  double s[3 * 16] = {0};
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n; i++)
+    for (int k = 0; k < d; k++) s[k] += v[i * d + k];
+  s[2 * 16] = (double)n;
+  PetscCall(par_allreduce_sum(ctx, s, 3 * 16));
+  for (int k = 0; k < d; k++) mean[k] = s[k] / s[32];
+  for (PetscInt i = 0; i < n; i++)
+    for (int k = 0; k < d; k++) s[16 + k] += (v[i * d + k] - mean[k]) * (v[i * d + k] - mean[k]);
+  PetscCall(par_allreduce_sum(ctx, s + 16, d));
+  for (int k = 0; k < d; k++) sd[k] = sqrt(s[16 + k] / (s[32] - 1)) + 1e-12;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Mean negative log-likelihood (original units) over all ranks' rows. */
+static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, const double *ths, const double *xs, double *out)
+{
+  int mb = npe->maf->max_batch;
+  double s = 0, logsd = 0, *lp;
+  PetscFunctionBeginUser;
+  for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
+  PetscCall(PetscMalloc1(mb, &lp));
+  for (PetscInt i0 = 0; i0 < n; i0 += mb) {
+    int m = (int)PetscMin(mb, n - i0);
+    maf_log_prob(npe->maf, ths + i0 * CS_NPARAM, xs + i0 * CS_NELEM, m, lp);
+    for (int i = 0; i < m; i++) s -= lp[i] - logsd;
+  }
+  PetscCall(PetscFree(lp));
+  PetscCall(par_allreduce_sum(ctx, &s, 1));
+  *out = s / (double)N;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+#define HIST_NCOL 4
+static const char *const hist_names[HIST_NCOL] = {"epoch", "train_nll", "val_nll", "seconds"};
+
+typedef struct {
+  PetscInt epoch, since_best;
+  double best_val;
+} NpeState;
+
+static PetscErrorCode config_string(const NpeTrainConfig *c, char *s, size_t len)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(s, len, "emulator=%s;n=%" PetscInt_FMT ";noise=%g;batch=%" PetscInt_FMT ";lr=%g;val_fraction=%g;clip=%g;arch=%" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT ";seed=%" PetscInt_FMT ";fresh=%d;patience=%" PetscInt_FMT,
+                          c->emulator, c->n, (double)c->noise, c->batch, (double)c->lr, (double)c->val_fraction, (double)c->clip, c->transforms, c->hidden, c->blocks, c->seed, (int)c->fresh, c->patience));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ckpt_write(const NpeTrainConfig *c, const char *config, Npe *npe, const double *best, Opt *o, const NpeState *s, const double *hist)
+{
+  H5File f;
+  char path[PETSC_MAX_PATH_LEN];
+  PetscInt iv[3] = {s->epoch, s->since_best, (PetscInt)o->step};
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
+  PetscCall(h5_create(PETSC_COMM_SELF, path, &f));
+  PetscCall(h5_write_provenance(&f, "train-npe checkpoint"));
+  PetscCall(h5_attr_write_str(&f, "/", "config", config));
+  PetscCall(h5_attr_write_int(&f, "/", "epoch_since_best_step", 3, iv));
+  PetscCall(h5_attr_write_double(&f, "/", "best_val", 1, &s->best_val));
+  PetscCall(npe_write_h5(npe, &f, "/npe"));
+  PetscCall(h5_table_write(&f, "best_params", H5T_NATIVE_DOUBLE, (PetscInt)npe->maf->nparams, 0, NULL, best));
+  PetscCall(h5_table_write(&f, "opt_state", H5T_NATIVE_DOUBLE, (PetscInt)o->nstate, 0, NULL, o->state));
+  if (s->epoch > 0) PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, s->epoch, HIST_NCOL, hist_names, hist));
+  PetscCall(h5_commit(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ckpt_read(const NpeTrainConfig *c, const char *config, Npe *npe, double *best, Opt *o, NpeState *s, double *hist)
+{
+  H5File f;
+  char path[PETSC_MAX_PATH_LEN], have[2048];
+  PetscInt iv[3];
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
+  PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
+  PetscCall(h5_attr_read_str(&f, "/", "config", have, sizeof(have)));
+  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "%s was made with another configuration (%s); this run has %s", path, have, config);
+  PetscCall(h5_attr_read_int(&f, "/", "epoch_since_best_step", 3, iv));
+  PetscCall(h5_attr_read_double(&f, "/", "best_val", 1, &s->best_val));
+  s->epoch = iv[0];
+  s->since_best = iv[1];
+  o->step = iv[2];
+  PetscCall(h5_table_read_rows(&f, "npe/params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, npe->maf->params, PETSC_FALSE));
+  PetscCall(h5_attr_read_double(&f, "/npe", "theta_mean", CS_NPARAM, npe->th_mean));
+  PetscCall(h5_attr_read_double(&f, "/npe", "theta_sd", CS_NPARAM, npe->th_sd));
+  PetscCall(h5_attr_read_double(&f, "/npe", "x_mean", CS_NELEM, npe->x_mean));
+  PetscCall(h5_attr_read_double(&f, "/npe", "x_sd", CS_NELEM, npe->x_sd));
+  PetscCall(h5_table_read_rows(&f, "best_params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, best, PETSC_FALSE));
+  PetscCall(h5_table_read_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_FALSE));
+  if (s->epoch > 0) PetscCall(h5_table_read_rows(&f, "history", H5T_NATIVE_DOUBLE, 0, s->epoch, hist, PETSC_FALSE));
+  PetscCall(h5_close(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
+{
+  Emulator *emu;
+  Npe *npe;
+  Opt *o;
+  Batcher bt;
+  NpeState s = {0, 0, INFINITY};
+  char config[2048];
+  PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi, *local;
+  double *th, *x, *ths, *xs, *vth, *vx, *vths, *vxs, *best, *hist, *tb, *cb, *lp, *dl;
+  PetscLogEvent ev_step, ev_reduce;
+  PetscFunctionBeginUser;
+  PetscCall(par_log_event("maf_fwd_bwd", &ev_step));
+  PetscCall(par_log_event("grad_allreduce", &ev_reduce));
+  PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
+  PetscCall(npe_create(c->transforms, c->hidden, c->blocks, (int)PetscMax(c->batch, 1024), &npe));
+  npe->noise = c->noise;
+  PetscCall(config_string(c, config, sizeof(config)));
+  par_block_range(ntr, ctx->rank, ctx->size, &tlo, &thi);
+  par_block_range(nval, ctx->rank, ctx->size, &vlo, &vhi);
+  PetscInt nl = thi - tlo, nv = vhi - vlo;
+  PetscCall(PetscMalloc4(nl * CS_NPARAM + 1, &th, nl * CS_NELEM + 1, &x, nl * CS_NPARAM + 1, &ths, nl * CS_NELEM + 1, &xs));
+  PetscCall(PetscMalloc4(nv * CS_NPARAM + 1, &vth, nv * CS_NELEM + 1, &vx, nv * CS_NPARAM + 1, &vths, nv * CS_NELEM + 1, &vxs));
+  /* Validation simulations follow the training ones in the global numbering. */
+  PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, th, x));
+  PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, vth, vx));
+  PetscCall(opt_create(OPT_ADAM, npe->maf->nparams, &o));
+  o->lr = c->lr;
+  PetscCall(PetscMalloc2(npe->maf->nparams, &best, HIST_NCOL * (c->max_epochs + 1), &hist));
+  if (c->resume) {
+    PetscCall(ckpt_read(c, config, npe, best, o, &s, hist));
+    PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", s.epoch));
+  } else {
+    PetscCall(col_stats(ctx, th, nl, CS_NPARAM, npe->th_mean, npe->th_sd));
+    PetscCall(col_stats(ctx, x, nl, CS_NELEM, npe->x_mean, npe->x_sd));
+    PetscCall(maf_init(npe->maf, (uint64_t)c->seed));
+    PetscCall(PetscArraycpy(best, npe->maf->params, npe->maf->nparams));
+  }
+  standardise(npe, nl, th, x, ths, xs);
+  standardise(npe, nv, vth, vx, vths, vxs);
+  PetscCall(batcher_create(ntr, tlo, nl, c->batch, (uint64_t)c->seed, &bt));
+  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &tb, c->batch * CS_NELEM, &cb, c->batch, &lp, c->batch, &dl));
+  PetscCall(PetscPrintf(ctx->comm, "train-npe: %" PetscInt_FMT " training + %" PetscInt_FMT " validation simulations, MAF %" PetscInt_FMT " transforms x %" PetscInt_FMT " hidden (%zu weights), %d ranks\n", ntr, nval,
+                        c->transforms, c->hidden, npe->maf->nparams, ctx->size));
+  double t_start = cs_wtime(), logsd = 0;
+  for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
+  while (s.epoch < c->max_epochs && s.since_best < c->patience) {
+    double t0 = cs_wtime(), sum = 0;
+    s.epoch++;
+    if (c->fresh && s.epoch > 1) {
+      PetscCall(simulate_rows(c, emu, &npe->prior, s.epoch - 1, tlo, thi, th, x));
+      standardise(npe, nl, th, x, ths, xs);
+    }
+    batcher_shuffle(&bt, (uint64_t)c->seed, s.epoch);
+    for (PetscInt b = 0; b < batcher_nbatches(&bt); b++) {
+      PetscInt ng, n = batcher_local(&bt, b, local, &ng);
+      PetscCall(PetscLogEventBegin(ev_step, 0, 0, 0, 0));
+      memset(npe->maf->grads, 0, npe->maf->nparams * sizeof(double));
+      if (n > 0) {
+        for (PetscInt i = 0; i < n; i++) {
+          memcpy(tb + i * CS_NPARAM, ths + local[i] * CS_NPARAM, sizeof(double) * CS_NPARAM);
+          memcpy(cb + i * CS_NELEM, xs + local[i] * CS_NELEM, sizeof(double) * CS_NELEM);
+        }
+        maf_log_prob(npe->maf, tb, cb, (int)n, lp);
+        for (PetscInt i = 0; i < n; i++) {
+          sum -= lp[i] - logsd;
+          dl[i] = -1.0 / (double)ng; /* gradient of the batch-mean negative log-likelihood */
+        }
+        maf_backward(npe->maf, dl, (int)n);
+      }
+      PetscCall(PetscLogEventEnd(ev_step, 0, 0, 0, 0));
+      PetscCall(PetscLogEventBegin(ev_reduce, 0, 0, 0, 0));
+      PetscCall(par_allreduce_sum(ctx, npe->maf->grads, (PetscInt)npe->maf->nparams));
+      PetscCall(PetscLogEventEnd(ev_reduce, 0, 0, 0, 0));
+      if (c->clip > 0) { /* identical on every rank: the gradient already is */
+        double g2 = 0;
+        for (size_t k = 0; k < npe->maf->nparams; k++) g2 += npe->maf->grads[k] * npe->maf->grads[k];
+        if (sqrt(g2) > c->clip)
+          for (size_t k = 0; k < npe->maf->nparams; k++) npe->maf->grads[k] *= c->clip / sqrt(g2);
+      }
+      opt_step(o, npe->maf->params, npe->maf->grads);
+    }
+    PetscCall(par_allreduce_sum(ctx, &sum, 1));
+    double val = 0;
+    PetscCall(nll(ctx, npe, nv, nval, vths, vxs, &val));
+    if (val < s.best_val) {
+      s.best_val = val;
+      s.since_best = 0;
+      PetscCall(PetscArraycpy(best, npe->maf->params, npe->maf->nparams));
+    } else s.since_best++;
+    double *h = hist + HIST_NCOL * (s.epoch - 1), dt = cs_wtime() - t0;
+    h[0] = (double)s.epoch;
+    h[1] = sum / (double)ntr;
+    h[2] = val;
+    h[3] = dt;
+    PetscCall(PetscPrintf(ctx->comm, "epoch %3" PetscInt_FMT "  train_nll %.5f  val_nll %.5f  best %.5f (%" PetscInt_FMT " since)  %.2f s  elapsed %.0f s\n", s.epoch, h[1], val, s.best_val, s.since_best, dt,
+                          cs_wtime() - t_start));
+    if (ctx->rank == 0) PetscCall(ckpt_write(c, config, npe, best, o, &s, hist));
+  }
+  PetscCall(PetscPrintf(ctx->comm, "train-npe: %s after %" PetscInt_FMT " epochs, best val_nll %.5f, %.1f s\n", s.since_best >= c->patience ? "converged (early stopping)" : "stopped at -max_epochs", s.epoch, s.best_val,
+                        cs_wtime() - t_start));
+  PetscCall(PetscArraycpy(npe->maf->params, best, npe->maf->nparams));
+  if (ctx->rank == 0) {
+    H5File f;
+    PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
+    PetscCall(h5_write_provenance(&f, "train-npe"));
+    PetscCall(h5_attr_write_str(&f, "/", "config", config));
+    PetscCall(npe_write_h5(npe, &f, "/npe"));
+    PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, s.epoch, HIST_NCOL, hist_names, hist));
+    PetscCall(h5_attr_write_double(&f, "/", "best_val_nll", 1, &s.best_val));
+    PetscCall(h5_commit(&f));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
+  }
+  PetscCall(PetscFree5(local, tb, cb, lp, dl));
+  PetscCall(PetscFree2(best, hist));
+  PetscCall(PetscFree4(th, x, ths, xs));
+  PetscCall(PetscFree4(vth, vx, vths, vxs));
+  PetscCall(batcher_destroy(&bt));
+  PetscCall(opt_destroy(&o));
+  PetscCall(npe_destroy(&npe));
+  PetscCall(emu_destroy(&emu));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
