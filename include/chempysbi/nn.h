@@ -134,4 +134,88 @@ static inline double nn_softplus(double a, double *sig)
   return (a > 0.0 ? a : 0.0) + nn_log1p_unit_(w);
 }
 
+/* ---- Four-lane versions ---------------------------------------------------
+ * The same operations in the same order on GCC generic vectors, so results are
+ * bitwise equal to the scalar functions. Compiled for plain x86-64 they become
+ * pairs of SSE2 instructions; inside functions cloned for AVX2 (tanh_forward,
+ * the MAF sampler) one AVX instruction each. Selects are bit masks; 2^k is
+ * built from the bits of the rounding shifter (no double -> int64 vector
+ * conversion exists before AVX-512). Vectors go through pointers and every
+ * helper is always_inline: no 32-byte vector is ever passed by value, so
+ * plain and AVX2 code never disagree about how to pass one. */
+typedef double nn_v4d __attribute__((vector_size(32)));
+typedef int64_t nn_v4i __attribute__((vector_size(32)));
+typedef double nn_v4d_u __attribute__((vector_size(32), aligned(8))); /* unaligned access */
+
+#define NN_V4_INLINE static inline __attribute__((always_inline))
+
+/* *p = e^r - 1 for |r| <= ln2/2, as nn_expm1_reduced_. */
+NN_V4_INLINE void nn_expm1_reduced_v4_(nn_v4d *p, const nn_v4d *rp)
+{
+  nn_v4d r = *rp, r2 = r * r, r4 = r2 * r2, r8 = r4 * r4, one = r * 0.0 + 1.0;
+  nn_v4d a0 = one + r * (1.0 / 2.0), a1 = 1.0 / 6.0 + r * (1.0 / 24.0);
+  nn_v4d a2 = 1.0 / 120.0 + r * (1.0 / 720.0), a3 = 1.0 / 5040.0 + r * (1.0 / 40320.0);
+  nn_v4d a4 = 1.0 / 362880.0 + r * (1.0 / 3628800.0), a5 = 1.0 / 39916800.0 + r * (1.0 / 479001600.0);
+  nn_v4d b0 = a0 + a1 * r2, b1 = a2 + a3 * r2, b2 = a4 + a5 * r2;
+  nn_v4d c0 = b0 + b1 * r4, c1 = b2 + (1.0 / 6227020800.0) * r4;
+  *p = r * (c0 + c1 * r8);
+}
+
+/* x = k ln2 + *r with |*r| <= ln2/2 and *pow2k = 2^k, for |x| < 700. */
+NN_V4_INLINE void nn_reduce_v4_(nn_v4d *r, nn_v4d *pow2k, const nn_v4d *xp)
+{
+  const double shifter = 6755399441055744.0;
+  nn_v4d x = *xp, t = x * 1.4426950408889634 + shifter;
+  nn_v4d k = t - shifter;
+  *r = (x - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+  /* the low mantissa bits of t hold k: bits(t) - bits(shifter) = k */
+  nn_v4i kb = (nn_v4i)t - 0x4338000000000000LL;
+  *pow2k = (nn_v4d)((kb + 1023) << 52);
+}
+
+/* y[0..3] = nn_tanh(x[0..3]); y and x may alias. */
+NN_V4_INLINE void nn_tanh4(double *y, const double *x)
+{
+  const int64_t absmask = INT64_MAX;
+  nn_v4d xv = *(const nn_v4d_u *)x;
+  nn_v4d a = (nn_v4d)((nn_v4i)xv & absmask);
+  nn_v4i small = a < 20.0;
+  a = (nn_v4d)((small & (nn_v4i)a) | (~small & (nn_v4i)(a * 0.0 + 20.0)));
+  nn_v4d y2 = 2.0 * a, r, s, p;
+  nn_reduce_v4_(&r, &s, &y2);
+  nn_expm1_reduced_v4_(&p, &r);
+  nn_v4d e = s * p + (s - 1.0);
+  nn_v4d t = e / (e + 2.0);
+  *(nn_v4d_u *)y = (nn_v4d)((nn_v4i)t | ((nn_v4i)xv & ~absmask));
+}
+
+/* y[0..3] = nn_softplus(a[0..3]) (no derivative); y and a may alias. */
+NN_V4_INLINE void nn_softplus4(double *y, const double *ap)
+{
+  const int64_t absmask = INT64_MAX;
+  nn_v4d av = *(const nn_v4d_u *)ap;
+  nn_v4d na = -(nn_v4d)((nn_v4i)av & absmask);
+  nn_v4i inrange = na > -700.0;
+  na = (nn_v4d)((inrange & (nn_v4i)na) | (~inrange & (nn_v4i)(na * 0.0 - 700.0)));
+  nn_v4d r, s, p;
+  nn_reduce_v4_(&r, &s, &na);
+  nn_expm1_reduced_v4_(&p, &r);
+  nn_v4d w = s * (1.0 + p);
+  /* log1p(w), w in (0, 1], as nn_log1p_unit_ */
+  nn_v4d u = 1.0 + w;
+  nn_v4d c = (u - 1.0) - w;
+  nn_v4i big = u > 1.4142135623730951;
+  nn_v4d m = (nn_v4d)((big & (nn_v4i)(0.5 * u)) | (~big & (nn_v4i)u)), f = m - 1.0;
+  nn_v4d q = f / (2.0 + f), q2 = q * q, q4 = q2 * q2, q8 = q4 * q4;
+  nn_v4d a0 = 1.0 / 3.0 + q2 * (1.0 / 5.0), a1 = 1.0 / 7.0 + q2 * (1.0 / 9.0);
+  nn_v4d a2 = 1.0 / 11.0 + q2 * (1.0 / 13.0), a3 = 1.0 / 15.0 + q2 * (1.0 / 17.0);
+  nn_v4d a4 = 1.0 / 19.0 + q2 * (1.0 / 21.0);
+  nn_v4d b0 = a0 + a1 * q4, b1 = a2 + a3 * q4, b2 = a4 + (1.0 / 23.0) * q4;
+  nn_v4d poly = (b0 + b1 * q8) + b2 * (q8 * q8);
+  nn_v4d lm = 2.0 * q + 2.0 * q * q2 * poly;
+  nn_v4d e = (nn_v4d)(big & 0x3ff0000000000000LL); /* 1.0 where u was halved */
+  nn_v4d pos = (nn_v4d)((av > 0.0) & (nn_v4i)av);
+  *(nn_v4d_u *)y = pos + ((e * 6.93147180369123816490e-01 + (lm - c / u)) + e * 1.90821492927058770002e-10);
+}
+
 #endif

@@ -317,36 +317,80 @@ void maf_inverse(Maf *m, const double *z, const double *ctx, int n, double *thet
  * D times as in the reference inverse. */
 
 /* Hidden units with rank in [lo, hi) (all of one degree d) for every layer.
- * ck: layer-1 constant (b0 + context term) by rank; u: (D, NB); hs: (L+1, H, NB). */
-static void sample_hidden(const Maf *m, const MadeView *p, const double *ck, int d, int lo, int hi, const double *u,
-                          double *hs, int nb)
+ * ck: layer-1 constant (b0 + context term) by rank; u: (D, NB); hs: (L+1, H, NB).
+ * Blocks are always full (the sampler pads the last one): every loop runs over
+ * the constant NB, which GCC vectorises, and the activations go four at a time. */
+static inline __attribute__((always_inline)) void sample_hidden(const Maf *m, const MadeView *p, const double *ck,
+                                                                int d, int lo, int hi, const double *u, double *hs)
 {
-  enum { NB = MAF_SAMPLE_BLOCK };
+  enum { NB = MAF_SAMPLE_BLOCK, NV = MAF_SAMPLE_BLOCK / 4 };
   int D = m->D, H = m->H, L = m->nblocks;
   const int *ord = m->order;
   for (int r = lo; r < hi; r++) {
     double *acc = hs + (size_t)r * NB;
+    nn_v4d_u *av = (nn_v4d_u *)acc;
     const double *w = p->W0 + (size_t)ord[r] * D;
-    for (int b = 0; b < nb; b++) acc[b] = ck[r];
+    for (int b = 0; b < NB; b++) acc[b] = ck[r];
     for (int i = 0; i < d; i++) {
-      const double wi = w[i], *ui = u + (size_t)i * NB;
-      for (int b = 0; b < nb; b++) acc[b] += wi * ui[b];
+      const double wi = w[i];
+      const nn_v4d_u *ui = (const nn_v4d_u *)(u + (size_t)i * NB);
+      for (int b = 0; b < NV; b++) av[b] += wi * ui[b];
     }
-    for (int b = 0; b < nb; b++) acc[b] = nn_tanh(acc[b]);
+    for (int b = 0; b < NB; b += 4) nn_tanh4(acc + b, acc + b);
   }
   for (int j = 1; j <= L; j++) {
     const double *prev = hs + (size_t)(j - 1) * H * NB;
     double *cur = hs + (size_t)j * H * NB;
     for (int r = lo; r < hi; r++) {
       double *acc = cur + (size_t)r * NB;
+      nn_v4d_u *av = (nn_v4d_u *)acc;
       const double *w = p->Wh[j - 1] + (size_t)ord[r] * H;
       const double bias = p->bh[j - 1][ord[r]];
-      for (int b = 0; b < nb; b++) acc[b] = bias;
+      for (int b = 0; b < NB; b++) acc[b] = bias;
       for (int q = 0; q < hi; q++) { /* units of degree <= d */
-        const double wq = w[ord[q]], *hq = prev + (size_t)q * NB;
-        for (int b = 0; b < nb; b++) acc[b] += wq * hq[b];
+        const double wq = w[ord[q]];
+        const nn_v4d_u *hq = (const nn_v4d_u *)(prev + (size_t)q * NB);
+        for (int b = 0; b < NV; b++) av[b] += wq * hq[b];
       }
-      for (int b = 0; b < nb; b++) acc[b] = nn_tanh(acc[b]);
+      for (int b = 0; b < NB; b += 4) nn_tanh4(acc + b, acc + b);
+    }
+  }
+}
+
+/* Invert all K transforms for one full block: v (D, NB) base normals in, u
+ * (D, NB) parameters out. Cloned for AVX2 (chosen at load time by ifunc) so
+ * the four-lane vectors map to single instructions; no FMA, so both clones
+ * round identically. */
+__attribute__((target_clones("avx2", "default"))) static void sample_block(const Maf *m, const double *ck, double *v,
+                                                                           double *u, double *hs, double *a, double *t)
+{
+  enum { NB = MAF_SAMPLE_BLOCK, NV = MAF_SAMPLE_BLOCK / 4 };
+  int D = m->D, H = m->H, K = m->K, L = m->nblocks;
+  const int *ord = m->order, *cle = m->cnt_le;
+  for (int k = K - 1; k >= 0; k--) {
+    const MadeView *p = &m->p[k];
+    const double *hl = hs + (size_t)L * H * NB;
+    sample_hidden(m, p, ck + k * H, 0, 0, cle[0], u, hs); /* degree 0 exists only for D = 1 */
+    for (int i = 0; i < D; i++) {
+      /* Feature i (degree i+1) from last-layer units of degree <= i. */
+      int mlo = cle[i];
+      const double *wa = p->Wo + (size_t)(2 * i) * H, *wt = wa + H;
+      for (int b = 0; b < NB; b++) a[b] = p->bo[2 * i], t[b] = p->bo[2 * i + 1];
+      nn_v4d_u *av = (nn_v4d_u *)a, *tv = (nn_v4d_u *)t;
+      for (int q = 0; q < mlo; q++) {
+        const double ca = wa[ord[q]], ct = wt[ord[q]];
+        const nn_v4d_u *hq = (const nn_v4d_u *)(hl + (size_t)q * NB);
+        for (int b = 0; b < NV; b++) av[b] += ca * hq[b], tv[b] += ct * hq[b];
+      }
+      for (int b = 0; b < NB; b += 4) nn_softplus4(a + b, a + b);
+      nn_v4d_u *ui = (nn_v4d_u *)(u + (size_t)i * NB);
+      const nn_v4d_u *vi = (const nn_v4d_u *)(v + (size_t)i * NB);
+      for (int b = 0; b < NV; b++) ui[b] = (vi[b] - tv[b]) / (av[b] + MAF_SCALE_EPS);
+      if (i + 1 < D) sample_hidden(m, p, ck + k * H, i + 1, cle[i], cle[i + 1], u, hs);
+    }
+    if (k > 0) {
+      const int *perm = m->perm + (k - 1) * D;
+      for (int i = 0; i < D; i++) memcpy(v + (size_t)perm[i] * NB, u + (size_t)i * NB, (size_t)NB * sizeof(double));
     }
   }
 }
@@ -355,7 +399,7 @@ void maf_sample(Maf *m, const double *ctx, const double *z, size_t n, double *th
 {
   enum { NB = MAF_SAMPLE_BLOCK };
   int D = m->D, H = m->H, K = m->K, L = m->nblocks, C = m->C;
-  const int *ord = m->order, *cle = m->cnt_le;
+  const int *ord = m->order;
   double *ck = m->work; /* (K, H) */
   double *v = ck + (size_t)K * H, *u = v + (size_t)D * NB, *hs = u + (size_t)D * NB;
   double *a = hs + (size_t)(L + 1) * H * NB, *t = a + NB;
@@ -375,31 +419,9 @@ void maf_sample(Maf *m, const double *ctx, const double *z, size_t n, double *th
 
   for (size_t s0 = 0; s0 < n; s0 += NB) {
     int nb = n - s0 < (size_t)NB ? (int)(n - s0) : NB;
-    for (int b = 0; b < nb; b++)
-      for (int i = 0; i < D; i++) v[(size_t)i * NB + b] = z[(s0 + b) * D + i];
-    for (int k = K - 1; k >= 0; k--) {
-      const MadeView *p = &m->p[k];
-      const double *hl = hs + (size_t)L * H * NB;
-      sample_hidden(m, p, ck + k * H, 0, 0, cle[0], u, hs, nb); /* degree 0 exists only for D = 1 */
-      for (int i = 0; i < D; i++) {
-        /* Feature i (degree i+1) from last-layer units of degree <= i. */
-        int mlo = cle[i];
-        const double *wa = p->Wo + (size_t)(2 * i) * H, *wt = wa + H;
-        for (int b = 0; b < nb; b++) a[b] = p->bo[2 * i], t[b] = p->bo[2 * i + 1];
-        for (int q = 0; q < mlo; q++) {
-          const double ca = wa[ord[q]], ct = wt[ord[q]], *hq = hl + (size_t)q * NB;
-          for (int b = 0; b < nb; b++) a[b] += ca * hq[b], t[b] += ct * hq[b];
-        }
-        double *ui = u + (size_t)i * NB;
-        const double *vi = v + (size_t)i * NB;
-        for (int b = 0; b < nb; b++) ui[b] = (vi[b] - t[b]) / (nn_softplus(a[b], NULL) + MAF_SCALE_EPS);
-        if (i + 1 < D) sample_hidden(m, p, ck + k * H, i + 1, cle[i], cle[i + 1], u, hs, nb);
-      }
-      if (k > 0) {
-        const int *perm = m->perm + (k - 1) * D;
-        for (int i = 0; i < D; i++) memcpy(v + (size_t)perm[i] * NB, u + (size_t)i * NB, (size_t)nb * sizeof(double));
-      }
-    }
+    for (int b = 0; b < NB; b++) /* pad a short last block with zeros */
+      for (int i = 0; i < D; i++) v[(size_t)i * NB + b] = b < nb ? z[(s0 + b) * D + i] : 0.0;
+    sample_block(m, ck, v, u, hs, a, t);
     for (int b = 0; b < nb; b++)
       for (int i = 0; i < D; i++) theta[(s0 + b) * D + i] = u[(size_t)i * NB + b];
   }
