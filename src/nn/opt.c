@@ -49,7 +49,13 @@ double opt_scheduled_lr(const Opt *o)
   return o->lr;
 }
 
-static void adam_step(Opt *o, double *p, const double *g)
+/* The update loops are cloned for AVX2 and allowed to vectorise at -O2
+ * (sqrt without errno, dynamic cost model). Vector sqrt and division round
+ * exactly like scalar ones, so every clone gives the same bits. */
+#define OPT_LOOP_ATTR                                                                                                  \
+  __attribute__((target_clones("avx2", "default"), optimize("no-math-errno", "vect-cost-model=dynamic")))
+
+OPT_LOOP_ATTR static void adam_step(Opt *o, double *p, const double *g)
 {
   double *m = o->state, *v = o->state + o->n;
   double b1 = o->beta1, b2 = o->beta2, t = (double)(o->step + 1);
@@ -64,7 +70,7 @@ static void adam_step(Opt *o, double *p, const double *g)
   }
 }
 
-static void schedulefree_step(Opt *o, double *y, const double *g)
+OPT_LOOP_ATTR static void schedulefree_step(Opt *o, double *y, const double *g)
 {
   double *z = o->state, *v = o->state + o->n;
   double b1 = o->beta1, b2 = o->beta2, k = (double)o->step;
