@@ -62,6 +62,20 @@ PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceSt
 extern const char *const gce_hist_names[GCE_HIST_NCOL];
 PetscErrorCode gce_history_get(GceWork *w, PetscInt *n, const double **rows);
 
+/* Mass budget of the last successful run, in units of the stellar mass formed by T:
+   ism + corona = gas0 + accreted - formed + returned must hold (closes to rounding for
+   the discrete scheme; to the integration/constraint tolerance for cvode, where
+   `formed` is the prescribed integral of the SFR). formed - returned is what sits in
+   stars, remnants and the lost channels (untraced species, AGB cut, top IMF point). */
+typedef struct {
+  double gas0;     /* ISM + corona at the start */
+  double accreted; /* cosmic accretion into the corona */
+  double formed;   /* stars formed */
+  double returned; /* stellar feedback returned to ISM + corona (9 traced elements) */
+  double ism, corona;
+} GceBudget;
+PetscErrorCode gce_budget_get(const GceWork *w, GceBudget *b);
+
 /* The nine CHEMPY outputs including [H/Fe] = -[Fe/H], in CHEMPY's order
    (C_Fe, Fe_H, H_Fe, He_Fe, Mg_Fe, N_Fe, Ne_Fe, O_Fe, Si_Fe), of the last run. */
 PetscErrorCode gce_last_abund9(const GceWork *w, double abund9[9]);

@@ -51,7 +51,7 @@ static double gamma_floored(double t, double s)
   return g != 0.0 ? g : 1e-10;
 }
 
-GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist, PetscInt *nhist)
+GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist, PetscInt *nhist, GceBudget *bud)
 {
   const GceYields *y = d->y;
   const double end = GCE_END, pi_h = 0.76, pi_he = 0.24, gamma_res = 1.0;
@@ -116,6 +116,9 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
     d->C[0][e] = pi[e] * S0 + pi[e] * corona0;
   }
   d->Z[0] = 0.0;
+  bud->gas0 = d->Ct[0];
+  for (int e = 0; e < GCE_NE; e++) bud->gas0 += d->G[0][e];
+  bud->accreted = bud->formed = bud->returned = 0.0;
   for (PetscInt n = 0; n < N; n++)
     for (int e = 0; e < GCE_NE; e++) d->Fut[n][e] = 0.0;
 
@@ -140,6 +143,9 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
     d->C[n][E_H] += pi_h * d->S[n];
     d->C[n][E_HE] += pi_he * d->S[n];
     d->Ct[n] += p->x_out * F;
+    bud->accreted += d->S[n];
+    bud->formed += d->S[n];
+    bud->returned += F;
 
     /* 5.4: Kennicutt-Schmidt infall with CHEMPY's clipping constants. */
     double target = d->S[n] / eps, present = 0.0;
@@ -174,6 +180,9 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
     if (neg) return GCE_REJ_NEGATIVE;
   }
   for (int e = 0; e < GCE_NE; e++) G9[e] = d->G[N - 1][e];
+  bud->ism    = 0.0;
+  bud->corona = d->Ct[N - 1];
+  for (int e = 0; e < GCE_NE; e++) bud->ism += d->G[N - 1][e];
   if (hist) {
     for (PetscInt n = 0; n < N; n++) {
       double *row = hist + n * GCE_HRAW;

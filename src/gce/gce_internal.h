@@ -93,13 +93,13 @@ PetscErrorCode gce_discrete_create(const GceYields *y, PetscInt n0, GceDiscrete 
 PetscErrorCode gce_discrete_destroy(GceDiscrete **d);
 /* Fills G9 (final ISM element masses) and the history; returns status. */
 GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist,
-                           PetscInt *nhist);
+                           PetscInt *nhist, GceBudget *bud);
 
 typedef struct OdeCohorts OdeCohorts;
 PetscErrorCode ode_create(const GceYields *y, const GceConfig *c, OdeCohorts **o);
 PetscErrorCode ode_destroy(OdeCohorts **o);
 GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist, PetscInt *nhist,
-                  GceRunStats *stats);
+                  GceRunStats *stats, GceBudget *bud);
 
 struct GceWork {
   const GceYields *y;
@@ -108,6 +108,7 @@ struct GceWork {
   GceDiscrete *disc;
   OdeCohorts *ode;
   double abund9[GCE_NE];
+  GceBudget budget;
   PetscInt nhist, maxhist;
   double *hist;    /* (maxhist, GCE_HRAW) raw rows written by the scheme */
   double *histout; /* (maxhist, GCE_HIST_NCOL) public rows, filled by gce_history_get */

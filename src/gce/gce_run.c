@@ -123,12 +123,13 @@ PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceSt
   PetscFunctionBeginUser;
   PetscCheck(w && theta && abund && status, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "gce_run: null argument");
   w->nhist = 0;
+  PetscCall(PetscMemzero(&w->budget, sizeof(w->budget)));
   for (int e = 0; e < GCE_NE; e++) w->abund9[e] = NAN;
   s = check_theta(theta, &p);
   if (s == GCE_OK) {
     gce_imf_build(w->y, p.alpha, &w->imf);
-    if (w->disc) s = gce_discrete_run(w->disc, &p, &w->imf, G9, w->hist, &w->nhist);
-    else s = ode_run(w->ode, &p, &w->imf, G9, w->hist, &w->nhist, &st);
+    if (w->disc) s = gce_discrete_run(w->disc, &p, &w->imf, G9, w->hist, &w->nhist, &w->budget);
+    else s = ode_run(w->ode, &p, &w->imf, G9, w->hist, &w->nhist, &st, &w->budget);
   }
   /* Non-finite output means an element mass went negative at the unchecked last step. */
   if (s == GCE_OK && gce_abundances(w->y, G9, w->abund9)) s = GCE_REJ_NEGATIVE;
@@ -138,6 +139,13 @@ PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceSt
     for (int e = 0; e < GCE_NE; e++) w->abund9[e] = NAN;
   *status = s;
   if (stats) *stats = st;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode gce_budget_get(const GceWork *w, GceBudget *b)
+{
+  PetscFunctionBeginUser;
+  *b = w->budget;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

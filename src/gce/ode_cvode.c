@@ -295,7 +295,8 @@ static void accumulate_stats(void *cv, GceRunStats *st)
   if (CVodeGetNumNonlinSolvConvFails(cv, &v) == CV_SUCCESS) st->nonlin_fails += v;
 }
 
-GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist, PetscInt *nhist, GceRunStats *st)
+GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist, PetscInt *nhist, GceRunStats *st,
+                  GceBudget *bud)
 {
   const GceYields *y = o->y;
   const PetscInt   n = o->n;
@@ -337,6 +338,10 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
     u[e]          = 0.0;
     u[GCE_NE + e] = pi_e[e] * c0;
   }
+  bud->gas0     = c0;
+  bud->accreted = 1.0; /* integral of psi over [0, T] */
+  bud->formed   = 1.0;
+  bud->returned = 0.0;
   double    tcur = 0.0, ustop[ODE_NQ][ODE_N], zprev = 0.0, fprev[GCE_NE], fstart[GCE_NE] = {0};
   GceStatus status = GCE_OK;
   for (PetscInt j = 0; j < n && status == GCE_OK; j++) {
@@ -388,6 +393,7 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
     o->Ft[0] = o->Ft[1] = o->Ft[2] = 0;
     for (int e = 0; e < GCE_NE; e++) {
       double avg = (o->fut[j][e] + self[e]) / o->hj, fe = avg, a = fstart[e];
+      bud->returned += o->fut[j][e] + self[e];
       if (j + 1 < n) fe = 0.5 * (avg + (o->fut[j + 1][e] + next[e]) / o->hj);
       /* keep a positive rate positive: a quadratic from 0 that ends above 3x its mean dips below zero */
       if (avg > 0 && a >= 0 && fe > 2.5 * avg) fe = 2.5 * avg;
@@ -485,6 +491,11 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
     }
   }
   accumulate_stats(o->cvode, st);
-  for (int e = 0; e < GCE_NE; e++) G9[e] = u[e];
+  bud->ism = bud->corona = 0.0;
+  for (int e = 0; e < GCE_NE; e++) {
+    G9[e] = u[e];
+    bud->ism += u[e];
+    bud->corona += u[GCE_NE + e];
+  }
   return status;
 }
