@@ -76,12 +76,14 @@ if [ -z "${CHEMPYSBI_DATA:-}" ] && [ -d "$ROOT/../shared/chempy-data" ]; then
 fi
 unset OPTS # one options file per stage: input/$SCALE/<stage>.opts
 
-# Run from the start stage on; a skipped stage's output must already exist.
+# Run from the start stage on; a skipped stage's output must already exist. mock is off the
+# chain: it runs with --from simulate or --from mock, or when stars.csv is missing.
 declare -A want
 on=0
-for s in "${stages[@]}"; do [ "$s" = "$from" ] && on=1; want[$s]=$on; done
-# mock is independent of the chain: with --from after simulate, run it only if stars.csv is missing
-if [ "${want[mock]}" = 0 ] && [ "$from" != infer ] && [ ! -s "$dir/stars.csv" ]; then want[mock]=1; fi
+for s in simulate train-emulator train-npe validate infer; do [ "$s" = "$from" ] && on=1; want[$s]=$on; done
+want[mock]=0
+if [ "$from" = mock ]; then want[mock]=1; want[infer]=1
+elif [ "$from" = simulate ] || { [ "$from" != infer ] && [ ! -s "$dir/stars.csv" ]; }; then want[mock]=1; fi
 declare -A need_file=([simulate]="train.h5 val.h5" [train-emulator]=emulator.h5 [train-npe]=npe.h5 [mock]=stars.csv)
 for s in simulate train-emulator train-npe mock; do
   if [ "${want[$s]}" = 0 ]; then
