@@ -54,6 +54,7 @@ static void test_inverse_identity(void **state)
   maf_inverse(m, z, ctx, N, back);
   double maxd = 0;
   for (int i = 0; i < N * D; i++) maxd = fmax(maxd, fabs(back[i] - th[i]));
+  print_message("maf_inverse(maf_forward(theta)): max |diff| %.2e\n", maxd);
   if (maxd > 1e-10) fail_msg("maf_inverse(maf_forward(theta)): max |diff| %.3e > 1e-10", maxd);
   /* One context for all rows, through the sampler. */
   for (int r = 0; r < N; r++) memcpy(ctx1 + r * C, ctx, C * sizeof(double));
@@ -61,6 +62,7 @@ static void test_inverse_identity(void **state)
   maf_sample(m, ctx1, z, N, back);
   maxd = 0;
   for (int i = 0; i < N * D; i++) maxd = fmax(maxd, fabs(back[i] - th[i]));
+  print_message("maf_sample(maf_forward(theta)): max |diff| %.2e\n", maxd);
   if (maxd > 1e-10) fail_msg("maf_sample(maf_forward(theta)): max |diff| %.3e > 1e-10", maxd);
   /* Other shapes: D = 1 (degree-0 hidden units), no context, no extra blocks. */
   int shapes[3][5] = {{1, 3, 3, 5, 2}, {3, 0, 2, 7, 1}, {4, 2, 5, 3, 0}};
@@ -123,6 +125,7 @@ static void test_logdet_fd(void **state)
     double fd = log_abs_det(J, D);
     maxd = fmax(maxd, fabs(fd - ld));
   }
+  print_message("logdet vs FD Jacobian: max |diff| %.2e\n", maxd);
   if (maxd > 1e-6) fail_msg("logdet vs finite-difference Jacobian: max |diff| %.3e > 1e-6", maxd);
   maf_destroy(&m);
 }
@@ -175,6 +178,8 @@ static void test_backward_fd(void **state)
     maxf = fmax(maxf, fabs(fd));
   }
   assert_true(nmasked > 0);
+  print_message("maf_backward: max |analytic - FD| / max |FD| = %.2e over %zu unmasked parameters\n", maxd / maxf,
+                m->nparams - nmasked);
   if (maxd > 1e-6 * maxf)
     fail_msg("maf_backward: max |analytic - FD| %.3e at param %zu (max |FD| %.3e)", maxd, worst, maxf);
   free(masked);

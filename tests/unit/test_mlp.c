@@ -52,6 +52,7 @@ static void test_backward_fd(void **state)
     if (d > maxd) maxd = d, worst = i;
     maxf = fmax(maxf, fabs(fd));
   }
+  print_message("mlp_backward: max |analytic - FD| / max |FD| = %.2e\n", maxd / maxf);
   if (maxd > 1e-7 * maxf)
     fail_msg("mlp_backward: max |analytic - FD| = %.3e at param %zu (max |FD| %.3e)", maxd, worst, maxf);
   assert_int_equal(mlp_destroy(&m), 0);
