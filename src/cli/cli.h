@@ -27,5 +27,7 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx);
 PetscErrorCode cmd_train_emulator(const ParCtx *ctx);
 PetscErrorCode cmd_emulate(const ParCtx *ctx);
 PetscErrorCode cmd_train_npe(const ParCtx *ctx);
+PetscErrorCode cmd_infer(const ParCtx *ctx);
+PetscErrorCode cmd_mock(const ParCtx *ctx);
 
 #endif

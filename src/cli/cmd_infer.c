@@ -1,0 +1,147 @@
+/* chempysbi infer (global parameters from a catalogue) and mock (a mock galaxy
+ * made with the real CHEMPY simulator, for testing the inference end to end). */
+#include "cli.h"
+#include <chempysbi/csv.h>
+#include <chempysbi/farm.h>
+#include <chempysbi/gce.h>
+#include <chempysbi/infer.h>
+#include <chempysbi/prior.h>
+#include <math.h>
+
+PetscErrorCode cmd_infer(const ParCtx *ctx)
+{
+  InferConfig c;
+  CombineResult r;
+  PetscInt nused, nskip;
+  PetscFunctionBeginUser;
+  PetscCall(infer_config_default(&c));
+  PetscCall(infer_set_from_options(ctx->comm, &c));
+  if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(cli_check_unused_options());
+  PetscCheck(c.npe[0] && c.stars[0], ctx->comm, PETSC_ERR_ARG_WRONG, "infer needs -npe FILE -stars FILE (and usually -out FILE)");
+  PetscCall(infer_run(ctx, &c, &r, &nused, &nskip));
+  if (r.pd)
+    PetscCall(PetscPrintf(ctx->comm, "RESULT alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f corr=%.4f n_stars=%" PetscInt_FMT " n_skipped=%" PetscInt_FMT "\n", r.mean[0], r.sd[0], r.mean[1], r.sd[1], r.corr,
+                          nused, nskip));
+  else PetscCall(PetscPrintf(ctx->comm, "RESULT not_positive_definite (the combined precision has no valid Gaussian) n_stars=%" PetscInt_FMT " n_skipped=%" PetscInt_FMT "\n", nused, nskip));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Mock star: result row = status, attempts, theta (6), clean (8), noisy (8). */
+enum { MK_ST = 0, MK_ATT = 1, MK_TH = 2, MK_CLEAN = 8, MK_NOISY = 16, MK_NOUT = 24 };
+#define MOCK_MAX_ATTEMPTS 200
+
+typedef struct {
+  GceWork *work;
+  Prior prior;
+  double alpha, nia, noise;
+  PetscInt seed;
+  double *rows; /* rank 0: (n, MK_NOUT) */
+} MockJob;
+
+static PetscErrorCode mock_compute(void *vctx, PetscInt i, double *out)
+{
+  MockJob *m = (MockJob *)vctx;
+  GceStatus st = GCE_REJ_BOUNDS;
+  PetscFunctionBeginUser;
+  /* Local parameters from the prior, redrawn (on disjoint streams) until CHEMPY accepts them. */
+  for (int a = 0; a < MOCK_MAX_ATTEMPTS && st != GCE_OK; a++) {
+    prior_sample(&m->prior, (uint64_t)m->seed, RNG_MOCK, (uint64_t)i + ((uint64_t)a << 32), out + MK_TH);
+    out[MK_TH + 0] = m->alpha;
+    out[MK_TH + 1] = m->nia;
+    PetscCall(gce_run(m->work, out + MK_TH, out + MK_CLEAN, &st, NULL));
+    out[MK_ATT] = a + 1;
+  }
+  out[MK_ST] = (double)st;
+  Rng r;
+  rng_init(&r, (uint64_t)m->seed, RNG_MOCK, (uint64_t)i | (UINT64_C(1) << 62));
+  for (int k = 0; k < CS_NELEM; k++) out[MK_NOISY + k] = out[MK_CLEAN + k] + m->noise * rng_normal(&r);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode mock_store(void *vctx, PetscInt n, const PetscInt *rows, const double *out)
+{
+  MockJob *m = (MockJob *)vctx;
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n; i++) PetscCall(PetscArraycpy(m->rows + rows[i] * MK_NOUT, out + i * MK_NOUT, MK_NOUT));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode mock_write(const char *path, PetscInt n, const MockJob *m)
+{
+  enum { NC = 1 + 3 * CS_NELEM + CS_NPARAM };
+  char names_buf[NC][48];
+  const char *names[NC];
+  double *t;
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(names_buf[0], 48, "id"));
+  for (int k = 0; k < CS_NELEM; k++) {
+    PetscCall(PetscSNPrintf(names_buf[1 + k], 48, "%s", cs_elem_names[k]));
+    PetscCall(PetscSNPrintf(names_buf[1 + CS_NELEM + k], 48, "%s_err", cs_elem_names[k]));
+    PetscCall(PetscSNPrintf(names_buf[1 + 2 * CS_NELEM + CS_NPARAM + k], 48, "true_%s", cs_elem_names[k]));
+  }
+  for (int k = 0; k < CS_NPARAM; k++) PetscCall(PetscSNPrintf(names_buf[1 + 2 * CS_NELEM + k], 48, "true_%s", cs_param_names[k]));
+  for (int c = 0; c < NC; c++) names[c] = names_buf[c];
+  PetscCall(PetscMalloc1(n * NC, &t));
+  for (PetscInt i = 0; i < n; i++) {
+    const double *o = m->rows + i * MK_NOUT;
+    double *w = t + i * NC;
+    w[0] = (double)i;
+    for (int k = 0; k < CS_NELEM; k++) {
+      w[1 + k] = o[MK_ST] == 0 ? o[MK_NOISY + k] : NAN;
+      w[1 + CS_NELEM + k] = m->noise;
+      w[1 + 2 * CS_NELEM + CS_NPARAM + k] = o[MK_CLEAN + k];
+    }
+    for (int k = 0; k < CS_NPARAM; k++) w[1 + 2 * CS_NELEM + k] = o[MK_TH + k];
+  }
+  PetscCall(csv_write(path, NC, names, n, t));
+  PetscCall(PetscFree(t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode cmd_mock(const ParCtx *ctx)
+{
+  MockJob m = {.alpha = -2.3, .nia = -2.89, .noise = 0.05, .seed = 7};
+  GceConfig gc;
+  GceYields *y;
+  PetscInt n = 1000, *pending = NULL;
+  char out[PETSC_MAX_PATH_LEN] = "";
+  FarmSummary sum;
+  PetscFunctionBeginUser;
+  PetscCall(gce_config_default(&gc));
+  PetscOptionsBegin(ctx->comm, NULL, "mock: a mock galaxy from the real CHEMPY simulator", "mock");
+  PetscCall(PetscOptionsInt("-n", "number of stars", NULL, n, &n, NULL));
+  PetscCall(PetscOptionsReal("-alpha_IMF", "true high-mass IMF slope (global)", NULL, m.alpha, &m.alpha, NULL));
+  PetscCall(PetscOptionsReal("-log10_N_Ia", "true SN Ia normalisation, log10 per Msun (global)", NULL, m.nia, &m.nia, NULL));
+  PetscCall(PetscOptionsReal("-noise", "Gaussian observational noise [dex]", NULL, m.noise, &m.noise, NULL));
+  PetscCall(PetscOptionsInt("-seed", "random seed (star i uses streams keyed by i)", NULL, m.seed, &m.seed, NULL));
+  PetscCall(PetscOptionsString("-out", "output catalogue (.csv)", NULL, out, out, sizeof(out), NULL));
+  PetscOptionsEnd();
+  PetscCall(gce_config_set_from_options(&gc));
+  if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(cli_check_unused_options());
+  PetscCheck(n > 0, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n %" PetscInt_FMT ": must be positive", n);
+  PetscCheck(out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "mock needs -out FILE.csv");
+  PetscCall(prior_init(PRIOR_GAUSS, &m.prior));
+  double th[CS_NPARAM] = {m.alpha, m.nia, m.prior.mean[2], m.prior.mean[3], m.prior.mean[4], m.prior.mean[5]};
+  PetscCheck(prior_contains(&m.prior, th), ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-alpha_IMF %g / -log10_N_Ia %g lie outside the model's bounds", m.alpha, m.nia);
+  PetscCall(gce_yields_load(gc.data_dir, gc.yields, &y));
+  PetscCall(gce_work_create(y, &gc, &m.work));
+  if (ctx->rank == 0) {
+    PetscCall(PetscMalloc2(n * MK_NOUT, &m.rows, n, &pending));
+    for (PetscInt i = 0; i < n; i++) pending[i] = i;
+  }
+  FarmSpec spec = {.nout = MK_NOUT, .compute = mock_compute, .store = mock_store, .ctx = &m, .what = "mock", .progress_every = 5};
+  PetscCall(farm_run(ctx, &spec, n, pending, n, 0, &sum));
+  if (ctx->rank == 0) {
+    PetscInt failed = 0;
+    for (PetscInt i = 0; i < n; i++) failed += m.rows[i * MK_NOUT + MK_ST] != 0;
+    PetscCall(mock_write(out, n, &m));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "mock: %" PetscInt_FMT " stars (alpha_IMF %g, log10_N_Ia %g, noise %g dex, yields %s) in %.2f s; %" PetscInt_FMT " without an accepted CHEMPY run (NaN)\nwrote %s\n", n, m.alpha, m.nia,
+                          m.noise, gc.yields, sum.seconds, failed, out));
+    PetscCall(PetscFree2(m.rows, pending));
+  }
+  PetscCall(gce_work_destroy(&m.work));
+  PetscCall(gce_yields_destroy(&y));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

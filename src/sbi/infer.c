@@ -1,0 +1,229 @@
+/* The inference command's engine. Each star's samples come from the stream
+ * (seed, posterior, global star index), so the answer is the same for any
+ * number of ranks; the only communication is one MPI_Allreduce of the
+ * combination sums and one gather of the per-star Gaussians for the output. */
+#include <chempysbi/cat.h>
+#include <chempysbi/h5.h>
+#include <chempysbi/infer.h>
+#include <chempysbi/npe.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-star record: usable flag, mean (6), sd (6), mu2 (2), S2 (4), acceptance rate. */
+enum { ST_FLAG = 0, ST_MEAN = 1, ST_SD = 7, ST_MU2 = 13, ST_S2 = 15, ST_ACC = 19, ST_NCOL = 20 };
+
+PetscErrorCode infer_config_default(InferConfig *c)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(c, sizeof(*c)));
+  c->samples = 1000;
+  c->seed = 1;
+  c->max_draws_factor = 100;
+  c->plots = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
+{
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "infer: global parameters from a star catalogue", "infer");
+  PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-stars", "star catalogue: CSV (Fe_H, C_Fe, ... columns) or HDF5 (/abundances)", NULL, c->stars, c->stars, sizeof(c->stars), NULL));
+  PetscCall(PetscOptionsString("-out", "result file (.h5); PNG plots are written beside it", NULL, c->out, c->out, sizeof(c->out), NULL));
+  PetscCall(PetscOptionsInt("-samples", "posterior samples per star", NULL, c->samples, &c->samples, NULL));
+  PetscCall(PetscOptionsInt("-seed", "seed of the posterior samples (star i uses stream (seed, posterior, i))", NULL, c->seed, &c->seed, NULL));
+  PetscCall(PetscOptionsInt("-max_draws_factor", "cap on draws per star, as a multiple of -samples (prior-support rejection)", NULL, c->max_draws_factor, &c->max_draws_factor, NULL));
+  PetscCall(PetscOptionsBool("-plots", "write PNG plots with gnuplot", NULL, c->plots, &c->plots, NULL));
+  PetscOptionsEnd();
+  PetscCheck(c->samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE, "-samples %" PetscInt_FMT ": need at least 2 to fit a Gaussian", c->samples);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0 reads the catalogue; every rank gets abundances, usable flags and ids. */
+static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, Catalogue *cat)
+{
+  PetscInt ok = 1, n = 0;
+  PetscFunctionBeginUser;
+  if (ctx->rank == 0) {
+    PetscErrorCode e = cat_read(path, cat);
+    ok = e ? 0 : 1;
+    if (ok) n = cat->n;
+  }
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_INT, 0, ctx->comm));
+  PetscCheck(ok, ctx->comm, PETSC_ERR_FILE_READ, "cannot read the star catalogue %s (see the message above)", path);
+  PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, ctx->comm));
+  if (ctx->rank != 0) PetscCall(cat_alloc(n, cat));
+  PetscCallMPI(MPI_Bcast(cat->abund, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(cat->ids, (int)(n * CAT_ID_LEN), MPI_CHAR, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(cat->usable, (int)n, MPIU_BOOL, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(&cat->nunusable, 1, MPIU_INT, 0, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode plot_results(const char *out, const CombineResult *run, PetscInt n, const CombineResult *r, const double mu0[2])
+{
+  char dat[PETSC_MAX_PATH_LEN], cmd[8192];
+  FILE *fp;
+  PetscFunctionBeginUser;
+  if (system("command -v gnuplot >/dev/null 2>&1") != 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.running.dat", out));
+  fp = fopen(dat, "w");
+  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
+  for (PetscInt k = 0; k < n; k++)
+    if (run[k].pd) fprintf(fp, "%" PetscInt_FMT " %.8g %.8g %.8g %.8g\n", k + 1, run[k].mean[0], run[k].sd[0], run[k].mean[1], run[k].sd[1]);
+  fclose(fp);
+  /* Running estimate (paper Fig. 5) and the joint 1-3 sigma ellipses (Fig. 6). */
+  PetscCall(PetscSNPrintf(cmd, sizeof(cmd),
+    "gnuplot -e \"set terminal pngcairo noenhanced size 1000,700; set output '%s.running.png'; set multiplot layout 2,1; set logscale x; set grid; set xlabel 'number of stars';"
+    "set ylabel 'alpha_IMF'; plot '%s' using 1:(\\$2-\\$3):(\\$2+\\$3) with filledcurves lc rgb '#a0c0ff' title '1 sd', '' using 1:2 with lines lw 2 lc rgb '#0030a0' title 'combined mean', %.6g lw 2 dt 2 lc rgb 'black' title 'prior mean';"
+    "set ylabel 'log10_N_Ia'; plot '%s' using 1:(\\$4-\\$5):(\\$4+\\$5) with filledcurves lc rgb '#ffc0a0' title '1 sd', '' using 1:4 with lines lw 2 lc rgb '#a03000' title 'combined mean', %.6g lw 2 dt 2 lc rgb 'black' title 'prior mean';"
+    "unset multiplot\"",
+    out, dat, mu0[0], dat, mu0[1]));
+  if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.running.png\n", out));
+  if (r->pd) {
+    /* Ellipse of Mahalanobis radius k: mean + k L (cos t, sin t), L the Cholesky factor of cov. */
+    double l00 = sqrt(r->cov[0]), l10 = r->cov[2] / l00, l11 = sqrt(PetscMax(r->cov[3] - l10 * l10, 0));
+    PetscCall(PetscSNPrintf(cmd, sizeof(cmd),
+      "gnuplot -e \"set terminal pngcairo noenhanced size 800,700; set output '%s.ellipse.png'; set parametric; set trange [0:2*pi]; set grid; set samples 200;"
+      "set xlabel 'alpha_IMF'; set ylabel 'log10_N_Ia'; set title 'combined posterior of %.0f stars: 1, 2, 3 sigma';"
+      "fx(t,k) = %.10g + k*%.10g*cos(t); fy(t,k) = %.10g + k*(%.10g*cos(t) + %.10g*sin(t));"
+      "plot for [k=1:3] fx(t,k), fy(t,k) with lines lw 2 title sprintf('%%d sigma', k)\"",
+      out, r->n, r->mean[0], l00, r->mean[1], l10, l11));
+    if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.ellipse.png\n", out));
+  }
+  remove(dat);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode write_output(const InferConfig *c, const Catalogue *cat, const double *stars, const CombineResult *r, const CombineResult *run, PetscInt nrun)
+{
+  H5File f;
+  static const char *const cols[ST_NCOL] = {"usable", "mean_alpha_IMF", "mean_log10_N_Ia", "mean_log10_SFE", "mean_log10_SFR_peak", "mean_x_out", "mean_birth_time_Gyr",
+                                             "sd_alpha_IMF", "sd_log10_N_Ia", "sd_log10_SFE", "sd_log10_SFR_peak", "sd_x_out", "sd_birth_time_Gyr",
+                                             "mu_alpha_IMF", "mu_log10_N_Ia", "S_00", "S_01", "S_10", "S_11", "acceptance"};
+  static const char *const rcols[7] = {"n_stars", "mean_alpha_IMF", "sd_alpha_IMF", "mean_log10_N_Ia", "sd_log10_N_Ia", "corr", "positive_definite"};
+  double res[8], *rr;
+  PetscFunctionBeginUser;
+  PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
+  PetscCall(h5_write_provenance(&f, "infer"));
+  PetscCall(h5_attr_write_str(&f, "/", "npe_file", c->npe));
+  PetscCall(h5_attr_write_str(&f, "/", "stars_file", c->stars));
+  PetscCall(h5_table_write(&f, "stars", H5T_NATIVE_DOUBLE, cat->n, ST_NCOL, cols, stars));
+  res[0] = r->mean[0];
+  res[1] = r->sd[0];
+  res[2] = r->mean[1];
+  res[3] = r->sd[1];
+  res[4] = r->corr;
+  res[5] = r->n;
+  res[6] = r->pd ? 1 : 0;
+  PetscCall(h5_attr_write_str(&f, "/", "result_fields", "alpha_IMF,sd,log10_N_Ia,sd,corr,n_stars,positive_definite"));
+  PetscCall(h5_attr_write_double(&f, "/", "result", 7, res));
+  PetscCall(h5_attr_write_double(&f, "/", "result_cov", 4, r->cov));
+  double one[4] = {r->mean1[0], r->sd1[0], r->mean1[1], r->sd1[1]};
+  PetscCall(h5_attr_write_double(&f, "/", "result_1d_alpha_sd_NIa_sd", 4, one));
+  PetscCall(PetscMalloc1(nrun * 7 + 1, &rr));
+  for (PetscInt k = 0; k < nrun; k++) {
+    double v[7] = {run[k].n, run[k].mean[0], run[k].sd[0], run[k].mean[1], run[k].sd[1], run[k].corr, run[k].pd ? 1.0 : 0.0};
+    PetscCall(PetscArraycpy(rr + 7 * k, v, 7));
+  }
+  PetscCall(h5_table_write(&f, "running", H5T_NATIVE_DOUBLE, nrun, 7, rcols, rr));
+  PetscCall(PetscFree(rr));
+  PetscCall(h5_commit(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult *r, PetscInt *nused, PetscInt *nskipped)
+{
+  Catalogue cat;
+  Npe *npe;
+  PetscInt lo, hi, nbad = 0, ncap = 0;
+  double acc[COMBINE_NACC], *samples, *mine, *all = NULL, mu0[2], S0[4];
+  ParProgress prog;
+  PetscLogEvent ev_sample;
+  PetscFunctionBeginUser;
+  PetscCall(par_log_event("npe_sample", &ev_sample));
+  PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
+  PetscCall(load_catalogue(ctx, c->stars, &cat));
+  par_block_range(cat.n, ctx->rank, ctx->size, &lo, &hi);
+  PetscCall(PetscMalloc2(c->samples * CS_NPARAM, &samples, (hi - lo) * ST_NCOL + 1, &mine));
+  combine_acc_zero(acc);
+  par_progress_start(&prog, "infer", 0, 5.0);
+  double t0 = cs_wtime();
+  for (PetscInt i = lo; i < hi; i++) {
+    double *st = mine + (i - lo) * ST_NCOL;
+    for (int k = 0; k < ST_NCOL; k++) st[k] = NAN;
+    st[ST_FLAG] = 0;
+    if (!cat.usable[i]) continue;
+    NpeSampleStats ss;
+    CombineStar g;
+    PetscCall(PetscLogEventBegin(ev_sample, 0, 0, 0, 0));
+    PetscCall(npe_sample(npe, cat.abund + i * CS_NELEM, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i, c->samples * c->max_draws_factor, samples, &ss));
+    PetscCall(PetscLogEventEnd(ev_sample, 0, 0, 0, 0));
+    st[ST_ACC] = (double)ss.accepted / PetscMax(1, ss.drawn);
+    if (ss.capped || ss.accepted < 2) {
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): only %" PetscInt_FMT " of %" PetscInt_FMT " posterior draws inside the prior; star left out\n", cat.ids[i], i, ss.accepted, ss.drawn));
+      ncap++;
+      continue;
+    }
+    if (st[ST_ACC] < 0.5) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s': low acceptance %.2f inside the prior\n", cat.ids[i], st[ST_ACC]));
+    PetscCall(combine_fit(c->samples, samples, &g));
+    for (int k = 0; k < CS_NPARAM; k++) {
+      st[ST_MEAN + k] = g.mean[k];
+      st[ST_SD + k] = g.sd[k];
+    }
+    for (int k = 0; k < 2; k++) st[ST_MU2 + k] = g.mu2[k];
+    for (int k = 0; k < 4; k++) st[ST_S2 + k] = g.S2[k];
+    if (combine_accumulate(acc, g.mu2, g.S2)) st[ST_FLAG] = 1;
+    else {
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s': posterior covariance not positive definite; star left out\n", cat.ids[i]));
+      nbad++;
+    }
+    if (ctx->size == 1) PetscCall(par_progress_report(ctx, &prog, i + 1, cat.n, NULL, PETSC_FALSE));
+  }
+  double t_local = cs_wtime() - t0;
+  PetscCall(par_allreduce_sum(ctx, acc, COMBINE_NACC));
+  mu0[0] = npe->prior.mean[0];
+  mu0[1] = npe->prior.mean[1];
+  S0[0] = npe->prior.sd[0] * npe->prior.sd[0];
+  S0[1] = S0[2] = 0;
+  S0[3] = npe->prior.sd[1] * npe->prior.sd[1];
+  combine_finish(acc, mu0, S0, r);
+  *nused = (PetscInt)acc[COMBINE_N];
+  *nskipped = cat.n - *nused;
+  PetscInt ntot;
+  PetscCall(par_gather_doubles(ctx, mine, (hi - lo) * ST_NCOL, &all, &ntot));
+  double tmax = t_local;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &tmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscCall(PetscPrintf(ctx->comm, "infer: %" PetscInt_FMT " stars x %" PetscInt_FMT " samples in %.3f s on %d ranks (%.2f ms per star per rank)\n", cat.n, c->samples, tmax, ctx->size,
+                        1e3 * tmax * ctx->size / PetscMax(1, cat.n)));
+  if (ctx->rank == 0) {
+    /* Running estimate over the first n usable stars, in catalogue order. */
+    PetscInt nu = 0;
+    double *mu2, *S2;
+    CombineResult *run;
+    PetscCall(PetscMalloc3(cat.n * 2 + 1, &mu2, cat.n * 4 + 1, &S2, cat.n + 1, &run));
+    for (PetscInt i = 0; i < cat.n; i++)
+      if (all[i * ST_NCOL + ST_FLAG] == 1) {
+        for (int k = 0; k < 2; k++) mu2[nu * 2 + k] = all[i * ST_NCOL + ST_MU2 + k];
+        for (int k = 0; k < 4; k++) S2[nu * 4 + k] = all[i * ST_NCOL + ST_S2 + k];
+        nu++;
+      }
+    combine_running(nu, mu2, S2, mu0, S0, run, NULL);
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "stars: %" PetscInt_FMT " in catalogue, %" PetscInt_FMT " used, %" PetscInt_FMT " left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT " non-PD)\n", cat.n, *nused, *nskipped,
+                          cat.nunusable, ncap, nbad));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "1-D form (paper Eqs. 8-9): alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f\n", r->mean1[0], r->sd1[0], r->mean1[1], r->sd1[1]));
+    if (c->out[0]) {
+      PetscCall(write_output(c, &cat, all, r, run, nu));
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
+      if (c->plots && nu > 0) PetscCall(plot_results(c->out, run, nu, r, mu0));
+    }
+    PetscCall(PetscFree3(mu2, S2, run));
+  }
+  PetscCall(PetscFree(all));
+  PetscCall(PetscFree2(samples, mine));
+  PetscCall(cat_destroy(&cat));
+  PetscCall(npe_destroy(&npe));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
