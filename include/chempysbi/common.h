@@ -32,6 +32,9 @@ extern const char *const cs_elem_names[CS_NELEM];
     if (sun_flag_ < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "SUNDIALS call failed (flag %d): %s", sun_flag_, #expr); \
   } while (0)
 
+/* Default CHEMPY data directory (env CHEMPYSBI_DATA, else ../shared/chempy-data beside the project). */
+void cs_default_data_dir(char *buf, size_t len);
+
 /* Wall clock in seconds. */
 double cs_wtime(void);
 

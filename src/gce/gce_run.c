@@ -23,7 +23,6 @@ const char *gce_status_name(GceStatus s)
 
 PetscErrorCode gce_config_default(GceConfig *c)
 {
-  const char *env = getenv("CHEMPYSBI_DATA");
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(c, sizeof(*c)));
   c->scheme     = GCE_SCHEME_CVODE;
@@ -32,9 +31,8 @@ PetscErrorCode gce_config_default(GceConfig *c)
   c->atol       = 1e-12;
   c->cohorts    = 24;
   PetscCall(PetscStrncpy(c->yields, "tng", sizeof(c->yields)));
-  /* Default data directory: relative to the current directory, i.e. runs started
-     from the project root find ../shared/chempy-data next to the project. */
-  PetscCall(PetscStrncpy(c->data_dir, env && env[0] ? env : "../shared/chempy-data", sizeof(c->data_dir)));
+  /* env CHEMPYSBI_DATA, else ../shared/chempy-data beside the project (found from the executable). */
+  cs_default_data_dir(c->data_dir, sizeof(c->data_dir));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
