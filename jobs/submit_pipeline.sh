@@ -24,7 +24,8 @@
 #   --strict                     infer also waits for validate to succeed
 #   --dry-run                    print the sbatch commands, submit nothing
 #   -h, --help                   this text
-# Environment passed to the jobs: CHEMPYSBI, CHEMPYSBI_DATA, EXTRA, LAUNCH_ARGS, SRUN_MPI
+# Environment passed to the jobs: CHEMPYSBI, CHEMPYSBI_DATA, EXTRA_<STAGE> (e.g. EXTRA_TRAIN_NPE),
+# LAUNCH_ARGS, SRUN_MPI
 # (see the header of any jobs/*.sbatch). Site options (partition, account, QOS) go after "--"
 # or in sbatch's own SBATCH_PARTITION / SBATCH_ACCOUNT / SBATCH_QOS variables.
 #
