@@ -1,6 +1,7 @@
 /* chempysbi: command dispatch. Each command runs in its own PETSc log stage;
  * any error ends every rank with a non-zero exit so no rank is left waiting. */
 #include "cli.h"
+#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +94,8 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
   PetscCall(par_ctx_init(PETSC_COMM_WORLD, &ctx));
+  /* Parallelism is one MPI rank per core: BLAS threads would oversubscribe. */
+  openblas_set_num_threads(1);
   static PetscBool debug_errors = PETSC_FALSE;
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-debug_errors", &debug_errors, NULL));
   PetscCall(PetscPushErrorHandler(cli_error_handler, &debug_errors));
