@@ -298,17 +298,9 @@ static PetscErrorCode load_elements(const char *dir, GceYields *y)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode gce_yields_load(const char *data_dir, const char *set, GceYields **yp)
+static PetscErrorCode yields_fill(const char *data_dir, PetscBool tng, GceYields *y)
 {
-  GceYields *y;
-  PetscBool  tng, alt;
   PetscFunctionBeginUser;
-  PetscCheck(data_dir && set, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "gce_yields_load: data_dir and set required");
-  PetscCall(PetscStrcmp(set, "tng", &tng));
-  PetscCall(PetscStrcmp(set, "alt", &alt));
-  PetscCheck(tng || alt, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "unknown yield set '%s' (expected tng or alt)", set);
-  PetscCall(PetscCalloc1(1, &y));
-  PetscCall(PetscStrncpy(y->set, set, sizeof(y->set)));
   PetscCall(load_elements(data_dir, y));
   /* Asplund et al. 2009 photospheric log eps, CHEMPY element order. */
   const double eps[GCE_NE] = {8.43, 7.50, 12.00, 10.93, 7.60, 7.83, 7.93, 8.69, 7.51};
@@ -326,11 +318,30 @@ PetscErrorCode gce_yields_load(const char *data_dir, const char *set, GceYields 
   for (PetscInt j = 0; j < GCE_NIMF; j++) {
     y->x[j] = (double)j * step + 0.1;
     if (j == GCE_NIMF - 1) y->x[j] = 100.0;
-    y->lnx[j] = log(y->x[j]);
+    y->lnx[j]    = log(y->x[j]);
     y->log10x[j] = log10(y->x[j]);
-    double l = log10(y->x[j] / mc);
+    double l     = log10(y->x[j] / mc);
     y->phi_low[j] = y->x[j] < 1.0 ? A / y->x[j] * exp(-pow(l, 2.0) / (2.0 * pow(sigma, 2.0))) : 0.0;
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode gce_yields_load(const char *data_dir, const char *set, GceYields **yp)
+{
+  GceYields     *y;
+  PetscBool      tng, alt;
+  PetscErrorCode ierr;
+  PetscFunctionBeginUser;
+  *yp = NULL;
+  PetscCheck(data_dir && set, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "gce_yields_load: data_dir and set required");
+  PetscCall(PetscStrcmp(set, "tng", &tng));
+  PetscCall(PetscStrcmp(set, "alt", &alt));
+  PetscCheck(tng || alt, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "unknown yield set '%s' (expected tng or alt)", set);
+  PetscCall(PetscCalloc1(1, &y));
+  PetscCall(PetscStrncpy(y->set, set, sizeof(y->set)));
+  ierr = yields_fill(data_dir, tng, y);
+  if (ierr) PetscCall(PetscFree(y)); /* no half-loaded tables escape */
+  PetscCall(ierr);
   *yp = y;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
