@@ -158,7 +158,13 @@ PetscErrorCode csv_write(const char *path, PetscInt ncols, const char *const nam
     for (PetscInt c = 0; c < ncols; c++) {
       double v = data[i * ncols + c];
       if (isnan(v)) fprintf(fp, "%snan", c ? "," : "");
-      else fprintf(fp, "%s%.17g", c ? "," : "", v);
+      else {
+        /* Shortest of %.15g / %.17g that reads back exactly: -2.3, not -2.2999999999999998. */
+        char b[32];
+        snprintf(b, sizeof(b), "%.15g", v);
+        if (strtod(b, NULL) != v) snprintf(b, sizeof(b), "%.17g", v);
+        fprintf(fp, "%s%s", c ? "," : "", b);
+      }
     }
     fputc('\n', fp);
   }

@@ -1,0 +1,26 @@
+# mock + infer: the RESULT does not depend on the number of ranks, bad stars
+# are reported by id and column and counted, bad files are named.
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
+S="$BIN simulate -prior wide -scheme discrete -progress_every 100"
+$MPIRUN -np 2 $S -n 4000 -seed 21 -out $TMP/tr.h5 > /dev/null 2>&1
+$MPIRUN -np 2 $S -n 1000 -seed 22 -out $TMP/va.h5 > /dev/null 2>&1
+$MPIRUN -np 2 $BIN train-emulator -train $TMP/tr.h5 -val $TMP/va.h5 -epochs 5 -out $TMP/emu.h5 > /dev/null 2>&1
+check "infer: a small NPE to infer with" $MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -n 20000 -max_epochs 10 -out $TMP/npe.h5
+check "mock: 60 CHEMPY stars on 2 ranks" $MPIRUN -np 2 $BIN mock -n 60 -seed 3 -scheme discrete -out $TMP/stars.csv
+check "mock: same catalogue on 1 rank" bash -c "$BIN mock -n 60 -seed 3 -scheme discrete -out $TMP/stars1.csv > /dev/null && cmp $TMP/stars.csv $TMP/stars1.csv"
+check "mock: true globals and error columns present" bash -c "head -1 $TMP/stars.csv | grep -q 'Fe_H_err' && head -1 $TMP/stars.csv | grep -q 'true_alpha_IMF' && sed -n 2p $TMP/stars.csv | grep -q ',-2.3,-2.89,'"
+I="$BIN infer -npe $TMP/npe.h5 -samples 300 -plots 0"
+for np in 1 3; do $MPIRUN -np $np $I -stars $TMP/stars.csv -out $TMP/inf$np.h5 > $TMP/inf$np.log 2>&1; done
+check "infer: prints a RESULT line" grep -q '^RESULT .*n_stars=60 n_skipped=0' $TMP/inf1.log
+check "infer: -np 1 and -np 3 print the same RESULT line" bash -c "[ \"\$(grep ^RESULT $TMP/inf1.log)\" = \"\$(grep ^RESULT $TMP/inf3.log)\" ]"
+check "infer: per-star Gaussians and running estimate stored" bash -c "h5ls $TMP/inf1.h5 | grep -q '^stars ' && h5ls $TMP/inf1.h5 | grep -q '^running '"
+# Star with id 5 gets a NaN Mg_Fe; star 7 loses its Fe_H value.
+awk -F, 'BEGIN { OFS = "," } NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i } NR == 7 { $c["Mg_Fe"] = "nan" } NR == 9 { $c["Fe_H"] = "" } { print }' $TMP/stars.csv > $TMP/bad.csv
+$MPIRUN -np 2 $I -stars $TMP/bad.csv > $TMP/bad.log 2>&1
+check "infer: NaN star named by id and column" grep -q "star '5'.*Mg_Fe" $TMP/bad.log
+check "infer: missing value named by id and column" grep -q "star '7'.*Fe_H" $TMP/bad.log
+check "infer: left-out stars counted in RESULT" grep -q 'n_stars=58 n_skipped=2' $TMP/bad.log
+cut -d, -f1-4 $TMP/stars.csv > $TMP/cols.csv
+check_fails "infer: catalogue without a column named" "Mg_Fe" $I -stars $TMP/cols.csv
+check_fails "infer: an emulator file is not an NPE" "no NPE" $I -npe $TMP/emu.h5 -stars $TMP/stars.csv
+check_fails "infer: -samples 1 refused" "at least 2" $I -stars $TMP/stars.csv -samples 1
