@@ -1,6 +1,17 @@
 /* Continuous-time CHEMPY (spec section 10) integrated with SUNDIALS CVODE. Stars form
  * in birth cohorts on a uniform grid of [0, T]; each cohort's returns are differences
- * of its cumulative return Q(age) and feed later intervals (method of steps). */
+ * of its cumulative return Q(age) and feed later intervals (method of steps).
+ *
+ * Per interval [t_j, t_j+1] (h = T/n): the cohort born in it is represented by two
+ * Gauss-Legendre sub-cohorts (masses from the exact SFR integral, weighted by psi),
+ * with ISM properties predicted at the interval centre; the feedback mass of the
+ * interval (older cohorts plus self-enrichment) is delivered by a quadratic rate that
+ * is continuous across interval ends; CVODE (BDF, diagonal Jacobian) integrates the
+ * 18 ISM/corona masses with root finding on the infall regime switches; afterwards the
+ * sub-cohorts get the ISM state at their birth times and their cumulative returns
+ * Q(age) are differenced onto all later intervals. Q uses the exact discrete-IMF
+ * mass of each yield bin (so fully dead bins return what the reference returns), the
+ * analytic inverse of the Portinari lifetime polynomial, and the integrated Maoz DTD. */
 #include "gce_internal.h"
 #include <math.h>
 #include <cvode/cvode.h>
@@ -47,7 +58,6 @@ struct OdeCohorts {
   /* per-run constants used by the right-hand side */
   double s, inv_gc, sfe, x_out;
   double t0, hj, Fa[GCE_NE], Fb[GCE_NE], Fc[GCE_NE], Ft[3]; /* feedback rate in the interval: a + b tau + c tau^2, tau = (t - t0)/hj */
-  int    reinit; /* restart CVODE at every interval end */
   double cmin;   /* corona mass treated as exhausted */
   int    mode;   /* infall regime: MODE_FREE, MODE_KS or MODE_DRAINED */
 };
@@ -149,8 +159,6 @@ PetscErrorCode ode_create(const GceYields *y, const GceConfig *c, OdeCohorts **o
   o->n    = c->cohorts;
   o->rtol = c->rtol;
   o->atol = c->atol;
-  o->reinit = 0;
-  PetscCall(PetscOptionsGetBool(NULL, NULL, "-gce_reinit", (PetscBool *)&o->reinit, NULL));
   PetscCall(PetscMalloc3(ODE_NQ * (o->n + 1), &o->lage, ODE_NQ * (o->n + 1), &o->nia, o->n, &o->fut));
   const GceProcTable *pt[2] = {&y->sn2, &y->agb};
   for (int p = 0; p < 2; p++)
@@ -407,13 +415,12 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
       o->Ft[2] += o->Fc[e];
     }
 
-    /* The forcing jumps at interval ends: no step may cross one (stop time), and the
-       integrator is restarted there when reinit is set (otherwise the error test
-       copes with the kink of the solution). Sub-cohort birth states come from
-       CVODE's interpolant. */
+    /* The forcing is continuous but changes formula at interval ends: no step may
+       cross one (stop time). The integrator is restarted only where the infall regime
+       changes. Sub-cohort birth states come from CVODE's interpolant. */
     int was_mode = o->mode;
     mode_fix(o, tcur, u);
-    if (j == 0 || o->reinit || was_mode != o->mode) {
+    if (j == 0 || was_mode != o->mode) {
       if (j > 0) accumulate_stats(o->cvode, st);
       if (CVodeReInit(o->cvode, tcur, o->u) < 0) return GCE_SOLVER_FAILURE;
     }
