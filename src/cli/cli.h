@@ -29,5 +29,6 @@ PetscErrorCode cmd_emulate(const ParCtx *ctx);
 PetscErrorCode cmd_train_npe(const ParCtx *ctx);
 PetscErrorCode cmd_infer(const ParCtx *ctx);
 PetscErrorCode cmd_mock(const ParCtx *ctx);
+PetscErrorCode cmd_validate(const ParCtx *ctx);
 
 #endif

@@ -10,6 +10,7 @@ static const CliCommand commands[] = {
   {"train-emulator", "train the MLP emulator of CHEMPY on a simulate file (data-parallel)", cmd_train_emulator},
   {"emulate", "evaluate the emulator on parameter rows", cmd_emulate},
   {"train-npe", "train the neural posterior estimator (MAF) on emulator simulations", cmd_train_npe},
+  {"validate", "calibration of the NPE: SBC, TARP, posterior-mean errors", cmd_validate},
   {"mock", "make a mock galaxy catalogue with CHEMPY (fixed globals, local parameters from the prior)", cmd_mock},
   {"infer", "infer alpha_IMF and log10_N_Ia from a star catalogue (stars sharded over ranks)", cmd_infer},
   {"version", "print the program and library versions", cmd_version},
