@@ -1,0 +1,25 @@
+# train-npe: the same model at 1 and 2 ranks, exact resume after a kill, and
+# clear errors for mismatched files.
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
+S="$BIN simulate -prior wide -scheme discrete -progress_every 100"
+$MPIRUN -np 2 $S -n 3000 -seed 31 -out $TMP/tr.h5 > /dev/null 2>&1
+$MPIRUN -np 2 $S -n 600 -seed 32 -out $TMP/va.h5 > /dev/null 2>&1
+$MPIRUN -np 2 $BIN train-emulator -train $TMP/tr.h5 -val $TMP/va.h5 -epochs 3 -out $TMP/emu.h5 > /dev/null 2>&1
+T="$BIN train-npe -emulator $TMP/emu.h5 -n 5000 -seed 4"
+check "npe: training at -np 1" $MPIRUN -np 1 $T -max_epochs 4 -out $TMP/n1.h5
+check "npe: training at -np 2" $MPIRUN -np 2 $T -max_epochs 4 -out $TMP/n2.h5
+r=$(bash tests/cli/maxrel.sh $TMP/n1.h5 $TMP/n2.h5 /npe/params)
+check "npe: -np 2 weights equal -np 1 within 1e-8 relative (max rel diff $r)" awk -v r="$r" 'BEGIN { exit !(r + 0 <= 1e-8 && r != "nan") }'
+check "npe: the stored prior is the paper's Gaussian prior" bash -c "h5dump -a /npe/prior_mean_sd_lo_hi $TMP/n1.h5 | grep -q -- '-2.3, -2.89'"
+check "npe: -fresh draws new simulations each epoch (a different model)" bash -c "$MPIRUN -np 2 $T -max_epochs 4 -fresh -out $TMP/nf.h5 > /dev/null && ! h5diff -q $TMP/n1.h5 $TMP/nf.h5 /npe/params"
+
+setsid $MPIRUN -np 2 $T -max_epochs 12 -patience 100 -out $TMP/k.h5 > $TMP/k1.log 2>&1 &
+pid=$!
+for i in $(seq 1 400); do grep -q '^epoch   3' $TMP/k1.log 2>/dev/null && break; sleep 0.05; done
+kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+check "npe: -resume after a kill continues from the checkpoint" bash -c "$MPIRUN -np 2 $T -max_epochs 12 -patience 100 -out $TMP/k.h5 -resume > $TMP/k2.log 2>&1 && grep -q 'resuming after epoch' $TMP/k2.log"
+check "npe: uninterrupted run" $MPIRUN -np 2 $T -max_epochs 12 -patience 100 -out $TMP/full.h5
+check "npe: resumed model equals the uninterrupted one exactly" h5diff -q $TMP/k.h5 $TMP/full.h5 /npe/params
+
+check_fails "npe: a simulate file is not an emulator" "no emulator" $BIN train-npe -emulator $TMP/tr.h5 -out $TMP/x.h5
+check_fails "npe: -noise must not be negative" "noise" $BIN train-npe -emulator $TMP/emu.h5 -noise -1 -out $TMP/x.h5
