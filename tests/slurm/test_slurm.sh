@@ -9,13 +9,15 @@
 #   bash tests/slurm/test_slurm.sh
 # Environment: CHEMPYSBI (binary, default bin/chempysbi), SLURM_TEST_NTASKS (ranks per job,
 # default 2), SLURM_TEST_TIMEOUT (seconds for the whole pipeline, default 150),
-# SLURM_TEST_LAUNCHER (srun or mpirun, default srun), SLURM_TEST_KEEP=1 (keep the directory).
+# SLURM_TEST_LAUNCHER (srun or mpirun, default srun), SLURM_TEST_KEEP=1 (keep the directory),
+# SLURM_TEST_SCALE (input/<scale>/, default tiny; small takes minutes: raise SLURM_TEST_TIMEOUT).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 export CHEMPYSBI=${CHEMPYSBI:-$ROOT/bin/chempysbi}
 NTASKS=${SLURM_TEST_NTASKS:-2}
 TIMEOUT=${SLURM_TEST_TIMEOUT:-150}
+SCALE_T=${SLURM_TEST_SCALE:-tiny}
 export LAUNCHER=${SLURM_TEST_LAUNCHER:-srun}
 # hermetic: none of the job scripts' knobs from the caller's environment
 unset PIPELINE_DIR OPTS EXTRA SCALE SET RUN_ROOT LAUNCH_ARGS SRUN_MPI CHEMPYSBI_ROOT SLURM_JOB_ID SLURM_CONF
@@ -27,7 +29,7 @@ fail() { echo "FAIL $1: $2"; FAILED=1; }
 
 # --- preconditions: say why, never pass silently ----------------------------------------------
 missing=
-for b in munged mungekey slurmctld slurmd sbatch scontrol sinfo scancel; do
+for b in munged munge unmunge slurmctld slurmd sbatch scontrol sinfo squeue scancel srun; do
   command -v "$b" >/dev/null 2>&1 || missing="$missing $b"
 done
 if [ -n "$missing" ]; then
@@ -179,7 +181,7 @@ if ! [ -x "$CHEMPYSBI" ]; then
   fail slurm_pipeline_submit "$CHEMPYSBI is not built (make)"
   exit 1
 fi
-sub=$(bash jobs/submit_pipeline.sh --tiny --dir "$T/pipeline" --ntasks "$NTASKS" 2>&1)
+sub=$(bash jobs/submit_pipeline.sh --scale "$SCALE_T" --dir "$T/pipeline" --ntasks "$NTASKS" 2>&1)
 if [ $? != 0 ] || ! [ -s "$T/pipeline/jobs.txt" ]; then
   fail slurm_pipeline_submit "jobs/submit_pipeline.sh failed"; sed 's/^/    /' <<<"$sub"
   exit 1
