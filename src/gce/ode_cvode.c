@@ -78,7 +78,8 @@ static inline void sfr(const struct OdeCohorts *o, double t, double *psi, double
      d(G - psi/SFE)/dt = -SFE (G - psi/SFE) keeps the ISM on the constraint without drift;
    MODE_FREE: feedback alone keeps G above psi/SFE; A = 0, star formation psi G_e/G;
    MODE_DRAINED: the corona is exhausted (the continuum form of CHEMPY's clip I <= C):
-     the infall is whatever flows into the corona (x F + psi), G falls below psi/SFE.
+     the infall is whatever flows into the corona (x F + psi), which therefore passes
+     straight to the ISM while the corona's residue (cmin) is frozen; G < psi/SFE.
    The switches are located by CVODE root finding and the integrator is restarted
    there: KS -> FREE when A_KS falls through 0; FREE -> KS when G falls to psi/SFE;
    KS -> DRAINED when C falls to cmin; DRAINED -> FREE when G rises to psi/SFE. */
@@ -104,13 +105,16 @@ static int ode_rhs(sunrealtype t, N_Vector uv, N_Vector udot, void *ud)
   }
   double tau = (t - o->t0) / o->hj;
   A          = a_active(o, t, &psi);
-  if (o->mode == MODE_KS) {
-    sig = o->sfe;
-  } else {
-    sig = G > 0 ? psi / G : o->sfe;
-    A   = o->mode == MODE_FREE ? 0.0 : o->x_out * (o->Ft[0] + tau * (o->Ft[1] + tau * o->Ft[2])) + psi;
-    if (A < 0) A = 0;
+  sig        = o->mode == MODE_KS ? o->sfe : (G > 0 ? psi / G : o->sfe);
+  if (o->mode == MODE_DRAINED) { /* everything reaching the empty corona falls on to the ISM */
+    for (int e = 0; e < GCE_NE; e++) {
+      double F       = o->Fa[e] + tau * (o->Fb[e] + tau * o->Fc[e]);
+      dy[e]          = F + psi * pi_e[e] - sig * y[e];
+      dy[GCE_NE + e] = 0.0;
+    }
+    return 0;
   }
+  if (o->mode == MODE_FREE) A = 0.0;
   double ac = C > 0 ? A / C : 0.0;
   for (int e = 0; e < GCE_NE; e++) {
     double mv      = ac * y[GCE_NE + e];
