@@ -36,6 +36,10 @@ PetscErrorCode par_progress_report(const ParCtx *ctx, ParProgress *p, PetscInt d
 /* Gather every rank's n doubles to rank 0 (in rank order); *all is allocated
  * on rank 0 (NULL elsewhere), *ntotal is the total on every rank. */
 PetscErrorCode par_gather_doubles(const ParCtx *ctx, const double *local, PetscInt n, double **all, PetscInt *ntotal);
+/* Mean and sample standard deviation of each of d columns of x (n, d) over
+ * all ranks' rows: the standardisation statistics of a sharded data set. */
+#define PAR_MAX_COLS 16
+PetscErrorCode par_column_stats(const ParCtx *ctx, const double *x, PetscInt n, int d, double *mean, double *sd);
 /* A PETSc log event for profiling with -log_view, registered once per name. */
 PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev);
 #endif

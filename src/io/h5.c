@@ -17,35 +17,36 @@ static PetscErrorCode h5_fapl(MPI_Comm comm, hid_t *fapl)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode h5_create(MPI_Comm comm, const char *path, H5File *f)
+/* Fill in f and open (or create) `name` with MPI-IO; the error names the file. */
+static PetscErrorCode h5_open_as(MPI_Comm comm, const char *path, const char *tmp_suffix, unsigned mode, PetscBool create, H5File *f)
 {
   hid_t fapl;
+  const char *name;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(f, sizeof(*f)));
   f->comm = comm;
   PetscCall(PetscStrncpy(f->path, path, sizeof(f->path)));
-  PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s.tmp", path));
+  if (tmp_suffix) PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s%s", path, tmp_suffix));
+  name = tmp_suffix ? f->tmp : f->path;
   PetscCall(h5_fapl(comm, &fapl));
-  H5E_BEGIN_TRY { f->id = H5Fcreate(f->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl); }
+  H5E_BEGIN_TRY { f->id = create ? H5Fcreate(name, mode, H5P_DEFAULT, fapl) : H5Fopen(name, mode, fapl); }
   H5E_END_TRY;
   H5Pclose(fapl);
-  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot create HDF5 file %s (is the directory writable?)", f->tmp);
+  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, create ? "cannot create HDF5 file %s (is the directory writable?)" : "cannot open HDF5 file %s (missing, or not an HDF5 file)", name);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_create(MPI_Comm comm, const char *path, H5File *f)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_open_as(comm, path, ".tmp", H5F_ACC_TRUNC, PETSC_TRUE, f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode h5_open_tmp(MPI_Comm comm, const char *path, H5File *f)
 {
-  hid_t fapl;
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(f, sizeof(*f)));
-  f->comm = comm;
-  PetscCall(PetscStrncpy(f->path, path, sizeof(f->path)));
-  PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s.tmp", path));
-  PetscCall(h5_fapl(comm, &fapl));
-  H5E_BEGIN_TRY { f->id = H5Fopen(f->tmp, H5F_ACC_RDWR, fapl); }
-  H5E_END_TRY;
-  H5Pclose(fapl);
-  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot open HDF5 file %s for continuing", f->tmp);
+  PetscCall(h5_open_as(comm, path, ".tmp", H5F_ACC_RDWR, PETSC_FALSE, f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -65,16 +66,8 @@ PetscErrorCode h5_commit(H5File *f)
 
 PetscErrorCode h5_open(MPI_Comm comm, const char *path, PetscBool rw, H5File *f)
 {
-  hid_t fapl;
   PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(f, sizeof(*f)));
-  f->comm = comm;
-  PetscCall(PetscStrncpy(f->path, path, sizeof(f->path)));
-  PetscCall(h5_fapl(comm, &fapl));
-  H5E_BEGIN_TRY { f->id = H5Fopen(path, rw ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl); }
-  H5E_END_TRY;
-  H5Pclose(fapl);
-  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, "cannot open HDF5 file %s (missing, or not an HDF5 file)", path);
+  PetscCall(h5_open_as(comm, path, NULL, rw ? H5F_ACC_RDWR : H5F_ACC_RDONLY, PETSC_FALSE, f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,6 +1,7 @@
 /* MPI context, block decomposition, flat-buffer reductions and the rank-0
  * progress line shared by every long-running command. */
 #include <chempysbi/par.h>
+#include <math.h>
 
 PetscErrorCode par_ctx_init(MPI_Comm comm, ParCtx *ctx)
 {
@@ -83,5 +84,26 @@ PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev)
   /* Registering the same name twice returns the same class and event. */
   PetscCall(PetscClassIdRegister("chempysbi", &cid));
   PetscCall(PetscLogEventRegister(name, cid, ev));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_column_stats(const ParCtx *ctx, const double *x, PetscInt n, int d, double *mean, double *sd)
+{
+  double s[2 * PAR_MAX_COLS + 1] = {0};
+  PetscFunctionBeginUser;
+  PetscCheck(d <= PAR_MAX_COLS, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "par_column_stats: %d columns, at most %d", d, PAR_MAX_COLS);
+  /* Two passes (mean, then squared deviations): stable for columns with a large offset. */
+  for (PetscInt i = 0; i < n; i++)
+    for (int k = 0; k < d; k++) s[k] += x[i * d + k];
+  s[2 * PAR_MAX_COLS] = (double)n;
+  PetscCall(par_allreduce_sum(ctx, s, 2 * PAR_MAX_COLS + 1));
+  double N = s[2 * PAR_MAX_COLS];
+  PetscCheck(N > 1, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "par_column_stats: need at least 2 rows over all ranks");
+  for (int k = 0; k < d; k++) mean[k] = s[k] / N;
+  for (PetscInt i = 0; i < n; i++)
+    for (int k = 0; k < d; k++) s[PAR_MAX_COLS + k] += (x[i * d + k] - mean[k]) * (x[i * d + k] - mean[k]);
+  PetscCall(par_allreduce_sum(ctx, s + PAR_MAX_COLS, d));
+  /* The tiny floor keeps a constant column from dividing by zero when standardising. */
+  for (int k = 0; k < d; k++) sd[k] = sqrt(s[PAR_MAX_COLS + k] / (N - 1)) + 1e-12;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

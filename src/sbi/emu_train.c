@@ -65,23 +65,6 @@ static PetscErrorCode emu_config_string(const EmuTrainConfig *c, PetscInt N, cha
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Mean and sd of each column over all ranks' rows. */
-static PetscErrorCode column_stats(const ParCtx *ctx, const double *x, PetscInt n, int d, PetscInt N, double *mean, double *sd)
-{
-  double s[32] = {0};
-  PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < n; i++)
-    for (int k = 0; k < d; k++) s[k] += x[i * d + k];
-  PetscCall(par_allreduce_sum(ctx, s, d));
-  for (int k = 0; k < d; k++) mean[k] = s[k] / N;
-  for (int k = 0; k < d; k++) s[16 + k] = 0;
-  for (PetscInt i = 0; i < n; i++)
-    for (int k = 0; k < d; k++) s[16 + k] += (x[i * d + k] - mean[k]) * (x[i * d + k] - mean[k]);
-  PetscCall(par_allreduce_sum(ctx, s + 16, d));
-  for (int k = 0; k < d; k++) sd[k] = sqrt(s[16 + k] / PetscMax(N - 1, 1)) + 1e-12;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
@@ -263,8 +246,8 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
     PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", epoch0));
     PetscCheck(epoch0 <= c->epochs, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "checkpoint is at epoch %" PetscInt_FMT ", beyond -epochs %" PetscInt_FMT, epoch0, c->epochs);
   } else {
-    PetscCall(column_stats(ctx, tr.theta, tr.nloc, CS_NPARAM, tr.N, e->in_mean, e->in_sd));
-    PetscCall(column_stats(ctx, tr.abund, tr.nloc, CS_NELEM, tr.N, e->out_mean, e->out_sd));
+    PetscCall(par_column_stats(ctx, tr.theta, tr.nloc, CS_NPARAM, e->in_mean, e->in_sd));
+    PetscCall(par_column_stats(ctx, tr.abund, tr.nloc, CS_NELEM, e->out_mean, e->out_sd));
     PetscCall(mlp_init(e->mlp, (uint64_t)c->seed));
   }
   /* Standardise this rank's shard once. */

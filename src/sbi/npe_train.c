@@ -76,23 +76,6 @@ static void standardise(const Npe *npe, PetscInt n, const double *th, const doub
   }
 }
 
-/* Mean and sd per column over all ranks. */
-static PetscErrorCode col_stats(const ParCtx *ctx, const double *v, PetscInt n, int d, double *mean, double *sd)
-{
-  double s[3 * 16] = {0};
-  PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < n; i++)
-    for (int k = 0; k < d; k++) s[k] += v[i * d + k];
-  s[2 * 16] = (double)n;
-  PetscCall(par_allreduce_sum(ctx, s, 3 * 16));
-  for (int k = 0; k < d; k++) mean[k] = s[k] / s[32];
-  for (PetscInt i = 0; i < n; i++)
-    for (int k = 0; k < d; k++) s[16 + k] += (v[i * d + k] - mean[k]) * (v[i * d + k] - mean[k]);
-  PetscCall(par_allreduce_sum(ctx, s + 16, d));
-  for (int k = 0; k < d; k++) sd[k] = sqrt(s[16 + k] / (s[32] - 1)) + 1e-12;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* Mean negative log-likelihood (original units) over all ranks' rows. */
 static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, const double *ths, const double *xs, double *out)
 {
@@ -208,8 +191,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
     PetscCall(ckpt_read(c, config, npe, best, o, &s, hist));
     PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", s.epoch));
   } else {
-    PetscCall(col_stats(ctx, th, nl, CS_NPARAM, npe->th_mean, npe->th_sd));
-    PetscCall(col_stats(ctx, x, nl, CS_NELEM, npe->x_mean, npe->x_sd));
+    PetscCall(par_column_stats(ctx, th, nl, CS_NPARAM, npe->th_mean, npe->th_sd));
+    PetscCall(par_column_stats(ctx, x, nl, CS_NELEM, npe->x_mean, npe->x_sd));
     PetscCall(maf_init(npe->maf, (uint64_t)c->seed));
     PetscCall(PetscArraycpy(best, npe->maf->params, npe->maf->nparams));
   }
