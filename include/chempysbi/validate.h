@@ -25,8 +25,8 @@ typedef enum { VALIDATE_SIM_CHEMPY = 0, VALIDATE_SIM_EMULATOR = 1 } ValidateSimu
 
 typedef struct {
   char npe[PETSC_MAX_PATH_LEN], emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
-  PetscInt n;                /* test cases */
-  PetscInt samples;          /* posterior samples per case */
+  PetscInt n;       /* test cases */
+  PetscInt samples; /* posterior samples per case */
   PetscInt seed;
   PetscInt max_draws_factor; /* cap on NPE draws per case, multiple of samples */
   PetscInt tarp_bins;        /* TARP credibility grid: tarp_bins + 1 levels (sbi: 30) */
@@ -46,15 +46,15 @@ typedef struct {
   double tarp_lo[CS_NPARAM], tarp_hi[CS_NPARAM]; /* the fixed normalisation box */
   double sbc_D[CS_NPARAM], sbc_p[CS_NPARAM];
   double ape_q25[CS_NPARAM], ape_median[CS_NPARAM], ape_q75[CS_NPARAM]; /* [%] */
-  double ape_globals[3], ape_all[3];                                   /* [%] q25, median, q75 pooled */
-  double rmse[CS_NPARAM];    /* of the posterior means, parameter units */
-  double mean_sd[CS_NPARAM]; /* average posterior sd */
-  double min_acceptance;     /* lowest fraction of NPE draws inside the prior */
-  PetscInt nlow;             /* cases with acceptance < 0.5 */
-  PetscInt ncapped;          /* cases that hit the draw cap (samples repeated cyclically) */
-  PetscInt redraws;          /* CHEMPY rejections replaced by a redraw of theta */
-  double seconds;            /* wall time of the per-case loop (slowest rank) */
-  double sample_seconds;     /* of which npe_sample (slowest rank) */
+  double ape_globals[3], ape_all[3];                                    /* [%] q25, median, q75 pooled */
+  double rmse[CS_NPARAM];                                               /* of the posterior means, parameter units */
+  double mean_sd[CS_NPARAM];                                            /* average posterior sd */
+  double min_acceptance; /* lowest fraction of NPE draws inside the prior */
+  PetscInt nlow;         /* cases with acceptance < 0.5 */
+  PetscInt ncapped;      /* cases that hit the draw cap (samples repeated cyclically) */
+  PetscInt redraws;      /* CHEMPY rejections replaced by a redraw of theta */
+  double seconds;        /* wall time of the per-case loop (slowest rank) */
+  double sample_seconds; /* of which npe_sample (slowest rank) */
 } ValidateSummary;
 
 PetscErrorCode validate_config_default(ValidateConfig *c);
@@ -66,7 +66,8 @@ PetscErrorCode validate_check_config(MPI_Comm comm, const ValidateConfig *c);
 /* Runs the validation; prints the table on rank 0, writes c->out (with
  * plots beside it) and returns the summary on every rank. */
 PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, ValidateSummary *s);
-/* The one-line summary "VALIDATION tarp_atc=... tarp_ks_p=... <param>_sbc_p=... <param>_ape_median=..." (no newline). */
+/* The one-line summary "VALIDATION tarp_atc=... tarp_ks_p=... <param>_sbc_p=... <param>_ape_median=..." (no newline).
+ */
 PetscErrorCode validate_summary_line(const ValidateSummary *s, char *buf, size_t len);
 
 #endif

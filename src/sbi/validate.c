@@ -52,18 +52,28 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
   PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
   PetscCall(PetscOptionsInt("-n", "test cases (theta from the NPE's prior)", NULL, c->n, &c->n, NULL));
   PetscCall(PetscOptionsInt("-samples", "posterior samples per test case", NULL, c->samples, &c->samples, NULL));
-  PetscCall(PetscOptionsString("-simulator", "observations from chempy (the honest test, default) or emulator", NULL, sim, sim, sizeof(sim), NULL));
-  PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5), for -simulator emulator", NULL, c->emulator, c->emulator, sizeof(c->emulator), NULL));
-  PetscCall(PetscOptionsInt("-seed", "seed of test parameters, noise, posterior draws and TARP references", NULL, c->seed, &c->seed, NULL));
-  PetscCall(PetscOptionsString("-out", "result file (.h5); PNG plots are written beside it", NULL, c->out, c->out, sizeof(c->out), NULL));
-  PetscCall(PetscOptionsInt("-max_draws_factor", "cap on NPE draws per case, as a multiple of -samples (prior-support rejection)", NULL, c->max_draws_factor, &c->max_draws_factor, NULL));
+  PetscCall(PetscOptionsString("-simulator", "observations from chempy (the honest test, default) or emulator", NULL,
+                               sim, sim, sizeof(sim), NULL));
+  PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5), for -simulator emulator", NULL, c->emulator,
+                               c->emulator, sizeof(c->emulator), NULL));
+  PetscCall(PetscOptionsInt("-seed", "seed of test parameters, noise, posterior draws and TARP references", NULL,
+                            c->seed, &c->seed, NULL));
+  PetscCall(PetscOptionsString("-out", "result file (.h5); PNG plots are written beside it", NULL, c->out, c->out,
+                               sizeof(c->out), NULL));
+  PetscCall(PetscOptionsInt("-max_draws_factor",
+                            "cap on NPE draws per case, as a multiple of -samples (prior-support rejection)", NULL,
+                            c->max_draws_factor, &c->max_draws_factor, NULL));
   PetscCall(PetscOptionsInt("-tarp_bins", "TARP credibility bins (sbi: 30)", NULL, c->tarp_bins, &c->tarp_bins, NULL));
   PetscCall(PetscOptionsBool("-plots", "write PNG plots with gnuplot", NULL, c->plots, &c->plots, NULL));
-  PetscCall(PetscOptionsReal("-progress_every", "seconds between progress lines [s]", NULL, c->progress_every, &c->progress_every, NULL));
+  PetscCall(PetscOptionsReal("-progress_every", "seconds between progress lines [s]", NULL, c->progress_every,
+                             &c->progress_every, NULL));
   PetscOptionsEnd();
-  if (!strcmp(sim, "chempy")) c->simulator = VALIDATE_SIM_CHEMPY;
-  else if (!strcmp(sim, "emulator")) c->simulator = VALIDATE_SIM_EMULATOR;
-  else SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-simulator %s: expected chempy or emulator", sim);
+  if (!strcmp(sim, "chempy"))
+    c->simulator = VALIDATE_SIM_CHEMPY;
+  else if (!strcmp(sim, "emulator"))
+    c->simulator = VALIDATE_SIM_EMULATOR;
+  else
+    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-simulator %s: expected chempy or emulator", sim);
   PetscCall(gce_config_set_from_options(&c->gce));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -72,17 +82,26 @@ PetscErrorCode validate_check_config(MPI_Comm comm, const ValidateConfig *c)
 {
   PetscFunctionBeginUser;
   PetscCheck(c->npe[0], comm, PETSC_ERR_ARG_WRONG, "validate needs -npe FILE (the NPE to validate)");
-  PetscCheck(c->n > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-n %" PetscInt_FMT ": the number of test cases must be positive", c->n);
-  PetscCheck(c->n <= VALIDATE_MAX_CASES, comm, PETSC_ERR_ARG_OUTOFRANGE, "-n %" PetscInt_FMT ": at most %d test cases (random stream layout)", c->n, VALIDATE_MAX_CASES);
-  PetscCheck(c->samples > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-samples %" PetscInt_FMT ": the number of posterior samples must be positive", c->samples);
-  PetscCheck(c->max_draws_factor >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-max_draws_factor %" PetscInt_FMT ": must be at least 1", c->max_draws_factor);
-  PetscCheck(c->tarp_bins >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-tarp_bins %" PetscInt_FMT ": must be positive", c->tarp_bins);
+  PetscCheck(c->n > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-n %" PetscInt_FMT ": the number of test cases must be positive", c->n);
+  PetscCheck(c->n <= VALIDATE_MAX_CASES, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-n %" PetscInt_FMT ": at most %d test cases (random stream layout)", c->n, VALIDATE_MAX_CASES);
+  PetscCheck(c->samples > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-samples %" PetscInt_FMT ": the number of posterior samples must be positive", c->samples);
+  PetscCheck(c->max_draws_factor >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-max_draws_factor %" PetscInt_FMT ": must be at least 1", c->max_draws_factor);
+  PetscCheck(c->tarp_bins >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-tarp_bins %" PetscInt_FMT ": must be positive",
+             c->tarp_bins);
   /* All samples go to rank 0 in one MPI_Gatherv (TARP needs every case). */
   PetscCheck((double)c->n * (double)c->samples * CS_NPARAM <= (double)INT_MAX, comm, PETSC_ERR_ARG_OUTOFRANGE,
-             "-n %" PetscInt_FMT " x -samples %" PetscInt_FMT " x 6 values exceed what one MPI gather carries (2^31 - 1): use fewer", c->n, c->samples);
+             "-n %" PetscInt_FMT " x -samples %" PetscInt_FMT
+             " x 6 values exceed what one MPI gather carries (2^31 - 1): use fewer",
+             c->n, c->samples);
   if (c->simulator == VALIDATE_SIM_EMULATOR)
     PetscCheck(c->emulator[0], comm, PETSC_ERR_ARG_WRONG, "-simulator emulator needs -emulator FILE");
-  else PetscCheck(!c->emulator[0], comm, PETSC_ERR_ARG_WRONG, "-emulator %s is only used with -simulator emulator (the default simulator is chempy)", c->emulator);
+  else
+    PetscCheck(!c->emulator[0], comm, PETSC_ERR_ARG_WRONG,
+               "-emulator %s is only used with -simulator emulator (the default simulator is chempy)", c->emulator);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -105,8 +124,8 @@ static void tarp_box(const Prior *p, double lo[CS_NPARAM], double hi[CS_NPARAM])
 typedef struct {
   const ValidateConfig *c;
   Npe *npe;
-  GceWork *work;  /* chempy */
-  Emulator *emu;  /* emulator */
+  GceWork *work; /* chempy */
+  Emulator *emu; /* emulator */
   PetscLogEvent ev_sim, ev_sample;
   double t_sample; /* [s] in npe_sample */
 } CaseCtx;
@@ -129,8 +148,10 @@ static PetscErrorCode run_case(CaseCtx *cc, PetscInt j, double *samples, double 
       prior_sample(&cc->npe->prior, seed, RNG_VALIDATE, (uint64_t)j + (uint64_t)k * VALIDATE_REDRAW_STRIDE, th);
       PetscCall(gce_run(cc->work, th, clean, &st, NULL));
     }
-    PetscCheck(st == GCE_OK, PETSC_COMM_SELF, PETSC_ERR_LIB, "test case %" PetscInt_FMT ": CHEMPY rejected %d parameter draws from the NPE's prior in a row (last: %s); is the CHEMPY configuration the one the training set used?", j,
-               VALIDATE_MAX_REDRAWS, gce_status_name(st));
+    PetscCheck(st == GCE_OK, PETSC_COMM_SELF, PETSC_ERR_LIB,
+               "test case %" PetscInt_FMT ": CHEMPY rejected %d parameter draws from the NPE's prior in a row (last: "
+                                          "%s); is the CHEMPY configuration the one the training set used?",
+               j, VALIDATE_MAX_REDRAWS, gce_status_name(st));
     rec[RC_TRIES] = k;
   } else {
     prior_sample(&cc->npe->prior, seed, RNG_VALIDATE, (uint64_t)j, th);
@@ -143,17 +164,23 @@ static PetscErrorCode run_case(CaseCtx *cc, PetscInt j, double *samples, double 
 
   double t0 = cs_wtime();
   PetscCall(PetscLogEventBegin(cc->ev_sample, 0, 0, 0, 0));
-  PetscCall(npe_sample(cc->npe, x, L, seed, RNG_POSTERIOR, (uint64_t)j + VALIDATE_POST_INDEX, L * c->max_draws_factor, samples, &ss));
+  PetscCall(npe_sample(cc->npe, x, L, seed, RNG_POSTERIOR, (uint64_t)j + VALIDATE_POST_INDEX, L * c->max_draws_factor,
+                       samples, &ss));
   PetscCall(PetscLogEventEnd(cc->ev_sample, 0, 0, 0, 0));
   cc->t_sample += cs_wtime() - t0;
-  PetscCheck(ss.accepted > 0, PETSC_COMM_SELF, PETSC_ERR_NOT_CONVERGED, "test case %" PetscInt_FMT ": none of %" PetscInt_FMT " NPE draws fell inside the prior's support; the NPE does not fit this prior", j, ss.drawn);
+  PetscCheck(ss.accepted > 0, PETSC_COMM_SELF, PETSC_ERR_NOT_CONVERGED,
+             "test case %" PetscInt_FMT ": none of %" PetscInt_FMT
+             " NPE draws fell inside the prior's support; the NPE does not fit this prior",
+             j, ss.drawn);
   rec[RC_ACC] = (double)ss.accepted / (double)ss.drawn;
   rec[RC_CAPPED] = ss.capped ? 1 : 0;
   if (ss.capped) {
     /* Resample the accepted draws cyclically up to L (the empirical posterior),
      * so SBC ranks stay on the common 0..L scale and TARP sees L samples. */
-    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: test case %" PetscInt_FMT ": only %" PetscInt_FMT " of %" PetscInt_FMT " NPE draws inside the prior (cap reached); its %" PetscInt_FMT " samples repeat them\n", j,
-                           ss.accepted, ss.drawn, L));
+    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
+                           "warning: test case %" PetscInt_FMT ": only %" PetscInt_FMT " of %" PetscInt_FMT
+                           " NPE draws inside the prior (cap reached); its %" PetscInt_FMT " samples repeat them\n",
+                           j, ss.accepted, ss.drawn, L));
     for (PetscInt l = ss.accepted; l < L; l++)
       for (int d = 0; d < CS_NPARAM; d++) samples[l * CS_NPARAM + d] = samples[(l % ss.accepted) * CS_NPARAM + d];
   }
@@ -172,13 +199,15 @@ static PetscErrorCode run_case(CaseCtx *cc, PetscInt j, double *samples, double 
 }
 
 /* Rank 0: every statistic from the gathered records and samples. */
-static PetscErrorCode analyse(const ValidateConfig *c, const Npe *npe, const double *rec, const double *samples, ValidateSummary *s, double *tarp_f, double *alpha, double *ecp)
+static PetscErrorCode analyse(const ValidateConfig *c, const Npe *npe, const double *rec, const double *samples,
+                              ValidateSummary *s, double *tarp_f, double *alpha, double *ecp)
 {
   const PetscInt n = c->n, L = c->samples;
   double *truth, *mean, *g_mean, *g_truth;
   PetscInt *rank;
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc5(n * CS_NPARAM, &truth, n * CS_NPARAM, &mean, n * 2, &g_mean, n * 2, &g_truth, n * CS_NPARAM, &rank));
+  PetscCall(
+      PetscMalloc5(n * CS_NPARAM, &truth, n * CS_NPARAM, &mean, n * 2, &g_mean, n * 2, &g_truth, n * CS_NPARAM, &rank));
   s->min_acceptance = 1;
   s->nlow = s->ncapped = s->redraws = 0;
   for (int d = 0; d < CS_NPARAM; d++) s->rmse[d] = s->mean_sd[d] = 0;
@@ -208,7 +237,8 @@ static PetscErrorCode analyse(const ValidateConfig *c, const Npe *npe, const dou
   PetscCall(calib_ape(n, CS_NPARAM, mean, truth, s->ape_q25, s->ape_median, s->ape_q75, s->ape_all));
   PetscCall(calib_ape(n, 2, g_mean, g_truth, NULL, NULL, NULL, s->ape_globals));
   tarp_box(&npe->prior, s->tarp_lo, s->tarp_hi);
-  PetscCall(calib_tarp(n, L, CS_NPARAM, samples, truth, s->tarp_lo, s->tarp_hi, (uint64_t)c->seed, s->nalpha, ecp, alpha, &s->tarp_atc_sum, &s->tarp_ks_p));
+  PetscCall(calib_tarp(n, L, CS_NPARAM, samples, truth, s->tarp_lo, s->tarp_hi, (uint64_t)c->seed, s->nalpha, ecp,
+                       alpha, &s->tarp_atc_sum, &s->tarp_ks_p));
   s->tarp_atc = s->tarp_atc_sum / (double)(s->nalpha - 1);
   PetscCall(calib_tarp_f(n, L, CS_NPARAM, samples, truth, s->tarp_lo, s->tarp_hi, (uint64_t)c->seed, tarp_f));
   PetscCall(PetscFree5(truth, mean, g_mean, g_truth, rank));
@@ -221,7 +251,8 @@ PetscErrorCode validate_summary_line(const ValidateSummary *s, char *buf, size_t
   PetscCall(PetscSNPrintf(buf, len, "VALIDATION tarp_atc=%.4g tarp_ks_p=%.4g", s->tarp_atc, s->tarp_ks_p));
   for (int d = 0; d < CS_NPARAM; d++) {
     char one[128];
-    PetscCall(PetscSNPrintf(one, sizeof(one), " %s_sbc_p=%.4g %s_ape_median=%.4g", cs_param_names[d], s->sbc_p[d], cs_param_names[d], s->ape_median[d]));
+    PetscCall(PetscSNPrintf(one, sizeof(one), " %s_sbc_p=%.4g %s_ape_median=%.4g", cs_param_names[d], s->sbc_p[d],
+                            cs_param_names[d], s->ape_median[d]));
     PetscCall(PetscStrlcat(buf, one, len));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -236,26 +267,43 @@ static const char *sim_name(const ValidateConfig *c)
 static PetscErrorCode print_table(const ValidateConfig *c, const Npe *npe, const ValidateSummary *s, int nranks)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "validate: %" PetscInt_FMT " test cases from %s + %.3g dex noise, %" PetscInt_FMT " posterior samples each, %d ranks, %.2f s (sampling %.2f s, %.3g samples/s/rank)\n", s->n, sim_name(c),
-                        npe->noise, s->samples, nranks, s->seconds, s->sample_seconds, s->sample_seconds > 0 ? (double)s->n * s->samples / nranks / s->sample_seconds : 0.0));
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%-16s %7s %7s | %8s %8s %8s | %9s %9s %9s\n", "parameter", "SBC D", "SBC p", "APE q25", "median", "q75", "RMSE", "post sd", "prior sd"));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                        "validate: %" PetscInt_FMT " test cases from %s + %.3g dex noise, %" PetscInt_FMT
+                        " posterior samples each, %d ranks, %.2f s (sampling %.2f s, %.3g samples/s/rank)\n",
+                        s->n, sim_name(c), npe->noise, s->samples, nranks, s->seconds, s->sample_seconds,
+                        s->sample_seconds > 0 ? (double)s->n * s->samples / nranks / s->sample_seconds : 0.0));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%-16s %7s %7s | %8s %8s %8s | %9s %9s %9s\n", "parameter", "SBC D", "SBC p",
+                        "APE q25", "median", "q75", "RMSE", "post sd", "prior sd"));
   for (int d = 0; d < CS_NPARAM; d++)
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "%-16s %7.4f %7.4f | %7.2f%% %7.2f%% %7.2f%% | %9.4g %9.4g %9.4g\n", cs_param_names[d], s->sbc_D[d], s->sbc_p[d], s->ape_q25[d], s->ape_median[d], s->ape_q75[d], s->rmse[d], s->mean_sd[d],
-                          npe->prior.sd[d]));
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "APE of posterior means, median (q25 - q75): globals %.2f%% (%.2f - %.2f), all six %.2f%% (%.2f - %.2f)   [paper: 2.3%%, 9.3%%]\n", s->ape_globals[1], s->ape_globals[0], s->ape_globals[2],
-                        s->ape_all[1], s->ape_all[0], s->ape_all[2]));
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "TARP: ATC %.4f (area over alpha in [0.5, 1] = sbi's sum %.4f / %" PetscInt_FMT " bins; > 0 too wide, < 0 too narrow or biased), KS p of the coverage values %.4g\n", s->tarp_atc,
-                        s->tarp_atc_sum, s->nalpha - 1, s->tarp_ks_p));
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "sampling: lowest acceptance inside the prior %.3f, %" PetscInt_FMT " cases below 0.5, %" PetscInt_FMT " at the draw cap; CHEMPY rejections redrawn: %" PetscInt_FMT "\n", s->min_acceptance, s->nlow,
-                        s->ncapped, s->redraws));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "%-16s %7.4f %7.4f | %7.2f%% %7.2f%% %7.2f%% | %9.4g %9.4g %9.4g\n",
+                          cs_param_names[d], s->sbc_D[d], s->sbc_p[d], s->ape_q25[d], s->ape_median[d], s->ape_q75[d],
+                          s->rmse[d], s->mean_sd[d], npe->prior.sd[d]));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                        "APE of posterior means, median (q25 - q75): globals %.2f%% (%.2f - %.2f), all six %.2f%% "
+                        "(%.2f - %.2f)   [paper: 2.3%%, 9.3%%]\n",
+                        s->ape_globals[1], s->ape_globals[0], s->ape_globals[2], s->ape_all[1], s->ape_all[0],
+                        s->ape_all[2]));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                        "TARP: ATC %.4f (area over alpha in [0.5, 1] = sbi's sum %.4f / %" PetscInt_FMT
+                        " bins; > 0 too wide, < 0 too narrow or biased), KS p of the coverage values %.4g\n",
+                        s->tarp_atc, s->tarp_atc_sum, s->nalpha - 1, s->tarp_ks_p));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                        "sampling: lowest acceptance inside the prior %.3f, %" PetscInt_FMT
+                        " cases below 0.5, %" PetscInt_FMT " at the draw cap; CHEMPY rejections redrawn: %" PetscInt_FMT
+                        "\n",
+                        s->min_acceptance, s->nlow, s->ncapped, s->redraws));
   /* On stdout, so it stays in order with the table (mpirun forwards stderr separately). */
   if (s->nlow > 0 || s->ncapped > 0)
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "warning: %" PetscInt_FMT " test cases had an acceptance rate below 0.5 inside the prior (%" PetscInt_FMT " hit the cap of %" PetscInt_FMT " draws)\n", s->nlow, s->ncapped,
-                           c->max_draws_factor * c->samples));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                          "warning: %" PetscInt_FMT
+                          " test cases had an acceptance rate below 0.5 inside the prior (%" PetscInt_FMT
+                          " hit the cap of %" PetscInt_FMT " draws)\n",
+                          s->nlow, s->ncapped, c->max_draws_factor * c->samples));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, const ValidateSummary *s, const double *rec, const double *tarp_f, const double *alpha, const double *ecp)
+static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, const ValidateSummary *s, const double *rec,
+                                   const double *tarp_f, const double *alpha, const double *ecp)
 {
   static const char *const info_cols[3] = {"acceptance", "theta_draws", "capped"};
   static const char *const tarp_cols[2] = {"alpha", "ecp"};
@@ -273,11 +321,11 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
     int off, ncol;
     const char *const *cols;
   } t[] = {
-    {"truth", RC_TH, CS_NPARAM, cs_param_names},
-    {"observations", RC_X, CS_NELEM, cs_elem_names},
-    {"posterior_mean", RC_MEAN, CS_NPARAM, cs_param_names},
-    {"posterior_sd", RC_SD, CS_NPARAM, cs_param_names},
-    {"case_info", RC_ACC, 3, info_cols},
+      {"truth", RC_TH, CS_NPARAM, cs_param_names},
+      {"observations", RC_X, CS_NELEM, cs_elem_names},
+      {"posterior_mean", RC_MEAN, CS_NPARAM, cs_param_names},
+      {"posterior_sd", RC_SD, CS_NPARAM, cs_param_names},
+      {"case_info", RC_ACC, 3, info_cols},
   };
   for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
     for (PetscInt i = 0; i < n; i++)
@@ -299,13 +347,16 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
   PetscCall(h5_attr_write_str(&f, "/", "simulator", sim_name(c)));
   PetscCall(h5_attr_write_str(&f, "/", "emulator_file", c->emulator));
   PetscCall(h5_attr_write_str(&f, "/", "yields", c->gce.yields));
-  PetscCall(h5_attr_write_str(&f, "/", "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
+  PetscCall(
+      h5_attr_write_str(&f, "/", "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
   PetscCall(h5_attr_write_int(&f, "/", "n_cases_samples_seed", 3, iv));
   PetscCall(h5_attr_write_double(&f, "/", "noise_dex", 1, &npe->noise));
   PetscCall(h5_attr_write_double(&f, "/", "tarp_atc", 1, &s->tarp_atc));
   PetscCall(h5_attr_write_double(&f, "/", "tarp_atc_sum", 1, &s->tarp_atc_sum));
-  PetscCall(h5_attr_write_str(&f, "/", "tarp_atc_definition",
-                              "tarp_atc = sum over alpha_k >= 0.5 of (ecp_k - alpha_k) / (nalpha - 1): the area between the ECP curve and the diagonal on [0.5, 1]; tarp_atc_sum is sbi's check_tarp sum (grid dependent)"));
+  PetscCall(h5_attr_write_str(
+      &f, "/", "tarp_atc_definition",
+      "tarp_atc = sum over alpha_k >= 0.5 of (ecp_k - alpha_k) / (nalpha - 1): the area between the ECP curve and the "
+      "diagonal on [0.5, 1]; tarp_atc_sum is sbi's check_tarp sum (grid dependent)"));
   PetscCall(h5_attr_write_double(&f, "/", "tarp_ks_p", 1, &s->tarp_ks_p));
   PetscCall(h5_attr_write_double(&f, "/", "tarp_box_lo", CS_NPARAM, s->tarp_lo));
   PetscCall(h5_attr_write_double(&f, "/", "tarp_box_hi", CS_NPARAM, s->tarp_hi));
@@ -332,13 +383,16 @@ static PetscErrorCode gnuplot(const char *script, const char *png)
   char cmd[2 * PETSC_MAX_PATH_LEN + 32];
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(cmd, sizeof(cmd), "gnuplot '%s'", script));
-  if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s\n", png));
-  else PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: gnuplot failed on %s\n", script));
+  if (system(cmd) == 0)
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s\n", png));
+  else
+    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: gnuplot failed on %s\n", script));
   remove(script);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s, const double *rec, const double *alpha, const double *ecp)
+static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s, const double *rec,
+                               const double *alpha, const double *ecp)
 {
   char base[PETSC_MAX_PATH_LEN], dat[PETSC_MAX_PATH_LEN], gp[PETSC_MAX_PATH_LEN], png[PETSC_MAX_PATH_LEN];
   const PetscInt n = s->n, L = s->samples;
@@ -373,11 +427,18 @@ static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s
   fp = fopen(gp, "w");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
   fprintf(fp, "set terminal pngcairo noenhanced size 1350,800\nset output '%s'\n", png);
-  fprintf(fp, "set multiplot layout 2,3 title 'SBC ranks: %" PetscInt_FMT " cases x %" PetscInt_FMT " samples (grey: 99%% band of a uniform bin)'\n", n, L);
-  fprintf(fp, "set style fill transparent solid 0.6 noborder\nset xrange [0:1]\nset yrange [0:*]\nset xlabel 'rank / (samples + 1)'\nset ylabel 'cases'\nset grid\n");
+  fprintf(fp,
+          "set multiplot layout 2,3 title 'SBC ranks: %" PetscInt_FMT " cases x %" PetscInt_FMT
+          " samples (grey: 99%% band of a uniform bin)'\n",
+          n, L);
+  fprintf(fp, "set style fill transparent solid 0.6 noborder\nset xrange [0:1]\nset yrange [0:*]\nset xlabel 'rank / "
+              "(samples + 1)'\nset ylabel 'cases'\nset grid\n");
   for (int d = 0; d < CS_NPARAM; d++) {
     fprintf(fp, "set title '%s  (KS p = %.3g)'\n", cs_param_names[d], s->sbc_p[d]);
-    fprintf(fp, "plot '%s' using 1:9:10 with filledcurves lc rgb '#d8d8d8' notitle, '' using 1:%d:(%.8g) with boxes lc rgb '#3060b0' notitle, '' using 1:8 with lines lw 2 lc rgb 'black' notitle\n", dat, 2 + d, 1.0 / B);
+    fprintf(fp,
+            "plot '%s' using 1:9:10 with filledcurves lc rgb '#d8d8d8' notitle, '' using 1:%d:(%.8g) with boxes lc rgb "
+            "'#3060b0' notitle, '' using 1:8 with lines lw 2 lc rgb 'black' notitle\n",
+            dat, 2 + d, 1.0 / B);
   }
   fprintf(fp, "unset multiplot\n");
   fclose(fp);
@@ -394,10 +455,17 @@ static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s
   PetscCall(PetscSNPrintf(png, sizeof(png), "%s.tarp.png", base));
   fp = fopen(gp, "w");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
-  fprintf(fp, "set terminal pngcairo noenhanced size 750,700\nset output '%s'\nset size square\nset grid\nset key top left\n", png);
+  fprintf(
+      fp,
+      "set terminal pngcairo noenhanced size 750,700\nset output '%s'\nset size square\nset grid\nset key top left\n",
+      png);
   fprintf(fp, "set xrange [0:1]\nset yrange [0:1]\nset xlabel 'credibility level'\nset ylabel 'expected coverage'\n");
-  fprintf(fp, "set title 'TARP: %" PetscInt_FMT " cases, ATC = %.4f (area), KS p = %.3g'\n", n, s->tarp_atc, s->tarp_ks_p);
-  fprintf(fp, "plot x with lines dt 2 lw 2 lc rgb 'black' title 'ideal', '%s' using 1:2 with linespoints pt 7 ps 0.6 lw 2 lc rgb '#c03020' title 'NPE'\n", dat);
+  fprintf(fp, "set title 'TARP: %" PetscInt_FMT " cases, ATC = %.4f (area), KS p = %.3g'\n", n, s->tarp_atc,
+          s->tarp_ks_p);
+  fprintf(fp,
+          "plot x with lines dt 2 lw 2 lc rgb 'black' title 'ideal', '%s' using 1:2 with linespoints pt 7 ps 0.6 lw 2 "
+          "lc rgb '#c03020' title 'NPE'\n",
+          dat);
   fclose(fp);
   PetscCall(gnuplot(gp, png));
   remove(dat);
@@ -417,10 +485,16 @@ static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s
   fp = fopen(gp, "w");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
   fprintf(fp, "set terminal pngcairo noenhanced size 1350,850\nset output '%s'\n", png);
-  fprintf(fp, "set multiplot layout 2,3 title 'true vs posterior mean +- sd, %" PetscInt_FMT " cases (%s)'\nset grid\nset bars small\nset xlabel 'true'\nset ylabel 'predicted'\n", n, sim_name(c));
+  fprintf(fp,
+          "set multiplot layout 2,3 title 'true vs posterior mean +- sd, %" PetscInt_FMT
+          " cases (%s)'\nset grid\nset bars small\nset xlabel 'true'\nset ylabel 'predicted'\n",
+          n, sim_name(c));
   for (int d = 0; d < CS_NPARAM; d++) {
     fprintf(fp, "set title '%s  (APE median %.2f%%)'\n", cs_param_names[d], s->ape_median[d]);
-    fprintf(fp, "plot '%s' using %d:%d:%d with yerrorbars pt 7 ps 0.3 lc rgb '#a0b8e0' notitle, '' using %d:%d with points pt 7 ps 0.4 lc rgb '#203880' notitle, x with lines lw 2 lc rgb 'black' notitle\n", dat, 3 * d + 1, 3 * d + 2, 3 * d + 3, 3 * d + 1, 3 * d + 2);
+    fprintf(fp,
+            "plot '%s' using %d:%d:%d with yerrorbars pt 7 ps 0.3 lc rgb '#a0b8e0' notitle, '' using %d:%d with points "
+            "pt 7 ps 0.4 lc rgb '#203880' notitle, x with lines lw 2 lc rgb 'black' notitle\n",
+            dat, 3 * d + 1, 3 * d + 2, 3 * d + 3, 3 * d + 1, 3 * d + 2);
   }
   fprintf(fp, "unset multiplot\n");
   fclose(fp);
@@ -445,7 +519,8 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
   if (c->simulator == VALIDATE_SIM_CHEMPY) {
     PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
     PetscCall(gce_work_create(y, &c->gce, &cc.work));
-  } else PetscCall(emu_read_h5(c->emulator, "/emulator", 16, &cc.emu));
+  } else
+    PetscCall(emu_read_h5(c->emulator, "/emulator", 16, &cc.emu));
   PetscCall(PetscMemzero(s, sizeof(*s)));
   s->n = c->n;
   s->samples = c->samples;
@@ -454,12 +529,16 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
   par_block_range(c->n, ctx->rank, ctx->size, &lo, &hi);
   nloc = hi - lo;
   PetscCall(PetscMalloc2(nloc * c->samples * CS_NPARAM + 1, &samples, nloc * RC_NCOL + 1, &rec));
-  PetscCall(PetscPrintf(ctx->comm, "validate: %" PetscInt_FMT " test cases from %s, %" PetscInt_FMT " posterior samples each, on %d ranks (progress: rank 0's %" PetscInt_FMT " cases)\n", c->n, sim_name(c), c->samples, ctx->size, nloc));
+  PetscCall(PetscPrintf(ctx->comm,
+                        "validate: %" PetscInt_FMT " test cases from %s, %" PetscInt_FMT
+                        " posterior samples each, on %d ranks (progress: rank 0's %" PetscInt_FMT " cases)\n",
+                        c->n, sim_name(c), c->samples, ctx->size, nloc));
   par_progress_start(&prog, "validate", 0, c->progress_every);
   double t0 = cs_wtime();
   for (PetscInt j = lo; j < hi; j++) {
     PetscCall(run_case(&cc, j, samples + (j - lo) * c->samples * CS_NPARAM, rec + (j - lo) * RC_NCOL));
-    PetscCall(PetscSNPrintf(extra, sizeof(extra), "(%.3g samples/s)", cc.t_sample > 0 ? (double)(j - lo + 1) * c->samples / cc.t_sample : 0.0));
+    PetscCall(PetscSNPrintf(extra, sizeof(extra), "(%.3g samples/s)",
+                            cc.t_sample > 0 ? (double)(j - lo + 1) * c->samples / cc.t_sample : 0.0));
     PetscCall(par_progress_report(ctx, &prog, j - lo + 1, nloc, extra, j + 1 == hi));
   }
   double tt[2] = {cs_wtime() - t0, cc.t_sample};
