@@ -69,6 +69,7 @@ static PetscErrorCode bench_scheme(const GceYields *y, GceConfig cfg, GceScheme 
   GceStatus   st;
   GceRunStats rs;
   long        nstat[6] = {0}, steps = 0, rhs = 0, etf = 0, nlf = 0, maxsteps = 0;
+  double      tcv = 0, tall = 0;
   uint64_t    seed = 20240901;
   int         nfail_shown = 0;
   PetscFunctionBeginUser;
@@ -83,6 +84,8 @@ static PetscErrorCode bench_scheme(const GceYields *y, GceConfig cfg, GceScheme 
     t[i]  = cs_wtime() - t0;
     tc[i] = cpu_time() - c0;
     nstat[st]++;
+    tcv += rs.cvode_seconds;
+    tall += t[i];
     if (st == GCE_SOLVER_FAILURE && nfail_shown < 5) {
       nfail_shown++;
       fprintf(stderr, "solver failure (CVODE flag %s) at theta = %.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", CVodeGetReturnFlagName(rs.cvode_flag), th[0], th[1],
@@ -113,6 +116,9 @@ static PetscErrorCode bench_scheme(const GceYields *y, GceConfig cfg, GceScheme 
     if (sch == GCE_SCHEME_CVODE)
       fprintf(out[k], "  CVODE per run: steps %.1f (max %ld), rhs evals %.1f, error-test failures %.2f, nonlinear failures %.2f\n",
               (double)steps / n, maxsteps, (double)rhs / n, (double)etf / n, (double)nlf / n);
+    if (sch == GCE_SCHEME_CVODE)
+      fprintf(out[k], "  where the time goes: %.0f %% inside CVode (integrator incl. right-hand side and root finding), %.0f %% outside "
+                      "(IMF, yield selection, cohort cumulative returns, feedback forcing)\n", 100 * tcv / tall, 100 * (1 - tcv / tall));
   }
   PetscCall(PetscFree2(t, tc));
   PetscCall(gce_work_destroy(&w));

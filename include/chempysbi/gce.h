@@ -29,10 +29,11 @@ typedef enum { GCE_SCHEME_DISCRETE = 0, GCE_SCHEME_CVODE = 1 } GceScheme;
 typedef struct {
   GceScheme scheme;   /* default GCE_SCHEME_CVODE */
   PetscInt time_steps;/* discrete scheme: CHEMPY time steps N0 (default 28) */
-  PetscReal rtol, atol;/* cvode: relative / absolute tolerance (masses in units of the stellar mass formed by T) */
-  PetscInt cohorts;   /* cvode: number of birth-cohort intervals on [0, T] (method of steps) */
+  PetscReal rtol, atol;/* cvode: relative (default 1e-4) / absolute (default 1e-12) tolerance; masses are in
+                          units of the stellar mass formed by T */
+  PetscInt cohorts;   /* cvode: number of birth-cohort intervals on [0, T] (method of steps; default 24) */
   char yields[16];    /* "tng" (default) or "alt" */
-  char data_dir[PETSC_MAX_PATH_LEN]; /* env CHEMPYSBI_DATA, else "../shared/chempy-data" (relative to cwd) */
+  char data_dir[PETSC_MAX_PATH_LEN]; /* env CHEMPYSBI_DATA, else ../shared/chempy-data (cs_default_data_dir) */
 } GceConfig;
 
 PetscErrorCode gce_config_default(GceConfig *c);
@@ -42,6 +43,7 @@ PetscErrorCode gce_config_set_from_options(GceConfig *c);
 typedef struct {
   long steps, rhs_evals, err_test_fails, nonlin_fails; /* summed over the run (cvode; 0 for discrete) */
   int cvode_flag;                                      /* last CVODE return flag (0 when fine) */
+  double cvode_seconds;                                /* wall time spent inside CVode() (cvode scheme) */
 } GceRunStats;
 
 typedef struct GceWork GceWork;

@@ -115,7 +115,7 @@ static GceStatus check_theta(const double th[6], GceParams *p)
 PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceStatus *status, GceRunStats *stats)
 {
   GceParams   p;
-  GceRunStats st = {0, 0, 0, 0, 0};
+  GceRunStats st = {0, 0, 0, 0, 0, 0.0};
   double      G9[GCE_NE];
   GceStatus   s;
   PetscFunctionBeginUser;

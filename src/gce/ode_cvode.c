@@ -435,7 +435,9 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
       double   tret = -1.0;
       while (status == GCE_OK && tret < tq[q]) {
         if (tret > 0 && tq[q] - tret < 1e-10 * h) break; /* restarted just short of the output time */
-        int flag = CVode(o->cvode, tq[q], out, &tret, CV_NORMAL);
+        double tw   = cs_wtime();
+        int    flag = CVode(o->cvode, tq[q], out, &tret, CV_NORMAL);
+        st->cvode_seconds += cs_wtime() - tw;
         if (flag < 0) {
           st->cvode_flag = flag;
           status         = GCE_SOLVER_FAILURE;
