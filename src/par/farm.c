@@ -7,6 +7,7 @@
 enum { TAG_REQ = 71, TAG_ASSIGN = 72 };
 
 typedef struct {
+  PetscLogEvent ev_store, ev_compute;
   const FarmSpec *spec;
   PetscInt chunk_max;
   double *msg;       /* request/result message buffer */
@@ -35,10 +36,22 @@ static void pack(const FarmSpec *s, double *msg, PetscInt n, const PetscInt *row
   }
 }
 
-static PetscErrorCode compute_chunk(const FarmSpec *s, PetscInt n, const PetscInt *rows, double *out)
+static PetscErrorCode compute_row(Farm *f, PetscInt row, double *out)
 {
   PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < n; i++) PetscCall(s->compute(s->ctx, rows[i], out + i * s->nout));
+  PetscCall(PetscLogEventBegin(f->ev_compute, 0, 0, 0, 0));
+  PetscCall(f->spec->compute(f->spec->ctx, row, out));
+  PetscCall(PetscLogEventEnd(f->ev_compute, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every store goes through here, so -log_view shows what writing costs. */
+static PetscErrorCode store(Farm *f, PetscInt n, const PetscInt *rows, const double *out)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscLogEventBegin(f->ev_store, 0, 0, 0, 0));
+  PetscCall(f->spec->store(f->spec->ctx, n, rows, out));
+  PetscCall(PetscLogEventEnd(f->ev_store, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -57,8 +70,8 @@ static PetscErrorCode worker(const ParCtx *ctx, Farm *f, PetscInt *nrows)
     n = (PetscInt)f->assign[0];
     if (n == 0) break;
     for (PetscInt i = 0; i < n; i++) rows[i] = (PetscInt)f->assign[1 + i];
-    PetscCall(compute_chunk(s, n, rows, out));
-    if (s->direct) PetscCall(s->store(s->ctx, n, rows, out));
+    for (PetscInt i = 0; i < n; i++) PetscCall(compute_row(f, rows[i], out + i * s->nout));
+    if (s->direct) PetscCall(store(f, n, rows, out));
     *nrows += n;
   }
   PetscCall(PetscFree2(rows, out));
@@ -118,7 +131,7 @@ static PetscErrorCode serve(const ParCtx *ctx, Farm *f, Master *m, PetscBool blo
         PetscInt *rows;
         PetscCall(PetscMalloc1(n, &rows));
         for (PetscInt i = 0; i < n; i++) rows[i] = (PetscInt)f->msg[1 + i];
-        PetscCall(s->store(s->ctx, n, rows, f->msg + 1 + 2 * n));
+        PetscCall(store(f, n, rows, f->msg + 1 + 2 * n));
         PetscCall(PetscFree(rows));
       }
       count_statuses(s, m, n, f->msg + 1 + n, 1);
@@ -144,10 +157,10 @@ static PetscErrorCode master(const ParCtx *ctx, Farm *f, Master *m, PetscInt *nr
   for (;;) {
     PetscCall(serve(ctx, f, m, PETSC_FALSE));
     if (next < n) { /* one of our own rows, then look at the mailbox again */
-      PetscCall(s->compute(s->ctx, rows[next], out + next * s->nout));
+      PetscCall(compute_row(f, rows[next], out + next * s->nout));
       next++;
       if (next == n) {
-        PetscCall(s->store(s->ctx, n, rows, out));
+        PetscCall(store(f, n, rows, out));
         count_statuses(s, m, n, out, s->nout);
         *nrows += n;
       }
@@ -176,6 +189,8 @@ PetscErrorCode farm_run(const ParCtx *ctx, const FarmSpec *spec, PetscInt npendi
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(sum, sizeof(*sum)));
   f.chunk_max = spec->chunk > 0 ? spec->chunk : 256;
+  PetscCall(par_log_event("farm_compute", &f.ev_compute));
+  PetscCall(par_log_event("farm_store", &f.ev_store));
   PetscCall(PetscMalloc2(msg_len(spec, f.chunk_max), &f.msg, 1 + f.chunk_max, &f.assign));
   if (ctx->rank == 0) {
     m.npending = npending;
