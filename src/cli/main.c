@@ -93,7 +93,21 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc - 1; i++) argv[i] = argv[i + 1];
     argc--;
   }
+  /* -help is applied after initialisation, so that PETSc prints our options
+   * with units and defaults instead of its own long generic list first. */
+  PetscBool want_help = PETSC_FALSE;
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "-help") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      want_help = PETSC_TRUE;
+      for (int j = i; j < argc - 1; j++) argv[j] = argv[j + 1];
+      argc--;
+      i--;
+    }
   PetscCall(PetscInitialize(&argc, &argv, NULL, help));
+  if (want_help) {
+    PetscCall(PetscOptionsSetValue(NULL, "-help", NULL));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%s", help));
+  }
   PetscCall(par_ctx_init(PETSC_COMM_WORLD, &ctx));
   /* Parallelism is one MPI rank per core: BLAS threads would oversubscribe. */
   openblas_set_num_threads(1);
