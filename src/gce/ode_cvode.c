@@ -139,7 +139,8 @@ static int ode_root(sunrealtype t, N_Vector uv, sunrealtype *g, void *ud)
      switch function away from zero there, so CVODE does not see a root at the restart */
   double off = 1e-8 * G;
   g[0]       = o->mode == MODE_KS ? A : (o->mode == MODE_FREE ? G - psi / o->sfe + off : G - psi / o->sfe - off);
-  g[1]     = o->mode == MODE_KS ? C - o->cmin : 1.0;
+  /* KS: the corona runs dry; DRAINED: the ISM runs dry (no gas for the prescribed SFR) */
+  g[1] = o->mode == MODE_KS ? C - o->cmin : (o->mode == MODE_DRAINED ? G - o->cmin : 1.0);
   return 0;
 }
 
@@ -444,6 +445,10 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
         } else if (flag == CV_ROOT_RETURN) { /* infall switches on or off: new mode, restart */
           int rinfo[2] = {0, 0}, old = o->mode;
           CVodeGetRootInfo(o->cvode, rinfo);
+          if (o->mode == MODE_DRAINED && rinfo[1] < 0) { /* reference: assertion G >= S_n */
+            status = GCE_REJ_NEGATIVE;
+            break;
+          }
           if (o->mode == MODE_KS && rinfo[1] < 0) o->mode = MODE_DRAINED;
           else if (o->mode == MODE_KS && rinfo[0] < 0) o->mode = MODE_FREE;
           else if (o->mode == MODE_FREE && rinfo[0] < 0) o->mode = MODE_KS;
@@ -453,11 +458,6 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
             if (CVodeReInit(o->cvode, tret, out) < 0) return GCE_SOLVER_FAILURE;
             CVodeSetStopTime(o->cvode, t1);
           }
-          /* the ISM cannot supply the prescribed star formation (reference: assertion) */
-          const double *uo = N_VGetArrayPointer(out);
-          double        Gs = 0;
-          for (int e = 0; e < GCE_NE; e++) Gs += uo[e];
-          if (o->mode == MODE_DRAINED && !(Gs > o->cmin)) status = GCE_REJ_NEGATIVE;
         }
       }
       if (q < ODE_NQ) {
