@@ -33,6 +33,7 @@ typedef struct {
   double lzeta[GCE_MAXZ]; /* log10(zeta), with log10(zero_standin) for zeta == 0 */
   double m_lo, m_hi;      /* mass range of the process [Msun] */
   int shared_bins;        /* all metallicities use the same masses (TNG), so tables can be merged */
+  int f32_logs;           /* table metallicities are float32 (TNG HDF5): logs and their difference in float32 */
   GceZTable t[GCE_MAXZ];
 } GceProcTable;
 

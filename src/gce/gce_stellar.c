@@ -118,8 +118,11 @@ void gce_zweights(const GceProcTable *p, double z, int idx[2], double w[2], int 
   *n = 2;
   idx[0] = (int)j - 1;
   idx[1] = (int)j;
-  w[0] = (lhi - lz) / (lhi - llo);
-  w[1] = (lz - llo) / (lhi - llo);
+  /* With float32 table metallicities the reference forms the log distance of two
+     tabulated values in float32 (a 1e-8 effect, kept for bit-level agreement). */
+  double dist = p->f32_logs && p->zeta[j - 1] > 0 ? (double)((float)lhi - (float)llo) : lhi - llo;
+  w[0]        = (lhi - lz) / dist;
+  w[1]        = (lz - llo) / dist;
 }
 
 int gce_abundances(const GceYields *y, const double G[GCE_NE], double out[GCE_NE])

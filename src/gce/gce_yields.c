@@ -189,6 +189,7 @@ static PetscErrorCode load_tng_proc(const char *dir, const char *fname, double m
     t->nm = nk;
   }
   H5Call(H5Fclose(f));
+  p->f32_logs = 1;
   PetscCall(gce_table_finish(path, p, 1e-10));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
