@@ -150,7 +150,7 @@ static PetscErrorCode run_case(CaseCtx *cc, PetscInt j, double *samples, double 
     }
     PetscCheck(st == GCE_OK, PETSC_COMM_SELF, PETSC_ERR_LIB,
                "test case %" PetscInt_FMT ": CHEMPY rejected %d parameter draws from the NPE's prior in a row (last: "
-                                          "%s); is the CHEMPY configuration the one the training set used?",
+               "%s); is the CHEMPY configuration the one the training set used?",
                j, VALIDATE_MAX_REDRAWS, gce_status_name(st));
     rec[RC_TRIES] = k;
   } else {
@@ -296,8 +296,8 @@ static PetscErrorCode print_table(const ValidateConfig *c, const Npe *npe, const
   if (s->nlow > 0 || s->ncapped > 0)
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
                           "warning: %" PetscInt_FMT
-                          " test cases had an acceptance rate below 0.5 inside the prior (%" PetscInt_FMT
-                          " hit the cap of %" PetscInt_FMT " draws)\n",
+                          " test cases with less than half of the NPE draws inside the prior; %" PetscInt_FMT
+                          " stopped at the cap of %" PetscInt_FMT " draws\n",
                           s->nlow, s->ncapped, c->max_draws_factor * c->samples));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
