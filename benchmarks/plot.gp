@@ -5,7 +5,7 @@
 if (!exists("dir")) dir = 'benchmarks/results'
 if (!exists("np")) np = 2
 set datafile separator ','
-set terminal pngcairo size 800,560 font 'Sans,10'
+set terminal pngcairo size 800,560 font 'Sans,10' noenhanced
 
 set output dir.'/scaling.png'
 set title 'chempysbi: speed-up over 1 rank (wall clock)'
@@ -31,7 +31,8 @@ set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set boxwidth 0.9
-set xtics rotate by -25 scale 0 font ',8'
+set xtics rotate by 25 right scale 0 font ',8'
+set bmargin 7
 set key top right
-plot dir.'/peers.csv' using 2:xtic(1) title 'chempysbi' lc rgb '#1f77b4', \
-     '' using 3 title 'peer (Python CHEMPY / PyTorch)' lc rgb '#d62728'
+plot dir.'/peers.csv' skip 1 using 2:xtic(1) title 'chempysbi' lc rgb '#1f77b4', \
+     '' skip 1 using 3 title 'peer (Python CHEMPY / PyTorch)' lc rgb '#d62728'
