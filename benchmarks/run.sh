@@ -36,7 +36,7 @@ EMU_EP=${BENCH_EMU_EPOCHS:-$d_emu_ep}           # emulator epochs timed per conf
 NPE_N=${BENCH_NPE_N:-$d_npe_n}                  # NPE simulations
 NPE_EP=${BENCH_NPE_EPOCHS:-$d_npe_ep}           # NPE epochs timed per rank count
 NPE_CONV=${BENCH_NPE_CONVERGE:-$d_npe_conv}     # 1: also train to convergence on $NP ranks
-NPE_CONV_MAX=${BENCH_NPE_CONV_MAX:-400}         # epoch cap of that run
+NPE_CONV_MAX=${BENCH_NPE_CONV_MAX:-200}         # epoch cap of that run
 STARS=${BENCH_INFER_STARS:-$d_stars}            # stars of the infer benchmark (and 2x for linearity)
 REP=${BENCH_INFER_REPEAT:-$d_rep}               # infer repetitions (best is kept)
 GCE_N=${BENCH_GCE_N:-$d_gce_n}                  # bench_gce runs
@@ -98,6 +98,9 @@ pass() {
 say "scale $SCALE, $NP ranks, results in $RES"
 say "load before: $(uptime)"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+NCPU=$(getconf _NPROCESSORS_ONLN 2>/dev/null || grep -c ^processor /proc/cpuinfo)
+# what else was using the CPU when we started (the machine may be shared)
+BUSY_BEFORE=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 >= 20 {printf "%s%s (%s%%)", (n++ ? ", " : ""), $2, $1}')
 
 # ---------------------------------------------------------------- simulate (issue 4)
 say "simulate: cvode $SIM_N rows at -np 1 and -np $NP"
@@ -317,16 +320,22 @@ R=$RES/report.md
   echo "| machine | |"
   echo "|---|---|"
   echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
-  echo "| host | $(hostname), $(nproc) cores (nproc), $cpu |"
+  echo "| host | $(hostname), $NCPU cores, $cpu |"
   echo "| version | \`$ver\` |"
   echo "| scale | BENCH_SCALE=$SCALE, $ELAPSED s in all |"
   echo "| load average (1/5/15 min) | before $LOAD_BEFORE, after $LOAD_AFTER |"
+  echo "| other busy processes at start | $(fmt "$BUSY_BEFORE") |"
   echo "| MPI | \`$MPIRUN\`, OPENBLAS_NUM_THREADS=1 |"
   echo "| PyTorch | $(fmt "$TORCH_VER") (\`${PY:-none}\`) |"
   echo
   echo "Times are wall clock on a machine that may be shared; per-epoch and infer figures are the"
   echo "best of the epochs / repetitions run. Raw logs: \`logs/\`; CSV: \`*.csv\`; plots: \`scaling.png\`, \`peers.png\`."
   echo
+  if awk -v l="${LOAD_BEFORE%% *}" -v n="$NCPU" 'BEGIN{exit !(l > 0.5 * n)}'; then
+    echo "**Warning: the machine was busy (load average $LOAD_BEFORE on $NCPU cores) — rates at $NP ranks and"
+    echo "the per-step all-reduce of the training stages are the most affected; re-run on an idle machine.**"
+    echo
+  fi
   echo "## Targets"
   echo
   echo "| issue | target | measured | |"
