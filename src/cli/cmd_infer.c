@@ -2,6 +2,7 @@
  * made with the real CHEMPY simulator, for testing the inference end to end). */
 #include "cli.h"
 #include <chempysbi/csv.h>
+#include <chempysbi/emu.h>
 #include <chempysbi/farm.h>
 #include <chempysbi/gce.h>
 #include <chempysbi/infer.h>
@@ -33,6 +34,7 @@ enum { MK_ST = 0, MK_ATT = 1, MK_TH = 2, MK_CLEAN = 8, MK_NOISY = 16, MK_NOUT = 
 
 typedef struct {
   GceWork *work;
+  Emulator *emu; /* diagnostic: abundances from the emulator instead of CHEMPY */
   Prior prior;
   double alpha, nia, noise;
   PetscInt seed;
@@ -49,7 +51,10 @@ static PetscErrorCode mock_compute(void *vctx, PetscInt i, double *out)
     prior_sample(&m->prior, (uint64_t)m->seed, RNG_MOCK, (uint64_t)i + ((uint64_t)a << 32), out + MK_TH);
     out[MK_TH + 0] = m->alpha;
     out[MK_TH + 1] = m->nia;
-    PetscCall(gce_run(m->work, out + MK_TH, out + MK_CLEAN, &st, NULL));
+    if (m->emu) {
+      emu_predict(m->emu, out + MK_TH, 1, out + MK_CLEAN);
+      st = GCE_OK;
+    } else PetscCall(gce_run(m->work, out + MK_TH, out + MK_CLEAN, &st, NULL));
     out[MK_ATT] = a + 1;
   }
   out[MK_ST] = (double)st;
@@ -105,7 +110,7 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   GceConfig gc;
   GceYields *y;
   PetscInt n = 1000, *pending = NULL;
-  char out[PETSC_MAX_PATH_LEN] = "";
+  char out[PETSC_MAX_PATH_LEN] = "", emu_path[PETSC_MAX_PATH_LEN] = "";
   FarmSummary sum;
   PetscFunctionBeginUser;
   PetscCall(gce_config_default(&gc));
@@ -116,6 +121,7 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCall(PetscOptionsReal("-noise", "Gaussian observational noise [dex]", NULL, m.noise, &m.noise, NULL));
   PetscCall(PetscOptionsInt("-seed", "random seed (star i uses streams keyed by i)", NULL, m.seed, &m.seed, NULL));
   PetscCall(PetscOptionsString("-out", "output catalogue (.csv)", NULL, out, out, sizeof(out), NULL));
+  PetscCall(PetscOptionsString("-emulator", "diagnostic only: make the abundances with this emulator instead of CHEMPY", NULL, emu_path, emu_path, sizeof(emu_path), NULL));
   PetscOptionsEnd();
   PetscCall(gce_config_set_from_options(&gc));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
@@ -125,6 +131,7 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCall(prior_init(PRIOR_GAUSS, &m.prior));
   double th[CS_NPARAM] = {m.alpha, m.nia, m.prior.mean[2], m.prior.mean[3], m.prior.mean[4], m.prior.mean[5]};
   PetscCheck(prior_contains(&m.prior, th), ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-alpha_IMF %g / -log10_N_Ia %g lie outside the model's bounds", m.alpha, m.nia);
+  if (emu_path[0]) PetscCall(emu_read_h5(emu_path, "/emulator", 16, &m.emu));
   PetscCall(gce_yields_load(gc.data_dir, gc.yields, &y));
   PetscCall(gce_work_create(y, &gc, &m.work));
   if (ctx->rank == 0) {
@@ -137,11 +144,12 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
     PetscInt failed = 0;
     for (PetscInt i = 0; i < n; i++) failed += m.rows[i * MK_NOUT + MK_ST] != 0;
     PetscCall(mock_write(out, n, &m));
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "mock: %" PetscInt_FMT " stars (alpha_IMF %g, log10_N_Ia %g, noise %g dex, yields %s) in %.2f s; %" PetscInt_FMT " without an accepted CHEMPY run (NaN)\nwrote %s\n", n, m.alpha, m.nia,
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "mock: %" PetscInt_FMT " stars from %s (alpha_IMF %g, log10_N_Ia %g, noise %g dex, yields %s) in %.2f s; %" PetscInt_FMT " without an accepted CHEMPY run (NaN)\nwrote %s\n", n, m.emu ? "the EMULATOR (diagnostic)" : "CHEMPY", m.alpha, m.nia,
                           m.noise, gc.yields, sum.seconds, failed, out));
     PetscCall(PetscFree2(m.rows, pending));
   }
   PetscCall(gce_work_destroy(&m.work));
   PetscCall(gce_yields_destroy(&y));
+  PetscCall(emu_destroy(&m.emu));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -9,6 +9,7 @@ check "infer: a small NPE to infer with" $MPIRUN -np 2 $BIN train-npe -emulator 
 check "mock: 60 CHEMPY stars on 2 ranks" $MPIRUN -np 2 $BIN mock -n 60 -seed 3 -scheme discrete -out $TMP/stars.csv
 check "mock: same catalogue on 1 rank" bash -c "$BIN mock -n 60 -seed 3 -scheme discrete -out $TMP/stars1.csv > /dev/null && cmp $TMP/stars.csv $TMP/stars1.csv"
 check "mock: true globals and error columns present" bash -c "head -1 $TMP/stars.csv | grep -q 'Fe_H_err' && head -1 $TMP/stars.csv | grep -q 'true_alpha_IMF' && sed -n 2p $TMP/stars.csv | grep -q ',-2.3,-2.89,'"
+check "mock: -emulator (diagnostic) keeps the true parameters, changes the abundances" bash -c "$BIN mock -n 60 -seed 3 -emulator $TMP/emu.h5 -out $TMP/se.csv > /dev/null && cut -d, -f18-23 $TMP/se.csv | cmp -s - <(cut -d, -f18-23 $TMP/stars1.csv) && ! cmp -s $TMP/se.csv $TMP/stars1.csv"
 I="$BIN infer -npe $TMP/npe.h5 -samples 300 -plots 0"
 for np in 1 3; do $MPIRUN -np $np $I -stars $TMP/stars.csv -out $TMP/inf$np.h5 > $TMP/inf$np.log 2>&1; done
 check "infer: prints a RESULT line" grep -q '^RESULT .*n_stars=60 n_skipped=0' $TMP/inf1.log
