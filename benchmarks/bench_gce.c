@@ -16,8 +16,8 @@
 static uint64_t sm_next(uint64_t *s)
 {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-  z          = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z          = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
 static double sm_unif(uint64_t *s) { return ((double)(sm_next(s) >> 11) + 0.5) / 9007199254740992.0; }
@@ -31,7 +31,7 @@ static void draw_box(uint64_t *s, double th[6])
   const double lo[5] = {-4, -5, -3, 0.294, 0}, hi[5] = {-1, -1, 2, 1, 1};
   for (int i = 0; i < 5; i++) {
     double a = fmax(mu[i] - 5 * sd[i], lo[i]), b = fmin(mu[i] + 5 * sd[i], hi[i]);
-    th[i]    = a + (b - a) * sm_unif(s);
+    th[i] = a + (b - a) * sm_unif(s);
   }
   th[5] = 1.0 + 12.8 * sm_unif(s);
 }
@@ -62,34 +62,37 @@ static int cmp_d(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-static PetscErrorCode bench_scheme(const GceYields *y, GceConfig cfg, GceScheme sch, PetscInt n, PetscBool box, FILE *out[2])
+static PetscErrorCode bench_scheme(const GceYields *y, GceConfig cfg, GceScheme sch, PetscInt n, PetscBool box,
+                                   FILE *out[2])
 {
-  GceWork    *w;
-  double     *t, *tc, th[6], ab[8];
-  GceStatus   st;
+  GceWork *w;
+  double *t, *tc, th[6], ab[8];
+  GceStatus st;
   GceRunStats rs;
-  long        nstat[6] = {0}, steps = 0, rhs = 0, etf = 0, nlf = 0, maxsteps = 0;
-  double      tcv = 0, tall = 0;
-  uint64_t    seed = 20240901;
-  int         nfail_shown = 0;
+  long nstat[6] = {0}, steps = 0, rhs = 0, etf = 0, nlf = 0, maxsteps = 0;
+  double tcv = 0, tall = 0;
+  uint64_t seed = 20240901;
+  int nfail_shown = 0;
   PetscFunctionBeginUser;
   cfg.scheme = sch;
   PetscCall(gce_work_create(y, &cfg, &w));
   PetscCall(PetscMalloc2(n, &t, n, &tc));
   for (PetscInt i = 0; i < n; i++) {
-    if (box) draw_box(&seed, th);
-    else draw_prior(&seed, th);
+    if (box)
+      draw_box(&seed, th);
+    else
+      draw_prior(&seed, th);
     double t0 = cs_wtime(), c0 = cpu_time();
     PetscCall(gce_run(w, th, ab, &st, &rs));
-    t[i]  = cs_wtime() - t0;
+    t[i] = cs_wtime() - t0;
     tc[i] = cpu_time() - c0;
     nstat[st]++;
     tcv += rs.cvode_seconds;
     tall += t[i];
     if (st == GCE_SOLVER_FAILURE && nfail_shown < 5) {
       nfail_shown++;
-      fprintf(stderr, "solver failure (CVODE flag %s) at theta = %.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", CVodeGetReturnFlagName(rs.cvode_flag), th[0], th[1],
-              th[2], th[3], th[4], th[5]);
+      fprintf(stderr, "solver failure (CVODE flag %s) at theta = %.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
+              CVodeGetReturnFlagName(rs.cvode_flag), th[0], th[1], th[2], th[3], th[4], th[5]);
     }
     steps += rs.steps;
     rhs += rs.rhs_evals;
@@ -105,20 +108,27 @@ static PetscErrorCode bench_scheme(const GceYields *y, GceConfig cfg, GceScheme 
     if (!out[k]) continue;
     if (sch == GCE_SCHEME_CVODE)
       fprintf(out[k], "cvode (rtol %g, atol %g, %d cohorts): ", (double)cfg.rtol, (double)cfg.atol, (int)cfg.cohorts);
-    else fprintf(out[k], "discrete (%d steps): ", (int)cfg.time_steps);
+    else
+      fprintf(out[k], "discrete (%d steps): ", (int)cfg.time_steps);
     fprintf(out[k], "%d runs, median %.3f ms, p95 %.3f ms, mean %.3f ms, max %.3f ms per run\n", (int)n, 1e3 * t[n / 2],
             1e3 * t[(PetscInt)(0.95 * n)], 1e3 * sum / n, 1e3 * t[n - 1]);
-    fprintf(out[k], "  CPU time per run: median %.3f ms, p95 %.3f ms (wall minus time the core gave to other processes)\n", 1e3 * tc[n / 2],
-            1e3 * tc[(PetscInt)(0.95 * n)]);
+    fprintf(out[k],
+            "  CPU time per run: median %.3f ms, p95 %.3f ms (wall minus time the core gave to other processes)\n",
+            1e3 * tc[n / 2], 1e3 * tc[(PetscInt)(0.95 * n)]);
     fprintf(out[k], "  status:");
     for (int s = 0; s < 6; s++) fprintf(out[k], " %s %ld", gce_status_name((GceStatus)s), nstat[s]);
     fprintf(out[k], "\n");
     if (sch == GCE_SCHEME_CVODE)
-      fprintf(out[k], "  CVODE per run: steps %.1f (max %ld), rhs evals %.1f, error-test failures %.2f, nonlinear failures %.2f\n",
-              (double)steps / n, maxsteps, (double)rhs / n, (double)etf / n, (double)nlf / n);
+      fprintf(
+          out[k],
+          "  CVODE per run: steps %.1f (max %ld), rhs evals %.1f, error-test failures %.2f, nonlinear failures %.2f\n",
+          (double)steps / n, maxsteps, (double)rhs / n, (double)etf / n, (double)nlf / n);
     if (sch == GCE_SCHEME_CVODE)
-      fprintf(out[k], "  where the time goes: %.0f %% inside CVode (integrator incl. right-hand side and root finding), %.0f %% outside "
-                      "(IMF, yield selection, cohort cumulative returns, feedback forcing)\n", 100 * tcv / tall, 100 * (1 - tcv / tall));
+      fprintf(out[k],
+              "  where the time goes: %.0f %% inside CVode (integrator incl. right-hand side and root finding), %.0f "
+              "%% outside "
+              "(IMF, yield selection, cohort cumulative returns, feedback forcing)\n",
+              100 * tcv / tall, 100 * (1 - tcv / tall));
   }
   PetscCall(PetscFree2(t, tc));
   PetscCall(gce_work_destroy(&w));
@@ -127,10 +137,10 @@ static PetscErrorCode bench_scheme(const GceYields *y, GceConfig cfg, GceScheme 
 
 int main(int argc, char **argv)
 {
-  GceConfig  cfg;
+  GceConfig cfg;
   GceYields *y;
-  PetscInt   n = 1000;
-  FILE      *out[2] = {stdout, NULL};
+  PetscInt n = 1000;
+  FILE *out[2] = {stdout, NULL};
   PetscCall(PetscInitialize(&argc, &argv, NULL, "gce benchmark"));
   PetscCall(gce_config_default(&cfg));
   PetscCall(gce_config_set_from_options(&cfg));

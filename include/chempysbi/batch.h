@@ -9,11 +9,11 @@
 #include <chempysbi/common.h>
 
 typedef struct {
-  PetscInt N;      /* global rows */
-  PetscInt g0;     /* first global row held by this rank */
-  PetscInt nloc;   /* rows held by this rank */
-  PetscInt B;      /* global batch size */
-  PetscInt *perm;  /* (N) this epoch's order of global rows */
+  PetscInt N;     /* global rows */
+  PetscInt g0;    /* first global row held by this rank */
+  PetscInt nloc;  /* rows held by this rank */
+  PetscInt B;     /* global batch size */
+  PetscInt *perm; /* (N) this epoch's order of global rows */
 } Batcher;
 
 PetscErrorCode batcher_create(PetscInt N, PetscInt g0, PetscInt nloc, PetscInt B, uint64_t seed, Batcher *bt);

@@ -12,7 +12,7 @@
 
 /* Number of model parameters theta and of observed abundances. */
 #define CS_NPARAM 6
-#define CS_NELEM 8
+#define CS_NELEM  8
 
 /* Parameter order (pipeline.md section 1) and abundance order (section 2). */
 extern const char *const cs_param_names[CS_NPARAM];
@@ -20,16 +20,17 @@ extern const char *const cs_elem_names[CS_NELEM];
 
 /* HDF5 calls return a negative value on failure: turn that into a PETSc
  * error naming the call. Use as H5Call(id = H5Fopen(...)). */
-#define H5Call(expr)                                                                      \
-  do {                                                                                    \
-    if ((expr) < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 call failed: %s", #expr); \
+#define H5Call(expr)                                                                                                   \
+  do {                                                                                                                 \
+    if ((expr) < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "HDF5 call failed: %s", #expr);                \
   } while (0)
 
 /* SUNDIALS calls return a negative flag on failure. */
-#define SUNCall(expr)                                                                     \
-  do {                                                                                    \
-    int sun_flag_ = (expr);                                                               \
-    if (sun_flag_ < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "SUNDIALS call failed (flag %d): %s", sun_flag_, #expr); \
+#define SUNCall(expr)                                                                                                  \
+  do {                                                                                                                 \
+    int sun_flag_ = (expr);                                                                                            \
+    if (sun_flag_ < 0)                                                                                                 \
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_LIB, "SUNDIALS call failed (flag %d): %s", sun_flag_, #expr);                 \
   } while (0)
 
 /* Default CHEMPY data directory (env CHEMPYSBI_DATA, else ../shared/chempy-data beside the project). */

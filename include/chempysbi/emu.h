@@ -8,10 +8,10 @@
 #include <chempysbi/mlp.h>
 
 typedef struct {
-  Mlp *mlp;                            /* sizes {6, hidden..., 8} */
+  Mlp *mlp; /* sizes {6, hidden..., 8} */
   double in_mean[CS_NPARAM], in_sd[CS_NPARAM];
   double out_mean[CS_NELEM], out_sd[CS_NELEM];
-  double *xbuf, *ybuf;                 /* (max_batch, 6), (max_batch, 8) scratch for predict */
+  double *xbuf, *ybuf; /* (max_batch, 6), (max_batch, 8) scratch for predict */
 } Emulator;
 
 PetscErrorCode emu_create(const PetscInt *hidden, PetscInt nhidden, int max_batch, Emulator **e);

@@ -17,11 +17,11 @@ typedef struct {
    * mode, on the computing rank in direct mode. */
   PetscErrorCode (*store)(void *ctx, PetscInt n, const PetscInt *rows, const double *out);
   void *ctx;
-  PetscInt chunk;   /* rows per assignment; 0 = adaptive */
-  PetscBool direct; /* workers store their own results */
-  const char *what; /* label for the progress line */
+  PetscInt chunk;                  /* rows per assignment; 0 = adaptive */
+  PetscBool direct;                /* workers store their own results */
+  const char *what;                /* label for the progress line */
   const char *const *status_names; /* FARM_MAX_STATUS names for the summary, may be NULL */
-  double progress_every; /* seconds between progress lines */
+  double progress_every;           /* seconds between progress lines */
 } FarmSpec;
 
 typedef struct {

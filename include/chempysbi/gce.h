@@ -27,12 +27,12 @@ PetscErrorCode gce_yields_destroy(GceYields **y);
 typedef enum { GCE_SCHEME_DISCRETE = 0, GCE_SCHEME_CVODE = 1 } GceScheme;
 
 typedef struct {
-  GceScheme scheme;   /* default GCE_SCHEME_CVODE */
-  PetscInt time_steps;/* discrete scheme: CHEMPY time steps N0 (default 28) */
-  PetscReal rtol, atol;/* cvode: relative (default 1e-4) / absolute (default 1e-12) tolerance; masses are in
-                          units of the stellar mass formed by T */
-  PetscInt cohorts;   /* cvode: number of birth-cohort intervals on [0, T] (method of steps; default 24) */
-  char yields[16];    /* "tng" (default) or "alt" */
+  GceScheme scheme;     /* default GCE_SCHEME_CVODE */
+  PetscInt time_steps;  /* discrete scheme: CHEMPY time steps N0 (default 28) */
+  PetscReal rtol, atol; /* cvode: relative (default 1e-4) / absolute (default 1e-12) tolerance; masses are in
+                           units of the stellar mass formed by T */
+  PetscInt cohorts;     /* cvode: number of birth-cohort intervals on [0, T] (method of steps; default 24) */
+  char yields[16];      /* "tng" (default) or "alt" */
   char data_dir[PETSC_MAX_PATH_LEN]; /* env CHEMPYSBI_DATA, else ../shared/chempy-data (cs_default_data_dir) */
 } GceConfig;
 

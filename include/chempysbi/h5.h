@@ -46,8 +46,8 @@ PetscErrorCode h5_table_info(H5File *f, const char *name, PetscInt *nrows, Petsc
 /* Check a table has the expected columns (names and order); the error names what differs. */
 PetscErrorCode h5_table_check_columns(H5File *f, const char *name, PetscInt ncols, const char *const expect[]);
 /* Read rows [row0, row0 + n) into data (collective when requested, as for writes). */
-PetscErrorCode h5_table_read_rows(H5File *f, const char *name, hid_t memtype, PetscInt row0, PetscInt n,
-                                  void *data, PetscBool collective);
+PetscErrorCode h5_table_read_rows(H5File *f, const char *name, hid_t memtype, PetscInt row0, PetscInt n, void *data,
+                                  PetscBool collective);
 
 /* Attributes on an object ("/" for the file, or a dataset/group path). Values
  * must be the same on every rank (HDF5 attribute writes are collective). */

@@ -16,6 +16,7 @@ typedef struct {
 PetscErrorCode infer_config_default(InferConfig *c);
 PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c);
 /* Runs the inference; r (rank 0 and every other rank) receives the combined result. */
-PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult *r, PetscInt *nused, PetscInt *nskipped);
+PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult *r, PetscInt *nused,
+                         PetscInt *nskipped);
 
 #endif

@@ -13,7 +13,7 @@ typedef struct {
   double th_mean[CS_NPARAM], th_sd[CS_NPARAM]; /* z-scoring of theta */
   double x_mean[CS_NELEM], x_sd[CS_NELEM];     /* z-scoring of the observations */
   Prior prior;
-  double noise; /* [dex] Gaussian noise the NPE was trained with */
+  double noise;        /* [dex] Gaussian noise the NPE was trained with */
   double *zbuf, *tbuf; /* sampling scratch, (chunk, 6) each */
   size_t chunk;
 } Npe;

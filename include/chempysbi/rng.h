@@ -8,23 +8,23 @@
 
 /* What a stream is used for; part of the key so purposes never share numbers. */
 typedef enum {
-  RNG_PARAMS = 1,   /* training-set parameters, index = row */
-  RNG_SHUFFLE = 2,  /* epoch shuffles, index = epoch */
-  RNG_INIT = 3,     /* network initialisation, index = parameter block */
-  RNG_NPE_THETA = 4,/* NPE training parameters, index = simulation */
-  RNG_NPE_NOISE = 5,/* NPE observation noise, index = simulation */
-  RNG_POSTERIOR = 6,/* posterior samples, index = star */
-  RNG_MOCK = 7,     /* mock galaxy, index = star */
-  RNG_VALIDATE = 8, /* validation observations, index = test case */
-  RNG_TEST = 99     /* unit tests */
+  RNG_PARAMS = 1,    /* training-set parameters, index = row */
+  RNG_SHUFFLE = 2,   /* epoch shuffles, index = epoch */
+  RNG_INIT = 3,      /* network initialisation, index = parameter block */
+  RNG_NPE_THETA = 4, /* NPE training parameters, index = simulation */
+  RNG_NPE_NOISE = 5, /* NPE observation noise, index = simulation */
+  RNG_POSTERIOR = 6, /* posterior samples, index = star */
+  RNG_MOCK = 7,      /* mock galaxy, index = star */
+  RNG_VALIDATE = 8,  /* validation observations, index = test case */
+  RNG_TEST = 99      /* unit tests */
 } RngPurpose;
 
 typedef struct {
-  uint64_t key[2];  /* (seed, purpose) */
-  uint64_t ctr[4];  /* (index, block, 0, 0) */
-  uint64_t out[4];  /* current block of 4 random words */
-  int used;         /* words of out already consumed */
-  int have_spare;   /* Box-Muller produces normals in pairs */
+  uint64_t key[2]; /* (seed, purpose) */
+  uint64_t ctr[4]; /* (index, block, 0, 0) */
+  uint64_t out[4]; /* current block of 4 random words */
+  int used;        /* words of out already consumed */
+  int have_spare;  /* Box-Muller produces normals in pairs */
   double spare;
 } Rng;
 

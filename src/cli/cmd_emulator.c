@@ -12,7 +12,8 @@ PetscErrorCode cmd_train_emulator(const ParCtx *ctx)
   PetscCall(emu_train_set_from_options(ctx->comm, &c));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
-  PetscCheck(c.train[0] && c.val[0] && c.out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "train-emulator needs -train FILE -val FILE -out FILE");
+  PetscCheck(c.train[0] && c.val[0] && c.out[0], ctx->comm, PETSC_ERR_ARG_WRONG,
+             "train-emulator needs -train FILE -val FILE -out FILE");
   PetscCall(emu_train_run(ctx, &c));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -23,12 +24,15 @@ PetscErrorCode cmd_emulate(const ParCtx *ctx)
   PetscFunctionBeginUser;
   PetscOptionsBegin(ctx->comm, NULL, "emulate: evaluate the emulator on parameter rows", "emulate");
   PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5)", NULL, model, model, sizeof(model), NULL));
-  PetscCall(PetscOptionsString("-params", "CSV of parameter rows (columns as for simulate, any order)", NULL, in, in, sizeof(in), NULL));
-  PetscCall(PetscOptionsString("-out", "CSV output: the six parameters then the eight abundances", NULL, out, out, sizeof(out), NULL));
+  PetscCall(PetscOptionsString("-params", "CSV of parameter rows (columns as for simulate, any order)", NULL, in, in,
+                               sizeof(in), NULL));
+  PetscCall(PetscOptionsString("-out", "CSV output: the six parameters then the eight abundances", NULL, out, out,
+                               sizeof(out), NULL));
   PetscOptionsEnd();
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
-  PetscCheck(model[0] && in[0] && out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "emulate needs -emulator FILE -params FILE -out FILE");
+  PetscCheck(model[0] && in[0] && out[0], ctx->comm, PETSC_ERR_ARG_WRONG,
+             "emulate needs -emulator FILE -params FILE -out FILE");
   if (ctx->rank == 0) { /* a cheap serial job: rank 0 does it */
     Emulator *e;
     CsvTable t;

@@ -19,12 +19,20 @@ PetscErrorCode cmd_infer(const ParCtx *ctx)
   PetscCall(infer_set_from_options(ctx->comm, &c));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
-  PetscCheck(c.npe[0] && c.stars[0], ctx->comm, PETSC_ERR_ARG_WRONG, "infer needs -npe FILE -stars FILE (and usually -out FILE)");
+  PetscCheck(c.npe[0] && c.stars[0], ctx->comm, PETSC_ERR_ARG_WRONG,
+             "infer needs -npe FILE -stars FILE (and usually -out FILE)");
   PetscCall(infer_run(ctx, &c, &r, &nused, &nskip));
   if (r.pd)
-    PetscCall(PetscPrintf(ctx->comm, "RESULT alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f corr=%.4f n_stars=%" PetscInt_FMT " n_skipped=%" PetscInt_FMT "\n", r.mean[0], r.sd[0], r.mean[1], r.sd[1], r.corr,
-                          nused, nskip));
-  else PetscCall(PetscPrintf(ctx->comm, "RESULT not_positive_definite (the combined precision has no valid Gaussian) n_stars=%" PetscInt_FMT " n_skipped=%" PetscInt_FMT "\n", nused, nskip));
+    PetscCall(PetscPrintf(ctx->comm,
+                          "RESULT alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f corr=%.4f n_stars=%" PetscInt_FMT
+                          " n_skipped=%" PetscInt_FMT "\n",
+                          r.mean[0], r.sd[0], r.mean[1], r.sd[1], r.corr, nused, nskip));
+  else
+    PetscCall(
+        PetscPrintf(ctx->comm,
+                    "RESULT not_positive_definite (the combined precision has no valid Gaussian) n_stars=%" PetscInt_FMT
+                    " n_skipped=%" PetscInt_FMT "\n",
+                    nused, nskip));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -54,7 +62,8 @@ static PetscErrorCode mock_compute(void *vctx, PetscInt i, double *out)
     if (m->emu) {
       emu_predict(m->emu, out + MK_TH, 1, out + MK_CLEAN);
       st = GCE_OK;
-    } else PetscCall(gce_run(m->work, out + MK_TH, out + MK_CLEAN, &st, NULL));
+    } else
+      PetscCall(gce_run(m->work, out + MK_TH, out + MK_CLEAN, &st, NULL));
     out[MK_ATT] = a + 1;
   }
   out[MK_ST] = (double)st;
@@ -85,7 +94,8 @@ static PetscErrorCode mock_write(const char *path, PetscInt n, const MockJob *m)
     PetscCall(PetscSNPrintf(names_buf[1 + CS_NELEM + k], 48, "%s_err", cs_elem_names[k]));
     PetscCall(PetscSNPrintf(names_buf[1 + 2 * CS_NELEM + CS_NPARAM + k], 48, "true_%s", cs_elem_names[k]));
   }
-  for (int k = 0; k < CS_NPARAM; k++) PetscCall(PetscSNPrintf(names_buf[1 + 2 * CS_NELEM + k], 48, "true_%s", cs_param_names[k]));
+  for (int k = 0; k < CS_NPARAM; k++)
+    PetscCall(PetscSNPrintf(names_buf[1 + 2 * CS_NELEM + k], 48, "true_%s", cs_param_names[k]));
   for (int c = 0; c < NC; c++) names[c] = names_buf[c];
   PetscCall(PetscMalloc1(n * NC, &t));
   for (PetscInt i = 0; i < n; i++) {
@@ -117,11 +127,13 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscOptionsBegin(ctx->comm, NULL, "mock: a mock galaxy from the real CHEMPY simulator", "mock");
   PetscCall(PetscOptionsInt("-n", "number of stars", NULL, n, &n, NULL));
   PetscCall(PetscOptionsReal("-alpha_IMF", "true high-mass IMF slope (global)", NULL, m.alpha, &m.alpha, NULL));
-  PetscCall(PetscOptionsReal("-log10_N_Ia", "true SN Ia normalisation, log10 per Msun (global)", NULL, m.nia, &m.nia, NULL));
+  PetscCall(
+      PetscOptionsReal("-log10_N_Ia", "true SN Ia normalisation, log10 per Msun (global)", NULL, m.nia, &m.nia, NULL));
   PetscCall(PetscOptionsReal("-noise", "Gaussian observational noise [dex]", NULL, m.noise, &m.noise, NULL));
   PetscCall(PetscOptionsInt("-seed", "random seed (star i uses streams keyed by i)", NULL, m.seed, &m.seed, NULL));
   PetscCall(PetscOptionsString("-out", "output catalogue (.csv)", NULL, out, out, sizeof(out), NULL));
-  PetscCall(PetscOptionsString("-emulator", "diagnostic only: make the abundances with this emulator instead of CHEMPY", NULL, emu_path, emu_path, sizeof(emu_path), NULL));
+  PetscCall(PetscOptionsString("-emulator", "diagnostic only: make the abundances with this emulator instead of CHEMPY",
+                               NULL, emu_path, emu_path, sizeof(emu_path), NULL));
   PetscOptionsEnd();
   PetscCall(gce_config_set_from_options(&gc));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
@@ -130,7 +142,8 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCheck(out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "mock needs -out FILE.csv");
   PetscCall(prior_init(PRIOR_GAUSS, &m.prior));
   double th[CS_NPARAM] = {m.alpha, m.nia, m.prior.mean[2], m.prior.mean[3], m.prior.mean[4], m.prior.mean[5]};
-  PetscCheck(prior_contains(&m.prior, th), ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-alpha_IMF %g / -log10_N_Ia %g lie outside the model's bounds", m.alpha, m.nia);
+  PetscCheck(prior_contains(&m.prior, th), ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-alpha_IMF %g / -log10_N_Ia %g lie outside the model's bounds", m.alpha, m.nia);
   if (emu_path[0]) PetscCall(emu_read_h5(emu_path, "/emulator", 16, &m.emu));
   PetscCall(gce_yields_load(gc.data_dir, gc.yields, &y));
   PetscCall(gce_work_create(y, &gc, &m.work));
@@ -138,14 +151,20 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
     PetscCall(PetscMalloc2(n * MK_NOUT, &m.rows, n, &pending));
     for (PetscInt i = 0; i < n; i++) pending[i] = i;
   }
-  FarmSpec spec = {.nout = MK_NOUT, .compute = mock_compute, .store = mock_store, .ctx = &m, .what = "mock", .progress_every = 5};
+  FarmSpec spec = {
+      .nout = MK_NOUT, .compute = mock_compute, .store = mock_store, .ctx = &m, .what = "mock", .progress_every = 5};
   PetscCall(farm_run(ctx, &spec, n, pending, n, 0, &sum));
   if (ctx->rank == 0) {
     PetscInt failed = 0;
     for (PetscInt i = 0; i < n; i++) failed += m.rows[i * MK_NOUT + MK_ST] != 0;
     PetscCall(mock_write(out, n, &m));
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "mock: %" PetscInt_FMT " stars from %s (alpha_IMF %g, log10_N_Ia %g, noise %g dex, yields %s) in %.2f s; %" PetscInt_FMT " without an accepted CHEMPY run (NaN)\nwrote %s\n", n, m.emu ? "the EMULATOR (diagnostic)" : "CHEMPY", m.alpha, m.nia,
-                          m.noise, gc.yields, sum.seconds, failed, out));
+    PetscCall(
+        PetscPrintf(PETSC_COMM_SELF,
+                    "mock: %" PetscInt_FMT
+                    " stars from %s (alpha_IMF %g, log10_N_Ia %g, noise %g dex, yields %s) in %.2f s; %" PetscInt_FMT
+                    " without an accepted CHEMPY run (NaN)\nwrote %s\n",
+                    n, m.emu ? "the EMULATOR (diagnostic)" : "CHEMPY", m.alpha, m.nia, m.noise, gc.yields, sum.seconds,
+                    failed, out));
     PetscCall(PetscFree2(m.rows, pending));
   }
   PetscCall(gce_work_destroy(&m.work));

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const status_names[FARM_MAX_STATUS] = {"ok", "rejected_sfr", "rejected_negative", "rejected_age",
-                                                          "rejected_bounds", "solver_failure", NULL, "other"};
+static const char *const status_names[FARM_MAX_STATUS] = {
+    "ok", "rejected_sfr", "rejected_negative", "rejected_age", "rejected_bounds", "solver_failure", NULL, "other"};
 
 static PetscErrorCode sim_compute(void *vctx, PetscInt row, double *out)
 {
@@ -63,35 +63,52 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   job.progress_every = 5;
   PetscCall(gce_config_default(&job.gce));
   PetscOptionsBegin(ctx->comm, NULL, "simulate: run CHEMPY", "simulate");
-  PetscCall(PetscOptionsRealArray("-theta", "one parameter vector: alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr", NULL, theta, &ntheta, &has_theta));
-  PetscCall(PetscOptionsString("-history", "with -theta: CSV file for the ISM trajectory (and a PNG beside it)", NULL, history, history, sizeof(history), NULL));
-  PetscCall(PetscOptionsString("-params", "CSV or HDF5 (/params) file of parameter rows", NULL, job.params_file, job.params_file, sizeof(job.params_file), NULL));
+  PetscCall(PetscOptionsRealArray(
+      "-theta", "one parameter vector: alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr", NULL, theta,
+      &ntheta, &has_theta));
+  PetscCall(PetscOptionsString("-history", "with -theta: CSV file for the ISM trajectory (and a PNG beside it)", NULL,
+                               history, history, sizeof(history), NULL));
+  PetscCall(PetscOptionsString("-params", "CSV or HDF5 (/params) file of parameter rows", NULL, job.params_file,
+                               job.params_file, sizeof(job.params_file), NULL));
   PetscCall(PetscOptionsInt("-n", "number of rows drawn from -prior (training-set mode)", NULL, job.n, &job.n, &has_n));
-  PetscCall(PetscOptionsString("-prior", "prior for -n: wide (emulator training box) or gauss (the paper's NPE prior)", NULL, prior_s, prior_s, sizeof(prior_s), NULL));
-  PetscCall(PetscOptionsInt("-seed", "random seed: row i's parameters come from stream (seed, params, offset + i)", NULL, job.seed, &job.seed, NULL));
-  PetscCall(PetscOptionsInt("-offset", "global index of the first row (use a different offset or seed for a validation set)", NULL, job.offset, &job.offset, NULL));
-  PetscCall(PetscOptionsString("-out", "output: .h5 (parallel HDF5, resumable) or .csv", NULL, job.out, job.out, sizeof(job.out), NULL));
-  PetscCall(PetscOptionsInt("-farm_chunk", "rows per work assignment (0 = adaptive)", NULL, job.chunk, &job.chunk, NULL));
-  PetscCall(PetscOptionsString("-farm_write", "who writes rows: direct (each rank, parallel HDF5) or funnel (rank 0)", NULL, write_s, write_s, sizeof(write_s), NULL));
-  PetscCall(PetscOptionsReal("-progress_every", "seconds between progress lines", NULL, job.progress_every, &job.progress_every, NULL));
+  PetscCall(PetscOptionsString("-prior", "prior for -n: wide (emulator training box) or gauss (the paper's NPE prior)",
+                               NULL, prior_s, prior_s, sizeof(prior_s), NULL));
+  PetscCall(PetscOptionsInt("-seed", "random seed: row i's parameters come from stream (seed, params, offset + i)",
+                            NULL, job.seed, &job.seed, NULL));
+  PetscCall(PetscOptionsInt("-offset",
+                            "global index of the first row (use a different offset or seed for a validation set)", NULL,
+                            job.offset, &job.offset, NULL));
+  PetscCall(PetscOptionsString("-out", "output: .h5 (parallel HDF5, resumable) or .csv", NULL, job.out, job.out,
+                               sizeof(job.out), NULL));
+  PetscCall(
+      PetscOptionsInt("-farm_chunk", "rows per work assignment (0 = adaptive)", NULL, job.chunk, &job.chunk, NULL));
+  PetscCall(PetscOptionsString("-farm_write", "who writes rows: direct (each rank, parallel HDF5) or funnel (rank 0)",
+                               NULL, write_s, write_s, sizeof(write_s), NULL));
+  PetscCall(PetscOptionsReal("-progress_every", "seconds between progress lines", NULL, job.progress_every,
+                             &job.progress_every, NULL));
   PetscOptionsEnd();
   PetscCall(gce_config_set_from_options(&job.gce));
   PetscCall(prior_kind_from_string(prior_s, &job.prior_kind));
   PetscCall(prior_init(job.prior_kind, &job.prior));
-  PetscCheck(!strcmp(write_s, "direct") || !strcmp(write_s, "funnel"), ctx->comm, PETSC_ERR_ARG_WRONG, "-farm_write %s: expected direct or funnel", write_s);
+  PetscCheck(!strcmp(write_s, "direct") || !strcmp(write_s, "funnel"), ctx->comm, PETSC_ERR_ARG_WRONG,
+             "-farm_write %s: expected direct or funnel", write_s);
   job.direct = !strcmp(write_s, "direct") ? PETSC_TRUE : PETSC_FALSE;
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
 
   PetscCheck(!has_n || job.n > 0, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n %" PetscInt_FMT ": must be positive", job.n);
   PetscInt modes = (has_theta ? 1 : 0) + (job.params_file[0] ? 1 : 0) + (has_n ? 1 : 0);
-  PetscCheck(modes == 1, ctx->comm, PETSC_ERR_ARG_WRONG, "give exactly one of -theta, -params FILE or -n N (see simulate -help)");
-  PetscCheck(!has_theta || ntheta == CS_NPARAM, ctx->comm, PETSC_ERR_ARG_WRONG, "-theta needs %d comma-separated values, got %" PetscInt_FMT, CS_NPARAM, ntheta);
-  PetscCheck(has_theta || job.out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "option -out FILE is required with -params or -n");
+  PetscCheck(modes == 1, ctx->comm, PETSC_ERR_ARG_WRONG,
+             "give exactly one of -theta, -params FILE or -n N (see simulate -help)");
+  PetscCheck(!has_theta || ntheta == CS_NPARAM, ctx->comm, PETSC_ERR_ARG_WRONG,
+             "-theta needs %d comma-separated values, got %" PetscInt_FMT, CS_NPARAM, ntheta);
+  PetscCheck(has_theta || job.out[0], ctx->comm, PETSC_ERR_ARG_WRONG,
+             "option -out FILE is required with -params or -n");
 
   PetscCall(gce_yields_load(job.gce.data_dir, job.gce.yields, &job.yields));
   PetscCall(gce_work_create(job.yields, &job.gce, &job.work));
-  if (has_theta) PetscCall(simulate_one(ctx, &job, theta, history));
+  if (has_theta)
+    PetscCall(simulate_one(ctx, &job, theta, history));
   else {
     if (job.params_file[0]) PetscCall(sim_job_read_params(ctx, &job));
     PetscCall(sim_job_run(ctx, &job, sim_compute, status_names));

@@ -6,24 +6,26 @@
 #include <string.h>
 
 static const CliCommand commands[] = {
-  {"simulate", "run CHEMPY on parameter rows (-params FILE, -theta a,b,..., or -n N from a prior)", cmd_simulate},
-  {"train-emulator", "train the MLP emulator of CHEMPY on a simulate file (data-parallel)", cmd_train_emulator},
-  {"emulate", "evaluate the emulator on parameter rows", cmd_emulate},
-  {"train-npe", "train the neural posterior estimator (MAF) on emulator simulations", cmd_train_npe},
-  {"validate", "calibration of the NPE: SBC, TARP, posterior-mean errors", cmd_validate},
-  {"mock", "make a mock galaxy catalogue with CHEMPY (fixed globals, local parameters from the prior)", cmd_mock},
-  {"infer", "infer alpha_IMF and log10_N_Ia from a star catalogue (stars sharded over ranks)", cmd_infer},
-  {"version", "print the program and library versions", cmd_version},
+    {"simulate", "run CHEMPY on parameter rows (-params FILE, -theta a,b,..., or -n N from a prior)", cmd_simulate},
+    {"train-emulator", "train the MLP emulator of CHEMPY on a simulate file (data-parallel)", cmd_train_emulator},
+    {"emulate", "evaluate the emulator on parameter rows", cmd_emulate},
+    {"train-npe", "train the neural posterior estimator (MAF) on emulator simulations", cmd_train_npe},
+    {"validate", "calibration of the NPE: SBC, TARP, posterior-mean errors", cmd_validate},
+    {"mock", "make a mock galaxy catalogue with CHEMPY (fixed globals, local parameters from the prior)", cmd_mock},
+    {"infer", "infer alpha_IMF and log10_N_Ia from a star catalogue (stars sharded over ranks)", cmd_infer},
+    {"version", "print the program and library versions", cmd_version},
 };
 static const int ncommands = sizeof(commands) / sizeof(commands[0]);
 
-static const char help[] = "chempysbi: infer galactic parameters from stellar abundances by simulation-based inference.\n"
-                           "Usage: chempysbi <command> [options]   (chempysbi <command> -help lists its options)\n";
+static const char help[] =
+    "chempysbi: infer galactic parameters from stellar abundances by simulation-based inference.\n"
+    "Usage: chempysbi <command> [options]   (chempysbi <command> -help lists its options)\n";
 
 static void print_commands(void)
 {
   PetscPrintf(PETSC_COMM_WORLD, "\nCommands:\n");
-  for (int i = 0; i < ncommands; i++) PetscPrintf(PETSC_COMM_WORLD, "  %-16s %s\n", commands[i].name, commands[i].summary);
+  for (int i = 0; i < ncommands; i++)
+    PetscPrintf(PETSC_COMM_WORLD, "  %-16s %s\n", commands[i].name, commands[i].summary);
   PetscPrintf(PETSC_COMM_WORLD, "Every command accepts -options_file FILE and -log_view.\n");
 }
 
@@ -44,7 +46,8 @@ PetscErrorCode cli_check_unused_options(void)
   for (PetscInt i = 0; i < n; i++) {
     /* Options PETSc itself reads only at finalize. */
     if (!strcmp(names[i], "log_view") || !strcmp(names[i], "options_left") || !strncmp(names[i], "log_", 4)) continue;
-    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: unknown option -%s (no part of this command reads it)\n", names[i]));
+    PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: unknown option -%s (no part of this command reads it)\n",
+                           names[i]));
     bad++;
   }
   PetscCall(PetscOptionsLeftRestore(NULL, &n, &names, &values));
@@ -118,8 +121,10 @@ int main(int argc, char **argv)
     if (!strcmp(name, commands[i].name)) cmd = &commands[i];
   if (!cmd) {
     PetscBool h = cli_help();
-    if (name) PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: unknown command '%s'\n", name));
-    else if (!h) PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: no command given\n"));
+    if (name)
+      PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: unknown command '%s'\n", name));
+    else if (!h)
+      PetscCall(PetscFPrintf(PETSC_COMM_WORLD, stderr, "error: no command given\n"));
     if (h || !name) print_commands();
     ierr = PetscFinalize();
     return (h && !name) ? (int)ierr : 2;

@@ -14,8 +14,10 @@
 PetscErrorCode sim_job_params(const SimJob *job, PetscInt row, double theta[CS_NPARAM])
 {
   PetscFunctionBeginUser;
-  if (job->params) PetscCall(PetscArraycpy(theta, job->params + row * CS_NPARAM, CS_NPARAM));
-  else prior_sample(&job->prior, (uint64_t)job->seed, RNG_PARAMS, (uint64_t)(job->offset + row), theta);
+  if (job->params)
+    PetscCall(PetscArraycpy(theta, job->params + row * CS_NPARAM, CS_NPARAM));
+  else
+    prior_sample(&job->prior, (uint64_t)job->seed, RNG_PARAMS, (uint64_t)(job->offset + row), theta);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -34,7 +36,8 @@ PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job)
     PetscInt nc;
     PetscCall(h5_open(ctx->comm, job->params_file, PETSC_FALSE, &f));
     PetscCall(h5_table_info(&f, "params", &n, &nc));
-    PetscCheck(nc == CS_NPARAM, ctx->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /params has %" PetscInt_FMT " columns, expected %d", job->params_file, nc, CS_NPARAM);
+    PetscCheck(nc == CS_NPARAM, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: /params has %" PetscInt_FMT " columns, expected %d", job->params_file, nc, CS_NPARAM);
     PetscCall(PetscMalloc1(n * CS_NPARAM, &job->params));
     PetscCall(h5_table_read_rows(&f, "params", H5T_NATIVE_DOUBLE, 0, n, job->params, PETSC_TRUE));
     PetscCall(h5_close(&f));
@@ -45,7 +48,8 @@ PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job)
     /* Rank 0 read the file; all ranks learn whether that worked before going on. */
     PetscInt ok = e ? 0 : 1;
     PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_INT, 0, ctx->comm));
-    PetscCheck(ok, ctx->comm, PETSC_ERR_FILE_READ, "cannot read parameter rows from %s (see the message above)", job->params_file);
+    PetscCheck(ok, ctx->comm, PETSC_ERR_FILE_READ, "cannot read parameter rows from %s (see the message above)",
+               job->params_file);
     if (ctx->rank == 0) n = t.nrows;
     PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, ctx->comm));
     PetscCall(PetscMalloc1(n * CS_NPARAM, &job->params));
@@ -63,11 +67,14 @@ PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job)
 static PetscErrorCode sim_config_string(const SimJob *job, char *s, size_t len)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(s, len, "n=%" PetscInt_FMT ";source=%s;seed=%" PetscInt_FMT ";offset=%" PetscInt_FMT ";scheme=%s;time_steps=%" PetscInt_FMT ";rtol=%g;atol=%g;yields=%s",
-                          job->n, job->params ? job->params_file : prior_kind_name(job->prior_kind), job->params ? 0 : job->seed,
-                          job->params ? 0 : job->offset, job->gce.scheme == GCE_SCHEME_CVODE ? "cvode" : "discrete",
-                          job->gce.scheme == GCE_SCHEME_DISCRETE ? job->gce.time_steps : 0, (double)job->gce.rtol, (double)job->gce.atol,
-                          job->gce.yields));
+  PetscCall(PetscSNPrintf(s, len,
+                          "n=%" PetscInt_FMT ";source=%s;seed=%" PetscInt_FMT ";offset=%" PetscInt_FMT
+                          ";scheme=%s;time_steps=%" PetscInt_FMT ";rtol=%g;atol=%g;yields=%s",
+                          job->n, job->params ? job->params_file : prior_kind_name(job->prior_kind),
+                          job->params ? 0 : job->seed, job->params ? 0 : job->offset,
+                          job->gce.scheme == GCE_SCHEME_CVODE ? "cvode" : "discrete",
+                          job->gce.scheme == GCE_SCHEME_DISCRETE ? job->gce.time_steps : 0, (double)job->gce.rtol,
+                          (double)job->gce.atol, job->gce.yields));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -85,7 +92,9 @@ static PetscErrorCode sim_config_compare(MPI_Comm comm, const char *file, const 
     ta = strtok_r(NULL, ";", &sa);
     tb = strtok_r(NULL, ";", &sb);
   }
-  SETERRQ(comm, PETSC_ERR_ARG_INCOMP, "%s was made with another configuration (file has %s, this run has %s): refusing to mix rows; use another -out or remove the file",
+  SETERRQ(comm, PETSC_ERR_ARG_INCOMP,
+          "%s was made with another configuration (file has %s, this run has %s): refusing to mix rows; use another "
+          "-out or remove the file",
           file, ta ? ta : "?", tb ? tb : "?");
 }
 
@@ -102,13 +111,16 @@ static PetscErrorCode sim_h5_setup(const ParCtx *ctx, SimJob *job, const char *c
   PetscCall(h5_table_create(&job->h5, "abundances", H5T_NATIVE_DOUBLE, job->n, CS_NELEM, cs_elem_names));
   PetscCall(h5_table_create(&job->h5, "status", H5T_NATIVE_INT, job->n, 0, NULL));
   PetscCall(h5_table_create(&job->h5, "solver_stats", H5T_NATIVE_DOUBLE, job->n, 2, abund_stats_names));
-  PetscCall(h5_attr_write_str(&job->h5, "status", "codes", "-1 not computed, 0 ok, 1 rejected_sfr, 2 rejected_negative, 3 rejected_age, 4 rejected_bounds, 5 solver_failure"));
+  PetscCall(h5_attr_write_str(&job->h5, "status", "codes",
+                              "-1 not computed, 0 ok, 1 rejected_sfr, 2 rejected_negative, 3 rejected_age, 4 "
+                              "rejected_bounds, 5 solver_failure"));
   PetscCall(h5_attr_write_str(&job->h5, "/", "prior", job->params ? "file" : prior_kind_name(job->prior_kind)));
   prior_pack(&job->prior, pr);
   PetscCall(h5_attr_write_double(&job->h5, "/", "prior_mean_sd_lo_hi", 4 * CS_NPARAM, pr));
   PetscCall(h5_attr_write_str(&job->h5, "/", "yields", job->gce.yields));
   PetscCall(h5_attr_write_str(&job->h5, "/", "scheme", job->gce.scheme == GCE_SCHEME_CVODE ? "cvode" : "discrete"));
-  PetscCall(h5_attr_write_double(&job->h5, "/", "rtol_atol", 2, (double[]){(double)job->gce.rtol, (double)job->gce.atol}));
+  PetscCall(
+      h5_attr_write_double(&job->h5, "/", "rtol_atol", 2, (double[]){(double)job->gce.rtol, (double)job->gce.atol}));
   PetscCall(h5_attr_write_int(&job->h5, "/", "seed", 1, &job->seed));
   par_block_range(job->n, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc1((hi - lo) * CS_NPARAM + 1, &p));
@@ -155,7 +167,8 @@ static PetscErrorCode sim_probe(const ParCtx *ctx, SimJob *job, char *have, size
         if (f >= 0) H5Fclose(f);
       }
       H5E_END_TRY;
-      PetscCheck(*state || k == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s exists but is not a chempysbi simulate file: refusing to overwrite it", cand[k]);
+      PetscCheck(*state || k == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s exists but is not a chempysbi simulate file: refusing to overwrite it", cand[k]);
     }
   }
   PetscCallMPI(MPI_Bcast(state, 1, MPIU_INT, 0, ctx->comm));
@@ -192,7 +205,8 @@ static PetscErrorCode sim_store_mem(void *vctx, PetscInt n, const PetscInt *rows
 {
   SimJob *job = (SimJob *)vctx;
   PetscFunctionBeginUser;
-  for (PetscInt i = 0; i < n; i++) PetscCall(PetscArraycpy(job->csv_out + rows[i] * SIM_NOUT, out + i * SIM_NOUT, SIM_NOUT));
+  for (PetscInt i = 0; i < n; i++)
+    PetscCall(PetscArraycpy(job->csv_out + rows[i] * SIM_NOUT, out + i * SIM_NOUT, SIM_NOUT));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -222,8 +236,13 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
   char config[1024], have[1024];
   PetscInt state = 0, npending = 0, *pending = NULL;
   FarmSummary sum;
-  FarmSpec spec = {.nout = SIM_NOUT, .compute = compute, .ctx = job, .chunk = job->chunk, .what = "simulate",
-                   .status_names = status_names, .progress_every = job->progress_every};
+  FarmSpec spec = {.nout = SIM_NOUT,
+                   .compute = compute,
+                   .ctx = job,
+                   .chunk = job->chunk,
+                   .what = "simulate",
+                   .status_names = status_names,
+                   .progress_every = job->progress_every};
   PetscFunctionBeginUser;
   job->to_h5 = ends_with(job->out, ".h5");
   PetscCall(sim_config_string(job, config, sizeof(config)));
@@ -231,11 +250,14 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
     PetscCall(sim_probe(ctx, job, have, sizeof(have), &state));
     if (state) PetscCall(sim_config_compare(ctx->comm, job->out, have, config));
     if (state == 1) {
-      PetscCall(PetscPrintf(ctx->comm, "%s is already complete (%" PetscInt_FMT " rows): nothing to do\n", job->out, job->n));
+      PetscCall(
+          PetscPrintf(ctx->comm, "%s is already complete (%" PetscInt_FMT " rows): nothing to do\n", job->out, job->n));
       PetscFunctionReturn(PETSC_SUCCESS);
     }
-    if (state == 2) PetscCall(h5_open_tmp(ctx->comm, job->out, &job->h5));
-    else PetscCall(sim_h5_setup(ctx, job, config));
+    if (state == 2)
+      PetscCall(h5_open_tmp(ctx->comm, job->out, &job->h5));
+    else
+      PetscCall(sim_h5_setup(ctx, job, config));
     if (ctx->rank == 0) { /* pending rows: status still -1 */
       int *st;
       PetscCall(PetscMalloc1(job->n, &st));
@@ -244,7 +266,10 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
       for (PetscInt i = 0; i < job->n; i++)
         if (st[i] < 0) pending[npending++] = i;
       PetscCall(PetscFree(st));
-      if (state == 2) PetscCall(PetscPrintf(PETSC_COMM_SELF, "resuming %s: %" PetscInt_FMT " of %" PetscInt_FMT " rows already stored\n", job->out, job->n - npending, job->n));
+      if (state == 2)
+        PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                              "resuming %s: %" PetscInt_FMT " of %" PetscInt_FMT " rows already stored\n", job->out,
+                              job->n - npending, job->n));
     }
     spec.store = sim_store_h5;
     spec.direct = job->direct;
@@ -266,14 +291,21 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
   PetscCallMPI(MPI_Bcast(&npending, 1, MPIU_INT, 0, ctx->comm));
   PetscCall(farm_run(ctx, &spec, npending, pending, job->n, job->n - npending, &sum));
   PetscCall(PetscFree(pending));
-  if (job->to_h5) PetscCall(h5_commit(&job->h5));
-  else if (ctx->rank == 0) PetscCall(sim_write_csv(job));
+  if (job->to_h5)
+    PetscCall(h5_commit(&job->h5));
+  else if (ctx->rank == 0)
+    PetscCall(sim_write_csv(job));
   PetscCall(PetscFree(job->csv_out));
-  PetscCall(PetscPrintf(ctx->comm, "simulate: %" PetscInt_FMT " rows in %.2f s on %d ranks: %.1f rows/s (%.1f per rank), rows per rank %" PetscInt_FMT "..%" PetscInt_FMT "\n",
-                        npending, sum.seconds, ctx->size, npending / PetscMax(sum.seconds, 1e-9), npending / PetscMax(sum.seconds, 1e-9) / ctx->size,
-                        sum.rows_per_rank_min, sum.rows_per_rank_max));
+  PetscCall(PetscPrintf(
+      ctx->comm,
+      "simulate: %" PetscInt_FMT
+      " rows in %.2f s on %d ranks: %.1f rows/s (%.1f per rank), rows per rank %" PetscInt_FMT "..%" PetscInt_FMT "\n",
+      npending, sum.seconds, ctx->size, npending / PetscMax(sum.seconds, 1e-9),
+      npending / PetscMax(sum.seconds, 1e-9) / ctx->size, sum.rows_per_rank_min, sum.rows_per_rank_max));
   for (int k = 0; k < FARM_MAX_STATUS; k++)
-    if (sum.count[k]) PetscCall(PetscPrintf(ctx->comm, "  %-18s %" PetscInt_FMT "\n", status_names[k] ? status_names[k] : "?", sum.count[k]));
+    if (sum.count[k])
+      PetscCall(
+          PetscPrintf(ctx->comm, "  %-18s %" PetscInt_FMT "\n", status_names[k] ? status_names[k] : "?", sum.count[k]));
   PetscCall(PetscPrintf(ctx->comm, "wrote %s\n", job->out));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -284,11 +316,13 @@ PetscErrorCode sim_plot_history(const char *csv)
   PetscFunctionBeginUser;
   if (system("command -v gnuplot >/dev/null 2>&1") != 0) PetscFunctionReturn(PETSC_SUCCESS);
   /* [X/Fe] against [Fe/H] along the ISM trajectory (columns: time, C_Fe, Fe_H, ...). */
-  PetscCall(PetscSNPrintf(cmd, sizeof(cmd),
-                          "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set datafile separator ','; "
-                          "set key outside; set xrange [-3:*]; set grid; set xlabel '[Fe/H]'; set ylabel '[X/Fe]'; "
-                          "plot for [c in '2 4 5 6 7 8 9'] '%s' using 3:int(c) title columnhead(int(c)) with linespoints lw 2\" 2>/dev/null",
-                          csv, csv));
+  PetscCall(PetscSNPrintf(
+      cmd, sizeof(cmd),
+      "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set datafile separator ','; "
+      "set key outside; set xrange [-3:*]; set grid; set xlabel '[Fe/H]'; set ylabel '[X/Fe]'; "
+      "plot for [c in '2 4 5 6 7 8 9'] '%s' using 3:int(c) title columnhead(int(c)) with linespoints lw 2\" "
+      "2>/dev/null",
+      csv, csv));
   if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.png\n", csv));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -19,9 +19,10 @@ PetscErrorCode gce_discrete_create(const GceYields *y, PetscInt n0, GceDiscrete 
 {
   GceDiscrete *d;
   PetscFunctionBeginUser;
-  PetscCheck(n0 >= 3, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "discrete scheme needs -time_steps >= 3, got %" PetscInt_FMT, n0);
+  PetscCheck(n0 >= 3, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "discrete scheme needs -time_steps >= 3, got %" PetscInt_FMT, n0);
   PetscCall(PetscCalloc1(1, &d));
-  d->y  = y;
+  d->y = y;
   d->n0 = n0;
   PetscCall(PetscCalloc5(n0, &d->t, n0, &d->S, n0, &d->Gt, n0, &d->Ct, n0, &d->Z));
   PetscCall(PetscCalloc4(n0, &d->G, n0, &d->C, n0, &d->Fut, n0, &d->Y));
@@ -51,7 +52,8 @@ static double gamma_floored(double t, double s)
   return g != 0.0 ? g : 1e-10;
 }
 
-GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist, PetscInt *nhist, GceBudget *bud)
+GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist,
+                           PetscInt *nhist, GceBudget *bud)
 {
   const GceYields *y = d->y;
   const double end = GCE_END, pi_h = 0.76, pi_he = 0.24, gamma_res = 1.0;
@@ -61,18 +63,18 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
   /* 3.1-3.4: stretched grid whose point n0-1 is the birth time; 5 % rule; rescaling r. */
   double age = end - p->T;
   if (age > GCE_MAX_AGE) return GCE_REJ_AGE;
-  long   M   = (long)((double)(n0 - 1) * end / (end - age) + 1);
-  double Ep  = (end - age) * (double)(M - 1) / (double)(n0 - 1);
-  double h   = Ep / (double)(M - 1);
+  long M = (long)((double)(n0 - 1) * end / (end - age) + 1);
+  double Ep = (end - age) * (double)(M - 1) / (double)(n0 - 1);
+  double h = Ep / (double)(M - 1);
   double star_time = end - age, best = INFINITY, gall = 0.0, gcut = 0.0, gc = 0.0;
-  long   c = 0;
+  long c = 0;
   for (long k = 0; k < M; k++) {
     double u = k == M - 1 ? Ep : (double)k * h;
     double g = gamma_floored(u, p->s);
     gall += g;
     if (fabs(u - star_time) < best) {
       best = fabs(u - star_time);
-      c    = k;
+      c = k;
     }
   }
   for (long k = 0; k <= c; k++) {
@@ -82,7 +84,7 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
     if (k == c) gc = g;
   }
   if (gc * Ep / (h * gall) < 0.05) return GCE_REJ_SFR;
-  double   r = gcut / gall;
+  double r = gcut / gall;
   PetscInt N = (PetscInt)c + 1;
   if (N > n0 || N < 2) return GCE_REJ_BOUNDS;
   double Tp = c == M - 1 ? Ep : (double)c * h;
@@ -103,7 +105,7 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
 
   /* 4: initial infall, first star formation, corona of about 1/r primordial gas. */
   double pi[GCE_NE] = {0};
-  pi[E_H]  = pi_h;
+  pi[E_H] = pi_h;
   pi[E_HE] = pi_he;
   double S0 = d->S[0], infall0 = 1.0000001 * S0;
   if (S0 / eps > infall0) infall0 = S0 / eps;
@@ -125,7 +127,7 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
   for (PetscInt b = 0; b + 1 < N; b++) {
     /* 5.1: SSP of step b: metallicity of step b, composition of step b-1 (lag quirk). */
     PetscInt bp = b > 0 ? b - 1 : 0, K = N - b, n = b + 1;
-    double   f[GCE_NE];
+    double f[GCE_NE];
     for (int e = 0; e < GCE_NE; e++) f[e] = d->G[bp][e] / d->Gt[bp];
     gce_ssp_table(y, imf, d->Z[b], f, d->t, K, p->n_ia, d->m, d->phi, d->Y);
     for (PetscInt k = 1; k < K; k++)
@@ -134,8 +136,8 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
     /* 5.2-5.3: feedback split between ISM and corona; cosmic accretion. */
     double F = 0.0;
     for (int e = 0; e < GCE_NE; e++) {
-      double Fe  = d->Fut[n][e];
-      F         += Fe;
+      double Fe = d->Fut[n][e];
+      F += Fe;
       d->G[n][e] = d->G[n - 1][e] + (1.0 - p->x_out) * Fe;
       d->C[n][e] = d->C[n - 1][e] + p->x_out * Fe;
     }
@@ -172,7 +174,7 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
       if (gce_elem_is_metal[e]) zsum += d->G[n][e];
     }
     d->Gt[n] = Gn - d->S[n];
-    d->Z[n]  = zsum / d->Gt[n];
+    d->Z[n] = zsum / d->Gt[n];
 
     /* 5.6: the check lags one step (step b, not n); the last step is never checked. */
     int neg = d->Gt[b] < 0 || d->Ct[b] < 0;
@@ -180,13 +182,13 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
     if (neg) return GCE_REJ_NEGATIVE;
   }
   for (int e = 0; e < GCE_NE; e++) G9[e] = d->G[N - 1][e];
-  bud->ism    = 0.0;
+  bud->ism = 0.0;
   bud->corona = d->Ct[N - 1];
   for (int e = 0; e < GCE_NE; e++) bud->ism += d->G[N - 1][e];
   if (hist) {
     for (PetscInt n = 0; n < N; n++) {
       double *row = hist + n * GCE_HRAW;
-      row[0]      = d->t[n];
+      row[0] = d->t[n];
       for (int e = 0; e < GCE_NE; e++) row[1 + e] = d->G[n][e];
       row[10] = d->Gt[n];
       row[11] = d->Ct[n];

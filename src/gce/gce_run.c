@@ -5,18 +5,24 @@
 #include <math.h>
 #include <stdlib.h>
 
-const char *const gce_hist_names[GCE_HIST_NCOL] = {"time_Gyr", "C_Fe",  "Fe_H",     "He_Fe",     "Mg_Fe",     "N_Fe",
-                                                   "Ne_Fe",    "O_Fe",  "Si_Fe",    "ism_mass", "corona_mass", "ism_Z"};
+const char *const gce_hist_names[GCE_HIST_NCOL] = {"time_Gyr", "C_Fe", "Fe_H",  "He_Fe",    "Mg_Fe",       "N_Fe",
+                                                   "Ne_Fe",    "O_Fe", "Si_Fe", "ism_mass", "corona_mass", "ism_Z"};
 
 const char *gce_status_name(GceStatus s)
 {
   switch (s) {
-  case GCE_OK: return "ok";
-  case GCE_REJ_SFR: return "rejected_sfr";
-  case GCE_REJ_NEGATIVE: return "rejected_negative";
-  case GCE_REJ_AGE: return "rejected_age";
-  case GCE_REJ_BOUNDS: return "rejected_bounds";
-  case GCE_SOLVER_FAILURE: return "solver_failure";
+  case GCE_OK:
+    return "ok";
+  case GCE_REJ_SFR:
+    return "rejected_sfr";
+  case GCE_REJ_NEGATIVE:
+    return "rejected_negative";
+  case GCE_REJ_AGE:
+    return "rejected_age";
+  case GCE_REJ_BOUNDS:
+    return "rejected_bounds";
+  case GCE_SOLVER_FAILURE:
+    return "solver_failure";
   }
   return "unknown";
 }
@@ -25,11 +31,11 @@ PetscErrorCode gce_config_default(GceConfig *c)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(c, sizeof(*c)));
-  c->scheme     = GCE_SCHEME_CVODE;
+  c->scheme = GCE_SCHEME_CVODE;
   c->time_steps = 28;
-  c->rtol       = 1e-4;
-  c->atol       = 1e-12;
-  c->cohorts    = 24;
+  c->rtol = 1e-4;
+  c->atol = 1e-12;
+  c->cohorts = 24;
   PetscCall(PetscStrncpy(c->yields, "tng", sizeof(c->yields)));
   /* env CHEMPYSBI_DATA, else ../shared/chempy-data beside the project (found from the executable). */
   cs_default_data_dir(c->data_dir, sizeof(c->data_dir));
@@ -39,24 +45,31 @@ PetscErrorCode gce_config_default(GceConfig *c)
 PetscErrorCode gce_config_set_from_options(GceConfig *c)
 {
   const char *schemes[] = {"discrete", "cvode", "GceScheme", "GCE_SCHEME_", NULL};
-  PetscEnum   sch       = (PetscEnum)c->scheme;
+  PetscEnum sch = (PetscEnum)c->scheme;
   PetscFunctionBeginUser;
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "CHEMPY chemical evolution model", "gce");
-  PetscCall(PetscOptionsEnum("-scheme", "integration scheme: discrete (CHEMPY fixed steps) or cvode (continuous time)", "gce_run", schemes, sch,
-                             &sch, NULL));
-  PetscCall(PetscOptionsInt("-time_steps", "discrete scheme: CHEMPY time steps N0 (default 28)", "gce_run", c->time_steps, &c->time_steps, NULL));
+  PetscCall(PetscOptionsEnum("-scheme", "integration scheme: discrete (CHEMPY fixed steps) or cvode (continuous time)",
+                             "gce_run", schemes, sch, &sch, NULL));
+  PetscCall(PetscOptionsInt("-time_steps", "discrete scheme: CHEMPY time steps N0 (default 28)", "gce_run",
+                            c->time_steps, &c->time_steps, NULL));
   PetscCall(PetscOptionsReal("-rtol", "cvode: relative tolerance (default 1e-4)", "gce_run", c->rtol, &c->rtol, NULL));
-  PetscCall(PetscOptionsReal("-atol", "cvode: absolute tolerance on masses, in units of the stellar mass formed by T (default 1e-12)",
-                             "gce_run", c->atol, &c->atol, NULL));
-  PetscCall(PetscOptionsInt("-gce_cohorts", "cvode: birth-cohort intervals on [0, T] (default 24)", "gce_run", c->cohorts, &c->cohorts, NULL));
-  PetscCall(PetscOptionsString("-yields", "yield set: tng (default) or alt (Thielemann 2003, Nomoto 2013, Karakas 2016)", "gce_yields_load",
-                               c->yields, c->yields, sizeof(c->yields), NULL));
-  PetscCall(PetscOptionsString("-data_dir", "directory with the CHEMPY data (default: env CHEMPYSBI_DATA, else ../shared/chempy-data)",
-                               "gce_yields_load", c->data_dir, c->data_dir, sizeof(c->data_dir), NULL));
+  PetscCall(PetscOptionsReal(
+      "-atol", "cvode: absolute tolerance on masses, in units of the stellar mass formed by T (default 1e-12)",
+      "gce_run", c->atol, &c->atol, NULL));
+  PetscCall(PetscOptionsInt("-gce_cohorts", "cvode: birth-cohort intervals on [0, T] (default 24)", "gce_run",
+                            c->cohorts, &c->cohorts, NULL));
+  PetscCall(PetscOptionsString("-yields",
+                               "yield set: tng (default) or alt (Thielemann 2003, Nomoto 2013, Karakas 2016)",
+                               "gce_yields_load", c->yields, c->yields, sizeof(c->yields), NULL));
+  PetscCall(PetscOptionsString(
+      "-data_dir", "directory with the CHEMPY data (default: env CHEMPYSBI_DATA, else ../shared/chempy-data)",
+      "gce_yields_load", c->data_dir, c->data_dir, sizeof(c->data_dir), NULL));
   PetscOptionsEnd();
   c->scheme = (GceScheme)sch;
-  PetscCheck(c->time_steps >= 3, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-time_steps must be >= 3, got %" PetscInt_FMT, c->time_steps);
-  PetscCheck(c->rtol > 0 && c->atol > 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-rtol and -atol must be positive");
+  PetscCheck(c->time_steps >= 3, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
+             "-time_steps must be >= 3, got %" PetscInt_FMT, c->time_steps);
+  PetscCheck(c->rtol > 0 && c->atol > 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
+             "-rtol and -atol must be positive");
   PetscCheck(c->cohorts >= 8, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-gce_cohorts must be >= 8");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -67,7 +80,7 @@ PetscErrorCode gce_work_create(const GceYields *y, const GceConfig *c, GceWork *
   PetscFunctionBeginUser;
   PetscCheck(y && c, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "gce_work_create: yields and config required");
   PetscCall(PetscCalloc1(1, &w));
-  w->y   = y;
+  w->y = y;
   w->cfg = *c;
   if (c->scheme == GCE_SCHEME_DISCRETE) {
     PetscCall(gce_discrete_create(y, c->time_steps, &w->disc));
@@ -104,20 +117,20 @@ static GceStatus check_theta(const double th[6], GceParams *p)
   for (int i = 0; i < 6; i++)
     if (th[i] < lo[i] || th[i] > hi[i]) return GCE_REJ_BOUNDS;
   p->alpha = th[0];
-  p->n_ia  = pow(10.0, th[1]);
-  p->sfe   = pow(10.0, th[2]);
-  p->s     = pow(10.0, th[3]);
+  p->n_ia = pow(10.0, th[1]);
+  p->sfe = pow(10.0, th[2]);
+  p->s = pow(10.0, th[3]);
   p->x_out = th[4];
-  p->T     = th[5];
+  p->T = th[5];
   return GCE_OK;
 }
 
 PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceStatus *status, GceRunStats *stats)
 {
-  GceParams   p;
+  GceParams p;
   GceRunStats st = {0, 0, 0, 0, 0, 0.0};
-  double      G9[GCE_NE];
-  GceStatus   s;
+  double G9[GCE_NE];
+  GceStatus s;
   PetscFunctionBeginUser;
   PetscCheck(w && theta && abund && status, PETSC_COMM_SELF, PETSC_ERR_ARG_NULL, "gce_run: null argument");
   w->nhist = 0;
@@ -126,8 +139,10 @@ PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceSt
   s = check_theta(theta, &p);
   if (s == GCE_OK) {
     gce_imf_build(w->y, p.alpha, &w->imf);
-    if (w->disc) s = gce_discrete_run(w->disc, &p, &w->imf, G9, w->hist, &w->nhist, &w->budget);
-    else s = ode_run(w->ode, &p, &w->imf, G9, w->hist, &w->nhist, &st, &w->budget);
+    if (w->disc)
+      s = gce_discrete_run(w->disc, &p, &w->imf, G9, w->hist, &w->nhist, &w->budget);
+    else
+      s = ode_run(w->ode, &p, &w->imf, G9, w->hist, &w->nhist, &st, &w->budget);
   }
   /* Non-finite output means an element mass went negative at the unchecked last step. */
   if (s == GCE_OK && gce_abundances(w->y, G9, w->abund9)) s = GCE_REJ_NEGATIVE;
@@ -160,15 +175,15 @@ PetscErrorCode gce_history_get(GceWork *w, PetscInt *n, const double **rows)
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < w->nhist; i++) {
     const double *r = w->hist + i * GCE_HRAW;
-    double       *o = w->histout + i * GCE_HIST_NCOL, a9[GCE_NE];
-    o[0]            = r[0];
+    double *o = w->histout + i * GCE_HIST_NCOL, a9[GCE_NE];
+    o[0] = r[0];
     (void)gce_abundances(w->y, r + 1, a9);
     for (int k = 0; k < 8; k++) o[1 + k] = a9[pick[k]];
-    o[9]  = r[10];
+    o[9] = r[10];
     o[10] = r[11];
     o[11] = r[12];
   }
-  *n    = w->nhist;
+  *n = w->nhist;
   *rows = w->histout;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

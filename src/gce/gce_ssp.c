@@ -9,12 +9,12 @@
 static void add_process(const GceYields *y, const GceImf *imf, const GceProcTable *p, double z, const double f[GCE_NE],
                         const double *m, PetscInt kmax, double (*Y)[GCE_NE])
 {
-  int    idx[2], nsel;
+  int idx[2], nsel;
   double w[2];
   gce_zweights(p, z, idx, w, &nsel);
   for (int q = 0; q < nsel; q++) {
     const GceZTable *t = &p->t[idx[q]];
-    double           B[GCE_MAXM][GCE_NE];
+    double B[GCE_MAXM][GCE_NE];
     for (PetscInt s = 0; s < t->nm; s++)
       for (int e = 0; e < GCE_NE; e++) B[s][e] = t->y[s][e] + t->u[s] * f[e];
     for (PetscInt k = 1; k < kmax; k++) {
@@ -23,7 +23,7 @@ static void add_process(const GceYields *y, const GceImf *imf, const GceProcTabl
       for (PetscInt s = 0; s < t->nm; s++) {
         double lo = m[k] > t->beta[s + 1] ? m[k] : t->beta[s + 1];
         double hi = m[k - 1] < t->beta[s] ? m[k - 1] : t->beta[s];
-        double W  = gce_imf_weight(y, imf, lo, hi);
+        double W = gce_imf_weight(y, imf, lo, hi);
         if (W == 0.0) continue;
         for (int e = 0; e < GCE_NE; e++) acc[e] += W * B[s][e];
       }

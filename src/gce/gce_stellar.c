@@ -35,8 +35,10 @@ PetscInt gce_imf_index(const GceYields *y, double m)
   PetscInt lo = 0, hi = GCE_NIMF; /* answer in [lo, hi] */
   while (lo < hi) {
     PetscInt mid = (lo + hi) / 2;
-    if (y->x[mid] >= m) hi = mid;
-    else lo = mid + 1;
+    if (y->x[mid] >= m)
+      hi = mid;
+    else
+      lo = mid + 1;
   }
   return lo;
 }
@@ -52,7 +54,8 @@ double gce_imf_weight(const GceYields *y, const GceImf *imf, double lo, double h
    reference has and the training data contain. */
 double gce_lifetime(double lM, double z)
 {
-  const double p[8] = {10.0153615, -3.91089893, 0.99947209, -0.03601771, -0.31139679, 0.09109059, -0.03218365, -0.01323112};
+  const double p[8] = {10.0153615,  -3.91089893, 0.99947209,  -0.03601771,
+                       -0.31139679, 0.09109059,  -0.03218365, -0.01323112};
   double lZ = z <= 0.0 ? -5.0 : log10(z);
   double tmp = p[0] + lM * p[1] + pow(lM, 2.0) * p[2] + lZ * p[3] + lM * lZ * p[4] + lM * lM * lZ * p[5] +
                lZ * lZ * p[6] + lZ * lZ * lM * p[7];
@@ -121,8 +124,8 @@ void gce_zweights(const GceProcTable *p, double z, int idx[2], double w[2], int 
   /* With float32 table metallicities the reference forms the log distance of two
      tabulated values in float32 (a 1e-8 effect, kept for bit-level agreement). */
   double dist = p->f32_logs && p->zeta[j - 1] > 0 ? (double)((float)lhi - (float)llo) : lhi - llo;
-  w[0]        = (lhi - lz) / dist;
-  w[1]        = (lz - llo) / dist;
+  w[0] = (lhi - lz) / dist;
+  w[1] = (lz - llo) / dist;
 }
 
 int gce_abundances(const GceYields *y, const double G[GCE_NE], double out[GCE_NE])
@@ -135,8 +138,10 @@ int gce_abundances(const GceYields *y, const double G[GCE_NE], double out[GCE_NE
   eh[E_H] = 0.0;
   int finite = 1;
   for (int e = 0; e < GCE_NE; e++) {
-    if (e == E_FE) out[e] = eh[E_FE];
-    else out[e] = isfinite(eh[E_FE]) ? eh[e] - eh[E_FE] : INFINITY;
+    if (e == E_FE)
+      out[e] = eh[E_FE];
+    else
+      out[e] = isfinite(eh[E_FE]) ? eh[e] - eh[E_FE] : INFINITY;
     if (!isfinite(out[e])) finite = 0;
   }
   return finite ? 0 : 1;

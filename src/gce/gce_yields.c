@@ -11,11 +11,11 @@ PetscErrorCode gce_table_finish(const char *file, GceProcTable *p, double zero_s
 
 /* Full species names of the HDF5 files -> element symbols, for atomic numbers 1-42. */
 static const char *const species_full[42] = {
-  "Hydrogen", "Helium", "Lithium", "Beryllium", "Boron", "Carbon", "Nitrogen", "Oxygen", "Fluorine", "Neon",
-  "Sodium", "Magnesium", "Aluminum", "Silicon", "Phosphorus", "Sulphur", "Chlorine", "Argon", "Potassium", "Calcium",
-  "Scandium", "Titanium", "Vanadium", "Chromium", "Manganese", "Iron", "Cobalt", "Nickel", "Copper", "Zinc",
-  "Gallium", "Germanium", "Arsenic", "Selenium", "Bromine", "Krypton", "Rubidium", "Strontium", "Yttrium",
-  "Zirconium", "Niobium", "Molybdenum"};
+    "Hydrogen",  "Helium",    "Lithium",   "Beryllium", "Boron",     "Carbon",     "Nitrogen",  "Oxygen",   "Fluorine",
+    "Neon",      "Sodium",    "Magnesium", "Aluminum",  "Silicon",   "Phosphorus", "Sulphur",   "Chlorine", "Argon",
+    "Potassium", "Calcium",   "Scandium",  "Titanium",  "Vanadium",  "Chromium",   "Manganese", "Iron",     "Cobalt",
+    "Nickel",    "Copper",    "Zinc",      "Gallium",   "Germanium", "Arsenic",    "Selenium",  "Bromine",  "Krypton",
+    "Rubidium",  "Strontium", "Yttrium",   "Zirconium", "Niobium",   "Molybdenum"};
 static const char *const species_sym[42] = {"H",  "He", "Li", "Be", "B",  "C",  "N",  "O",  "F",  "Ne", "Na",
                                             "Mg", "Al", "Si", "P",  "S",  "Cl", "Ar", "K",  "Ca", "Sc", "Ti",
                                             "V",  "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn", "Ga", "Ge", "As",
@@ -57,8 +57,8 @@ static PetscErrorCode h5_read_floats(hid_t f, const char *file, const char *name
   H5Call(H5Sclose(s));
   H5Call(H5Dclose(d));
   for (hsize_t i = 0; i < n; i++)
-    PetscCheck(isfinite(buf[i]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: dataset %s value %llu is not finite",
-               file, name, (unsigned long long)i);
+    PetscCheck(isfinite(buf[i]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "yield file %s: dataset %s value %llu is not finite", file, name, (unsigned long long)i);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -73,7 +73,8 @@ static PetscErrorCode h5_read_strings(hid_t f, const char *file, const char *nam
   H5E_END_TRY;
   PetscCheck(d >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: dataset %s missing", file, name);
   H5Call(s = H5Dget_space(d));
-  PetscCheck(H5Sget_simple_extent_ndims(s) == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: %s is not 1-D", file, name);
+  PetscCheck(H5Sget_simple_extent_ndims(s) == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "yield file %s: %s is not 1-D", file, name);
   H5Call(H5Sget_simple_extent_dims(s, dims, NULL));
   PetscCheck(dims[0] <= (hsize_t)maxn && dims[0] <= 64, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "yield file %s: %s has %llu entries, at most %d expected", file, name, (unsigned long long)dims[0], maxn);
@@ -81,9 +82,7 @@ static PetscErrorCode h5_read_strings(hid_t f, const char *file, const char *nam
   H5Call(H5Tset_size(t, H5T_VARIABLE));
   H5Call(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptr));
   *n = (int)dims[0];
-  for (int i = 0; i < *n; i++) {
-    PetscCall(PetscStrncpy(out[i], ptr[i] ? ptr[i] : "", 32));
-  }
+  for (int i = 0; i < *n; i++) { PetscCall(PetscStrncpy(out[i], ptr[i] ? ptr[i] : "", 32)); }
   H5Call(H5Dvlen_reclaim(t, s, H5P_DEFAULT, ptr));
   H5Call(H5Tclose(t));
   H5Call(H5Sclose(s));
@@ -96,7 +95,8 @@ static PetscErrorCode h5_open(const char *path, hid_t *f)
   PetscFunctionBeginUser;
   H5E_BEGIN_TRY { *f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
   H5E_END_TRY;
-  PetscCheck(*f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open yield file %s (missing or not HDF5; set -data_dir or CHEMPYSBI_DATA)", path);
+  PetscCheck(*f >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "cannot open yield file %s (missing or not HDF5; set -data_dir or CHEMPYSBI_DATA)", path);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -105,10 +105,10 @@ static PetscErrorCode h5_open(const char *path, hid_t *f)
    [m_lo, m_hi] are dropped, the rest sorted descending. */
 static PetscErrorCode load_tng_proc(const char *dir, const char *fname, double m_lo, double m_hi, GceProcTable *p)
 {
-  char   path[PETSC_MAX_PATH_LEN], spec[64][32], znames[GCE_MAXZ + 2][32];
-  int    nspec, nzn, map[64];
-  float  masses[64], zs[GCE_MAXZ], ej[64], yld[64 * 64];
-  hid_t  f;
+  char path[PETSC_MAX_PATH_LEN], spec[64][32], znames[GCE_MAXZ + 2][32];
+  int nspec, nzn, map[64];
+  float masses[64], zs[GCE_MAXZ], ej[64], yld[64 * 64];
+  hid_t f;
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/yields/TNG/%s", dir, fname));
   PetscCall(h5_open(path, &f));
@@ -117,14 +117,15 @@ static PetscErrorCode load_tng_proc(const char *dir, const char *fname, double m
     int found = 0;
     for (int i = 0; i < nspec; i++) {
       const char *sym = full_to_symbol(spec[i]);
-      PetscCheck(sym, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: unknown species name '%s'", path, spec[i]);
+      PetscCheck(sym, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: unknown species name '%s'", path,
+                 spec[i]);
       if (!strcmp(sym, gce_elem_symbol[e])) {
         map[e] = i;
         found = 1;
       }
     }
-    PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: species for element %s missing in Species_names", path,
-               gce_elem_symbol[e]);
+    PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "yield file %s: species for element %s missing in Species_names", path, gce_elem_symbol[e]);
   }
   hid_t d;
   hsize_t dims[1];
@@ -135,7 +136,8 @@ static PetscErrorCode load_tng_proc(const char *dir, const char *fname, double m
   H5Sclose(s);
   H5Dclose(d);
   int nm = (int)dims[0];
-  PetscCheck(nm > 0 && nm <= 64, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: Masses has %d entries", path, nm);
+  PetscCheck(nm > 0 && nm <= 64, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: Masses has %d entries",
+             path, nm);
   PetscCall(h5_read_floats(f, path, "Masses", (hsize_t)nm, masses));
   H5Call(d = H5Dopen2(f, "Metallicities", H5P_DEFAULT));
   H5Call(s = H5Dget_space(d));
@@ -143,18 +145,20 @@ static PetscErrorCode load_tng_proc(const char *dir, const char *fname, double m
   H5Sclose(s);
   H5Dclose(d);
   int nz = (int)dims[0];
-  PetscCheck(nz > 0 && nz <= GCE_MAXZ, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: Metallicities has %d entries, expected 1..%d",
-             path, nz, GCE_MAXZ);
+  PetscCheck(nz > 0 && nz <= GCE_MAXZ, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "yield file %s: Metallicities has %d entries, expected 1..%d", path, nz, GCE_MAXZ);
   PetscCall(h5_read_floats(f, path, "Metallicities", (hsize_t)nz, zs));
   /* The AGB file lists 5 names for 4 metallicities; pairing is by index (spec 13.12). */
   PetscCall(h5_read_strings(f, path, "Yield_names", GCE_MAXZ + 2, &nzn, znames));
-  PetscCheck(nzn >= nz, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: %d Yield_names for %d metallicities", path, nzn, nz);
+  PetscCheck(nzn >= nz, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "yield file %s: %d Yield_names for %d metallicities", path, nzn, nz);
   p->nz = nz;
   p->m_lo = m_lo;
   p->m_hi = m_hi;
   for (int iz = 0; iz < nz; iz++) {
     char dname[128];
-    PetscCheck(iz == 0 || zs[iz] > zs[iz - 1], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: Metallicities not ascending", path);
+    PetscCheck(iz == 0 || zs[iz] > zs[iz - 1], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "yield file %s: Metallicities not ascending", path);
     PetscCall(PetscSNPrintf(dname, sizeof(dname), "Yields/%s/Yield", znames[iz]));
     PetscCall(h5_read_floats(f, path, dname, (hsize_t)(nspec * nm), yld));
     PetscCall(PetscSNPrintf(dname, sizeof(dname), "Yields/%s/Ejected_mass", znames[iz]));
@@ -173,7 +177,8 @@ static PetscErrorCode load_tng_proc(const char *dir, const char *fname, double m
           order[a] = order[b];
           order[b] = tmp;
         }
-    PetscCheck(nk > 0 && nk <= GCE_MAXM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: %d masses in [%g, %g]", path, nk, m_lo, m_hi);
+    PetscCheck(nk > 0 && nk <= GCE_MAXM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "yield file %s: %d masses in [%g, %g]", path, nk, m_lo, m_hi);
     for (int k = 0; k < nk; k++) {
       int i = order[k];
       float M = masses[i];
@@ -206,20 +211,22 @@ PetscErrorCode gce_table_finish(const char *file, GceProcTable *p, double zero_s
     for (PetscInt s = 1; s < t->nm; s++) t->beta[s] = (double)(((float)t->mass[s - 1] + (float)t->mass[s]) / 2.0f);
     t->beta[t->nm] = p->m_lo;
     for (PetscInt s = 0; s < t->nm; s++) {
-      PetscCheck(s == 0 || t->mass[s] < t->mass[s - 1], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: duplicate mass %g", file,
-                 t->mass[s]);
-      PetscCheck(isfinite(t->u[s]) && isfinite(t->r[s]) && t->r[s] >= 0 && t->r[s] <= 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-                 "yield file %s: Z = %g, M = %g: remnant fraction %g outside [0, 1]", file, p->zeta[iz], t->mass[s], t->r[s]);
+      PetscCheck(s == 0 || t->mass[s] < t->mass[s - 1], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "yield file %s: duplicate mass %g", file, t->mass[s]);
+      PetscCheck(isfinite(t->u[s]) && isfinite(t->r[s]) && t->r[s] >= 0 && t->r[s] <= 1, PETSC_COMM_SELF,
+                 PETSC_ERR_FILE_UNEXPECTED, "yield file %s: Z = %g, M = %g: remnant fraction %g outside [0, 1]", file,
+                 p->zeta[iz], t->mass[s], t->r[s]);
       for (int e = 0; e < GCE_NE; e++)
         PetscCheck(isfinite(t->y[s][e]) && fabs(t->y[s][e]) <= 1.0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-                   "yield file %s: Z = %g, M = %g: net yield of %s = %g not a fraction", file, p->zeta[iz], t->mass[s], gce_elem_symbol[e],
-                   t->y[s][e]);
+                   "yield file %s: Z = %g, M = %g: net yield of %s = %g not a fraction", file, p->zeta[iz], t->mass[s],
+                   gce_elem_symbol[e], t->y[s][e]);
     }
     p->lzeta[iz] = p->zeta[iz] > 0 ? (double)log10f((float)p->zeta[iz]) : log10(zero_standin);
   }
   p->shared_bins = 1;
   for (PetscInt iz = 1; iz < p->nz; iz++) {
-    if (p->t[iz].nm != p->t[0].nm) p->shared_bins = 0;
+    if (p->t[iz].nm != p->t[0].nm)
+      p->shared_bins = 0;
     else
       for (PetscInt s = 0; s < p->t[0].nm; s++)
         if (p->t[iz].mass[s] != p->t[0].mass[s]) p->shared_bins = 0;
@@ -231,8 +238,8 @@ PetscErrorCode gce_table_finish(const char *file, GceProcTable *p, double zero_s
    unrolled pairwise sum for n <= 128, reproduced for bit agreement). */
 static PetscErrorCode load_tng_ia(const char *dir, GceYields *y)
 {
-  char  path[PETSC_MAX_PATH_LEN], spec[64][32];
-  int   nspec;
+  char path[PETSC_MAX_PATH_LEN], spec[64][32];
+  int nspec;
   float yl[64];
   hid_t f;
   PetscFunctionBeginUser;
@@ -243,7 +250,7 @@ static PetscErrorCode load_tng_ia(const char *dir, GceYields *y)
   H5Call(H5Fclose(f));
   PetscCheck(nspec >= 8, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: only %d species", path, nspec);
   float r[8];
-  int   i;
+  int i;
   for (i = 0; i < 8; i++) r[i] = yl[i];
   for (i = 8; i < nspec - nspec % 8; i += 8)
     for (int j = 0; j < 8; j++) r[j] += yl[i + j];
@@ -254,13 +261,15 @@ static PetscErrorCode load_tng_ia(const char *dir, GceYields *y)
     int found = 0;
     for (int k = 0; k < nspec; k++) {
       const char *sym = full_to_symbol(spec[k]);
-      PetscCheck(sym, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: unknown species name '%s'", path, spec[k]);
+      PetscCheck(sym, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: unknown species name '%s'", path,
+                 spec[k]);
       if (!strcmp(sym, gce_elem_symbol[e])) {
         y->y_ia[e] = (double)(yl[k] / m);
         found = 1;
       }
     }
-    PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path, gce_elem_symbol[e]);
+    PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path,
+               gce_elem_symbol[e]);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -268,9 +277,9 @@ static PetscErrorCode load_tng_ia(const char *dir, GceYields *y)
 /* Standard atomic weights from elements.csv (symbol,number,atomic_mass). */
 static PetscErrorCode load_elements(const char *dir, GceYields *y)
 {
-  char  path[PETSC_MAX_PATH_LEN], line[256];
+  char path[PETSC_MAX_PATH_LEN], line[256];
   FILE *fp;
-  int   found[GCE_NE] = {0};
+  int found[GCE_NE] = {0};
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/elements.csv", dir));
   fp = fopen(path, "r");
@@ -278,7 +287,7 @@ static PetscErrorCode load_elements(const char *dir, GceYields *y)
   int row = 0;
   while (fgets(line, sizeof(line), fp)) {
     char sym[8];
-    int  num;
+    int num;
     double mass;
     row++;
     if (row == 1 || line[0] == '#') continue;
@@ -287,7 +296,8 @@ static PetscErrorCode load_elements(const char *dir, GceYields *y)
     if (e >= 0) {
       if (!(mass > 0 && isfinite(mass))) {
         fclose(fp);
-        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: row %d: atomic mass of %s is %g", path, row, sym, mass);
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: row %d: atomic mass of %s is %g", path, row, sym,
+                mass);
       }
       y->amass[e] = mass;
       found[e] = 1;
@@ -295,7 +305,8 @@ static PetscErrorCode load_elements(const char *dir, GceYields *y)
   }
   fclose(fp);
   for (int e = 0; e < GCE_NE; e++)
-    PetscCheck(found[e], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: element %s missing", path, gce_elem_symbol[e]);
+    PetscCheck(found[e], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: element %s missing", path,
+               gce_elem_symbol[e]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -319,9 +330,9 @@ static PetscErrorCode yields_fill(const char *data_dir, PetscBool tng, GceYields
   for (PetscInt j = 0; j < GCE_NIMF; j++) {
     y->x[j] = (double)j * step + 0.1;
     if (j == GCE_NIMF - 1) y->x[j] = 100.0;
-    y->lnx[j]    = log(y->x[j]);
+    y->lnx[j] = log(y->x[j]);
     y->log10x[j] = log10(y->x[j]);
-    double l     = log10(y->x[j] / mc);
+    double l = log10(y->x[j] / mc);
     y->phi_low[j] = y->x[j] < 1.0 ? A / y->x[j] * exp(-pow(l, 2.0) / (2.0 * pow(sigma, 2.0))) : 0.0;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -329,8 +340,8 @@ static PetscErrorCode yields_fill(const char *data_dir, PetscBool tng, GceYields
 
 PetscErrorCode gce_yields_load(const char *data_dir, const char *set, GceYields **yp)
 {
-  GceYields     *y;
-  PetscBool      tng, alt;
+  GceYields *y;
+  PetscBool tng, alt;
   PetscErrorCode ierr;
   PetscFunctionBeginUser;
   *yp = NULL;

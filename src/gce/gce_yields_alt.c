@@ -6,7 +6,7 @@
 #include <math.h>
 #include <string.h>
 
-int            gce_traced_index(const char *sym);
+int gce_traced_index(const char *sym);
 PetscErrorCode gce_table_finish(const char *file, GceProcTable *p, double zero_standin);
 
 #define ALT_MAXCOL 64
@@ -15,11 +15,11 @@ PetscErrorCode gce_table_finish(const char *file, GceProcTable *p, double zero_s
 /* Split a line at whitespace or commas; returns the number of fields. */
 static int split(char *line, char *f[], int max, const char *sep)
 {
-  int   n = 0;
+  int n = 0;
   char *save, *tok = strtok_r(line, sep, &save);
   while (tok && n < max) {
     f[n++] = tok;
-    tok    = strtok_r(NULL, sep, &save);
+    tok = strtok_r(NULL, sep, &save);
   }
   return n;
 }
@@ -27,7 +27,7 @@ static int split(char *line, char *f[], int max, const char *sep)
 /* Thielemann 2003: header of names, one data row (Mass, mass_in_remnants, elements). */
 static PetscErrorCode load_thielemann(const char *dir, GceYields *y)
 {
-  char  path[PETSC_MAX_PATH_LEN], hdr[2048], row[2048], *hn[ALT_MAXCOL], *rv[ALT_MAXCOL];
+  char path[PETSC_MAX_PATH_LEN], hdr[2048], row[2048], *hn[ALT_MAXCOL], *rv[ALT_MAXCOL];
   FILE *fp;
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/yields/Thielemann2003/0.02.txt", dir));
@@ -40,19 +40,22 @@ static PetscErrorCode load_thielemann(const char *dir, GceYields *y)
   PetscCheck(nh == nr && nh > 2 && !strcmp(hn[0], "Mass"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "yield file %s: %d names but %d values (first name %s)", path, nh, nr, hn[0]);
   double mass = atof(rv[0]);
-  PetscCheck(mass > 1 && mass < 2, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: SN Ia mass %g", path, mass);
+  PetscCheck(mass > 1 && mass < 2, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: SN Ia mass %g", path,
+             mass);
   y->m_ia = mass;
   int found[GCE_NE] = {0};
   for (int i = 2; i < nh; i++) {
     int e = gce_traced_index(hn[i]);
     if (e < 0) continue;
     double v = atof(rv[i]);
-    PetscCheck(isfinite(v) && v >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: %s = %s", path, hn[i], rv[i]);
+    PetscCheck(isfinite(v) && v >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: %s = %s", path, hn[i],
+               rv[i]);
     y->y_ia[e] = v / mass;
-    found[e]   = 1;
+    found[e] = 1;
   }
   for (int e = 0; e < GCE_NE; e++)
-    PetscCheck(found[e], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path, gce_elem_symbol[e]);
+    PetscCheck(found[e], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path,
+               gce_elem_symbol[e]);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -62,18 +65,18 @@ static PetscErrorCode load_nomoto(const char *dir, GceProcTable *p)
 {
   static const char *zs[] = {"0.001", "0.004", "0.008", "0.02", "0.05"};
   PetscFunctionBeginUser;
-  p->nz   = 5;
+  p->nz = 5;
   p->m_lo = 8.0;
   p->m_hi = 100.0;
   for (int iz = 0; iz < 5; iz++) {
-    char  path[PETSC_MAX_PATH_LEN], line[8192], *f[ALT_MAXCOL], names[ALT_MAXCOL][32];
-    int   col[GCE_NE], nn = 0, nrow = 0, lineno = 0;
+    char path[PETSC_MAX_PATH_LEN], line[8192], *f[ALT_MAXCOL], names[ALT_MAXCOL][32];
+    int col[GCE_NE], nn = 0, nrow = 0, lineno = 0;
     FILE *fp;
     PetscCall(PetscSNPrintf(path, sizeof(path), "%s/yields/Nomoto2013/nomoto2013_net_z%s.csv", dir, zs[iz]));
     fp = fopen(path, "r");
     PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open yield file %s", path);
     GceZTable *t = &p->t[iz];
-    double     mass[GCE_MAXM], r[GCE_MAXM], u[GCE_MAXM], yy[GCE_MAXM][GCE_NE];
+    double mass[GCE_MAXM], r[GCE_MAXM], u[GCE_MAXM], yy[GCE_MAXM][GCE_NE];
     while (fgets(line, sizeof(line), fp)) {
       lineno++;
       if (line[0] == '#' || line[0] == '\n') continue;
@@ -86,19 +89,24 @@ static PetscErrorCode load_nomoto(const char *dir, GceProcTable *p)
           for (int i = 3; i < n; i++)
             if (!strcmp(names[i], gce_elem_symbol[e])) col[e] = i;
           if (col[e] < 0) fclose(fp);
-          PetscCheck(col[e] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path, gce_elem_symbol[e]);
+          PetscCheck(col[e] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path,
+                     gce_elem_symbol[e]);
         }
-        if (strcmp(names[0], "Mass") || strcmp(names[1], "mass_in_remnants") || strcmp(names[2], "unprocessed_mass_in_winds")) fclose(fp);
-        PetscCheck(!strcmp(names[0], "Mass") && !strcmp(names[1], "mass_in_remnants") && !strcmp(names[2], "unprocessed_mass_in_winds"),
+        if (strcmp(names[0], "Mass") || strcmp(names[1], "mass_in_remnants") ||
+            strcmp(names[2], "unprocessed_mass_in_winds"))
+          fclose(fp);
+        PetscCheck(!strcmp(names[0], "Mass") && !strcmp(names[1], "mass_in_remnants") &&
+                       !strcmp(names[2], "unprocessed_mass_in_winds"),
                    PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: unexpected header", path);
         continue;
       }
       if (n != nn || nrow >= GCE_MAXM) fclose(fp);
-      PetscCheck(n == nn, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: line %d has %d fields, expected %d", path, lineno, n, nn);
+      PetscCheck(n == nn, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                 "yield file %s: line %d has %d fields, expected %d", path, lineno, n, nn);
       PetscCheck(nrow < GCE_MAXM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: too many rows", path);
       mass[nrow] = atof(f[0]);
-      r[nrow]    = atof(f[1]);
-      u[nrow]    = atof(f[2]);
+      r[nrow] = atof(f[1]);
+      u[nrow] = atof(f[2]);
       for (int e = 0; e < GCE_NE; e++) yy[nrow][e] = atof(f[col[e]]);
       nrow++;
     }
@@ -114,8 +122,8 @@ static PetscErrorCode load_nomoto(const char *dir, GceProcTable *p)
       }
       if (best < 0) break;
       t->mass[t->nm] = mass[best];
-      t->r[t->nm]    = r[best];
-      t->u[t->nm]    = u[best];
+      t->r[t->nm] = r[best];
+      t->u[t->nm] = u[best];
       for (int e = 0; e < GCE_NE; e++) t->y[t->nm][e] = yy[best][e];
       t->nm++;
     }
@@ -130,16 +138,16 @@ static PetscErrorCode load_nomoto(const char *dir, GceProcTable *p)
 /* Rows of a Karakas table: symbol (capitalised; hydrogen 'p' -> 'H' at block starts
    is handled by the caller) and the mass-fraction column. */
 typedef struct {
-  int    n;
-  char   sym[ALT_MAXROW][4];
+  int n;
+  char sym[ALT_MAXROW][4];
   double x[ALT_MAXROW];
 } KRows;
 
 static PetscErrorCode read_karakas(const char *path, int xcol, int ncol, int maxrows, KRows *k)
 {
-  char  line[512], *f[16];
+  char line[512], *f[16];
   FILE *fp = fopen(path, "r");
-  int   lineno = 0;
+  int lineno = 0;
   PetscFunctionBeginUser;
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open yield file %s", path);
   k->n = 0;
@@ -149,11 +157,13 @@ static PetscErrorCode read_karakas(const char *path, int xcol, int ncol, int max
     int n = split(line, f, 16, " \t\r\n");
     if (n == 0) continue;
     if (n != ncol || k->n >= ALT_MAXROW) fclose(fp);
-    PetscCheck(n == ncol, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: line %d has %d columns, expected %d", path, lineno, n, ncol);
+    PetscCheck(n == ncol, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "yield file %s: line %d has %d columns, expected %d", path, lineno, n, ncol);
     PetscCheck(k->n < ALT_MAXROW, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: too many rows", path);
     PetscCall(PetscStrncpy(k->sym[k->n], f[0], 4));
     k->x[k->n] = atof(f[xcol]);
-    PetscCheck(isfinite(k->x[k->n]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: line %d: non-finite X", path, lineno);
+    PetscCheck(isfinite(k->x[k->n]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: line %d: non-finite X",
+               path, lineno);
     k->n++;
   }
   fclose(fp);
@@ -168,10 +178,7 @@ static int nth(const KRows *k, const char *s, int which)
   return -1;
 }
 
-static void capitalise(char *s)
-{
-  s[0] = (char)toupper((unsigned char)s[0]);
-}
+static void capitalise(char *s) { s[0] = (char)toupper((unsigned char)s[0]); }
 
 /* Initial surface mass fractions X0 of the traced elements, renormalised over the
    first block (CHEMPY: rows before the third 'p' minus one). */
@@ -196,7 +203,8 @@ static PetscErrorCode karakas_surface(const char *dir, const char *suffix, doubl
     if (e >= 0) X0[e] = k->x[i] / sum;
   }
   for (int e = 0; e < GCE_NE; e++)
-    PetscCheck(isfinite(X0[e]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "surface file %s: element %s missing", path, gce_elem_symbol[e]);
+    PetscCheck(isfinite(X0[e]), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "surface file %s: element %s missing", path,
+               gce_elem_symbol[e]);
   *zmet = zm;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -210,22 +218,25 @@ static PetscErrorCode karakas_surface(const char *dir, const char *suffix, doubl
    interpolated linearly in Z between surf_z001 and surf_z03, hydrogen the rest. */
 static PetscErrorCode load_karakas(const char *dir, GceProcTable *p)
 {
-  static const char  *suffix[4] = {"001", "007", "014", "03"};
-  static const double zval[4]   = {0.001, 0.007, 0.014, 0.03};
+  static const char *suffix[4] = {"001", "007", "014", "03"};
+  static const double zval[4] = {0.001, 0.007, 0.014, 0.03};
   static const double m001[] = {1., 1.25, 1.5, 2.0, 2.25, 2.5, 2.75, 3., 3.25, 3.5, 4., 4.5, 5., 5.5, 6., 7.};
-  static const double r001[] = {0.678, 0.669, 0.657, 0.668, 0.839, 0.948, 1.057, 1.189, 1.403, 1.176, 1.726, 1.659, 1.740, 1.962, 1.725, 2.062};
-  static const double m007[] = {1., 1.25, 1.5, 1.75, 1.9, 2.1, 2.25, 2.5, 2.75, 3., 3.25, 3.5, 3.75, 4., 4.25, 4.5, 4.75, 5., 5.5, 6., 7., 7.5};
+  static const double r001[] = {0.678, 0.669, 0.657, 0.668, 0.839, 0.948, 1.057, 1.189,
+                                1.403, 1.176, 1.726, 1.659, 1.740, 1.962, 1.725, 2.062};
+  static const double m007[] = {1.,  1.25, 1.5, 1.75, 1.9, 2.1,  2.25, 2.5, 2.75, 3., 3.25,
+                                3.5, 3.75, 4.,  4.25, 4.5, 4.75, 5.,   5.5, 6.,   7., 7.5};
   static const double r007[] = {0.606, 0.629, 0.646, 0.641, 0.657, 0.659, 0.663, 0.668, 0.679, 0.698, 0.728,
                                 0.766, 0.802, 0.849, 0.859, 0.873, 0.883, 0.895, 0.921, 0.956, 1.040, 1.116};
-  static const double m014[] = {1., 1.25, 1.5, 1.75, 2., 2.25, 2.5, 2.75, 3., 3.25, 3.5, 3.75, 4., 4.25, 4.5, 4.75, 5., 5.5, 6., 7., 8.};
+  static const double m014[] = {1.,   1.25, 1.5,  1.75, 2.,   2.25, 2.5, 2.75, 3., 3.25, 3.5,
+                                3.75, 4.,   4.25, 4.5,  4.75, 5.,   5.5, 6.,   7., 8.};
   static const double r014[] = {0.585, 0.605, 0.616, 0.638, 0.66, 0.675, 0.679, 0.684, 0.694, 0.708, 0.73,
-                                0.766, 0.813, 0.853, 0.862, 0.87, 0.879, 0.9, 0.921, 0.976, 1.062};
-  static const double r03[]  = {0.573, 0.590, 0.607, 0.625, 0.643, 0.661, 0.650, 0.670, 0.691, 0.713, 0.727,
-                                0.744, 0.744, 0.806, 0.848, 0.858, 0.867, 0.886, 0.907, 0.963, 1.053};
-  const double       *ms[4] = {m001, m007, m014, m014}, *rs[4] = {r001, r007, r014, r03};
-  const int           nms[4] = {16, 22, 21, 21};
-  KRows              *k;
-  double              X0[4][GCE_NE], zs001, zs03;
+                                0.766, 0.813, 0.853, 0.862, 0.87, 0.879, 0.9,   0.921, 0.976, 1.062};
+  static const double r03[] = {0.573, 0.590, 0.607, 0.625, 0.643, 0.661, 0.650, 0.670, 0.691, 0.713, 0.727,
+                               0.744, 0.744, 0.806, 0.848, 0.858, 0.867, 0.886, 0.907, 0.963, 1.053};
+  const double *ms[4] = {m001, m007, m014, m014}, *rs[4] = {r001, r007, r014, r03};
+  const int nms[4] = {16, 22, 21, 21};
+  KRows *k;
+  double X0[4][GCE_NE], zs001, zs03;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1(1, &k));
   PetscCall(karakas_surface(dir, "001", X0[0], &zs001, k));
@@ -234,11 +245,11 @@ static PetscErrorCode load_karakas(const char *dir, GceProcTable *p)
     double w = (zval[iz] - zval[0]) / (zval[3] - zval[0]), he = (1 - w) * X0[0][E_HE] + w * X0[3][E_HE], zsum = 0;
     for (int e = 0; e < GCE_NE; e++)
       if (gce_elem_is_metal[e]) X0[iz][e] = X0[3][e] * zval[iz] / zs03;
-    zsum          = zval[iz];
+    zsum = zval[iz];
     X0[iz][E_HE] = he;
-    X0[iz][E_H]  = 1.0 - he - zsum;
+    X0[iz][E_H] = 1.0 - he - zsum;
   }
-  p->nz   = 4;
+  p->nz = 4;
   p->m_lo = 1.0;
   p->m_hi = 8.0;
   for (int iz = 0; iz < 4; iz++) {
@@ -259,16 +270,17 @@ static PetscErrorCode load_karakas(const char *dir, GceProcTable *p)
       if (e >= 0 && col[e] < 0) col[e] = i;
     }
     for (int e = 0; e < GCE_NE; e++)
-      PetscCheck(col[e] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path, gce_elem_symbol[e]);
+      PetscCheck(col[e] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path,
+                 gce_elem_symbol[e]);
     GceZTable *t = &p->t[iz];
-    t->nm        = nms[iz];
+    t->nm = nms[iz];
     for (int j = 0; j < nms[iz]; j++) {
-      int    s   = nms[iz] - 1 - j; /* descending mass */
+      int s = nms[iz] - 1 - j; /* descending mass */
       double sum = 0;
       for (int i = 0; i < len; i++) sum += k->x[i + j * len];
       t->mass[s] = ms[iz][j];
-      t->r[s]    = rs[iz][j] / ms[iz][j];
-      t->u[s]    = 1.0 - t->r[s];
+      t->r[s] = rs[iz][j] / ms[iz][j];
+      t->u[s] = 1.0 - t->r[s];
       for (int e = 0; e < GCE_NE; e++) t->y[s][e] = k->x[col[e] + j * len] / sum - X0[iz][e];
     }
     p->zeta[iz] = zval[iz];

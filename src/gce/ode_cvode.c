@@ -18,57 +18,58 @@
 #include <nvector/nvector_serial.h>
 #include <cvode/cvode_diag.h>
 
-#define ODE_N 18     /* state: ISM G_e (9) then corona C_e (9) */
-#define ODE_NQ 2     /* Gauss-Legendre sub-cohorts per cohort interval */
-#define ODE_NTRACK 4 /* SN II and AGB, one or two metallicity tables each */
+#define ODE_N      18 /* state: ISM G_e (9) then corona C_e (9) */
+#define ODE_NQ     2  /* Gauss-Legendre sub-cohorts per cohort interval */
+#define ODE_NTRACK 4  /* SN II and AGB, one or two metallicity tables each */
 
 /* Bins of one process and metallicity table: log10 boundaries and discrete IMF weights. */
 typedef struct {
   PetscInt nb;
-  double   lb[GCE_MAXM + 1]; /* log10 beta, descending */
-  double   W[GCE_MAXM];      /* IMF mass fraction in [beta_{s+1}, beta_s) (per run) */
+  double lb[GCE_MAXM + 1]; /* log10 beta, descending */
+  double W[GCE_MAXM];      /* IMF mass fraction in [beta_{s+1}, beta_s) (per run) */
 } OdeBins;
 
 /* Cumulative return of one sub-cohort through the bins of one track. */
 typedef struct {
   const OdeBins *bins;
-  double         cum[GCE_MAXM + 1][GCE_NE]; /* returned once bins 0..s-1 have died */
-  PetscInt       ptr;                       /* bin containing the current dying mass */
+  double cum[GCE_MAXM + 1][GCE_NE]; /* returned once bins 0..s-1 have died */
+  PetscInt ptr;                     /* bin containing the current dying mass */
 } OdeTrack;
 
 /* One sub-cohort being evaluated: lifetime polynomial in log m and its tracks. */
 typedef struct {
-  double   a, b, c, l100; /* log10 tau_yr = a + b lM + c lM^2; value at 100 Msun */
+  double a, b, c, l100; /* log10 tau_yr = a + b lM + c lM^2; value at 100 Msun */
   PetscInt ntrack;
   OdeTrack tr[ODE_NTRACK];
 } OdeSub;
 
 struct OdeCohorts {
   const GceYields *y;
-  PetscInt         n; /* cohort intervals */
-  PetscReal        rtol, atol;
-  SUNContext       ctx;
-  void            *cvode;
-  N_Vector         u, utmp;
-  OdeBins          bins[2][GCE_MAXZ]; /* [sn2, agb][table] */
-  OdeSub           sub;               /* reused for every sub-cohort */
-  double          *lage, *nia;        /* (ODE_NQ, n+1) log10 age [yr] and cumulative SN Ia at age (k - xi_q) h */
-  double (*fut)[GCE_NE];              /* (n, 9) mass returned in interval j by finished cohorts */
-  double yia9[GCE_NE];                /* per SN Ia event: ejecta minus accreted hydrogen */
+  PetscInt n; /* cohort intervals */
+  PetscReal rtol, atol;
+  SUNContext ctx;
+  void *cvode;
+  N_Vector u, utmp;
+  OdeBins bins[2][GCE_MAXZ]; /* [sn2, agb][table] */
+  OdeSub sub;                /* reused for every sub-cohort */
+  double *lage, *nia;        /* (ODE_NQ, n+1) log10 age [yr] and cumulative SN Ia at age (k - xi_q) h */
+  double (*fut)[GCE_NE];     /* (n, 9) mass returned in interval j by finished cohorts */
+  double yia9[GCE_NE];       /* per SN Ia event: ejecta minus accreted hydrogen */
   /* per-run constants used by the right-hand side */
   double s, inv_gc, sfe, x_out;
-  double t0, hj, Fa[GCE_NE], Fb[GCE_NE], Fc[GCE_NE], Ft[3]; /* feedback rate in the interval: a + b tau + c tau^2, tau = (t - t0)/hj */
-  double cmin;   /* corona mass treated as exhausted */
-  int    mode;   /* infall regime: MODE_FREE, MODE_KS or MODE_DRAINED */
+  double t0, hj, Fa[GCE_NE], Fb[GCE_NE], Fc[GCE_NE],
+      Ft[3];   /* feedback rate in the interval: a + b tau + c tau^2, tau = (t - t0)/hj */
+  double cmin; /* corona mass treated as exhausted */
+  int mode;    /* infall regime: MODE_FREE, MODE_KS or MODE_DRAINED */
 };
 
 static const double pi_e[GCE_NE] = {0, 0, 0.76, 0.24, 0, 0, 0, 0, 0};
-static const double xi[ODE_NQ]   = {0.21132486540518713, 0.78867513459481287};
+static const double xi[ODE_NQ] = {0.21132486540518713, 0.78867513459481287};
 
 static inline void sfr(const struct OdeCohorts *o, double t, double *psi, double *dpsi)
 {
   double ex = exp(-t / o->s), s2 = o->s * o->s;
-  *psi  = t / s2 * ex * o->inv_gc;
+  *psi = t / s2 * ex * o->inv_gc;
   *dpsi = (1.0 / s2 - t / (s2 * o->s)) * ex * o->inv_gc;
 }
 
@@ -95,21 +96,21 @@ static inline double a_active(const struct OdeCohorts *o, double t, double *psi)
 
 static int ode_rhs(sunrealtype t, N_Vector uv, N_Vector udot, void *ud)
 {
-  struct OdeCohorts *o  = ud;
-  const double      *y  = N_VGetArrayPointer(uv);
-  double            *dy = N_VGetArrayPointer(udot);
-  double             G = 0, C = 0, psi, A, sig;
+  struct OdeCohorts *o = ud;
+  const double *y = N_VGetArrayPointer(uv);
+  double *dy = N_VGetArrayPointer(udot);
+  double G = 0, C = 0, psi, A, sig;
   for (int e = 0; e < GCE_NE; e++) {
     G += y[e];
     C += y[GCE_NE + e];
   }
   double tau = (t - o->t0) / o->hj;
-  A          = a_active(o, t, &psi);
-  sig        = o->mode == MODE_KS ? o->sfe : (G > 0 ? psi / G : o->sfe);
+  A = a_active(o, t, &psi);
+  sig = o->mode == MODE_KS ? o->sfe : (G > 0 ? psi / G : o->sfe);
   if (o->mode == MODE_DRAINED) { /* everything reaching the empty corona falls on to the ISM */
     for (int e = 0; e < GCE_NE; e++) {
-      double F       = o->Fa[e] + tau * (o->Fb[e] + tau * o->Fc[e]);
-      dy[e]          = F + psi * pi_e[e] - sig * y[e];
+      double F = o->Fa[e] + tau * (o->Fb[e] + tau * o->Fc[e]);
+      dy[e] = F + psi * pi_e[e] - sig * y[e];
       dy[GCE_NE + e] = 0.0;
     }
     return 0;
@@ -117,9 +118,9 @@ static int ode_rhs(sunrealtype t, N_Vector uv, N_Vector udot, void *ud)
   if (o->mode == MODE_FREE) A = 0.0;
   double ac = C > 0 ? A / C : 0.0;
   for (int e = 0; e < GCE_NE; e++) {
-    double mv      = ac * y[GCE_NE + e];
-    double F       = o->Fa[e] + tau * (o->Fb[e] + tau * o->Fc[e]);
-    dy[e]          = (1.0 - o->x_out) * F + mv - sig * y[e];
+    double mv = ac * y[GCE_NE + e];
+    double F = o->Fa[e] + tau * (o->Fb[e] + tau * o->Fc[e]);
+    dy[e] = (1.0 - o->x_out) * F + mv - sig * y[e];
     dy[GCE_NE + e] = o->x_out * F + psi * pi_e[e] - mv;
   }
   return 0;
@@ -128,8 +129,8 @@ static int ode_rhs(sunrealtype t, N_Vector uv, N_Vector udot, void *ud)
 static int ode_root(sunrealtype t, N_Vector uv, sunrealtype *g, void *ud)
 {
   struct OdeCohorts *o = ud;
-  const double      *y = N_VGetArrayPointer(uv);
-  double             G = 0, C = 0, psi;
+  const double *y = N_VGetArrayPointer(uv);
+  double G = 0, C = 0, psi;
   for (int e = 0; e < GCE_NE; e++) {
     G += y[e];
     C += y[GCE_NE + e];
@@ -138,7 +139,7 @@ static int ode_root(sunrealtype t, N_Vector uv, sunrealtype *g, void *ud)
   /* FREE and DRAINED start on the constraint (G = psi/SFE); the small offset keeps the
      switch function away from zero there, so CVODE does not see a root at the restart */
   double off = 1e-8 * G;
-  g[0]       = o->mode == MODE_KS ? A : (o->mode == MODE_FREE ? G - psi / o->sfe + off : G - psi / o->sfe - off);
+  g[0] = o->mode == MODE_KS ? A : (o->mode == MODE_FREE ? G - psi / o->sfe + off : G - psi / o->sfe - off);
   /* KS: the corona runs dry; DRAINED: the ISM runs dry (no gas for the prescribed SFR) */
   g[1] = o->mode == MODE_KS ? C - o->cmin : (o->mode == MODE_DRAINED ? G - o->cmin : 1.0);
   return 0;
@@ -150,9 +151,12 @@ static void mode_fix(struct OdeCohorts *o, double t, const double *y)
   double G = 0, psi;
   for (int e = 0; e < GCE_NE; e++) G += y[e];
   double A = a_active(o, t, &psi), Gk = psi / o->sfe;
-  if (o->mode == MODE_KS && A < 0) o->mode = MODE_FREE;
-  else if (o->mode == MODE_FREE && G <= Gk) o->mode = MODE_KS;
-  else if (o->mode == MODE_DRAINED && G >= Gk) o->mode = MODE_FREE;
+  if (o->mode == MODE_KS && A < 0)
+    o->mode = MODE_FREE;
+  else if (o->mode == MODE_FREE && G <= Gk)
+    o->mode = MODE_KS;
+  else if (o->mode == MODE_DRAINED && G >= Gk)
+    o->mode = MODE_FREE;
 }
 
 PetscErrorCode ode_create(const GceYields *y, const GceConfig *c, OdeCohorts **op)
@@ -160,8 +164,8 @@ PetscErrorCode ode_create(const GceYields *y, const GceConfig *c, OdeCohorts **o
   OdeCohorts *o;
   PetscFunctionBeginUser;
   PetscCall(PetscCalloc1(1, &o));
-  o->y    = y;
-  o->n    = c->cohorts;
+  o->y = y;
+  o->n = c->cohorts;
   o->rtol = c->rtol;
   o->atol = c->atol;
   PetscCall(PetscMalloc3(ODE_NQ * (o->n + 1), &o->lage, ODE_NQ * (o->n + 1), &o->nia, o->n, &o->fut));
@@ -169,13 +173,13 @@ PetscErrorCode ode_create(const GceYields *y, const GceConfig *c, OdeCohorts **o
   for (int p = 0; p < 2; p++)
     for (PetscInt iz = 0; iz < pt[p]->nz; iz++) {
       OdeBins *b = &o->bins[p][iz];
-      b->nb      = pt[p]->t[iz].nm;
+      b->nb = pt[p]->t[iz].nm;
       for (PetscInt s = 0; s <= b->nb; s++) b->lb[s] = log10(pt[p]->t[iz].beta[s]);
     }
   for (int e = 0; e < GCE_NE; e++) o->yia9[e] = y->m_ia * y->y_ia[e] - (e == E_H ? y->m_ia - y->m_wd : 0.0);
 
   SUNCall(SUNContext_Create(NULL, &o->ctx));
-  o->u    = N_VNew_Serial(ODE_N, o->ctx);
+  o->u = N_VNew_Serial(ODE_N, o->ctx);
   o->utmp = N_VNew_Serial(ODE_N, o->ctx);
   PetscCheck(o->u && o->utmp, PETSC_COMM_SELF, PETSC_ERR_MEM, "N_VNew_Serial failed");
   o->cvode = CVodeCreate(CV_BDF, o->ctx);
@@ -217,26 +221,27 @@ PetscErrorCode ode_destroy(OdeCohorts **op)
    discrete IMF mass of each bin, metallicity selection of spec 6.4). */
 static void sub_build(OdeCohorts *o, double z, const double f[GCE_NE])
 {
-  const double        p[8] = {10.0153615, -3.91089893, 0.99947209, -0.03601771, -0.31139679, 0.09109059, -0.03218365, -0.01323112};
+  const double p[8] = {10.0153615,  -3.91089893, 0.99947209,  -0.03601771,
+                       -0.31139679, 0.09109059,  -0.03218365, -0.01323112};
   const GceProcTable *pt[2] = {&o->y->sn2, &o->y->agb};
-  OdeSub             *sb   = &o->sub;
-  double              lZ   = z <= 0 ? -5.0 : log10(z);
-  sb->a                    = p[0] + lZ * p[3] + lZ * lZ * p[6];
-  sb->b                    = p[1] + lZ * p[4] + lZ * lZ * p[7];
-  sb->c                    = p[2] + lZ * p[5];
-  sb->l100                 = sb->a + 2.0 * sb->b + 4.0 * sb->c;
-  sb->ntrack               = 0;
+  OdeSub *sb = &o->sub;
+  double lZ = z <= 0 ? -5.0 : log10(z);
+  sb->a = p[0] + lZ * p[3] + lZ * lZ * p[6];
+  sb->b = p[1] + lZ * p[4] + lZ * lZ * p[7];
+  sb->c = p[2] + lZ * p[5];
+  sb->l100 = sb->a + 2.0 * sb->b + 4.0 * sb->c;
+  sb->ntrack = 0;
   for (int pr = 0; pr < 2; pr++) {
-    int    idx[2], nsel;
+    int idx[2], nsel;
     double w[2];
     gce_zweights(pt[pr], z, idx, w, &nsel);
     int merge = pt[pr]->shared_bins || nsel == 1;
     for (int q = 0; q < nsel; q++) {
       if (merge && q > 0) break;
-      OdeTrack      *tr = &sb->tr[sb->ntrack++];
+      OdeTrack *tr = &sb->tr[sb->ntrack++];
       const OdeBins *bn = &o->bins[pr][idx[q]];
-      tr->bins          = bn;
-      tr->ptr           = 0;
+      tr->bins = bn;
+      tr->ptr = 0;
       for (int e = 0; e < GCE_NE; e++) tr->cum[0][e] = 0.0;
       for (PetscInt s = 0; s < bn->nb; s++) {
         double B[GCE_NE];
@@ -263,7 +268,7 @@ static void sub_eval(OdeSub *sb, double L, double nia, const double yia9[GCE_NE]
   if (disc < 0) return;
   double lM = 2.0 * (sb->a - L) / (-sb->b + sqrt(disc)); /* root on the decreasing branch */
   for (PetscInt k = 0; k < sb->ntrack; k++) {
-    OdeTrack      *tr = &sb->tr[k];
+    OdeTrack *tr = &sb->tr[k];
     const OdeBins *bn = tr->bins;
     if (lM >= bn->lb[0]) continue;
     while (tr->ptr < bn->nb && lM < bn->lb[tr->ptr + 1]) tr->ptr++;
@@ -308,22 +313,22 @@ static void accumulate_stats(void *cv, GceRunStats *st)
   if (CVodeGetNumNonlinSolvConvFails(cv, &v) == CV_SUCCESS) st->nonlin_fails += v;
 }
 
-GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist, PetscInt *nhist, GceRunStats *st,
-                  GceBudget *bud)
+GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist, PetscInt *nhist,
+                  GceRunStats *st, GceBudget *bud)
 {
   const GceYields *y = o->y;
-  const PetscInt   n = o->n;
-  const double     T = p->T, h = T / (double)n, tau8 = 0.04, end = GCE_END;
+  const PetscInt n = o->n;
+  const double T = p->T, h = T / (double)n, tau8 = 0.04, end = GCE_END;
   *nhist = 0;
 
   /* Continuum 5 % rule: psi(T) against the mean of psi over [0, end]. */
   double x = T / p->s;
   if (x / p->s * exp(-x) < 0.05 * gcdf(end, p->s) / end) return GCE_REJ_SFR;
 
-  o->s      = p->s;
+  o->s = p->s;
   o->inv_gc = 1.0 / gcdf(T, p->s);
-  o->sfe    = p->sfe;
-  o->x_out  = p->x_out;
+  o->sfe = p->sfe;
+  o->x_out = p->x_out;
   o->mode = MODE_KS;
   /* corona mass below which it counts as exhausted (reference: infall clipped at C) */
   o->cmin = 1e-6;
@@ -338,9 +343,9 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
   double dnorm = 1.0 - pow(13.8 / tau8, -0.12);
   for (int q = 0; q < ODE_NQ; q++)
     for (PetscInt k = 1; k <= n; k++) {
-      double age                = ((double)k - xi[q]) * h;
-      o->lage[q * (n + 1) + k]  = log10(age * 1e9);
-      o->nia[q * (n + 1) + k]   = age > tau8 ? p->n_ia * (1.0 - pow(age / tau8, -0.12)) / dnorm : 0.0;
+      double age = ((double)k - xi[q]) * h;
+      o->lage[q * (n + 1) + k] = log10(age * 1e9);
+      o->nia[q * (n + 1) + k] = age > tau8 ? p->n_ia * (1.0 - pow(age / tau8, -0.12)) / dnorm : 0.0;
     }
   for (PetscInt j = 0; j < n; j++)
     for (int e = 0; e < GCE_NE; e++) o->fut[j][e] = 0.0;
@@ -348,14 +353,14 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
   /* Initial state: empty ISM, corona of primordial gas scaled to the full SFH. */
   double *u = N_VGetArrayPointer(o->u), c0 = gcdf(end, p->s) * o->inv_gc;
   for (int e = 0; e < GCE_NE; e++) {
-    u[e]          = 0.0;
+    u[e] = 0.0;
     u[GCE_NE + e] = pi_e[e] * c0;
   }
-  bud->gas0     = c0;
+  bud->gas0 = c0;
   bud->accreted = 1.0; /* integral of psi over [0, T] */
-  bud->formed   = 1.0;
+  bud->formed = 1.0;
   bud->returned = 0.0;
-  double    tcur = 0.0, ustop[ODE_NQ][ODE_N], zprev = 0.0, fprev[GCE_NE], fstart[GCE_NE] = {0};
+  double tcur = 0.0, ustop[ODE_NQ][ODE_N], zprev = 0.0, fprev[GCE_NE], fstart[GCE_NE] = {0};
   GceStatus status = GCE_OK;
   for (PetscInt j = 0; j < n && status == GCE_OK; j++) {
     double t0 = j * h, t1 = (j + 1 == n) ? T : (j + 1) * h;
@@ -392,7 +397,7 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
     if (j + 1 < n) mnext = (gcdf(t1 + h < T ? t1 + h : T, p->s) - gcdf(t1, p->s)) * o->inv_gc;
     for (int q = 0; q < ODE_NQ; q++) {
       OdeSub *sb = &o->sub;
-      double  Q2[GCE_NE];
+      double Q2[GCE_NE];
       for (PetscInt k = 0; k < sb->ntrack; k++) sb->tr[k].ptr = 0;
       sub_eval(sb, o->lage[q * (n + 1) + 1], o->nia[q * (n + 1) + 1], o->yia9, Q);
       if (j + 1 < n) sub_eval(sb, o->lage[q * (n + 1) + 2], o->nia[q * (n + 1) + 2], o->yia9, Q2);
@@ -432,16 +437,16 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
     CVodeSetStopTime(o->cvode, t1);
     double tq[ODE_NQ + 1] = {t0 + xi[0] * h, t0 + xi[1] * h, t1};
     for (int q = 0; q <= ODE_NQ && status == GCE_OK; q++) {
-      N_Vector out  = q < ODE_NQ ? o->utmp : o->u;
-      double   tret = -1.0;
+      N_Vector out = q < ODE_NQ ? o->utmp : o->u;
+      double tret = -1.0;
       while (status == GCE_OK && tret < tq[q]) {
         if (tret > 0 && tq[q] - tret < 1e-10 * h) break; /* restarted just short of the output time */
-        double tw   = cs_wtime();
-        int    flag = CVode(o->cvode, tq[q], out, &tret, CV_NORMAL);
+        double tw = cs_wtime();
+        int flag = CVode(o->cvode, tq[q], out, &tret, CV_NORMAL);
         st->cvode_seconds += cs_wtime() - tw;
         if (flag < 0) {
           st->cvode_flag = flag;
-          status         = GCE_SOLVER_FAILURE;
+          status = GCE_SOLVER_FAILURE;
         } else if (flag == CV_ROOT_RETURN) { /* infall switches on or off: new mode, restart */
           int rinfo[2] = {0, 0}, old = o->mode;
           CVodeGetRootInfo(o->cvode, rinfo);
@@ -449,10 +454,14 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
             status = GCE_REJ_NEGATIVE;
             break;
           }
-          if (o->mode == MODE_KS && rinfo[1] < 0) o->mode = MODE_DRAINED;
-          else if (o->mode == MODE_KS && rinfo[0] < 0) o->mode = MODE_FREE;
-          else if (o->mode == MODE_FREE && rinfo[0] < 0) o->mode = MODE_KS;
-          else if (o->mode == MODE_DRAINED && rinfo[0] > 0) o->mode = MODE_FREE;
+          if (o->mode == MODE_KS && rinfo[1] < 0)
+            o->mode = MODE_DRAINED;
+          else if (o->mode == MODE_KS && rinfo[0] < 0)
+            o->mode = MODE_FREE;
+          else if (o->mode == MODE_FREE && rinfo[0] < 0)
+            o->mode = MODE_KS;
+          else if (o->mode == MODE_DRAINED && rinfo[0] > 0)
+            o->mode = MODE_FREE;
           if (o->mode != old) {
             accumulate_stats(o->cvode, st);
             if (CVodeReInit(o->cvode, tret, out) < 0) return GCE_SOLVER_FAILURE;
@@ -496,7 +505,7 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
     if (C < 0) status = GCE_REJ_NEGATIVE;
     if (hist) {
       double *row = hist + (*nhist)++ * GCE_HRAW;
-      row[0]      = t1;
+      row[0] = t1;
       for (int e = 0; e < GCE_NE; e++) row[1 + e] = u[e];
       row[10] = G;
       row[11] = C;

@@ -63,7 +63,8 @@ PetscErrorCode csv_read(const char *path, PetscInt ncols, const char *const name
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: file is empty (no header line)", path);
   }
   nhead = csv_split(line, fields, CSV_MAX_FIELDS);
-  PetscCheck(nhead <= CSV_MAX_FIELDS, PETSC_COMM_SELF, PETSC_ERR_SUP, "%s: line %" PetscInt_FMT ": more than %d columns", path, lineno, CSV_MAX_FIELDS);
+  PetscCheck(nhead <= CSV_MAX_FIELDS, PETSC_COMM_SELF, PETSC_ERR_SUP,
+             "%s: line %" PetscInt_FMT ": more than %d columns", path, lineno, CSV_MAX_FIELDS);
   t->ncols = ncols;
   PetscCall(PetscMalloc1(ncols, &t->present));
   for (PetscInt c = 0; c < ncols; c++) {
@@ -74,7 +75,8 @@ PetscErrorCode csv_read(const char *path, PetscInt ncols, const char *const name
     if (map[c] < 0 && (!required || required[c])) {
       free(line);
       fclose(fp);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: line %" PetscInt_FMT ": required column '%s' is missing from the header", path, lineno, names[c]);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+              "%s: line %" PetscInt_FMT ": required column '%s' is missing from the header", path, lineno, names[c]);
     }
   }
   if (id_col)
@@ -89,7 +91,8 @@ PetscErrorCode csv_read(const char *path, PetscInt ncols, const char *const name
     if (nf != nhead) {
       free(line);
       fclose(fp);
-      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: line %" PetscInt_FMT ": %d fields, but the header has %d", path, lineno, nf, nhead);
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+              "%s: line %" PetscInt_FMT ": %d fields, but the header has %d", path, lineno, nf, nhead);
     }
     if (t->nrows == rowcap) {
       rowcap *= 2;
@@ -109,7 +112,8 @@ PetscErrorCode csv_read(const char *path, PetscInt ncols, const char *const name
         if (!allow_missing) {
           free(line);
           fclose(fp);
-          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: line %" PetscInt_FMT ", column '%s': value is missing", path, lineno, names[c]);
+          SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                  "%s: line %" PetscInt_FMT ", column '%s': value is missing", path, lineno, names[c]);
         }
         row[c] = NAN;
         continue;
@@ -121,7 +125,8 @@ PetscErrorCode csv_read(const char *path, PetscInt ncols, const char *const name
         PetscCall(PetscStrncpy(bad, s, sizeof(bad)));
         free(line);
         fclose(fp);
-        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: line %" PetscInt_FMT ", column '%s': '%s' is not a number", path, lineno, names[c], bad);
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                "%s: line %" PetscInt_FMT ", column '%s': '%s' is not a number", path, lineno, names[c], bad);
       }
     }
     if (t->ids) PetscCall(PetscStrallocpy(fields[idpos], &t->ids[t->nrows]));
@@ -144,7 +149,8 @@ PetscErrorCode csv_table_destroy(CsvTable *t)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode csv_write(const char *path, PetscInt ncols, const char *const names[], PetscInt nrows, const double *data)
+PetscErrorCode csv_write(const char *path, PetscInt ncols, const char *const names[], PetscInt nrows,
+                         const double *data)
 {
   char tmp[PETSC_MAX_PATH_LEN];
   FILE *fp;
@@ -157,7 +163,8 @@ PetscErrorCode csv_write(const char *path, PetscInt ncols, const char *const nam
   for (PetscInt i = 0; i < nrows; i++) {
     for (PetscInt c = 0; c < ncols; c++) {
       double v = data[i * ncols + c];
-      if (isnan(v)) fprintf(fp, "%snan", c ? "," : "");
+      if (isnan(v))
+        fprintf(fp, "%snan", c ? "," : "");
       else {
         /* Shortest of %.15g / %.17g that reads back exactly: -2.3, not -2.2999999999999998. */
         char b[32];
@@ -171,6 +178,7 @@ PetscErrorCode csv_write(const char *path, PetscInt ncols, const char *const nam
   int bad = ferror(fp);
   bad |= fclose(fp);
   PetscCheck(!bad, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: write failed", tmp);
-  PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s (%s)", tmp, path, strerror(errno));
+  PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s (%s)", tmp, path,
+             strerror(errno));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

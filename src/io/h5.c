@@ -18,7 +18,8 @@ static PetscErrorCode h5_fapl(MPI_Comm comm, hid_t *fapl)
 }
 
 /* Fill in f and open (or create) `name` with MPI-IO; the error names the file. */
-static PetscErrorCode h5_open_as(MPI_Comm comm, const char *path, const char *tmp_suffix, unsigned mode, PetscBool create, H5File *f)
+static PetscErrorCode h5_open_as(MPI_Comm comm, const char *path, const char *tmp_suffix, unsigned mode,
+                                 PetscBool create, H5File *f)
 {
   hid_t fapl;
   const char *name;
@@ -32,7 +33,10 @@ static PetscErrorCode h5_open_as(MPI_Comm comm, const char *path, const char *tm
   H5E_BEGIN_TRY { f->id = create ? H5Fcreate(name, mode, H5P_DEFAULT, fapl) : H5Fopen(name, mode, fapl); }
   H5E_END_TRY;
   H5Pclose(fapl);
-  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN, create ? "cannot create HDF5 file %s (is the directory writable?)" : "cannot open HDF5 file %s (missing, or not an HDF5 file)", name);
+  PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN,
+             create ? "cannot create HDF5 file %s (is the directory writable?)"
+                    : "cannot open HDF5 file %s (missing, or not an HDF5 file)",
+             name);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -59,7 +63,9 @@ PetscErrorCode h5_commit(H5File *f)
   f->id = -1;
   PetscCallMPI(MPI_Barrier(f->comm));
   PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
-  if (rank == 0) PetscCheck(rename(f->tmp, f->path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", f->tmp, f->path);
+  if (rank == 0)
+    PetscCheck(rename(f->tmp, f->path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", f->tmp,
+               f->path);
   PetscCallMPI(MPI_Barrier(f->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -93,7 +99,8 @@ PetscErrorCode h5_table_create(H5File *f, const char *name, hid_t type, PetscInt
   int rank = ncols > 0 ? 2 : 1;
   hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)ncols}, maxd[2] = {H5S_UNLIMITED, (hsize_t)ncols};
   /* ~64k values a chunk: big enough for efficient I/O, small enough to extend. */
-  hsize_t chunk[2] = {(hsize_t)PetscMax(1, PetscMin(nrows > 0 ? nrows : 1, 65536 / PetscMax(ncols, 1))), (hsize_t)ncols};
+  hsize_t chunk[2] = {(hsize_t)PetscMax(1, PetscMin(nrows > 0 ? nrows : 1, 65536 / PetscMax(ncols, 1))),
+                      (hsize_t)ncols};
   hid_t space, dcpl, ds;
   PetscFunctionBeginUser;
   H5Call(space = H5Screate_simple(rank, dims, maxd));
@@ -128,7 +135,8 @@ PetscErrorCode h5_table_create(H5File *f, const char *name, hid_t type, PetscInt
 static PetscErrorCode h5_open_dataset(H5File *f, const char *name, hid_t *ds)
 {
   PetscFunctionBeginUser;
-  PetscCheck(h5_exists(f, name), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s is missing", f->path, name);
+  PetscCheck(h5_exists(f, name), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s is missing", f->path,
+             name);
   H5Call(*ds = H5Dopen2(f->id, name, H5P_DEFAULT));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -158,8 +166,10 @@ static PetscErrorCode h5_rows_io(H5File *f, const char *name, hid_t memtype, Pet
   }
   H5Call(dxpl = H5Pcreate(H5P_DATASET_XFER));
   H5Call(H5Pset_dxpl_mpio(dxpl, collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT));
-  if (write) H5Call(H5Dwrite(ds, memtype, mspace, fspace, dxpl, data));
-  else H5Call(H5Dread(ds, memtype, mspace, fspace, dxpl, data));
+  if (write)
+    H5Call(H5Dwrite(ds, memtype, mspace, fspace, dxpl, data));
+  else
+    H5Call(H5Dread(ds, memtype, mspace, fspace, dxpl, data));
   H5Call(H5Pclose(dxpl));
   H5Call(H5Sclose(mspace));
   H5Call(H5Sclose(fspace));
@@ -207,8 +217,8 @@ PetscErrorCode h5_table_info(H5File *f, const char *name, PetscInt *nrows, Petsc
   PetscCall(h5_open_dataset(f, name, &ds));
   H5Call(sp = H5Dget_space(ds));
   H5Call(rank = H5Sget_simple_extent_ndims(sp));
-  PetscCheck(rank == 1 || rank == 2, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s has rank %d, expected a table",
-             f->path, name, rank);
+  PetscCheck(rank == 1 || rank == 2, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: dataset %s has rank %d, expected a table", f->path, name, rank);
   H5Call(H5Sget_simple_extent_dims(sp, dims, NULL));
   H5Call(H5Sclose(sp));
   H5Call(H5Dclose(ds));
@@ -223,15 +233,15 @@ PetscErrorCode h5_table_check_columns(H5File *f, const char *name, PetscInt ncol
   char have[4096], want[4096] = "";
   PetscFunctionBeginUser;
   PetscCall(h5_table_info(f, name, &nr, &nc));
-  PetscCheck(nc == ncols, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s has %" PetscInt_FMT " columns, expected %" PetscInt_FMT,
-             f->path, name, nc, ncols);
+  PetscCheck(nc == ncols, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: dataset %s has %" PetscInt_FMT " columns, expected %" PetscInt_FMT, f->path, name, nc, ncols);
   for (PetscInt c = 0; c < ncols; c++) {
     if (c) PetscCall(PetscStrlcat(want, ",", sizeof(want)));
     PetscCall(PetscStrlcat(want, expect[c], sizeof(want)));
   }
   PetscCall(h5_attr_read_str(f, name, "columns", have, sizeof(have)));
-  PetscCheck(!strcmp(have, want), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: dataset %s has columns '%s', expected '%s'",
-             f->path, name, have, want);
+  PetscCheck(!strcmp(have, want), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: dataset %s has columns '%s', expected '%s'", f->path, name, have, want);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -292,8 +302,8 @@ static PetscErrorCode h5_attr_open(H5File *f, const char *obj, const char *name,
   hid_t sp;
   hssize_t np;
   PetscFunctionBeginUser;
-  PetscCheck(h5_attr_exists(f, obj, name), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: attribute %s of %s is missing",
-             f->path, name, obj);
+  PetscCheck(h5_attr_exists(f, obj, name), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: attribute %s of %s is missing", f->path, name, obj);
   H5Call(*a = H5Aopen_by_name(f->id, obj, name, H5P_DEFAULT, H5P_DEFAULT));
   H5Call(sp = H5Aget_space(*a));
   H5Call(np = H5Sget_simple_extent_npoints(sp));
@@ -308,8 +318,9 @@ static PetscErrorCode h5_attr_read(H5File *f, const char *obj, const char *name,
   hsize_t npts;
   PetscFunctionBeginUser;
   PetscCall(h5_attr_open(f, obj, name, &a, &npts));
-  PetscCheck((PetscInt)npts == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: attribute %s of %s has %llu values, expected %" PetscInt_FMT,
-             f->path, name, obj, (unsigned long long)npts, n);
+  PetscCheck((PetscInt)npts == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "file %s: attribute %s of %s has %llu values, expected %" PetscInt_FMT, f->path, name, obj,
+             (unsigned long long)npts, n);
   H5Call(H5Aread(a, type, v));
   H5Call(H5Aclose(a));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -339,8 +350,8 @@ PetscErrorCode h5_attr_read_str(H5File *f, const char *obj, const char *name, ch
   size_t sz = H5Tget_size(ft);
   PetscCheck(H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "file %s: attribute %s of %s is not a fixed-length string", f->path, name, obj);
-  PetscCheck(sz < len, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: attribute %s of %s is longer than %zu", f->path,
-             name, obj, len);
+  PetscCheck(sz < len, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "file %s: attribute %s of %s is longer than %zu",
+             f->path, name, obj, len);
   H5Call(t = H5Tcopy(H5T_C_S1));
   H5Call(H5Tset_size(t, sz));
   H5Call(H5Aread(a, t, value));

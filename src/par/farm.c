@@ -103,7 +103,8 @@ static PetscErrorCode progress(const ParCtx *ctx, const FarmSpec *s, Master *m, 
     for (int k = 1; k < FARM_MAX_STATUS; k++)
       if (m->sum->count[k] && s->status_names[k]) {
         char one[64];
-        PetscCall(PetscSNPrintf(one, sizeof(one), "%s%s=%" PetscInt_FMT, extra[0] ? " " : "", s->status_names[k], m->sum->count[k]));
+        PetscCall(PetscSNPrintf(one, sizeof(one), "%s%s=%" PetscInt_FMT, extra[0] ? " " : "", s->status_names[k],
+                                m->sum->count[k]));
         PetscCall(PetscStrlcat(extra, one, sizeof(extra)));
       }
   PetscCall(par_progress_report(ctx, &m->prog, m->done, m->ntotal, extra, force));
@@ -118,8 +119,10 @@ static PetscErrorCode serve(const ParCtx *ctx, Farm *f, Master *m, PetscBool blo
   MPI_Status st;
   PetscFunctionBeginUser;
   for (;;) {
-    if (block) PetscCallMPI(MPI_Probe(MPI_ANY_SOURCE, TAG_REQ, ctx->comm, &st));
-    else PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_REQ, ctx->comm, &flag, &st));
+    if (block)
+      PetscCallMPI(MPI_Probe(MPI_ANY_SOURCE, TAG_REQ, ctx->comm, &st));
+    else
+      PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_REQ, ctx->comm, &flag, &st));
     if (!flag) break;
     block = PETSC_FALSE;
     int src = st.MPI_SOURCE, len;
@@ -172,7 +175,8 @@ static PetscErrorCode master(const ParCtx *ctx, Farm *f, Master *m, PetscInt *nr
       next = 0;
     } else if (m->active > 0) {
       PetscCall(serve(ctx, f, m, PETSC_TRUE));
-    } else break;
+    } else
+      break;
     PetscCall(progress(ctx, s, m, PETSC_FALSE));
   }
   PetscCall(PetscFree2(rows, out));
@@ -201,7 +205,8 @@ PetscErrorCode farm_run(const ParCtx *ctx, const FarmSpec *spec, PetscInt npendi
     par_progress_start(&m.prog, spec->what, ndone, spec->progress_every);
     PetscCall(master(ctx, &f, &m, &mine));
     PetscCall(progress(ctx, spec, &m, PETSC_TRUE));
-  } else PetscCall(worker(ctx, &f, &mine));
+  } else
+    PetscCall(worker(ctx, &f, &mine));
   PetscCall(PetscFree2(f.msg, f.assign));
   sum->seconds = cs_wtime() - t0;
   PetscCallMPI(MPI_Allreduce(&mine, &sum->rows_per_rank_max, 1, MPIU_INT, MPI_MAX, ctx->comm));

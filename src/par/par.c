@@ -50,7 +50,8 @@ PetscErrorCode par_progress_report(const ParCtx *ctx, ParProgress *p, PetscInt d
   p->last = now;
   double el = now - p->t0, rate = el > 0 ? (double)(done - p->done0) / el : 0.0;
   double eta = rate > 0 ? (double)(total - done) / rate : 0.0;
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "[%s] %" PetscInt_FMT "/%" PetscInt_FMT " (%.1f%%)  %.1f/s  elapsed %.0fs  ETA %.0fs%s%s\n",
+  PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                        "[%s] %" PetscInt_FMT "/%" PetscInt_FMT " (%.1f%%)  %.1f/s  elapsed %.0fs  ETA %.0fs%s%s\n",
                         p->what, done, total, total > 0 ? 100.0 * done / total : 100.0, rate, el, eta,
                         extra ? "  " : "", extra ? extra : ""));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -91,7 +92,8 @@ PetscErrorCode par_column_stats(const ParCtx *ctx, const double *x, PetscInt n, 
 {
   double s[2 * PAR_MAX_COLS + 1] = {0};
   PetscFunctionBeginUser;
-  PetscCheck(d <= PAR_MAX_COLS, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "par_column_stats: %d columns, at most %d", d, PAR_MAX_COLS);
+  PetscCheck(d <= PAR_MAX_COLS, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "par_column_stats: %d columns, at most %d",
+             d, PAR_MAX_COLS);
   /* Two passes (mean, then squared deviations): stable for columns with a large offset. */
   for (PetscInt i = 0; i < n; i++)
     for (int k = 0; k < d; k++) s[k] += x[i * d + k];

@@ -6,10 +6,12 @@ PetscErrorCode emu_create(const PetscInt *hidden, PetscInt nhidden, int max_batc
 {
   int sizes[MLP_MAX_LAYERS];
   PetscFunctionBeginUser;
-  PetscCheck(nhidden >= 1 && nhidden <= MLP_MAX_LAYERS - 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "emulator: %" PetscInt_FMT " hidden layers, need 1..%d", nhidden, MLP_MAX_LAYERS - 2);
+  PetscCheck(nhidden >= 1 && nhidden <= MLP_MAX_LAYERS - 2, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "emulator: %" PetscInt_FMT " hidden layers, need 1..%d", nhidden, MLP_MAX_LAYERS - 2);
   sizes[0] = CS_NPARAM;
   for (PetscInt l = 0; l < nhidden; l++) {
-    PetscCheck(hidden[l] > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "emulator: hidden layer %" PetscInt_FMT " has size %" PetscInt_FMT, l, hidden[l]);
+    PetscCheck(hidden[l] > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+               "emulator: hidden layer %" PetscInt_FMT " has size %" PetscInt_FMT, l, hidden[l]);
     sizes[1 + l] = (int)hidden[l];
   }
   sizes[nhidden + 1] = CS_NELEM;
@@ -48,14 +50,16 @@ PetscErrorCode emu_write_h5(const Emulator *e, H5File *f, const char *group)
   PetscCall(h5_attr_write_double(f, group, "out_mean", CS_NELEM, e->out_mean));
   PetscCall(h5_attr_write_double(f, group, "out_sd", CS_NELEM, e->out_sd));
   PetscCall(h5_attr_write_str(f, group, "activation", "tanh"));
-  PetscCall(h5_attr_write_str(f, group, "inputs", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
+  PetscCall(
+      h5_attr_write_str(f, group, "inputs", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
   PetscCall(h5_attr_write_str(f, group, "outputs", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
   /* Every rank holds identical weights; rank 0 writes the one vector. */
   int rank;
   PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
   PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)e->mlp->nparams, 0, NULL));
-  PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)e->mlp->nparams : 0, e->mlp->params, PETSC_TRUE));
+  PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)e->mlp->nparams : 0,
+                                e->mlp->params, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -66,7 +70,8 @@ PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, E
   char name[256], buf[256];
   PetscFunctionBeginUser;
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
-  PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: no emulator (group %s missing): is this an emulator file?", path, group);
+  PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: no emulator (group %s missing): is this an emulator file?", path, group);
   /* The sizes attribute's length is the number of layers. */
   {
     hid_t a, sp;
@@ -76,12 +81,15 @@ PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, E
     H5Call(H5Sclose(sp));
     H5Call(H5Aclose(a));
   }
-  PetscCheck(nsizes >= 3 && nsizes <= MLP_MAX_LAYERS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: emulator has %" PetscInt_FMT " layer sizes", path, nsizes);
+  PetscCheck(nsizes >= 3 && nsizes <= MLP_MAX_LAYERS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: emulator has %" PetscInt_FMT " layer sizes", path, nsizes);
   PetscCall(h5_attr_read_int(&f, group, "sizes", nsizes, sizes));
   PetscCheck(sizes[0] == CS_NPARAM && sizes[nsizes - 1] == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: emulator maps %" PetscInt_FMT " inputs to %" PetscInt_FMT " outputs, expected %d -> %d", path, sizes[0], sizes[nsizes - 1], CS_NPARAM, CS_NELEM);
+             "%s: emulator maps %" PetscInt_FMT " inputs to %" PetscInt_FMT " outputs, expected %d -> %d", path,
+             sizes[0], sizes[nsizes - 1], CS_NPARAM, CS_NELEM);
   PetscCall(h5_attr_read_str(&f, group, "outputs", buf, sizeof(buf)));
-  PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: emulator outputs are %s, expected this program's element set", path, buf);
+  PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: emulator outputs are %s, expected this program's element set", path, buf);
   PetscCall(emu_create(sizes + 1, nsizes - 2, max_batch, e));
   PetscCall(h5_attr_read_double(&f, group, "in_mean", CS_NPARAM, (*e)->in_mean));
   PetscCall(h5_attr_read_double(&f, group, "in_sd", CS_NPARAM, (*e)->in_sd));
@@ -90,7 +98,8 @@ PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, E
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
   PetscCall(h5_table_info(&f, name, &np, &nc));
   n = (PetscInt)(*e)->mlp->nparams;
-  PetscCheck(np == n && nc == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %" PetscInt_FMT " values, but the layer sizes need %" PetscInt_FMT, path, name, np, n);
+  PetscCheck(np == n && nc == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %s has %" PetscInt_FMT " values, but the layer sizes need %" PetscInt_FMT, path, name, np, n);
   PetscCall(h5_table_read_rows(&f, name, H5T_NATIVE_DOUBLE, 0, n, (*e)->mlp->params, PETSC_FALSE));
   PetscCall(h5_close(&f));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -110,6 +119,7 @@ void emu_predict(Emulator *e, const double *theta, size_t n, double *abund)
     emu_standardise_in(e, theta + i0 * CS_NPARAM, m, e->xbuf);
     mlp_forward(e->mlp, e->xbuf, (int)m, e->ybuf);
     for (size_t i = 0; i < m; i++)
-      for (int k = 0; k < CS_NELEM; k++) abund[(i0 + i) * CS_NELEM + k] = e->out_mean[k] + e->out_sd[k] * e->ybuf[i * CS_NELEM + k];
+      for (int k = 0; k < CS_NELEM; k++)
+        abund[(i0 + i) * CS_NELEM + k] = e->out_mean[k] + e->out_sd[k] * e->ybuf[i * CS_NELEM + k];
   }
 }

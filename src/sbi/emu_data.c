@@ -18,9 +18,11 @@ PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d)
   PetscCall(h5_table_check_columns(&f, "abundances", CS_NELEM, cs_elem_names));
   PetscCall(h5_table_info(&f, "params", &nr, &nc));
   PetscCall(h5_table_info(&f, "abundances", &d->nraw, &nc));
-  PetscCheck(d->nraw == nr, ctx->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /params has %" PetscInt_FMT " rows but /abundances %" PetscInt_FMT, path, nr, d->nraw);
+  PetscCheck(d->nraw == nr, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: /params has %" PetscInt_FMT " rows but /abundances %" PetscInt_FMT, path, nr, d->nraw);
   PetscCall(h5_table_info(&f, "status", &nr, &nc));
-  PetscCheck(d->nraw == nr && nc == 0, ctx->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: /status has %" PetscInt_FMT " rows, expected %" PetscInt_FMT, path, nr, d->nraw);
+  PetscCheck(d->nraw == nr && nc == 0, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: /status has %" PetscInt_FMT " rows, expected %" PetscInt_FMT, path, nr, d->nraw);
   par_block_range(d->nraw, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc3((hi - lo) * CS_NPARAM + 1, &th, (hi - lo) * CS_NELEM + 1, &ab, hi - lo + 1, &st));
   PetscCall(h5_table_read_rows(&f, "params", H5T_NATIVE_DOUBLE, lo, hi - lo, th, PETSC_TRUE));
@@ -39,7 +41,8 @@ PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d)
     for (int k = 0; k < CS_NELEM; k++) ab[d->nloc * CS_NELEM + k] = ab[i * CS_NELEM + k];
     d->nloc++;
   }
-  PetscCheck(bad < 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: row %" PetscInt_FMT " has status ok but a non-finite value", path, bad);
+  PetscCheck(bad < 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: row %" PetscInt_FMT " has status ok but a non-finite value", path, bad);
   PetscCallMPI(MPI_Exscan(&d->nloc, &off, 1, MPIU_INT, MPI_SUM, ctx->comm));
   d->g0 = ctx->rank == 0 ? 0 : off;
   d->N = d->nloc;

@@ -30,23 +30,32 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
   PetscBool set;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "train-emulator: fit the MLP emulator of CHEMPY", "train-emulator");
-  PetscCall(PetscOptionsString("-train", "training set (simulate output, .h5)", NULL, c->train, c->train, sizeof(c->train), NULL));
-  PetscCall(PetscOptionsString("-val", "validation set (simulate output, .h5)", NULL, c->val, c->val, sizeof(c->val), NULL));
-  PetscCall(PetscOptionsString("-out", "emulator model file (.h5); checkpoints go to <out>.ckpt", NULL, c->out, c->out, sizeof(c->out), NULL));
+  PetscCall(PetscOptionsString("-train", "training set (simulate output, .h5)", NULL, c->train, c->train,
+                               sizeof(c->train), NULL));
+  PetscCall(
+      PetscOptionsString("-val", "validation set (simulate output, .h5)", NULL, c->val, c->val, sizeof(c->val), NULL));
+  PetscCall(PetscOptionsString("-out", "emulator model file (.h5); checkpoints go to <out>.ckpt", NULL, c->out, c->out,
+                               sizeof(c->out), NULL));
   PetscCall(PetscOptionsInt("-epochs", "passes over the training set", NULL, c->epochs, &c->epochs, NULL));
-  PetscCall(PetscOptionsInt("-batch", "global batch size (rows per step, split over ranks)", NULL, c->batch, &c->batch, NULL));
+  PetscCall(PetscOptionsInt("-batch", "global batch size (rows per step, split over ranks)", NULL, c->batch, &c->batch,
+                            NULL));
   PetscCall(PetscOptionsReal("-lr", "learning rate", NULL, c->lr, &c->lr, NULL));
   PetscCall(PetscOptionsReal("-weight_decay", "decoupled weight decay", NULL, c->weight_decay, &c->weight_decay, NULL));
   PetscCall(PetscOptionsIntArray("-hidden", "hidden layer sizes, comma-separated", NULL, c->hidden, &nh, &set));
   if (set) c->nhidden = nh;
-  PetscCall(PetscOptionsString("-optimizer", "schedulefree (schedule-free AdamW, the paper's) or adam", NULL, opt, opt, sizeof(opt), NULL));
+  PetscCall(PetscOptionsString("-optimizer", "schedulefree (schedule-free AdamW, the paper's) or adam", NULL, opt, opt,
+                               sizeof(opt), NULL));
   PetscCall(PetscOptionsInt("-seed", "seed of the initialisation and the shuffles", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
-  if (!strcmp(opt, "schedulefree")) c->optimizer = OPT_SCHEDULEFREE;
-  else if (!strcmp(opt, "adam")) c->optimizer = OPT_ADAM;
-  else SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-optimizer %s: expected schedulefree or adam", opt);
-  PetscCheck(c->epochs > 0 && c->batch > 0 && c->lr > 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-epochs, -batch and -lr must be positive");
+  if (!strcmp(opt, "schedulefree"))
+    c->optimizer = OPT_SCHEDULEFREE;
+  else if (!strcmp(opt, "adam"))
+    c->optimizer = OPT_ADAM;
+  else
+    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-optimizer %s: expected schedulefree or adam", opt);
+  PetscCheck(c->epochs > 0 && c->batch > 0 && c->lr > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-epochs, -batch and -lr must be positive");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -60,8 +69,10 @@ static PetscErrorCode emu_config_string(const EmuTrainConfig *c, PetscInt N, cha
     PetscCall(PetscSNPrintf(one, sizeof(one), "%s%" PetscInt_FMT, l ? "," : "", c->hidden[l]));
     PetscCall(PetscStrlcat(h, one, sizeof(h)));
   }
-  PetscCall(PetscSNPrintf(s, len, "N=%" PetscInt_FMT ";batch=%" PetscInt_FMT ";lr=%g;wd=%g;hidden=%s;optimizer=%s;seed=%" PetscInt_FMT, N, c->batch,
-                          (double)c->lr, (double)c->weight_decay, h, c->optimizer == OPT_ADAM ? "adam" : "schedulefree", c->seed));
+  PetscCall(PetscSNPrintf(
+      s, len, "N=%" PetscInt_FMT ";batch=%" PetscInt_FMT ";lr=%g;wd=%g;hidden=%s;optimizer=%s;seed=%" PetscInt_FMT, N,
+      c->batch, (double)c->lr, (double)c->weight_decay, h, c->optimizer == OPT_ADAM ? "adam" : "schedulefree",
+      c->seed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -85,7 +96,8 @@ typedef struct {
 } EmuValResult;
 
 /* Validation loss (standardised MSE) and |error| statistics, with the model in eval mode. */
-static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, EmuValResult *res, const char *plot_base)
+static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, EmuValResult *res,
+                                   const char *plot_base)
 {
   double *pred, *err, *all = NULL, sse = 0;
   PetscInt ntot;
@@ -106,7 +118,8 @@ static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData
   PetscCall(PetscMalloc1(2 * v->nloc * CS_NELEM + 1, &t));
   for (int w = 0; w < 2; w++)
     for (int k = 0; k < CS_NELEM; k++)
-      for (PetscInt i = 0; i < v->nloc; i++) t[(w * CS_NELEM + k) * v->nloc + i] = err[w * v->nloc * CS_NELEM + i * CS_NELEM + k];
+      for (PetscInt i = 0; i < v->nloc; i++)
+        t[(w * CS_NELEM + k) * v->nloc + i] = err[w * v->nloc * CS_NELEM + i * CS_NELEM + k];
   PetscCall(PetscMemzero(res->stats, sizeof(res->stats)));
   res->median_dex = 0;
   /* One gather per (kind, element) keeps rank order inside each column. */
@@ -135,7 +148,8 @@ static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData
     qsort(all, (size_t)ntot, sizeof(double), cmp_double);
     res->median_dex = quantile_sorted(all, ntot, 0.5);
     PetscCall(PetscFree(all));
-  } else PetscCall(par_gather_doubles(ctx, err, v->nloc * CS_NELEM, &all, &ntot));
+  } else
+    PetscCall(par_gather_doubles(ctx, err, v->nloc * CS_NELEM, &all, &ntot));
   PetscCallMPI(MPI_Bcast(&res->median_dex, 1, MPI_DOUBLE, 0, ctx->comm));
   PetscCall(PetscFree(t));
   PetscCall(PetscFree2(pred, err));
@@ -146,7 +160,8 @@ static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData
 static const char *const hist_names[HIST_NCOL] = {"epoch", "train_loss", "val_loss", "val_median_abs_dex", "seconds"};
 
 /* Checkpoint (rank 0, atomic): weights in train mode, optimiser state, epoch, history. */
-static PetscErrorCode emu_checkpoint_write(const EmuTrainConfig *c, const char *config, Emulator *e, Opt *o, PetscInt epoch, const double *hist)
+static PetscErrorCode emu_checkpoint_write(const EmuTrainConfig *c, const char *config, Emulator *e, Opt *o,
+                                           PetscInt epoch, const double *hist)
 {
   H5File f;
   char path[PETSC_MAX_PATH_LEN];
@@ -168,7 +183,8 @@ static PetscErrorCode emu_checkpoint_write(const EmuTrainConfig *c, const char *
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode emu_checkpoint_read(const EmuTrainConfig *c, const char *config, Emulator *e, Opt *o, PetscInt *epoch, double *hist)
+static PetscErrorCode emu_checkpoint_read(const EmuTrainConfig *c, const char *config, Emulator *e, Opt *o,
+                                          PetscInt *epoch, double *hist)
 {
   H5File f;
   char path[PETSC_MAX_PATH_LEN], have[1024];
@@ -178,12 +194,14 @@ static PetscErrorCode emu_checkpoint_read(const EmuTrainConfig *c, const char *c
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
   PetscCall(h5_attr_read_str(&f, "/", "config", have, sizeof(have)));
-  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "%s was made with another configuration (%s), this run has %s", path, have, config);
+  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+             "%s was made with another configuration (%s), this run has %s", path, have, config);
   PetscCall(h5_attr_read_int(&f, "/", "epoch", 1, epoch));
   PetscCall(h5_attr_read_int(&f, "/", "opt_step_train_mode", 2, sc));
   PetscCall(h5_attr_read_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
   PetscCall(h5_table_info(&f, "emulator/params", &n, &nc));
-  PetscCheck(n == (PetscInt)e->mlp->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %" PetscInt_FMT " weights, the network has %zu", path, n, e->mlp->nparams);
+  PetscCheck(n == (PetscInt)e->mlp->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %" PetscInt_FMT " weights, the network has %zu", path, n, e->mlp->nparams);
   PetscCall(h5_table_read_rows(&f, "emulator/params", H5T_NATIVE_DOUBLE, 0, n, e->mlp->params, PETSC_FALSE));
   PetscCall(h5_attr_read_double(&f, "/emulator", "in_mean", CS_NPARAM, e->in_mean));
   PetscCall(h5_attr_read_double(&f, "/emulator", "in_sd", CS_NPARAM, e->in_sd));
@@ -206,14 +224,17 @@ static PetscErrorCode emu_plot_cdf(const char *base)
   if (system("command -v gnuplot >/dev/null 2>&1") != 0) PetscFunctionReturn(PETSC_SUCCESS);
   for (int k = 0; k < CS_NELEM; k++) {
     char one[512];
-    PetscCall(PetscSNPrintf(one, sizeof(one), "%s'%s.cdf_%d.dat' using 1:2 with lines lw 2 title '%s'", k ? ", " : "", base, k, cs_elem_names[k]));
+    PetscCall(PetscSNPrintf(one, sizeof(one), "%s'%s.cdf_%d.dat' using 1:2 with lines lw 2 title '%s'", k ? ", " : "",
+                            base, k, cs_elem_names[k]));
     PetscCall(PetscStrlcat(plot, one, sizeof(plot)));
   }
-  PetscCall(PetscSNPrintf(cmd, sizeof(cmd),
-                          "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set logscale x; set grid; "
-                          "set key bottom right; set xlabel '|emulator - CHEMPY| [dex]'; set ylabel 'cumulative fraction of validation rows'; "
-                          "set title 'Emulator validation error'; plot %s\" && rm -f %s.cdf_*.dat",
-                          base, plot, base));
+  PetscCall(PetscSNPrintf(
+      cmd, sizeof(cmd),
+      "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set logscale x; set grid; "
+      "set key bottom right; set xlabel '|emulator - CHEMPY| [dex]'; set ylabel 'cumulative fraction of validation "
+      "rows'; "
+      "set title 'Emulator validation error'; plot %s\" && rm -f %s.cdf_*.dat",
+      base, plot, base));
   if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.png\n", base));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -234,7 +255,10 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   PetscCall(par_log_event("emu_validate", &ev_val));
   PetscCall(emu_data_load(ctx, c->train, &tr));
   PetscCall(emu_data_load(ctx, c->val, &va));
-  PetscCall(PetscPrintf(ctx->comm, "train-emulator: %" PetscInt_FMT " training rows (of %" PetscInt_FMT "), %" PetscInt_FMT " validation rows, %d ranks\n", tr.N, tr.nraw, va.N, ctx->size));
+  PetscCall(PetscPrintf(ctx->comm,
+                        "train-emulator: %" PetscInt_FMT " training rows (of %" PetscInt_FMT "), %" PetscInt_FMT
+                        " validation rows, %d ranks\n",
+                        tr.N, tr.nraw, va.N, ctx->size));
   PetscCall(emu_create(c->hidden, c->nhidden, (int)c->batch, &e));
   PetscCall(emu_config_string(c, tr.N, config, sizeof(config)));
   PetscCall(opt_create(c->optimizer, e->mlp->nparams, &o));
@@ -244,7 +268,8 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   if (c->resume) {
     PetscCall(emu_checkpoint_read(c, config, e, o, &epoch0, hist));
     PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", epoch0));
-    PetscCheck(epoch0 <= c->epochs, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "checkpoint is at epoch %" PetscInt_FMT ", beyond -epochs %" PetscInt_FMT, epoch0, c->epochs);
+    PetscCheck(epoch0 <= c->epochs, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "checkpoint is at epoch %" PetscInt_FMT ", beyond -epochs %" PetscInt_FMT, epoch0, c->epochs);
   } else {
     PetscCall(par_column_stats(ctx, tr.theta, tr.nloc, CS_NPARAM, e->in_mean, e->in_sd));
     PetscCall(par_column_stats(ctx, tr.abund, tr.nloc, CS_NELEM, e->out_mean, e->out_sd));
@@ -254,10 +279,12 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   PetscCall(PetscMalloc2(tr.nloc * CS_NPARAM + 1, &x, tr.nloc * CS_NELEM + 1, &y));
   emu_standardise_in(e, tr.theta, (size_t)tr.nloc, x);
   for (PetscInt i = 0; i < tr.nloc; i++)
-    for (int k = 0; k < CS_NELEM; k++) y[i * CS_NELEM + k] = (tr.abund[i * CS_NELEM + k] - e->out_mean[k]) / e->out_sd[k];
+    for (int k = 0; k < CS_NELEM; k++)
+      y[i * CS_NELEM + k] = (tr.abund[i * CS_NELEM + k] - e->out_mean[k]) / e->out_sd[k];
   PetscCall(batcher_create(tr.N, tr.g0, tr.nloc, c->batch, (uint64_t)c->seed, &bt));
   double *xb, *yb;
-  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &xb, c->batch * CS_NELEM, &yb, c->batch * CS_NELEM, &yhat, c->batch * CS_NELEM, &dy));
+  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &xb, c->batch * CS_NELEM, &yb, c->batch * CS_NELEM,
+                         &yhat, c->batch * CS_NELEM, &dy));
   double t_start = cs_wtime();
   for (PetscInt epoch = epoch0 + 1; epoch <= c->epochs; epoch++) {
     double t0 = cs_wtime(), sse = 0;
@@ -302,25 +329,32 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
     h[3] = vr.median_dex;
     h[4] = t_train;
     double per = (cs_wtime() - t_start) / (double)(epoch - epoch0);
-    PetscCall(PetscPrintf(ctx->comm, "epoch %3" PetscInt_FMT "  train_loss %.6e  val_loss %.6e  val_median_dex %.5f  %.2f s  (%.0f rows/s, ETA %.0f s)\n", epoch, h[1], h[2], h[3], t_train,
-                          (double)tr.N / t_train, per * (double)(c->epochs - epoch)));
+    PetscCall(PetscPrintf(ctx->comm,
+                          "epoch %3" PetscInt_FMT
+                          "  train_loss %.6e  val_loss %.6e  val_median_dex %.5f  %.2f s  (%.0f rows/s, ETA %.0f s)\n",
+                          epoch, h[1], h[2], h[3], t_train, (double)tr.N / t_train, per * (double)(c->epochs - epoch)));
     if (ctx->rank == 0) PetscCall(emu_checkpoint_write(c, config, e, o, epoch, hist));
   }
   /* Final model at the evaluation point, with the validation report. */
   opt_eval_mode(o, e->mlp->params);
   EmuValResult vr;
   PetscCall(emu_validate(ctx, e, &va, &vr, ctx->rank == 0 ? c->out : NULL));
-  PetscCall(PetscPrintf(ctx->comm, "validation (%" PetscInt_FMT " rows): |error| in dex and absolute percentage error, quartiles 25/50/75\n", va.N));
-  PetscCall(PetscPrintf(ctx->comm, "  %-6s %9s %9s %9s   %8s %8s %8s\n", "elem", "q25_dex", "med_dex", "q75_dex", "q25_%", "med_%", "q75_%"));
+  PetscCall(PetscPrintf(
+      ctx->comm,
+      "validation (%" PetscInt_FMT " rows): |error| in dex and absolute percentage error, quartiles 25/50/75\n", va.N));
+  PetscCall(PetscPrintf(ctx->comm, "  %-6s %9s %9s %9s   %8s %8s %8s\n", "elem", "q25_dex", "med_dex", "q75_dex",
+                        "q25_%", "med_%", "q75_%"));
   double tab[CS_NELEM * 6];
   for (int k = 0; k < CS_NELEM; k++) {
-    PetscCall(PetscPrintf(ctx->comm, "  %-6s %9.5f %9.5f %9.5f   %8.2f %8.2f %8.2f\n", cs_elem_names[k], vr.stats[k][0], vr.stats[k][1], vr.stats[k][2], vr.stats[k][3], vr.stats[k][4], vr.stats[k][5]));
+    PetscCall(PetscPrintf(ctx->comm, "  %-6s %9.5f %9.5f %9.5f   %8.2f %8.2f %8.2f\n", cs_elem_names[k], vr.stats[k][0],
+                          vr.stats[k][1], vr.stats[k][2], vr.stats[k][3], vr.stats[k][4], vr.stats[k][5]));
     for (int q = 0; q < 6; q++) tab[k * 6 + q] = vr.stats[k][q];
   }
   PetscCall(PetscPrintf(ctx->comm, "EMULATOR val_median_dex=%.5f val_loss=%.6e\n", vr.median_dex, vr.loss));
   if (ctx->rank == 0) {
     H5File f;
-    static const char *const vnames[6] = {"abs_dex_q25", "abs_dex_q50", "abs_dex_q75", "ape_pct_q25", "ape_pct_q50", "ape_pct_q75"};
+    static const char *const vnames[6] = {"abs_dex_q25", "abs_dex_q50", "abs_dex_q75",
+                                          "ape_pct_q25", "ape_pct_q50", "ape_pct_q75"};
     PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
     PetscCall(h5_write_provenance(&f, "train-emulator"));
     PetscCall(h5_attr_write_str(&f, "/", "config", config));

@@ -30,14 +30,20 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "infer: global parameters from a star catalogue", "infer");
   PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
-  PetscCall(PetscOptionsString("-stars", "star catalogue: CSV (Fe_H, C_Fe, ... columns) or HDF5 (/abundances)", NULL, c->stars, c->stars, sizeof(c->stars), NULL));
-  PetscCall(PetscOptionsString("-out", "result file (.h5); PNG plots are written beside it", NULL, c->out, c->out, sizeof(c->out), NULL));
+  PetscCall(PetscOptionsString("-stars", "star catalogue: CSV (Fe_H, C_Fe, ... columns) or HDF5 (/abundances)", NULL,
+                               c->stars, c->stars, sizeof(c->stars), NULL));
+  PetscCall(PetscOptionsString("-out", "result file (.h5); PNG plots are written beside it", NULL, c->out, c->out,
+                               sizeof(c->out), NULL));
   PetscCall(PetscOptionsInt("-samples", "posterior samples per star", NULL, c->samples, &c->samples, NULL));
-  PetscCall(PetscOptionsInt("-seed", "seed of the posterior samples (star i uses stream (seed, posterior, i))", NULL, c->seed, &c->seed, NULL));
-  PetscCall(PetscOptionsInt("-max_draws_factor", "cap on draws per star, as a multiple of -samples (prior-support rejection)", NULL, c->max_draws_factor, &c->max_draws_factor, NULL));
+  PetscCall(PetscOptionsInt("-seed", "seed of the posterior samples (star i uses stream (seed, posterior, i))", NULL,
+                            c->seed, &c->seed, NULL));
+  PetscCall(PetscOptionsInt("-max_draws_factor",
+                            "cap on draws per star, as a multiple of -samples (prior-support rejection)", NULL,
+                            c->max_draws_factor, &c->max_draws_factor, NULL));
   PetscCall(PetscOptionsBool("-plots", "write PNG plots with gnuplot", NULL, c->plots, &c->plots, NULL));
   PetscOptionsEnd();
-  PetscCheck(c->samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE, "-samples %" PetscInt_FMT ": need at least 2 to fit a Gaussian", c->samples);
+  PetscCheck(c->samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-samples %" PetscInt_FMT ": need at least 2 to fit a Gaussian", c->samples);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -62,7 +68,8 @@ static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, Catalo
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode plot_results(const char *out, const CombineResult *run, PetscInt n, const CombineResult *r, const double mu0[2])
+static PetscErrorCode plot_results(const char *out, const CombineResult *run, PetscInt n, const CombineResult *r,
+                                   const double mu0[2])
 {
   char dat[PETSC_MAX_PATH_LEN], cmd[8192];
   FILE *fp;
@@ -72,38 +79,66 @@ static PetscErrorCode plot_results(const char *out, const CombineResult *run, Pe
   fp = fopen(dat, "w");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
   for (PetscInt k = 0; k < n; k++)
-    if (run[k].pd) fprintf(fp, "%" PetscInt_FMT " %.8g %.8g %.8g %.8g\n", k + 1, run[k].mean[0], run[k].sd[0], run[k].mean[1], run[k].sd[1]);
+    if (run[k].pd)
+      fprintf(fp, "%" PetscInt_FMT " %.8g %.8g %.8g %.8g\n", k + 1, run[k].mean[0], run[k].sd[0], run[k].mean[1],
+              run[k].sd[1]);
   fclose(fp);
   /* Running estimate (paper Fig. 5) and the joint 1-3 sigma ellipses (Fig. 6). */
   PetscCall(PetscSNPrintf(cmd, sizeof(cmd),
-    "gnuplot -e \"set terminal pngcairo noenhanced size 1000,700; set output '%s.running.png'; set multiplot layout 2,1; set logscale x; set grid; set xlabel 'number of stars';"
-    "set ylabel 'alpha_IMF'; plot '%s' using 1:(\\$2-\\$3):(\\$2+\\$3) with filledcurves lc rgb '#a0c0ff' title '1 sd', '' using 1:2 with lines lw 2 lc rgb '#0030a0' title 'combined mean', %.6g lw 2 dt 2 lc rgb 'black' title 'prior mean';"
-    "set ylabel 'log10_N_Ia'; plot '%s' using 1:(\\$4-\\$5):(\\$4+\\$5) with filledcurves lc rgb '#ffc0a0' title '1 sd', '' using 1:4 with lines lw 2 lc rgb '#a03000' title 'combined mean', %.6g lw 2 dt 2 lc rgb 'black' title 'prior mean';"
-    "unset multiplot\"",
-    out, dat, mu0[0], dat, mu0[1]));
+                          "gnuplot -e \"set terminal pngcairo noenhanced size 1000,700; set output '%s.running.png'; "
+                          "set multiplot layout 2,1; set logscale x; set grid; set xlabel 'number of stars';"
+                          "set ylabel 'alpha_IMF'; plot '%s' using 1:(\\$2-\\$3):(\\$2+\\$3) with filledcurves lc rgb "
+                          "'#a0c0ff' title '1 sd', '' using 1:2 with lines lw 2 lc rgb '#0030a0' title 'combined "
+                          "mean', %.6g lw 2 dt 2 lc rgb 'black' title 'prior mean';"
+                          "set ylabel 'log10_N_Ia'; plot '%s' using 1:(\\$4-\\$5):(\\$4+\\$5) with filledcurves lc rgb "
+                          "'#ffc0a0' title '1 sd', '' using 1:4 with lines lw 2 lc rgb '#a03000' title 'combined "
+                          "mean', %.6g lw 2 dt 2 lc rgb 'black' title 'prior mean';"
+                          "unset multiplot\"",
+                          out, dat, mu0[0], dat, mu0[1]));
   if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.running.png\n", out));
   if (r->pd) {
     /* Ellipse of Mahalanobis radius k: mean + k L (cos t, sin t), L the Cholesky factor of cov. */
     double l00 = sqrt(r->cov[0]), l10 = r->cov[2] / l00, l11 = sqrt(PetscMax(r->cov[3] - l10 * l10, 0));
-    PetscCall(PetscSNPrintf(cmd, sizeof(cmd),
-      "gnuplot -e \"set terminal pngcairo noenhanced size 800,700; set output '%s.ellipse.png'; set parametric; set trange [0:2*pi]; set grid; set samples 200;"
-      "set xlabel 'alpha_IMF'; set ylabel 'log10_N_Ia'; set title 'combined posterior of %.0f stars: 1, 2, 3 sigma';"
-      "fx(t,k) = %.10g + k*%.10g*cos(t); fy(t,k) = %.10g + k*(%.10g*cos(t) + %.10g*sin(t));"
-      "plot for [k=1:3] fx(t,k), fy(t,k) with lines lw 2 title sprintf('%%d sigma', k)\"",
-      out, r->n, r->mean[0], l00, r->mean[1], l10, l11));
+    PetscCall(PetscSNPrintf(
+        cmd, sizeof(cmd),
+        "gnuplot -e \"set terminal pngcairo noenhanced size 800,700; set output '%s.ellipse.png'; set parametric; set "
+        "trange [0:2*pi]; set grid; set samples 200;"
+        "set xlabel 'alpha_IMF'; set ylabel 'log10_N_Ia'; set title 'combined posterior of %.0f stars: 1, 2, 3 sigma';"
+        "fx(t,k) = %.10g + k*%.10g*cos(t); fy(t,k) = %.10g + k*(%.10g*cos(t) + %.10g*sin(t));"
+        "plot for [k=1:3] fx(t,k), fy(t,k) with lines lw 2 title sprintf('%%d sigma', k)\"",
+        out, r->n, r->mean[0], l00, r->mean[1], l10, l11));
     if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.ellipse.png\n", out));
   }
   remove(dat);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode write_output(const InferConfig *c, const Catalogue *cat, const double *stars, const CombineResult *r, const CombineResult *run, PetscInt nrun)
+static PetscErrorCode write_output(const InferConfig *c, const Catalogue *cat, const double *stars,
+                                   const CombineResult *r, const CombineResult *run, PetscInt nrun)
 {
   H5File f;
-  static const char *const cols[ST_NCOL] = {"usable", "mean_alpha_IMF", "mean_log10_N_Ia", "mean_log10_SFE", "mean_log10_SFR_peak", "mean_x_out", "mean_birth_time_Gyr",
-                                             "sd_alpha_IMF", "sd_log10_N_Ia", "sd_log10_SFE", "sd_log10_SFR_peak", "sd_x_out", "sd_birth_time_Gyr",
-                                             "mu_alpha_IMF", "mu_log10_N_Ia", "S_00", "S_01", "S_10", "S_11", "acceptance"};
-  static const char *const rcols[7] = {"n_stars", "mean_alpha_IMF", "sd_alpha_IMF", "mean_log10_N_Ia", "sd_log10_N_Ia", "corr", "positive_definite"};
+  static const char *const cols[ST_NCOL] = {"usable",
+                                            "mean_alpha_IMF",
+                                            "mean_log10_N_Ia",
+                                            "mean_log10_SFE",
+                                            "mean_log10_SFR_peak",
+                                            "mean_x_out",
+                                            "mean_birth_time_Gyr",
+                                            "sd_alpha_IMF",
+                                            "sd_log10_N_Ia",
+                                            "sd_log10_SFE",
+                                            "sd_log10_SFR_peak",
+                                            "sd_x_out",
+                                            "sd_birth_time_Gyr",
+                                            "mu_alpha_IMF",
+                                            "mu_log10_N_Ia",
+                                            "S_00",
+                                            "S_01",
+                                            "S_10",
+                                            "S_11",
+                                            "acceptance"};
+  static const char *const rcols[7] = {"n_stars",       "mean_alpha_IMF", "sd_alpha_IMF",     "mean_log10_N_Ia",
+                                       "sd_log10_N_Ia", "corr",           "positive_definite"};
   double res[8], *rr;
   PetscFunctionBeginUser;
   PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
@@ -125,7 +160,8 @@ static PetscErrorCode write_output(const InferConfig *c, const Catalogue *cat, c
   PetscCall(h5_attr_write_double(&f, "/", "result_1d_alpha_sd_NIa_sd", 4, one));
   PetscCall(PetscMalloc1(nrun * 7 + 1, &rr));
   for (PetscInt k = 0; k < nrun; k++) {
-    double v[7] = {run[k].n, run[k].mean[0], run[k].sd[0], run[k].mean[1], run[k].sd[1], run[k].corr, run[k].pd ? 1.0 : 0.0};
+    double v[7] = {run[k].n,     run[k].mean[0], run[k].sd[0],         run[k].mean[1],
+                   run[k].sd[1], run[k].corr,    run[k].pd ? 1.0 : 0.0};
     PetscCall(PetscArraycpy(rr + 7 * k, v, 7));
   }
   PetscCall(h5_table_write(&f, "running", H5T_NATIVE_DOUBLE, nrun, 7, rcols, rr));
@@ -159,15 +195,21 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
     NpeSampleStats ss;
     CombineStar g;
     PetscCall(PetscLogEventBegin(ev_sample, 0, 0, 0, 0));
-    PetscCall(npe_sample(npe, cat.abund + i * CS_NELEM, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i, c->samples * c->max_draws_factor, samples, &ss));
+    PetscCall(npe_sample(npe, cat.abund + i * CS_NELEM, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i,
+                         c->samples * c->max_draws_factor, samples, &ss));
     PetscCall(PetscLogEventEnd(ev_sample, 0, 0, 0, 0));
     st[ST_ACC] = (double)ss.accepted / PetscMax(1, ss.drawn);
     if (ss.capped || ss.accepted < 2) {
-      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): only %" PetscInt_FMT " of %" PetscInt_FMT " posterior draws inside the prior; star left out\n", cat.ids[i], i, ss.accepted, ss.drawn));
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
+                             "warning: star '%s' (row %" PetscInt_FMT "): only %" PetscInt_FMT " of %" PetscInt_FMT
+                             " posterior draws inside the prior; star left out\n",
+                             cat.ids[i], i, ss.accepted, ss.drawn));
       ncap++;
       continue;
     }
-    if (st[ST_ACC] < 0.5) PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s': low acceptance %.2f inside the prior\n", cat.ids[i], st[ST_ACC]));
+    if (st[ST_ACC] < 0.5)
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s': low acceptance %.2f inside the prior\n",
+                             cat.ids[i], st[ST_ACC]));
     PetscCall(combine_fit(c->samples, samples, &g));
     for (int k = 0; k < CS_NPARAM; k++) {
       st[ST_MEAN + k] = g.mean[k];
@@ -175,9 +217,12 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
     }
     for (int k = 0; k < 2; k++) st[ST_MU2 + k] = g.mu2[k];
     for (int k = 0; k < 4; k++) st[ST_S2 + k] = g.S2[k];
-    if (combine_accumulate(acc, g.mu2, g.S2)) st[ST_FLAG] = 1;
+    if (combine_accumulate(acc, g.mu2, g.S2))
+      st[ST_FLAG] = 1;
     else {
-      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s': posterior covariance not positive definite; star left out\n", cat.ids[i]));
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
+                             "warning: star '%s': posterior covariance not positive definite; star left out\n",
+                             cat.ids[i]));
       nbad++;
     }
     if (ctx->size == 1) PetscCall(par_progress_report(ctx, &prog, i + 1, cat.n, NULL, PETSC_FALSE));
@@ -196,8 +241,10 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
   PetscCall(par_gather_doubles(ctx, mine, (hi - lo) * ST_NCOL, &all, &ntot));
   double tmax = t_local;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &tmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm));
-  PetscCall(PetscPrintf(ctx->comm, "infer: %" PetscInt_FMT " stars x %" PetscInt_FMT " samples in %.3f s on %d ranks (%.2f ms per star per rank)\n", cat.n, c->samples, tmax, ctx->size,
-                        1e3 * tmax * ctx->size / PetscMax(1, cat.n)));
+  PetscCall(PetscPrintf(ctx->comm,
+                        "infer: %" PetscInt_FMT " stars x %" PetscInt_FMT
+                        " samples in %.3f s on %d ranks (%.2f ms per star per rank)\n",
+                        cat.n, c->samples, tmax, ctx->size, 1e3 * tmax * ctx->size / PetscMax(1, cat.n)));
   if (ctx->rank == 0) {
     /* Running estimate over the first n usable stars, in catalogue order. */
     PetscInt nu = 0;
@@ -211,9 +258,14 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
         nu++;
       }
     combine_running(nu, mu2, S2, mu0, S0, run, NULL);
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "stars: %" PetscInt_FMT " in catalogue, %" PetscInt_FMT " used, %" PetscInt_FMT " left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT " non-PD)\n", cat.n, *nused, *nskipped,
-                          cat.nunusable, ncap, nbad));
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "1-D form (paper Eqs. 8-9): alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f\n", r->mean1[0], r->sd1[0], r->mean1[1], r->sd1[1]));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                          "stars: %" PetscInt_FMT " in catalogue, %" PetscInt_FMT " used, %" PetscInt_FMT
+                          " left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
+                          " non-PD)\n",
+                          cat.n, *nused, *nskipped, cat.nunusable, ncap, nbad));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                          "1-D form (paper Eqs. 8-9): alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f\n", r->mean1[0],
+                          r->sd1[0], r->mean1[1], r->sd1[1]));
     if (c->out[0]) {
       PetscCall(write_output(c, &cat, all, r, run, nu));
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));

@@ -55,12 +55,14 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
   PetscCall(h5_attr_write_int(f, group, "prior_kind", 1, &kind));
   prior_pack(&npe->prior, pr);
   PetscCall(h5_attr_write_double(f, group, "prior_mean_sd_lo_hi", 4 * CS_NPARAM, pr));
-  PetscCall(h5_attr_write_str(f, group, "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
+  PetscCall(
+      h5_attr_write_str(f, group, "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
   PetscCall(h5_attr_write_str(f, group, "observables", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
   PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
   PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)m->nparams, 0, NULL));
-  PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)m->nparams : 0, m->params, PETSC_TRUE));
+  PetscCall(
+      h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)m->nparams : 0, m->params, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -72,11 +74,15 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
   char buf[256], name[256];
   PetscFunctionBeginUser;
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
-  PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: no NPE (group %s missing): is this an npe file?", path, group);
+  PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: no NPE (group %s missing): is this an npe file?", path, group);
   PetscCall(h5_attr_read_str(&f, group, "observables", buf, sizeof(buf)));
-  PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: NPE was made for observables %s, not this program's element set", path, buf);
+  PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: NPE was made for observables %s, not this program's element set", path, buf);
   PetscCall(h5_attr_read_int(&f, group, "D_C_K_H_blocks", 5, arch));
-  PetscCheck(arch[0] == CS_NPARAM && arch[1] == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: NPE has %" PetscInt_FMT " parameters and %" PetscInt_FMT " observables, expected %d and %d", path, arch[0], arch[1], CS_NPARAM, CS_NELEM);
+  PetscCheck(arch[0] == CS_NPARAM && arch[1] == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: NPE has %" PetscInt_FMT " parameters and %" PetscInt_FMT " observables, expected %d and %d", path,
+             arch[0], arch[1], CS_NPARAM, CS_NELEM);
   PetscCall(npe_create(arch[2], arch[3], arch[4], max_batch, npe));
   PetscCall(PetscMalloc1(arch[2] * arch[0], &perm));
   PetscCall(h5_attr_read_int(&f, group, "permutations", arch[2] * arch[0], perm));
@@ -92,11 +98,13 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
   PetscCall(prior_init((PriorKind)kind, &(*npe)->prior));
   prior_pack(&(*npe)->prior, want);
   for (int k = 0; k < 4 * CS_NPARAM; k++)
-    PetscCheck(fabs(pr[k] - want[k]) <= 1e-12 * (1 + fabs(want[k])), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: the stored prior differs from this program's %s prior (entry %d: %g vs %g)", path,
+    PetscCheck(fabs(pr[k] - want[k]) <= 1e-12 * (1 + fabs(want[k])), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: the stored prior differs from this program's %s prior (entry %d: %g vs %g)", path,
                prior_kind_name((PriorKind)kind), k, pr[k], want[k]);
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
   PetscCall(h5_table_info(&f, name, &n, &nc));
-  PetscCheck(n == (PetscInt)(*npe)->maf->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: %s has %" PetscInt_FMT " values, the architecture needs %zu", path, name, n, (*npe)->maf->nparams);
+  PetscCheck(n == (PetscInt)(*npe)->maf->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %s has %" PetscInt_FMT " values, the architecture needs %zu", path, name, n, (*npe)->maf->nparams);
   PetscCall(h5_table_read_rows(&f, name, H5T_NATIVE_DOUBLE, 0, n, (*npe)->maf->params, PETSC_FALSE));
   maf_apply_masks((*npe)->maf);
   PetscCall(h5_close(&f));
@@ -116,7 +124,8 @@ void npe_log_prob(Npe *npe, const double *theta, const double *x, int n, double 
   for (int i0 = 0; i0 < n; i0 += mb) {
     int m = n - i0 < mb ? n - i0 : mb;
     for (int i = 0; i < m; i++) {
-      for (int k = 0; k < CS_NPARAM; k++) t[i * CS_NPARAM + k] = (theta[(i0 + i) * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
+      for (int k = 0; k < CS_NPARAM; k++)
+        t[i * CS_NPARAM + k] = (theta[(i0 + i) * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
       npe_standardise_x(npe, x + (i0 + i) * CS_NELEM, c + i * CS_NELEM);
     }
     maf_log_prob(npe->maf, t, c, m, logp + i0);
@@ -132,7 +141,8 @@ PetscErrorCode npe_sample(Npe *npe, const double *x, PetscInt n, uint64_t seed, 
   PetscFunctionBeginUser;
   PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "negative sample count");
   for (int k = 0; k < CS_NELEM; k++)
-    PetscCheck(isfinite(x[k]), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "observation value %s is not finite", cs_elem_names[k]);
+    PetscCheck(isfinite(x[k]), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "observation value %s is not finite",
+               cs_elem_names[k]);
   npe_standardise_x(npe, x, c);
   rng_init(&r, seed, purpose, index);
   st->drawn = st->accepted = 0;
@@ -143,7 +153,8 @@ PetscErrorCode npe_sample(Npe *npe, const double *x, PetscInt n, uint64_t seed, 
       break;
     }
     /* Draw a little more than still needed: most samples land in the support. */
-    size_t m = (size_t)PetscMin(PetscMin((PetscInt)npe->chunk, max_draws - st->drawn), (n - st->accepted) + (n - st->accepted) / 8 + 16);
+    size_t m = (size_t)PetscMin(PetscMin((PetscInt)npe->chunk, max_draws - st->drawn),
+                                (n - st->accepted) + (n - st->accepted) / 8 + 16);
     for (size_t i = 0; i < m * CS_NPARAM; i++) npe->zbuf[i] = rng_normal(&r);
     maf_sample(npe->maf, c, npe->zbuf, m, npe->tbuf);
     st->drawn += (PetscInt)m;

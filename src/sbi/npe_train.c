@@ -31,34 +31,46 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
 {
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "train-npe: train the neural posterior estimator", "train-npe");
-  PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5) that simulates the training data", NULL, c->emulator, c->emulator, sizeof(c->emulator), NULL));
-  PetscCall(PetscOptionsString("-out", "NPE model file (.h5); checkpoints go to <out>.ckpt", NULL, c->out, c->out, sizeof(c->out), NULL));
+  PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5) that simulates the training data", NULL,
+                               c->emulator, c->emulator, sizeof(c->emulator), NULL));
+  PetscCall(PetscOptionsString("-out", "NPE model file (.h5); checkpoints go to <out>.ckpt", NULL, c->out, c->out,
+                               sizeof(c->out), NULL));
   PetscCall(PetscOptionsInt("-n", "simulations (training + validation)", NULL, c->n, &c->n, NULL));
-  PetscCall(PetscOptionsReal("-noise", "Gaussian observation noise added to the emulator output [dex]", NULL, c->noise, &c->noise, NULL));
+  PetscCall(PetscOptionsReal("-noise", "Gaussian observation noise added to the emulator output [dex]", NULL, c->noise,
+                             &c->noise, NULL));
   PetscCall(PetscOptionsInt("-batch", "global batch size", NULL, c->batch, &c->batch, NULL));
   PetscCall(PetscOptionsReal("-lr", "Adam learning rate", NULL, c->lr, &c->lr, NULL));
   PetscCall(PetscOptionsInt("-max_epochs", "upper limit on epochs", NULL, c->max_epochs, &c->max_epochs, NULL));
-  PetscCall(PetscOptionsInt("-patience", "stop after this many epochs without a better validation loss", NULL, c->patience, &c->patience, NULL));
-  PetscCall(PetscOptionsReal("-val_fraction", "fraction of simulations held out for validation", NULL, c->val_fraction, &c->val_fraction, NULL));
+  PetscCall(PetscOptionsInt("-patience", "stop after this many epochs without a better validation loss", NULL,
+                            c->patience, &c->patience, NULL));
+  PetscCall(PetscOptionsReal("-val_fraction", "fraction of simulations held out for validation", NULL, c->val_fraction,
+                             &c->val_fraction, NULL));
   PetscCall(PetscOptionsReal("-clip", "gradient norm clip (0 = none)", NULL, c->clip, &c->clip, NULL));
   PetscCall(PetscOptionsInt("-transforms", "MAF transforms", NULL, c->transforms, &c->transforms, NULL));
   PetscCall(PetscOptionsInt("-hidden_features", "hidden units per MADE layer", NULL, c->hidden, &c->hidden, NULL));
-  PetscCall(PetscOptionsInt("-blocks", "hidden layers after the first in each MADE", NULL, c->blocks, &c->blocks, NULL));
-  PetscCall(PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
-  PetscCall(PetscOptionsBool("-fresh", "draw new simulations every epoch (the emulator is cheap)", NULL, c->fresh, &c->fresh, NULL));
+  PetscCall(
+      PetscOptionsInt("-blocks", "hidden layers after the first in each MADE", NULL, c->blocks, &c->blocks, NULL));
+  PetscCall(
+      PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
+  PetscCall(PetscOptionsBool("-fresh", "draw new simulations every epoch (the emulator is cheap)", NULL, c->fresh,
+                             &c->fresh, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
-  PetscCheck(c->n >= 10 && c->batch > 0 && c->lr > 0 && c->noise >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE, "-n >= 10, -batch > 0, -lr > 0 and -noise >= 0 are required");
-  PetscCheck(c->val_fraction > 0 && c->val_fraction < 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-val_fraction must be in (0, 1)");
+  PetscCheck(c->n >= 10 && c->batch > 0 && c->lr > 0 && c->noise >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-n >= 10, -batch > 0, -lr > 0 and -noise >= 0 are required");
+  PetscCheck(c->val_fraction > 0 && c->val_fraction < 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-val_fraction must be in (0, 1)");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Simulations [i0, i1) of `round` (0 unless -fresh): theta from the prior, x = emulator + noise. */
-static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, const Prior *pr, PetscInt round, PetscInt i0, PetscInt i1, double *th, double *x)
+static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, const Prior *pr, PetscInt round,
+                                    PetscInt i0, PetscInt i1, double *th, double *x)
 {
   PetscFunctionBeginUser;
   uint64_t base = (uint64_t)round * (uint64_t)c->n;
-  for (PetscInt i = i0; i < i1; i++) prior_sample(pr, (uint64_t)c->seed, RNG_NPE_THETA, base + (uint64_t)i, th + (i - i0) * CS_NPARAM);
+  for (PetscInt i = i0; i < i1; i++)
+    prior_sample(pr, (uint64_t)c->seed, RNG_NPE_THETA, base + (uint64_t)i, th + (i - i0) * CS_NPARAM);
   emu_predict(emu, th, (size_t)(i1 - i0), x);
   for (PetscInt i = i0; i < i1; i++) {
     Rng r;
@@ -71,13 +83,15 @@ static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, cons
 static void standardise(const Npe *npe, PetscInt n, const double *th, const double *x, double *ths, double *xs)
 {
   for (PetscInt i = 0; i < n; i++) {
-    for (int k = 0; k < CS_NPARAM; k++) ths[i * CS_NPARAM + k] = (th[i * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
+    for (int k = 0; k < CS_NPARAM; k++)
+      ths[i * CS_NPARAM + k] = (th[i * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
     npe_standardise_x(npe, x + i * CS_NELEM, xs + i * CS_NELEM);
   }
 }
 
 /* Mean negative log-likelihood (original units) over all ranks' rows. */
-static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, const double *ths, const double *xs, double *out)
+static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, const double *ths, const double *xs,
+                          double *out)
 {
   int mb = npe->maf->max_batch;
   double s = 0, logsd = 0, *lp;
@@ -106,12 +120,17 @@ typedef struct {
 static PetscErrorCode config_string(const NpeTrainConfig *c, char *s, size_t len)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(s, len, "emulator=%s;n=%" PetscInt_FMT ";noise=%g;batch=%" PetscInt_FMT ";lr=%g;val_fraction=%g;clip=%g;arch=%" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT ";seed=%" PetscInt_FMT ";fresh=%d;patience=%" PetscInt_FMT,
-                          c->emulator, c->n, (double)c->noise, c->batch, (double)c->lr, (double)c->val_fraction, (double)c->clip, c->transforms, c->hidden, c->blocks, c->seed, (int)c->fresh, c->patience));
+  PetscCall(PetscSNPrintf(s, len,
+                          "emulator=%s;n=%" PetscInt_FMT ";noise=%g;batch=%" PetscInt_FMT
+                          ";lr=%g;val_fraction=%g;clip=%g;arch=%" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT
+                          ";seed=%" PetscInt_FMT ";fresh=%d;patience=%" PetscInt_FMT,
+                          c->emulator, c->n, (double)c->noise, c->batch, (double)c->lr, (double)c->val_fraction,
+                          (double)c->clip, c->transforms, c->hidden, c->blocks, c->seed, (int)c->fresh, c->patience));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ckpt_write(const NpeTrainConfig *c, const char *config, Npe *npe, const double *best, Opt *o, const NpeState *s, const double *hist)
+static PetscErrorCode ckpt_write(const NpeTrainConfig *c, const char *config, Npe *npe, const double *best, Opt *o,
+                                 const NpeState *s, const double *hist)
 {
   H5File f;
   char path[PETSC_MAX_PATH_LEN];
@@ -131,7 +150,8 @@ static PetscErrorCode ckpt_write(const NpeTrainConfig *c, const char *config, Np
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ckpt_read(const NpeTrainConfig *c, const char *config, Npe *npe, double *best, Opt *o, NpeState *s, double *hist)
+static PetscErrorCode ckpt_read(const NpeTrainConfig *c, const char *config, Npe *npe, double *best, Opt *o,
+                                NpeState *s, double *hist)
 {
   H5File f;
   char path[PETSC_MAX_PATH_LEN], have[2048];
@@ -140,18 +160,21 @@ static PetscErrorCode ckpt_read(const NpeTrainConfig *c, const char *config, Npe
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
   PetscCall(h5_attr_read_str(&f, "/", "config", have, sizeof(have)));
-  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP, "%s was made with another configuration (%s); this run has %s", path, have, config);
+  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+             "%s was made with another configuration (%s); this run has %s", path, have, config);
   PetscCall(h5_attr_read_int(&f, "/", "epoch_since_best_step", 3, iv));
   PetscCall(h5_attr_read_double(&f, "/", "best_val", 1, &s->best_val));
   s->epoch = iv[0];
   s->since_best = iv[1];
   o->step = iv[2];
-  PetscCall(h5_table_read_rows(&f, "npe/params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, npe->maf->params, PETSC_FALSE));
+  PetscCall(h5_table_read_rows(&f, "npe/params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, npe->maf->params,
+                               PETSC_FALSE));
   PetscCall(h5_attr_read_double(&f, "/npe", "theta_mean", CS_NPARAM, npe->th_mean));
   PetscCall(h5_attr_read_double(&f, "/npe", "theta_sd", CS_NPARAM, npe->th_sd));
   PetscCall(h5_attr_read_double(&f, "/npe", "x_mean", CS_NELEM, npe->x_mean));
   PetscCall(h5_attr_read_double(&f, "/npe", "x_sd", CS_NELEM, npe->x_sd));
-  PetscCall(h5_table_read_rows(&f, "best_params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, best, PETSC_FALSE));
+  PetscCall(
+      h5_table_read_rows(&f, "best_params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, best, PETSC_FALSE));
   PetscCall(h5_table_read_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_FALSE));
   if (s->epoch > 0) PetscCall(h5_table_read_rows(&f, "history", H5T_NATIVE_DOUBLE, 0, s->epoch, hist, PETSC_FALSE));
   PetscCall(h5_close(&f));
@@ -166,7 +189,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   Batcher bt;
   NpeState s = {0, 0, INFINITY};
   char config[2048];
-  PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi, *local;
+  PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi,
+           *local;
   double *th, *x, *ths, *xs, *vth, *vx, *vths, *vxs, *best, *hist, *tb, *cb, *lp, *dl;
   PetscLogEvent ev_step, ev_reduce;
   PetscFunctionBeginUser;
@@ -179,8 +203,10 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   par_block_range(ntr, ctx->rank, ctx->size, &tlo, &thi);
   par_block_range(nval, ctx->rank, ctx->size, &vlo, &vhi);
   PetscInt nl = thi - tlo, nv = vhi - vlo;
-  PetscCall(PetscMalloc4(nl * CS_NPARAM + 1, &th, nl * CS_NELEM + 1, &x, nl * CS_NPARAM + 1, &ths, nl * CS_NELEM + 1, &xs));
-  PetscCall(PetscMalloc4(nv * CS_NPARAM + 1, &vth, nv * CS_NELEM + 1, &vx, nv * CS_NPARAM + 1, &vths, nv * CS_NELEM + 1, &vxs));
+  PetscCall(
+      PetscMalloc4(nl * CS_NPARAM + 1, &th, nl * CS_NELEM + 1, &x, nl * CS_NPARAM + 1, &ths, nl * CS_NELEM + 1, &xs));
+  PetscCall(PetscMalloc4(nv * CS_NPARAM + 1, &vth, nv * CS_NELEM + 1, &vx, nv * CS_NPARAM + 1, &vths, nv * CS_NELEM + 1,
+                         &vxs));
   /* Validation simulations follow the training ones in the global numbering. */
   PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, th, x));
   PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, vth, vx));
@@ -199,9 +225,13 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   standardise(npe, nl, th, x, ths, xs);
   standardise(npe, nv, vth, vx, vths, vxs);
   PetscCall(batcher_create(ntr, tlo, nl, c->batch, (uint64_t)c->seed, &bt));
-  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &tb, c->batch * CS_NELEM, &cb, c->batch, &lp, c->batch, &dl));
-  PetscCall(PetscPrintf(ctx->comm, "train-npe: %" PetscInt_FMT " training + %" PetscInt_FMT " validation simulations, MAF %" PetscInt_FMT " transforms x %" PetscInt_FMT " hidden (%zu weights), %d ranks\n", ntr, nval,
-                        c->transforms, c->hidden, npe->maf->nparams, ctx->size));
+  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &tb, c->batch * CS_NELEM, &cb, c->batch, &lp, c->batch,
+                         &dl));
+  PetscCall(PetscPrintf(ctx->comm,
+                        "train-npe: %" PetscInt_FMT " training + %" PetscInt_FMT
+                        " validation simulations, MAF %" PetscInt_FMT " transforms x %" PetscInt_FMT
+                        " hidden (%zu weights), %d ranks\n",
+                        ntr, nval, c->transforms, c->hidden, npe->maf->nparams, ctx->size));
   double t_start = cs_wtime(), logsd = 0;
   for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
   while (s.epoch < c->max_epochs && s.since_best < c->patience) {
@@ -247,18 +277,22 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
       s.best_val = val;
       s.since_best = 0;
       PetscCall(PetscArraycpy(best, npe->maf->params, npe->maf->nparams));
-    } else s.since_best++;
+    } else
+      s.since_best++;
     double *h = hist + HIST_NCOL * (s.epoch - 1), dt = cs_wtime() - t0;
     h[0] = (double)s.epoch;
     h[1] = sum / (double)ntr;
     h[2] = val;
     h[3] = dt;
-    PetscCall(PetscPrintf(ctx->comm, "epoch %3" PetscInt_FMT "  train_nll %.5f  val_nll %.5f  best %.5f (%" PetscInt_FMT " since)  %.2f s  elapsed %.0f s\n", s.epoch, h[1], val, s.best_val, s.since_best, dt,
-                          cs_wtime() - t_start));
+    PetscCall(PetscPrintf(ctx->comm,
+                          "epoch %3" PetscInt_FMT "  train_nll %.5f  val_nll %.5f  best %.5f (%" PetscInt_FMT
+                          " since)  %.2f s  elapsed %.0f s\n",
+                          s.epoch, h[1], val, s.best_val, s.since_best, dt, cs_wtime() - t_start));
     if (ctx->rank == 0) PetscCall(ckpt_write(c, config, npe, best, o, &s, hist));
   }
-  PetscCall(PetscPrintf(ctx->comm, "train-npe: %s after %" PetscInt_FMT " epochs, best val_nll %.5f, %.1f s\n", s.since_best >= c->patience ? "converged (early stopping)" : "stopped at -max_epochs", s.epoch, s.best_val,
-                        cs_wtime() - t_start));
+  PetscCall(PetscPrintf(ctx->comm, "train-npe: %s after %" PetscInt_FMT " epochs, best val_nll %.5f, %.1f s\n",
+                        s.since_best >= c->patience ? "converged (early stopping)" : "stopped at -max_epochs", s.epoch,
+                        s.best_val, cs_wtime() - t_start));
   PetscCall(PetscArraycpy(npe->maf->params, best, npe->maf->nparams));
   if (ctx->rank == 0) {
     H5File f;

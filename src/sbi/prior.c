@@ -39,9 +39,12 @@ const char *prior_kind_name(PriorKind kind) { return kind == PRIOR_WIDE ? "wide"
 PetscErrorCode prior_kind_from_string(const char *s, PriorKind *kind)
 {
   PetscFunctionBeginUser;
-  if (!strcmp(s, "wide")) *kind = PRIOR_WIDE;
-  else if (!strcmp(s, "gauss")) *kind = PRIOR_GAUSS;
-  else SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "-prior %s: expected wide or gauss", s);
+  if (!strcmp(s, "wide"))
+    *kind = PRIOR_WIDE;
+  else if (!strcmp(s, "gauss"))
+    *kind = PRIOR_GAUSS;
+  else
+    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "-prior %s: expected wide or gauss", s);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -63,8 +63,10 @@ int main(int argc, char **argv)
   if (strcmp(s, "mpi_h5")) bad++;
   PetscCall(h5_close(&f));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_SUM, ctx.comm));
-  if (bad) PetscCall(PetscPrintf(ctx.comm, "mpi_h5: %" PetscInt_FMT " mismatches at %d ranks\n", bad, ctx.size));
-  else PetscCall(PetscPrintf(ctx.comm, "mpi_h5: table of %" PetscInt_FMT " rows identical at %d ranks\n", N, ctx.size));
+  if (bad)
+    PetscCall(PetscPrintf(ctx.comm, "mpi_h5: %" PetscInt_FMT " mismatches at %d ranks\n", bad, ctx.size));
+  else
+    PetscCall(PetscPrintf(ctx.comm, "mpi_h5: table of %" PetscInt_FMT " rows identical at %d ranks\n", N, ctx.size));
   if (ctx.rank == 0) unlink(path);
   PetscCall(PetscFree(buf));
   PetscCall(PetscFree(st));

@@ -59,11 +59,17 @@ static void expect_error(const char *text, const char *needle)
 }
 
 static void test_missing_column(void **state) { expect_error("a,b\n1,2\n", "required column 'c' is missing"); }
-static void test_non_numeric(void **state) { expect_error("a,b,c\n1,2,3\n4,x5,6\n", "line 3, column 'b': 'x5' is not a number"); }
+static void test_non_numeric(void **state)
+{
+  expect_error("a,b,c\n1,2,3\n4,x5,6\n", "line 3, column 'b': 'x5' is not a number");
+}
 static void test_ragged(void **state) { expect_error("a,b,c\n1,2,3\n4,5\n", "line 3: 2 fields, but the header has 3"); }
 static void test_empty(void **state) { expect_error("", "file is empty"); }
 static void test_header_only(void **state) { expect_error("a,b,c\n", "no data rows"); }
-static void test_missing_value_strict(void **state) { expect_error("a,b,c\n1,,3\n", "line 2, column 'b': value is missing"); }
+static void test_missing_value_strict(void **state)
+{
+  expect_error("a,b,c\n1,,3\n", "line 2, column 'b': value is missing");
+}
 
 static void test_missing_value_allowed(void **state)
 {
@@ -86,9 +92,15 @@ static void test_roundtrip(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_shuffled_columns), cmocka_unit_test(test_missing_column), cmocka_unit_test(test_non_numeric),
-    cmocka_unit_test(test_ragged),           cmocka_unit_test(test_empty),          cmocka_unit_test(test_header_only),
-    cmocka_unit_test(test_missing_value_strict), cmocka_unit_test(test_missing_value_allowed), cmocka_unit_test(test_roundtrip),
+      cmocka_unit_test(test_shuffled_columns),
+      cmocka_unit_test(test_missing_column),
+      cmocka_unit_test(test_non_numeric),
+      cmocka_unit_test(test_ragged),
+      cmocka_unit_test(test_empty),
+      cmocka_unit_test(test_header_only),
+      cmocka_unit_test(test_missing_value_strict),
+      cmocka_unit_test(test_missing_value_allowed),
+      cmocka_unit_test(test_roundtrip),
   };
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int r = cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,7 @@
 #include <chempysbi/gce.h>
 
 static GceYields *Y;
-static char       refdir[PETSC_MAX_PATH_LEN];
+static char refdir[PETSC_MAX_PATH_LEN];
 
 static int setup(void **state)
 {
@@ -26,9 +26,9 @@ static int teardown(void **state) { return gce_yields_destroy(&Y) ? 1 : 0; }
 static GceWork *make_work(const GceYields *y, GceScheme s, PetscInt n0, double rtol, PetscInt cohorts)
 {
   GceConfig c;
-  GceWork  *w = NULL;
+  GceWork *w = NULL;
   if (gce_config_default(&c)) return NULL;
-  c.scheme     = s;
+  c.scheme = s;
   c.time_steps = n0;
   if (rtol > 0) c.rtol = rtol;
   if (cohorts > 0) c.cohorts = cohorts;
@@ -49,7 +49,7 @@ static int cmp_d(const void *a, const void *b)
    no continuum counterpart; those rows are listed. */
 static void check_reference(const char *file)
 {
-  char  path[PETSC_MAX_PATH_LEN + 64], line[4096];
+  char path[PETSC_MAX_PATH_LEN + 64], line[4096];
   FILE *fp;
   snprintf(path, sizeof(path), "%s/%s", refdir, file);
   fp = fopen(path, "r");
@@ -57,11 +57,11 @@ static void check_reference(const char *file)
   GceWork *w = make_work(Y, GCE_SCHEME_CVODE, 28, 0, 0);
   assert_non_null(w);
   double d[9 * 128], maxd = 0;
-  int    nd = 0, nrow = 0, nbad = 0, worst = -1;
+  int nd = 0, nrow = 0, nbad = 0, worst = -1;
   if (!fgets(line, sizeof(line), fp)) fail_msg("%s: empty", path);
   while (fgets(line, sizeof(line), fp) && nrow < 128) {
     double v[15], ab[8], a9[9];
-    char  *p = line;
+    char *p = line;
     for (int i = 0; i < 15; i++) {
       v[i] = strtod(p, &p);
       if (*p == ',') p++;
@@ -79,7 +79,7 @@ static void check_reference(const char *file)
       for (int i = 0; i < 9; i++) {
         d[nd++] = fabs(a9[i] - v[6 + i]);
         if (d[nd - 1] > maxd) {
-          maxd  = d[nd - 1];
+          maxd = d[nd - 1];
           worst = nrow;
         }
       }
@@ -103,13 +103,14 @@ static void test_wide400(void **state) { check_reference("chempy_wide_400steps.c
    rtol to rtol/10 shrinks, and at 1e-6 it is below 1e-4 dex. */
 static void test_tolerance_convergence(void **state)
 {
-  const double th[3][6] = {{-2.3, -2.89, -0.3, 0.55, 0.5, 10.0}, {-2.9, -3.2, 0.4, 0.45, 0.7, 4.0}, {-1.8, -2.5, -0.9, 0.7, 0.3, 12.5}};
-  const double rt[5]    = {1e-3, 1e-4, 1e-5, 1e-6, 1e-8};
+  const double th[3][6] = {
+      {-2.3, -2.89, -0.3, 0.55, 0.5, 10.0}, {-2.9, -3.2, 0.4, 0.45, 0.7, 4.0}, {-1.8, -2.5, -0.9, 0.7, 0.3, 12.5}};
+  const double rt[5] = {1e-3, 1e-4, 1e-5, 1e-6, 1e-8};
   for (int i = 0; i < 3; i++) {
     double a[5][9], chg[4];
     for (int k = 0; k < 5; k++) {
-      GceWork  *w = make_work(Y, GCE_SCHEME_CVODE, 28, rt[k], 0);
-      double    ab[8];
+      GceWork *w = make_work(Y, GCE_SCHEME_CVODE, 28, rt[k], 0);
+      double ab[8];
       GceStatus st;
       assert_non_null(w);
       assert_int_equal(gce_run(w, th[i], ab, &st, NULL), 0);
@@ -121,9 +122,11 @@ static void test_tolerance_convergence(void **state)
       chg[k] = 0;
       for (int e = 0; e < 9; e++) chg[k] = fmax(chg[k], fabs(a[k][e] - a[4][e]));
     }
-    print_message("theta %d: max |x(rtol) - x(1e-8)| = %.2e (1e-3), %.2e (1e-4), %.2e (1e-5), %.2e (1e-6) dex\n", i, chg[0], chg[1], chg[2], chg[3]);
+    print_message("theta %d: max |x(rtol) - x(1e-8)| = %.2e (1e-3), %.2e (1e-4), %.2e (1e-5), %.2e (1e-6) dex\n", i,
+                  chg[0], chg[1], chg[2], chg[3]);
     if (!(chg[3] <= 1e-4)) fail_msg("theta %d: rtol 1e-6 differs from 1e-8 by %.2e dex > 1e-4", i, chg[3]);
-    if (!(chg[3] < chg[0] && chg[2] < chg[0])) fail_msg("theta %d: no convergence as rtol tightens (%.2e, %.2e, %.2e)", i, chg[0], chg[2], chg[3]);
+    if (!(chg[3] < chg[0] && chg[2] < chg[0]))
+      fail_msg("theta %d: no convergence as rtol tightens (%.2e, %.2e, %.2e)", i, chg[0], chg[2], chg[3]);
   }
 }
 
@@ -132,24 +135,31 @@ static void test_tolerance_convergence(void **state)
    only to the integration tolerance; relative 2e-4 of the stars formed. */
 static void test_mass_budget(void **state)
 {
-  const double th[4][6] = {{-2.3, -2.89, -0.3, 0.55, 0.5, 10.0}, {-2.9, -3.2, 0.4, 0.45, 0.7, 4.0},
-                           {-1.8, -2.5, -0.9, 0.7, 0.3, 12.5}, {-2.3, -2.89, 1.5, 0.35, 0.9, 2.0}};
+  const double th[4][6] = {{-2.3, -2.89, -0.3, 0.55, 0.5, 10.0},
+                           {-2.9, -3.2, 0.4, 0.45, 0.7, 4.0},
+                           {-1.8, -2.5, -0.9, 0.7, 0.3, 12.5},
+                           {-2.3, -2.89, 1.5, 0.35, 0.9, 2.0}};
   for (int sch = 0; sch < 2; sch++) {
     GceWork *w = make_work(Y, (GceScheme)sch, 28, 0, 0);
     assert_non_null(w);
     for (int i = 0; i < 4; i++) {
-      double    ab[8];
+      double ab[8];
       GceStatus st;
       GceBudget b;
       assert_int_equal(gce_run(w, th[i], ab, &st, NULL), 0);
       assert_int_equal(st, GCE_OK);
       gce_budget_get(w, &b);
-      double lhs = b.ism + b.corona, rhs = b.gas0 + b.accreted - b.formed + b.returned, rel = fabs(lhs - rhs) / b.formed;
+      double lhs = b.ism + b.corona, rhs = b.gas0 + b.accreted - b.formed + b.returned,
+             rel = fabs(lhs - rhs) / b.formed;
       double tol = sch == GCE_SCHEME_DISCRETE ? 1e-12 : 2e-4;
-      print_message("%s theta %d: gas %.6f = %.6f (initial %.4f + accreted %.4f - formed %.4f + returned %.4f); locked in stars, remnants, lost: %.4f; rel. error %.1e\n",
-                    sch ? "cvode" : "discrete", i, lhs, rhs, b.gas0, b.accreted, b.formed, b.returned, b.formed - b.returned, rel);
-      if (!(rel <= tol)) fail_msg("%s theta %d: mass budget off by %.2e (tol %.0e)", sch ? "cvode" : "discrete", i, rel, tol);
-      if (!(b.returned > 0.05 * b.formed && b.returned < 0.8 * b.formed)) fail_msg("returned fraction %.3f implausible", b.returned / b.formed);
+      print_message("%s theta %d: gas %.6f = %.6f (initial %.4f + accreted %.4f - formed %.4f + returned %.4f); locked "
+                    "in stars, remnants, lost: %.4f; rel. error %.1e\n",
+                    sch ? "cvode" : "discrete", i, lhs, rhs, b.gas0, b.accreted, b.formed, b.returned,
+                    b.formed - b.returned, rel);
+      if (!(rel <= tol))
+        fail_msg("%s theta %d: mass budget off by %.2e (tol %.0e)", sch ? "cvode" : "discrete", i, rel, tol);
+      if (!(b.returned > 0.05 * b.formed && b.returned < 0.8 * b.formed))
+        fail_msg("returned fraction %.3f implausible", b.returned / b.formed);
     }
     gce_work_destroy(&w);
   }
@@ -159,12 +169,12 @@ static void test_mass_budget(void **state)
    discrete scheme at 400 steps within 0.01 dex. */
 static void test_alt_consistency(void **state)
 {
-  GceConfig  c;
+  GceConfig c;
   GceYields *ya;
   assert_int_equal(gce_config_default(&c), 0);
   assert_int_equal(gce_yields_load(c.data_dir, "alt", &ya), 0);
-  GceWork  *wc = make_work(ya, GCE_SCHEME_CVODE, 28, 0, 0), *wd = make_work(ya, GCE_SCHEME_DISCRETE, 400, 0, 0);
-  double    th[6] = {-2.3, -2.89, -0.3, 0.55, 0.5, 10.0}, ab[8], ac[9], ad[9], md = 0;
+  GceWork *wc = make_work(ya, GCE_SCHEME_CVODE, 28, 0, 0), *wd = make_work(ya, GCE_SCHEME_DISCRETE, 400, 0, 0);
+  double th[6] = {-2.3, -2.89, -0.3, 0.55, 0.5, 10.0}, ab[8], ac[9], ad[9], md = 0;
   GceStatus sc, sd;
   assert_int_equal(gce_run(wc, th, ab, &sc, NULL), 0);
   assert_int_equal(gce_run(wd, th, ab, &sd, NULL), 0);
@@ -182,8 +192,9 @@ static void test_alt_consistency(void **state)
 
 int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_ref400), cmocka_unit_test(test_wide400), cmocka_unit_test(test_tolerance_convergence),
-                                     cmocka_unit_test(test_mass_budget), cmocka_unit_test(test_alt_consistency)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_ref400), cmocka_unit_test(test_wide400),
+                                     cmocka_unit_test(test_tolerance_convergence), cmocka_unit_test(test_mass_budget),
+                                     cmocka_unit_test(test_alt_consistency)};
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int rc = cmocka_run_group_tests(tests, setup, teardown);
   PetscCall(PetscFinalize());

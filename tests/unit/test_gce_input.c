@@ -14,7 +14,7 @@
 #include <chempysbi/gce.h>
 
 static GceYields *Y;
-static char       datadir[PETSC_MAX_PATH_LEN];
+static char datadir[PETSC_MAX_PATH_LEN];
 
 static int setup(void **state)
 {
@@ -27,9 +27,9 @@ static int teardown(void **state) { return gce_yields_destroy(&Y) ? 1 : 0; }
 
 static void test_missing_and_corrupt_files(void **state)
 {
-  GceYields     *y = NULL;
+  GceYields *y = NULL;
   PetscErrorCode ierr;
-  char           dir[] = "/tmp/gce_bad_XXXXXX", path[512];
+  char dir[] = "/tmp/gce_bad_XXXXXX", path[512];
   assert_int_equal(PetscPushErrorHandler(PetscIgnoreErrorHandler, NULL), 0);
   ierr = gce_yields_load("/nonexistent/chempy-data", "tng", &y);
   assert_int_not_equal(ierr, 0);
@@ -41,7 +41,8 @@ static void test_missing_and_corrupt_files(void **state)
   snprintf(path, sizeof(path), "%s/elements.csv", dir);
   FILE *fp = fopen(path, "w");
   assert_non_null(fp);
-  fprintf(fp, "symbol,number,atomic_mass\nH,1,1.00794\nHe,2,4.002602\nC,6,12.0107\nN,7,14.0067\nO,8,15.9994\nNe,10,20.1797\nMg,12,24.305\nSi,14,28.0855\nFe,26,55.845\n");
+  fprintf(fp, "symbol,number,atomic_mass\nH,1,1.00794\nHe,2,4.002602\nC,6,12.0107\nN,7,14.0067\nO,8,15.9994\nNe,10,20."
+              "1797\nMg,12,24.305\nSi,14,28.0855\nFe,26,55.845\n");
   fclose(fp);
   snprintf(path, sizeof(path), "%s/yields", dir);
   mkdir(path, 0700);
@@ -77,7 +78,7 @@ static void test_missing_and_corrupt_files(void **state)
 
 static void expect_status(GceWork *w, const double th[6], GceStatus want, const char *what)
 {
-  double    ab[8];
+  double ab[8];
   GceStatus st;
   assert_int_equal(gce_run(w, th, ab, &st, NULL), 0);
   if (st != want) fail_msg("%s: status %s, expected %s", what, gce_status_name(st), gce_status_name(want));
@@ -89,12 +90,12 @@ static void test_bad_theta(void **state)
 {
   for (int sch = 0; sch < 2; sch++) {
     GceConfig c;
-    GceWork  *w;
+    GceWork *w;
     assert_int_equal(gce_config_default(&c), 0);
     c.scheme = (GceScheme)sch;
     assert_int_equal(gce_work_create(Y, &c, &w), 0);
     const double good[6] = {-2.3, -2.89, -0.3, 0.55, 0.5, 10};
-    double       th[6];
+    double th[6];
     for (int i = 0; i < 6; i++) {
       for (int k = 0; k < 6; k++) th[k] = good[k];
       th[i] = NAN;
@@ -102,7 +103,7 @@ static void test_bad_theta(void **state)
       th[i] = INFINITY;
       expect_status(w, th, GCE_REJ_BOUNDS, "infinite parameter");
     }
-    const int    idx[6] = {0, 1, 2, 3, 4, 5};
+    const int idx[6] = {0, 1, 2, 3, 4, 5};
     const double bad[6] = {-0.5, 0.0, 3.0, 1.5, 1.2, 14.5};
     for (int i = 0; i < 6; i++) {
       for (int k = 0; k < 6; k++) th[k] = good[k];
@@ -130,7 +131,8 @@ static void test_bad_theta(void **state)
 
 int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_missing_and_corrupt_files), cmocka_unit_test(test_bad_theta)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_missing_and_corrupt_files),
+                                     cmocka_unit_test(test_bad_theta)};
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int rc = cmocka_run_group_tests(tests, setup, teardown);
   PetscCall(PetscFinalize());

@@ -23,7 +23,8 @@ static int teardown(void **state) { return gce_yields_destroy(&Y) ? 1 : 0; }
 
 static void close_rel(const char *what, double got, double want, double rtol, double atol)
 {
-  if (!(fabs(got - want) <= rtol * fabs(want) + atol)) fail_msg("%s: got %.10g, want %.10g (|diff| %.2e)", what, got, want, fabs(got - want));
+  if (!(fabs(got - want) <= rtol * fabs(want) + atol))
+    fail_msg("%s: got %.10g, want %.10g (|diff| %.2e)", what, got, want, fabs(got - want));
 }
 
 /* Weights sum to 1, follow dn/dm ~ m^alpha above 1 Msun, and match the spec's
@@ -31,7 +32,7 @@ static void close_rel(const char *what, double got, double want, double rtol, do
 static void test_imf(void **state)
 {
   static GceImf imf;
-  const double  alphas[3] = {-1.5, -2.3, -3.5};
+  const double alphas[3] = {-1.5, -2.3, -3.5};
   for (int a = 0; a < 3; a++) {
     gce_imf_build(Y, alphas[a], &imf);
     double s = 0, worst = 0;
@@ -39,9 +40,9 @@ static void test_imf(void **state)
     close_rel("sum of IMF mass weights", s, 1.0, 0, 1e-12);
     /* number weights dn = dm/m: ratio between grid points above 1 Msun is (m1/m2)^alpha */
     for (int j = 1000; j < GCE_NIMF; j += 397) {
-      int    k = 100 + (j % 700) + 60; /* another point above 1 Msun */
+      int k = 100 + (j % 700) + 60; /* another point above 1 Msun */
       double r = (imf.dm[j] / Y->x[j]) / (imf.dm[k] / Y->x[k]), want = pow(Y->x[j] / Y->x[k], alphas[a]);
-      worst    = fmax(worst, fabs(r / want - 1));
+      worst = fmax(worst, fabs(r / want - 1));
     }
     print_message("alpha %.1f: sum %.15f, worst power-law deviation %.1e\n", alphas[a], s, worst);
     if (!(worst <= 1e-12)) fail_msg("alpha %.1f: dn/dm deviates from m^alpha by %.2e", alphas[a], worst);
@@ -59,14 +60,15 @@ static void test_imf(void **state)
 static void test_lifetime_roundtrip(void **state)
 {
   const double zs[4] = {0.0, 1e-4, 0.01, 0.04};
-  double       worst = 0;
+  double worst = 0;
   for (int iz = 0; iz < 4; iz++)
     for (double m = 0.15; m < 95; m *= 1.13) {
       double tau = gce_lifetime(log10(m), zs[iz]), back = gce_dying_mass(Y, zs[iz], tau);
-      worst      = fmax(worst, fabs(back - m));
+      worst = fmax(worst, fabs(back - m));
     }
   print_message("lifetime round trip: worst error %.2e Msun (grid spacing %.4f)\n", worst, Y->x[1] - Y->x[0]);
-  if (!(worst <= 0.25 * (Y->x[1] - Y->x[0]))) fail_msg("lifetime round trip error %.2e Msun > a quarter grid cell", worst);
+  if (!(worst <= 0.25 * (Y->x[1] - Y->x[0])))
+    fail_msg("lifetime round trip error %.2e Msun > a quarter grid cell", worst);
   const double d = 10.0 / 27.0;
   close_rel("m_1(z=0)", gce_dying_mass(Y, 0, d), 2.1285818873, 1e-9, 0);
   close_rel("m_2(z=0)", gce_dying_mass(Y, 0, 2 * d), 1.5939056915, 1e-9, 0);
@@ -108,19 +110,21 @@ static void test_ssp_check_values(void **state)
 {
   static GceImf imf;
   static double Y9[28][GCE_NE], t[28], m[28], phi[28];
-  const double  f[GCE_NE] = {0, 0, 0.76, 0.24, 0, 0, 0, 0, 0};
-  const int     ks[3]     = {1, 2, 7};
-  const int     el[6]     = {E_H, E_HE, E_C, E_N, E_O, E_FE};
+  const double f[GCE_NE] = {0, 0, 0.76, 0.24, 0, 0, 0, 0, 0};
+  const int ks[3] = {1, 2, 7};
+  const int el[6] = {E_H, E_HE, E_C, E_N, E_O, E_FE};
   static const double want[2][3][6] = {
-    {{1.69928152e-01, 1.00777586e-01, 3.07630816e-03, 7.44878780e-04, 2.21221366e-02, 7.90724577e-04},
-     {2.33718476e-02, 1.17950320e-02, 8.47376315e-04, 1.85978992e-06, 3.79889754e-05, 1.24409412e-04},
-     {-2.99299506e-05, 0, 1.98704600e-06, 4.77749331e-11, 5.88280297e-06, 3.05849304e-05}},
-    {{1.56986343e-01, 8.86211082e-02, 2.42069178e-03, 8.51847560e-04, 1.50507322e-02, 8.95592882e-04},
-     {2.44087469e-02, 9.46747719e-03, 3.42812598e-04, 2.59399808e-05, 1.84001819e-05, 1.24405203e-04},
-     {3.52329553e-03, 1.23822628e-03, 6.40548735e-07, 2.79917903e-06, 5.84366148e-06, 3.05850634e-05}}};
+      {{1.69928152e-01, 1.00777586e-01, 3.07630816e-03, 7.44878780e-04, 2.21221366e-02, 7.90724577e-04},
+       {2.33718476e-02, 1.17950320e-02, 8.47376315e-04, 1.85978992e-06, 3.79889754e-05, 1.24409412e-04},
+       {-2.99299506e-05, 0, 1.98704600e-06, 4.77749331e-11, 5.88280297e-06, 3.05849304e-05}},
+      {{1.56986343e-01, 8.86211082e-02, 2.42069178e-03, 8.51847560e-04, 1.50507322e-02, 8.95592882e-04},
+       {2.44087469e-02, 9.46747719e-03, 3.42812598e-04, 2.59399808e-05, 1.84001819e-05, 1.24405203e-04},
+       {3.52329553e-03, 1.23822628e-03, 6.40548735e-07, 2.79917903e-06, 5.84366148e-06, 3.05850634e-05}}};
   static const double sums[2][GCE_NE] = {
-    {4.33044917e-03, 1.41817368e-03, 2.23346059e-01, 1.24926634e-01, 1.60023632e-03, 7.48330175e-04, 4.43151624e-03, 2.22661238e-02, 2.15591418e-03},
-    {2.93389172e-03, 1.52304119e-03, 2.53326456e-01, 1.23602247e-01, 1.43496338e-03, 9.31983799e-04, 4.99098060e-03, 1.51661887e-02, 1.32601213e-03}};
+      {4.33044917e-03, 1.41817368e-03, 2.23346059e-01, 1.24926634e-01, 1.60023632e-03, 7.48330175e-04, 4.43151624e-03,
+       2.22661238e-02, 2.15591418e-03},
+      {2.93389172e-03, 1.52304119e-03, 2.53326456e-01, 1.23602247e-01, 1.43496338e-03, 9.31983799e-04, 4.99098060e-03,
+       1.51661887e-02, 1.32601213e-03}};
   gce_imf_build(Y, -2.3, &imf);
   for (int n = 0; n < 28; n++) t[n] = n == 27 ? 10.000000000000002 : n * (10.000000000000002 / 27);
   for (int iz = 0; iz < 2; iz++) {
@@ -129,13 +133,15 @@ static void test_ssp_check_values(void **state)
     for (int k = 0; k < 3; k++)
       for (int e = 0; e < 6; e++) {
         double got = Y9[ks[k]][el[e]], w = want[iz][k][e];
-        if (!(fabs(got - w) <= 1e-6 * fabs(w) + 1e-11)) fail_msg("SSP z=%g k=%d %s: got %.9e, want %.9e", z, ks[k], gce_elem_symbol[el[e]], got, w);
+        if (!(fabs(got - w) <= 1e-6 * fabs(w) + 1e-11))
+          fail_msg("SSP z=%g k=%d %s: got %.9e, want %.9e", z, ks[k], gce_elem_symbol[el[e]], got, w);
         worst = fmax(worst, fabs(got - w) / fmax(fabs(w), 1e-12));
       }
     for (int e = 0; e < GCE_NE; e++) {
       double s = 0;
       for (int k = 0; k < 28; k++) s += Y9[k][e];
-      if (!(fabs(s - sums[iz][e]) <= 1e-6 * fabs(sums[iz][e]))) fail_msg("SSP z=%g sum %s: got %.9e, want %.9e", z, gce_elem_symbol[e], s, sums[iz][e]);
+      if (!(fabs(s - sums[iz][e]) <= 1e-6 * fabs(sums[iz][e])))
+        fail_msg("SSP z=%g sum %s: got %.9e, want %.9e", z, gce_elem_symbol[e], s, sums[iz][e]);
     }
     print_message("SSP z = %g: worst relative deviation %.1e\n", z, worst);
   }
@@ -143,8 +149,8 @@ static void test_ssp_check_values(void **state)
 
 int main(int argc, char **argv)
 {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_imf), cmocka_unit_test(test_lifetime_roundtrip), cmocka_unit_test(test_yield_tables),
-                                     cmocka_unit_test(test_ssp_check_values)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_imf), cmocka_unit_test(test_lifetime_roundtrip),
+                                     cmocka_unit_test(test_yield_tables), cmocka_unit_test(test_ssp_check_values)};
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int rc = cmocka_run_group_tests(tests, setup, teardown);
   PetscCall(PetscFinalize());
