@@ -321,7 +321,7 @@ R=$RES/report.md
   echo "|---|---|"
   echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
   echo "| host | $(hostname), $NCPU cores, $cpu |"
-  echo "| version | \`$ver\` |"
+  echo "| version | tree \`$ver\`, timed binary \`$("$CS" version 2>/dev/null | head -1)\` |"
   echo "| scale | BENCH_SCALE=$SCALE, $ELAPSED s in all |"
   echo "| load average (1/5/15 min) | before $LOAD_BEFORE, after $LOAD_AFTER |"
   echo "| other busy processes at start | $(fmt "$BUSY_BEFORE") |"
@@ -376,6 +376,9 @@ R=$RES/report.md
   echo
   echo "Projected: 750,000 cvode rows in $(fmt "$PROJ_MIN") min on $NP cores; a 700k-row emulator epoch"
   echo "$(fmt "$( [ -n "${EMU[schedulefree,$NP]}" ] && calc "${EMU[schedulefree,$NP]} * 7" "%.2f")") s on $NP ranks (schedulefree; 20 epochs $(fmt "$( [ -n "${EMU[schedulefree,$NP]}" ] && calc "${EMU[schedulefree,$NP]} * 140" "%.0f")") s)."
+  if [ -f "$RES/infer_hyperfine.csv" ]; then
+    awk -F, -v st="$STARS" -v np="$NP" 'NR == 2 {printf "The whole infer command (%s stars, -np %s, MPI start-up and model load included, hyperfine): mean %.3f s, min %.3f s.\n", st, np, $(NF-6), $(NF-1)}' "$RES/infer_hyperfine.csv"
+  fi
   if [ -n "$CONV_S" ]; then echo "train-npe to convergence: $CONV_S s, $CONV_EP epochs on $NP ranks ($CONV_HOW)."; fi
   echo
   echo "## Peers"
@@ -386,7 +389,7 @@ R=$RES/report.md
     item=$(echo "$line" | sed 's/^"\([^"]*\)",.*/\1/')
     rest=$(echo "$line" | sed 's/^"[^"]*",//')
     a=$(echo "$rest" | cut -d, -f1) b=$(echo "$rest" | cut -d, -f2) who=$(echo "$rest" | cut -d, -f3-)
-    echo "| $item | $a s | $b s | $who | $(calc "$b / $a" "%.0f")× |"
+    echo "| $item | $a s | $b s | $who | $(calc "$b / $a" "%.1f")× |"
   done
   echo
   echo "Python CHEMPY figures are the reference values of /work/shared/docs/pipeline.md (0.3–0.4 s per"
