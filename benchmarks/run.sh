@@ -167,7 +167,10 @@ for opt in adam schedulefree; do
     mpi "$np" "emu_${opt}_np$np" train-emulator -train train.h5 -val val.h5 -out "emu_${opt}_np$np.h5" -epochs "$EMU_EP" -optimizer "$opt"
     rows=$(awk '/^train-emulator: [0-9]+ training rows/ {print $2}' "$LOG/emu_${opt}_np$np.txt")
     [ -n "$rows" ] && EMU_ROWS=$rows
-    s=$(epoch_min "emu_${opt}_np$np")
+    # the epoch line's rows/s has more digits than its seconds (printed to 0.01 s)
+    rate=$(awk '/^epoch +[0-9]+/ && match($0, /\([0-9.]+ rows\/s/) { v = substr($0, RSTART + 1, RLENGTH - 8) + 0; if (v > m) m = v }
+                END { if (m) print m }' "$LOG/emu_${opt}_np$np.txt")
+    if [ -n "$rate" ] && [ -n "$rows" ]; then s=$(calc "$rows / $rate" "%.4f"); else s=$(epoch_min "emu_${opt}_np$np"); fi
     p=$( [ -n "$s" ] && [ -n "$rows" ] && calc "$s * 100000 / $rows" "%.4f")
     EMU[$opt,$np]=$p
     echo "chempysbi,$opt,$np,$rows,$s,$p,$( [ -n "$p" ] && calc "$p * 7" "%.3f")" >>"$RES/emulator.csv"
