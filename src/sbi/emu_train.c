@@ -230,7 +230,7 @@ static PetscErrorCode emu_plot_cdf(const char *base)
   }
   PetscCall(PetscSNPrintf(
       cmd, sizeof(cmd),
-      "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set logscale x; set grid; "
+      "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set logscale x; set format x '%%.0e'; set grid; "
       "set key bottom right; set xlabel '|emulator - CHEMPY| [dex]'; set ylabel 'cumulative fraction of validation "
       "rows'; "
       "set title 'Emulator validation error'; plot %s\" && rm -f %s.cdf_*.dat",
