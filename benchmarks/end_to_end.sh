@@ -3,11 +3,11 @@
 # globals of 1000-star CHEMPY mock galaxies made with the training yields (tng)
 # and with different yields (alt: model misspecification), and calibrate the
 # NPE on CHEMPY test stars. Writes benchmarks/results/end_to_end.md.
-# Knobs (env): NP (ranks, 2), NTRAIN (300000), EPOCHS (30), NNPE (100000),
+# Knobs (env): NP (ranks, 2), NTRAIN (700000), NVAL (50000), EPOCHS (30), NNPE (100000),
 # HIDDEN (NPE hidden features, 32), TRANSFORMS (5), NSTARS (1000), DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-NP=${NP:-2}; NTRAIN=${NTRAIN:-300000}; EPOCHS=${EPOCHS:-30}; NNPE=${NNPE:-100000}
+NP=${NP:-2}; NTRAIN=${NTRAIN:-700000}; NVAL=${NVAL:-50000}; EPOCHS=${EPOCHS:-30}; NNPE=${NNPE:-100000}
 HIDDEN=${HIDDEN:-32}; TRANSFORMS=${TRANSFORMS:-5}; NSTARS=${NSTARS:-1000}
 DIR=${DIR:-output/end_to_end}
 MPIRUN="mpirun --oversubscribe -np $NP"
@@ -16,7 +16,7 @@ B=bin/chempysbi
 mkdir -p "$DIR" benchmarks/results
 t0=$(date +%s)
 $MPIRUN $B simulate -n "$NTRAIN" -prior wide -seed 1 -out "$DIR/train.h5" -progress_every 30
-$MPIRUN $B simulate -n $((NTRAIN / 10)) -prior wide -seed 2 -out "$DIR/val.h5" -progress_every 30
+$MPIRUN $B simulate -n "$NVAL" -prior wide -seed 2 -out "$DIR/val.h5" -progress_every 30
 $MPIRUN $B train-emulator -train "$DIR/train.h5" -val "$DIR/val.h5" -epochs "$EPOCHS" -out "$DIR/emulator.h5" | tee "$DIR/emulator.log"
 $MPIRUN $B train-npe -emulator "$DIR/emulator.h5" -n "$NNPE" -hidden_features "$HIDDEN" -transforms "$TRANSFORMS" -max_epochs 400 -out "$DIR/npe.h5" | tee "$DIR/npe.log"
 $MPIRUN $B validate -npe "$DIR/npe.h5" -n 500 -samples 1000 -simulator chempy -out "$DIR/validation.h5" | tee "$DIR/validate.log"
