@@ -25,6 +25,9 @@ PetscErrorCode h5_open(MPI_Comm comm, const char *path, PetscBool rw, H5File *f)
 /* Open "<path>.tmp" in place for continuing a write later committed with h5_commit. */
 PetscErrorCode h5_open_tmp(MPI_Comm comm, const char *path, H5File *f);
 PetscErrorCode h5_close(H5File *f);
+/* Open a checkpoint on this rank (read-only) and check that its "config"
+ * attribute equals config: a resume never continues another run's training. */
+PetscErrorCode h5_open_checkpoint(const char *path, const char *config, H5File *f);
 PetscBool h5_exists(H5File *f, const char *name);
 
 /* Tables: datasets [nrows, ncols] of double (or int), chunked along rows and

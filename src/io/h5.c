@@ -361,3 +361,14 @@ PetscErrorCode h5_attr_read_str(H5File *f, const char *obj, const char *name, ch
   H5Call(H5Aclose(a));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode h5_open_checkpoint(const char *path, const char *config, H5File *f)
+{
+  char have[4096];
+  PetscFunctionBeginUser;
+  PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, f));
+  PetscCall(h5_attr_read_str(f, "/", "config", have, sizeof(have)));
+  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+             "%s was made with another configuration (%s); this run has %s", path, have, config);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -187,15 +187,12 @@ static PetscErrorCode emu_checkpoint_read(const EmuTrainConfig *c, const char *c
                                           PetscInt *epoch, double *hist)
 {
   H5File f;
-  char path[PETSC_MAX_PATH_LEN], have[1024];
+  char path[PETSC_MAX_PATH_LEN];
   PetscInt sc[2], n, nc;
   double ds[2];
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
-  PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
-  PetscCall(h5_attr_read_str(&f, "/", "config", have, sizeof(have)));
-  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
-             "%s was made with another configuration (%s), this run has %s", path, have, config);
+  PetscCall(h5_open_checkpoint(path, config, &f));
   PetscCall(h5_attr_read_int(&f, "/", "epoch", 1, epoch));
   PetscCall(h5_attr_read_int(&f, "/", "opt_step_train_mode", 2, sc));
   PetscCall(h5_attr_read_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
@@ -230,7 +227,8 @@ static PetscErrorCode emu_plot_cdf(const char *base)
   }
   PetscCall(PetscSNPrintf(
       cmd, sizeof(cmd),
-      "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set logscale x; set format x '%%.0e'; set grid; "
+      "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set logscale x; set format x "
+      "'%%.0e'; set grid; "
       "set key bottom right; set xlabel '|emulator - CHEMPY| [dex]'; set ylabel 'cumulative fraction of validation "
       "rows'; "
       "set title 'Emulator validation error'; plot %s\" && rm -f %s.cdf_*.dat",

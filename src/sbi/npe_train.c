@@ -154,14 +154,11 @@ static PetscErrorCode ckpt_read(const NpeTrainConfig *c, const char *config, Npe
                                 NpeState *s, double *hist)
 {
   H5File f;
-  char path[PETSC_MAX_PATH_LEN], have[2048];
+  char path[PETSC_MAX_PATH_LEN];
   PetscInt iv[3];
   PetscFunctionBeginUser;
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
-  PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
-  PetscCall(h5_attr_read_str(&f, "/", "config", have, sizeof(have)));
-  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
-             "%s was made with another configuration (%s); this run has %s", path, have, config);
+  PetscCall(h5_open_checkpoint(path, config, &f));
   PetscCall(h5_attr_read_int(&f, "/", "epoch_since_best_step", 3, iv));
   PetscCall(h5_attr_read_double(&f, "/", "best_val", 1, &s->best_val));
   s->epoch = iv[0];
