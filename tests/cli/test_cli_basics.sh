@@ -7,3 +7,5 @@ check_fails "cli: unknown option fails on 2 ranks" "unknown option -bogus" $MPIR
 check_fails "cli: unknown command is named" "unknown command 'frobnicate'" $BIN frobnicate
 printf -- '-no_such_option_in_file 3\n' > "$TMP/opts"
 check_fails "cli: unknown option from -options_file" "no_such_option_in_file" $BIN version -options_file "$TMP/opts"
+check "format: make format-check (clang-format) passes" make -s format-check
+check "cli: simulate -help lists the CHEMPY options with defaults" bash -c "$BIN simulate -help | grep -q -- '-scheme' && $BIN simulate -help | grep -q -- '-rtol'"
