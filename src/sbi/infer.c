@@ -225,7 +225,8 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
                              cat.ids[i]));
       nbad++;
     }
-    if (ctx->size == 1) PetscCall(par_progress_report(ctx, &prog, i + 1, cat.n, NULL, PETSC_FALSE));
+    /* Rank 0 sees only its own block; the blocks are equal, so it extrapolates. */
+    PetscCall(par_progress_report(ctx, &prog, PetscMin(cat.n, (i - lo + 1) * ctx->size), cat.n, NULL, PETSC_FALSE));
   }
   double t_local = cs_wtime() - t0;
   PetscCall(par_allreduce_sum(ctx, acc, COMBINE_NACC));
