@@ -9,23 +9,7 @@
 #include <string.h>
 #include <chempysbi/cat.h>
 #include <chempysbi/h5.h>
-
-static char errbuf[1024];
-
-static PetscErrorCode capture(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n,
-                              PetscErrorType p, const char *mess, void *ctx)
-{
-  if (p == PETSC_ERROR_INITIAL) snprintf(errbuf, sizeof(errbuf), "%s", mess ? mess : "");
-  return n;
-}
-
-static void write_file(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
+#include "testutil.h"
 
 static PetscErrorCode try_read(const char *path, Catalogue *c)
 {

@@ -8,25 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <chempysbi/csv.h>
+#include "testutil.h"
 
 static const char *names[3] = {"a", "b", "c"};
-static char errbuf[1024];
-
-/* Capture the first error message instead of printing it. */
-static PetscErrorCode capture(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n,
-                              PetscErrorType p, const char *mess, void *ctx)
-{
-  if (p == PETSC_ERROR_INITIAL) snprintf(errbuf, sizeof(errbuf), "%s", mess ? mess : "");
-  return n;
-}
-
-static void write_file(const char *path, const char *text)
-{
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 /* Reads text as a CSV and returns the error code; errbuf holds the message. */
 static PetscErrorCode try_read(const char *text, PetscBool allow_missing, CsvTable *t)

@@ -9,19 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <chempysbi/gce.h>
-
-static GceYields *Y;
-static char refdir[PETSC_MAX_PATH_LEN];
-
-static int setup(void **state)
-{
-  GceConfig c;
-  if (gce_config_default(&c)) return 1;
-  const char *r = getenv("CHEMPYSBI_REF");
-  snprintf(refdir, sizeof(refdir), "%s", r && r[0] ? r : "../shared/reference");
-  return gce_yields_load(c.data_dir, "tng", &Y) ? 1 : 0;
-}
-static int teardown(void **state) { return gce_yields_destroy(&Y) ? 1 : 0; }
+#include "testutil.h"
 
 static GceWork *make_work(const GceYields *y, GceScheme s, PetscInt n0, double rtol, PetscInt cohorts)
 {
@@ -196,7 +184,7 @@ int main(int argc, char **argv)
                                      cmocka_unit_test(test_tolerance_convergence), cmocka_unit_test(test_mass_budget),
                                      cmocka_unit_test(test_alt_consistency)};
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
-  int rc = cmocka_run_group_tests(tests, setup, teardown);
+  int rc = cmocka_run_group_tests(tests, gce_test_setup, gce_test_teardown);
   PetscCall(PetscFinalize());
   return rc;
 }
