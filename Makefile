@@ -75,7 +75,7 @@ bin/chempysbi: $(CLI_OBJ) lib/libchempysbi.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) lib/libchempysbi.a $(LDLIBS)
 
-bin/tests/%: tests/unit/%.c lib/libchempysbi.a $(HEADERS)
+bin/tests/%: tests/unit/%.c tests/unit/testutil.h lib/libchempysbi.a $(HEADERS)
 	@mkdir -p bin/tests
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
 
