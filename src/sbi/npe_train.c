@@ -230,6 +230,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                         " hidden (%zu weights), %d ranks\n",
                         ntr, nval, c->transforms, c->hidden, npe->maf->nparams, ctx->size));
   double t_start = cs_wtime(), logsd = 0;
+  PetscInt epoch0 = s.epoch; /* > 0 after -resume */
   for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
   while (s.epoch < c->max_epochs && s.since_best < c->patience) {
     double t0 = cs_wtime(), sum = 0;
@@ -281,10 +282,14 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
     h[1] = sum / (double)ntr;
     h[2] = val;
     h[3] = dt;
+    /* Early stopping makes the end unknown: the ETA is the bound set by -patience and -max_epochs. */
+    double per = (cs_wtime() - t_start) / (double)(s.epoch - epoch0);
+    PetscInt left = PetscMin(c->max_epochs - s.epoch, c->patience - s.since_best);
     PetscCall(PetscPrintf(ctx->comm,
                           "epoch %3" PetscInt_FMT "  train_nll %.5f  val_nll %.5f  best %.5f (%" PetscInt_FMT
-                          " since)  %.2f s  elapsed %.0f s\n",
-                          s.epoch, h[1], val, s.best_val, s.since_best, dt, cs_wtime() - t_start));
+                          " since)  %.2f s  %.0f sims/s  elapsed %.0f s  ETA <= %.0f s\n",
+                          s.epoch, h[1], val, s.best_val, s.since_best, dt, (double)ntr / dt, cs_wtime() - t_start,
+                          per * (double)left));
     if (ctx->rank == 0) PetscCall(ckpt_write(c, config, npe, best, o, &s, hist));
   }
   PetscCall(PetscPrintf(ctx->comm, "train-npe: %s after %" PetscInt_FMT " epochs, best val_nll %.5f, %.1f s\n",
