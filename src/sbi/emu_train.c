@@ -194,6 +194,9 @@ static PetscErrorCode emu_checkpoint_read(const EmuTrainConfig *c, const char *c
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
   PetscCall(h5_open_checkpoint(path, config, &f));
   PetscCall(h5_attr_read_int(&f, "/", "epoch", 1, epoch));
+  /* Checked before the history is read: hist holds -epochs rows, and -epochs is not part of the config. */
+  PetscCheck(*epoch >= 0 && *epoch <= c->epochs, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "%s: checkpoint is at epoch %" PetscInt_FMT ", beyond -epochs %" PetscInt_FMT, path, *epoch, c->epochs);
   PetscCall(h5_attr_read_int(&f, "/", "opt_step_train_mode", 2, sc));
   PetscCall(h5_attr_read_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
   PetscCall(h5_table_info(&f, "emulator/params", &n, &nc));
@@ -266,8 +269,6 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   if (c->resume) {
     PetscCall(emu_checkpoint_read(c, config, e, o, &epoch0, hist));
     PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", epoch0));
-    PetscCheck(epoch0 <= c->epochs, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
-               "checkpoint is at epoch %" PetscInt_FMT ", beyond -epochs %" PetscInt_FMT, epoch0, c->epochs);
   } else {
     PetscCall(par_column_stats(ctx, tr.theta, tr.nloc, CS_NPARAM, e->in_mean, e->in_sd));
     PetscCall(par_column_stats(ctx, tr.abund, tr.nloc, CS_NELEM, e->out_mean, e->out_sd));

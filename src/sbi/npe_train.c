@@ -164,6 +164,10 @@ static PetscErrorCode ckpt_read(const NpeTrainConfig *c, const char *config, Npe
   s->epoch = iv[0];
   s->since_best = iv[1];
   o->step = iv[2];
+  /* The history buffer holds -max_epochs rows, and -max_epochs is not part of the config. */
+  PetscCheck(s->epoch >= 0 && s->epoch <= c->max_epochs, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "%s: checkpoint is at epoch %" PetscInt_FMT ", beyond -max_epochs %" PetscInt_FMT, path, s->epoch,
+             c->max_epochs);
   PetscCall(h5_table_read_rows(&f, "npe/params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, npe->maf->params,
                                PETSC_FALSE));
   PetscCall(h5_attr_read_double(&f, "/npe", "theta_mean", CS_NPARAM, npe->th_mean));

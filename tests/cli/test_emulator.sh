@@ -24,6 +24,7 @@ check "emulator: a checkpoint survives the kill" test -f $TMP/k.h5.ckpt
 check "emulator: -resume continues from the checkpoint" bash -c "$MPIRUN -np 2 $T -epochs 6 -out $TMP/k.h5 -resume > $TMP/k2.log 2>&1 && grep -q 'resuming after epoch' $TMP/k2.log"
 check "emulator: uninterrupted 6-epoch run" $MPIRUN -np 2 $T -epochs 6 -out $TMP/full.h5
 check "emulator: resumed weights equal the uninterrupted run exactly" h5diff -q $TMP/k.h5 $TMP/full.h5 /emulator/params
+check_fails "emulator: -resume from a checkpoint beyond -epochs refused" "beyond -epochs 2" $T -epochs 2 -out $TMP/k.h5 -resume
 
 check_fails "emulator: missing training file named" "cannot open HDF5 file $TMP/none.h5" $BIN train-emulator -train $TMP/none.h5 -val $TMP/va.h5 -out $TMP/x.h5
 check_fails "emulator: a model file given as training set is named" "$TMP/e1.h5: dataset params is missing" $BIN train-emulator -train $TMP/e1.h5 -val $TMP/va.h5 -out $TMP/x.h5
