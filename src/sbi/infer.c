@@ -238,6 +238,9 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
   combine_finish(acc, mu0, S0, r);
   *nused = (PetscInt)acc[COMBINE_N];
   *nskipped = cat.n - *nused;
+  /* Each rank counted only its own block of stars; rank 0 reports the totals. */
+  PetscCall(par_allreduce_count(ctx, &ncap));
+  PetscCall(par_allreduce_count(ctx, &nbad));
   PetscInt ntot;
   PetscCall(par_gather_doubles(ctx, mine, (hi - lo) * ST_NCOL, &all, &ntot));
   double tmax = t_local;
