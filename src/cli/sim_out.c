@@ -63,6 +63,10 @@ PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Room for the longest -params path and every other field: a truncated config
+ * string would drop the fields after the path from the resume check. */
+#define SIM_CONFIG_LEN (PETSC_MAX_PATH_LEN + 1024)
+
 /* Everything that must agree for rows of two runs to belong in one file. */
 static PetscErrorCode sim_config_string(const SimJob *job, char *s, size_t len)
 {
@@ -81,7 +85,7 @@ static PetscErrorCode sim_config_string(const SimJob *job, char *s, size_t len)
 /* Error naming the first field that differs between two config strings. */
 static PetscErrorCode sim_config_compare(MPI_Comm comm, const char *file, const char *have, const char *want)
 {
-  char a[1024], b[1024], *sa, *sb, *ta, *tb;
+  char a[SIM_CONFIG_LEN], b[SIM_CONFIG_LEN], *sa, *sb, *ta, *tb;
   PetscFunctionBeginUser;
   if (!strcmp(have, want)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscStrncpy(a, have, sizeof(a)));
@@ -233,7 +237,7 @@ static PetscErrorCode sim_write_csv(SimJob *job)
 PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*compute)(void *, PetscInt, double *),
                            const char *const status_names[])
 {
-  char config[1024], have[1024];
+  char config[SIM_CONFIG_LEN], have[SIM_CONFIG_LEN];
   PetscInt state = 0, npending = 0, *pending = NULL;
   FarmSummary sum;
   FarmSpec spec = {.nout = SIM_NOUT,

@@ -364,7 +364,7 @@ PetscErrorCode h5_attr_read_str(H5File *f, const char *obj, const char *name, ch
 
 PetscErrorCode h5_open_checkpoint(const char *path, const char *config, H5File *f)
 {
-  char have[4096];
+  char have[PETSC_MAX_PATH_LEN + 1024]; /* a config string holds a path and more */
   PetscFunctionBeginUser;
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, f));
   PetscCall(h5_attr_read_str(f, "/", "config", have, sizeof(have)));

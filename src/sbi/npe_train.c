@@ -189,7 +189,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   Opt *o;
   Batcher bt;
   NpeState s = {0, 0, INFINITY};
-  char config[2048];
+  char config[PETSC_MAX_PATH_LEN + 1024]; /* the -emulator path and every other field, never truncated */
   PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi,
            *local;
   double *th, *x, *ths, *xs, *vth, *vx, *vths, *vxs, *best, *hist, *tb, *cb, *lp, *dl;

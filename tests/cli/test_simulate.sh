@@ -36,3 +36,8 @@ check_fails "simulate: params file without birth_time_Gyr" "column 'birth_time_G
 printf 'birth_time_Gyr,alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,extra\n10,-2.3,-2.89,-0.3,0.55,0.5,7\n12,-2.3,-2.89,-0.3,0.55,0.5,7\n13.5,-9,-2.89,-0.3,0.55,0.5,7\n' > $TMP/ok.csv
 check "simulate: params CSV (any column order) on 2 ranks" $MPIRUN -np 2 $BIN simulate -params $TMP/ok.csv -out $TMP/o.csv -scheme discrete
 check "simulate: out-of-bounds row gets status 4 and NaN, others ok" bash -c "sed -n 4p $TMP/o.csv | grep -q ',4,nan,nan' && sed -n 2p $TMP/o.csv | grep -q ',0,'"
+# A -params path of ~1000 characters must not push the other fields out of the resume check.
+LP=$TMP/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))/$(printf 'f%.0s' $(seq 200))/$(printf 'g%.0s' $(seq 200))/$(printf 'h%.0s' $(seq 200))
+mkdir -p $LP && cp $TMP/ok.csv $LP/p.csv
+$BIN simulate -params $LP/p.csv -scheme discrete -out $TMP/lp.h5 > /dev/null 2>&1
+check_fails "simulate: long -params path, different -scheme still refused" "another configuration" $BIN simulate -params $LP/p.csv -scheme cvode -out $TMP/lp.h5
