@@ -105,7 +105,8 @@ static PetscErrorCode mock_write(const char *path, PetscInt n, const MockJob *m)
     for (int k = 0; k < CS_NELEM; k++) {
       w[1 + k] = o[MK_ST] == 0 ? o[MK_NOISY + k] : NAN;
       w[1 + CS_NELEM + k] = m->noise;
-      w[1 + 2 * CS_NELEM + CS_NPARAM + k] = o[MK_CLEAN + k];
+      w[1 + 2 * CS_NELEM + CS_NPARAM + k] =
+          o[MK_ST] == 0 ? o[MK_CLEAN + k] : NAN; /* no accepted run: nothing true to report */
     }
     for (int k = 0; k < CS_NPARAM; k++) w[1 + 2 * CS_NELEM + k] = o[MK_TH + k];
   }

@@ -35,6 +35,7 @@ PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job)
     H5File f;
     PetscInt nc;
     PetscCall(h5_open(ctx->comm, job->params_file, PETSC_FALSE, &f));
+    PetscCall(h5_table_check_columns(&f, "params", CS_NPARAM, cs_param_names));
     PetscCall(h5_table_info(&f, "params", &n, &nc));
     PetscCheck(nc == CS_NPARAM, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
                "%s: /params has %" PetscInt_FMT " columns, expected %d", job->params_file, nc, CS_NPARAM);

@@ -65,6 +65,16 @@ PetscErrorCode csv_read(const char *path, PetscInt ncols, const char *const name
   nhead = csv_split(line, fields, CSV_MAX_FIELDS);
   PetscCheck(nhead <= CSV_MAX_FIELDS, PETSC_COMM_SELF, PETSC_ERR_SUP,
              "%s: line %" PetscInt_FMT ": more than %d columns", path, lineno, CSV_MAX_FIELDS);
+  for (int h = 0; h < nhead; h++) /* a repeated name would make "the column" ambiguous */
+    for (int g = 0; g < h; g++)
+      if (!strcmp(fields[g], fields[h])) {
+        char dup[64];
+        PetscCall(PetscStrncpy(dup, fields[h], sizeof(dup)));
+        free(line);
+        fclose(fp);
+        SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+                "%s: line %" PetscInt_FMT ": column '%s' appears twice in the header", path, lineno, dup);
+      }
   t->ncols = ncols;
   PetscCall(PetscMalloc1(ncols, &t->present));
   for (PetscInt c = 0; c < ncols; c++) {

@@ -44,6 +44,10 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
   PetscOptionsEnd();
   PetscCheck(c->samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-samples %" PetscInt_FMT ": need at least 2 to fit a Gaussian", c->samples);
+  PetscCheck(c->max_draws_factor >= 1 && (double)c->samples * (double)c->max_draws_factor < 2e9, comm,
+             PETSC_ERR_ARG_OUTOFRANGE,
+             "-max_draws_factor %" PetscInt_FMT ": must be >= 1, with -samples x factor below 2e9",
+             c->max_draws_factor);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -27,3 +27,4 @@ check "infer: stars left out by the sampling cap counted over all ranks" bash -c
 check_fails "infer: catalogue without a column named" "Mg_Fe" $I -stars $TMP/cols.csv
 check_fails "infer: an emulator file is not an NPE" "no NPE" $I -npe $TMP/emu.h5 -stars $TMP/stars.csv
 check_fails "infer: -samples 1 refused" "at least 2" $I -stars $TMP/stars.csv -samples 1
+check_fails "infer: -max_draws_factor 0 refused" "max_draws_factor" $I -stars $TMP/stars.csv -max_draws_factor 0

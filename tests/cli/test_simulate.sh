@@ -41,3 +41,6 @@ LP=$TMP/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))/$(printf 'f%.0
 mkdir -p $LP && cp $TMP/ok.csv $LP/p.csv
 $BIN simulate -params $LP/p.csv -scheme discrete -out $TMP/lp.h5 > /dev/null 2>&1
 check_fails "simulate: long -params path, different -scheme still refused" "another configuration" $BIN simulate -params $LP/p.csv -scheme cvode -out $TMP/lp.h5
+# An HDF5 parameter file whose /params is not the six named parameters is refused, not misread.
+h5copy -i $TMP/np1.h5 -o $TMP/wrong.h5 -s /abundances -d /params
+check_fails "simulate: -params HDF5 with the wrong columns refused" "dataset params has 8 columns, expected 6" $BIN simulate -params $TMP/wrong.h5 -out $TMP/o2.csv

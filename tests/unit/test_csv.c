@@ -49,6 +49,7 @@ static void test_non_numeric(void **state)
 }
 static void test_ragged(void **state) { expect_error("a,b,c\n1,2,3\n4,5\n", "line 3: 2 fields, but the header has 3"); }
 static void test_empty(void **state) { expect_error("", "file is empty"); }
+static void test_duplicate_column(void **state) { expect_error("a,b,c,b\n1,2,3,4\n", "column 'b' appears twice"); }
 static void test_header_only(void **state) { expect_error("a,b,c\n", "no data rows"); }
 static void test_missing_value_strict(void **state)
 {
@@ -82,6 +83,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_ragged),
       cmocka_unit_test(test_empty),
       cmocka_unit_test(test_header_only),
+      cmocka_unit_test(test_duplicate_column),
       cmocka_unit_test(test_missing_value_strict),
       cmocka_unit_test(test_missing_value_allowed),
       cmocka_unit_test(test_roundtrip),
