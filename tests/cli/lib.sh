@@ -13,3 +13,10 @@ check_fails() { # name pattern command...: passes when the command fails and its
   elif grep -q -- "$pat" "$TMP/last.out"; then echo "PASS $name"
   else echo "FAIL $name: message lacks '$pat'"; sed 's/^/    /' "$TMP/last.out" | tail -5; fi
 }
+small_models() { # SEED: a small training set, emulator (5 epochs) and NPE in $TMP, as the later stages' fixture
+  local S="$BIN simulate -prior wide -scheme discrete -progress_every 100"
+  $MPIRUN -np 2 $S -n 4000 -seed "$1" -out $TMP/tr.h5 > /dev/null 2>&1
+  $MPIRUN -np 2 $S -n 1000 -seed $(($1 + 1)) -out $TMP/va.h5 > /dev/null 2>&1
+  $MPIRUN -np 2 $BIN train-emulator -train $TMP/tr.h5 -val $TMP/va.h5 -epochs 5 -out $TMP/emu.h5 > /dev/null 2>&1
+  $MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -n 20000 -max_epochs 10 -out $TMP/npe.h5
+}

@@ -2,11 +2,7 @@
 # every field, the output file holds the per-case tables, and bad input is
 # named clearly. A small, quickly trained NPE: the numbers mean little here.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
-S="$BIN simulate -prior wide -scheme discrete -progress_every 100"
-$MPIRUN -np 2 $S -n 4000 -seed 31 -out $TMP/tr.h5 > /dev/null 2>&1
-$MPIRUN -np 2 $S -n 1000 -seed 32 -out $TMP/va.h5 > /dev/null 2>&1
-$MPIRUN -np 2 $BIN train-emulator -train $TMP/tr.h5 -val $TMP/va.h5 -epochs 5 -out $TMP/emu.h5 > /dev/null 2>&1
-check "validate: a small NPE to validate" $MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -n 20000 -max_epochs 10 -out $TMP/npe.h5
+check "validate: a small NPE to validate" small_models 31
 
 V="$BIN validate -npe $TMP/npe.h5 -n 60 -samples 200 -seed 4 -scheme discrete"
 for np in 1 2 3; do $MPIRUN -np $np $V -out $TMP/val$np.h5 -plots $([ $np = 2 ] && echo 1 || echo 0) > $TMP/val$np.log 2>&1; done
