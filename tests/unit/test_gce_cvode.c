@@ -37,23 +37,16 @@ static int cmp_d(const void *a, const void *b)
    no continuum counterpart; those rows are listed. */
 static void check_reference(const char *file)
 {
-  char path[PETSC_MAX_PATH_LEN + 64], line[4096];
-  FILE *fp;
-  snprintf(path, sizeof(path), "%s/%s", refdir, file);
-  fp = fopen(path, "r");
-  if (!fp) fail_msg("cannot open reference %s (set CHEMPYSBI_REF)", path);
+  CsvTable t;
+  read_reference(file, &t);
   GceWork *w = make_work(Y, GCE_SCHEME_CVODE, 28, 0, 0);
   assert_non_null(w);
-  double d[9 * 128], maxd = 0;
+  double *d = malloc(sizeof(double) * 9 * (size_t)t.nrows), maxd = 0;
+  assert_non_null(d);
   int nd = 0, nrow = 0, nbad = 0, worst = -1;
-  if (!fgets(line, sizeof(line), fp)) fail_msg("%s: empty", path);
-  while (fgets(line, sizeof(line), fp) && nrow < 128) {
-    double v[15], ab[8], a9[9];
-    char *p = line;
-    for (int i = 0; i < 15; i++) {
-      v[i] = strtod(p, &p);
-      if (*p == ',') p++;
-    }
+  for (PetscInt r = 0; r < t.nrows; r++) {
+    const double *v = t.data + r * REF_NCOL;
+    double ab[8], a9[9];
     GceStatus st;
     assert_int_equal(gce_run(w, v, ab, &st, NULL), 0);
     gce_last_abund9(w, a9);
@@ -74,10 +67,11 @@ static void check_reference(const char *file)
     }
     nrow++;
   }
-  fclose(fp);
+  csv_table_destroy(&t);
   gce_work_destroy(&w);
   qsort(d, (size_t)nd, sizeof(double), cmp_d);
   double med = nd ? d[nd / 2] : 0;
+  free(d);
   print_message("%s: %d values compared, median |diff| %.2e, max %.2e dex (row %d)\n", file, nd, med, maxd, worst);
   if (nbad) fail_msg("%s: %d rows accepted by the reference but rejected by cvode", file, nbad);
   if (!(med <= 0.003)) fail_msg("%s: median |diff| %.3e > 0.003 dex", file, med);

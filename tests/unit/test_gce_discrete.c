@@ -25,23 +25,15 @@ static GceWork *make_work(PetscInt n0)
 /* Compare every row of a reference CSV (6 inputs, 9 outputs; nan = rejected). */
 static void check_reference(const char *file, double tol)
 {
-  char path[PETSC_MAX_PATH_LEN + 64], line[4096];
-  FILE *fp;
-  snprintf(path, sizeof(path), "%s/%s", refdir, file);
-  fp = fopen(path, "r");
-  if (!fp) fail_msg("cannot open reference %s (set CHEMPYSBI_REF)", path);
+  CsvTable t;
+  read_reference(file, &t);
   GceWork *w = make_work(28);
   assert_non_null(w);
   double maxd = 0;
   int nrow = 0, nbad = 0, nrej = 0, worst_row = -1, worst_col = -1;
-  if (!fgets(line, sizeof(line), fp)) fail_msg("%s: empty", path);
-  while (fgets(line, sizeof(line), fp)) {
-    double v[15], ab[8], a9[9];
-    char *p = line;
-    for (int i = 0; i < 15; i++) {
-      v[i] = strtod(p, &p);
-      if (*p == ',') p++;
-    }
+  for (PetscInt r = 0; r < t.nrows; r++) {
+    const double *v = t.data + r * REF_NCOL;
+    double ab[8], a9[9];
     GceStatus st;
     assert_int_equal(gce_run(w, v, ab, &st, NULL), 0);
     assert_int_equal(gce_last_abund9(w, a9), 0);
@@ -63,7 +55,7 @@ static void check_reference(const char *file, double tol)
       nrej++;
     nrow++;
   }
-  fclose(fp);
+  csv_table_destroy(&t);
   gce_work_destroy(&w);
   print_message("%s: %d rows, %d rejected by both, max |diff| %.3e dex (row %d, output %d)\n", file, nrow, nrej, maxd,
                 worst_row, worst_col);

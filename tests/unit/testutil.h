@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <chempysbi/csv.h>
 #include <chempysbi/gce.h>
 
 static char errbuf[1024] __attribute__((unused)); /* the first message of the last captured error */
@@ -38,6 +39,20 @@ static inline int gce_test_setup(void **state)
   snprintf(refdir, sizeof(refdir), "%s", r && r[0] ? r : "../shared/reference");
   return gce_yields_load(c.data_dir, "tng", &Y) ? 1 : 0;
 }
+/* A Python CHEMPY reference table of ../shared/reference, read by column name:
+ * rows of the six parameters then the nine outputs (C_Fe, Fe_H, H_Fe, He_Fe,
+ * Mg_Fe, N_Fe, Ne_Fe, O_Fe, Si_Fe: gce_last_abund9 order), NaN where rejected. */
+#define REF_NCOL 15
+static inline void read_reference(const char *file, CsvTable *t)
+{
+  static const char *const cols[REF_NCOL] = {"alpha_IMF", "log10_N_Ia", "log10_SFE", "log10_SFR_peak", "x_out",
+                                             "birth_time_Gyr", "C_Fe", "Fe_H", "H_Fe", "He_Fe", "Mg_Fe",
+                                             "N_Fe", "Ne_Fe", "O_Fe", "Si_Fe"};
+  char path[PETSC_MAX_PATH_LEN + 64];
+  snprintf(path, sizeof(path), "%s/%s", refdir, file);
+  if (csv_read(path, REF_NCOL, cols, NULL, PETSC_TRUE, NULL, t)) fail_msg("cannot read reference %s (set CHEMPYSBI_REF)", path);
+}
+
 static inline int gce_test_teardown(void **state) { return gce_yields_destroy(&Y) ? 1 : 0; }
 
 #endif
