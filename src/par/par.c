@@ -82,7 +82,9 @@ PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev)
 {
   PetscClassId cid;
   PetscFunctionBeginUser;
-  /* Registering the same name twice returns the same class and event. */
+  /* Look the event up first: each PetscClassIdRegister call makes a new class. */
+  PetscCall(PetscLogEventGetId(name, ev));
+  if (*ev >= 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscClassIdRegister("chempysbi", &cid));
   PetscCall(PetscLogEventRegister(name, cid, ev));
   PetscFunctionReturn(PETSC_SUCCESS);
