@@ -2,6 +2,7 @@
  * each global batch over ranks, all-reduce the gradient, step; validate and
  * checkpoint after every epoch so -resume continues exactly. */
 #include <chempysbi/batch.h>
+#include <chempysbi/calib.h>
 #include <chempysbi/emu_train.h>
 #include <math.h>
 #include <stdlib.h>
@@ -76,83 +77,65 @@ static PetscErrorCode emu_config_string(const EmuTrainConfig *c, PetscInt N, cha
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-/* Quantile q of a sorted array (linear interpolation). */
-static double quantile_sorted(const double *v, PetscInt n, double q)
-{
-  double p = q * (double)(n - 1);
-  PetscInt i = (PetscInt)p;
-  return i + 1 < n ? v[i] + (p - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
-}
-
 typedef struct {
   double loss, median_dex;
   double stats[CS_NELEM][6]; /* per element: abs dex q25, q50, q75; APE % q25, q50, q75 */
 } EmuValResult;
 
-/* Validation loss (standardised MSE) and |error| statistics, with the model in eval mode. */
-static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, EmuValResult *res,
+/* Validation loss (standardised MSE) and median |error| over all values,
+ * with the model in eval mode. With full (the final report) also the
+ * quartiles per element of |error| and of the percentage error, and the
+ * cumulative distribution of |error| for the plot (plot_base, rank 0). */
+#define EMU_CDF_POINTS 400
+static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, PetscBool full, EmuValResult *res,
                                    const char *plot_base)
 {
-  double *pred, *err, *all = NULL, sse = 0;
+  const PetscInt n = v->nloc;
+  const double q3[3] = {0.25, 0.5, 0.75}, half = 0.5;
+  double *pred, *col, *all = NULL, sse = 0;
   PetscInt ntot;
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc2(v->nloc * CS_NELEM + 1, &pred, v->nloc * CS_NELEM * 2 + 1, &err));
-  emu_predict(e, v->theta, (size_t)v->nloc, pred);
-  for (PetscInt i = 0; i < v->nloc * CS_NELEM; i++) {
+  PetscCall(PetscMalloc2(n * CS_NELEM + 1, &pred, n + 1, &col));
+  emu_predict(e, v->theta, (size_t)n, pred);
+  for (PetscInt i = 0; i < n * CS_NELEM; i++) {
     int k = (int)(i % CS_NELEM);
-    double d = pred[i] - v->abund[i];
-    sse += (d / e->out_sd[k]) * (d / e->out_sd[k]);
-    err[i] = fabs(d);
-    err[v->nloc * CS_NELEM + i] = 100.0 * fabs(d) / PetscMax(fabs(v->abund[i]), 1e-12);
+    double d = (pred[i] - v->abund[i]) / e->out_sd[k];
+    sse += d * d;
+    pred[i] = fabs(pred[i] - v->abund[i]); /* now |error| [dex] */
   }
   PetscCall(par_allreduce_sum(ctx, &sse, 1));
   res->loss = sse / ((double)v->N * CS_NELEM);
-  /* Gather |error| and APE in element-major order so rank 0 can sort per element. */
-  double *t;
-  PetscCall(PetscMalloc1(2 * v->nloc * CS_NELEM + 1, &t));
-  for (int w = 0; w < 2; w++)
-    for (int k = 0; k < CS_NELEM; k++)
-      for (PetscInt i = 0; i < v->nloc; i++)
-        t[(w * CS_NELEM + k) * v->nloc + i] = err[w * v->nloc * CS_NELEM + i * CS_NELEM + k];
+  PetscCall(par_gather_doubles(ctx, pred, n * CS_NELEM, &all, &ntot));
+  if (ctx->rank == 0) PetscCall(calib_quantiles(ntot, all, 1, &half, &res->median_dex));
+  PetscCall(PetscFree(all));
+  PetscCallMPI(MPI_Bcast(&res->median_dex, 1, MPI_DOUBLE, 0, ctx->comm));
   PetscCall(PetscMemzero(res->stats, sizeof(res->stats)));
-  res->median_dex = 0;
-  /* One gather per (kind, element) keeps rank order inside each column. */
-  for (int w = 0; w < 2; w++)
-    for (int k = 0; k < CS_NELEM; k++) {
-      PetscCall(par_gather_doubles(ctx, t + (w * CS_NELEM + k) * v->nloc, v->nloc, &all, &ntot));
+  /* Per element: one gather per column keeps each column's rows together. */
+  for (int k = 0; full && k < CS_NELEM; k++)
+    for (int w = 0; w < 2; w++) {
+      for (PetscInt i = 0; i < n; i++) {
+        double ad = pred[i * CS_NELEM + k];
+        col[i] = w == 0 ? ad : 100.0 * ad / PetscMax(fabs(v->abund[i * CS_NELEM + k]), 1e-12);
+      }
+      PetscCall(par_gather_doubles(ctx, col, n, &all, &ntot));
       if (ctx->rank == 0) {
-        qsort(all, (size_t)ntot, sizeof(double), cmp_double);
-        for (int q = 0; q < 3; q++) res->stats[k][3 * w + q] = quantile_sorted(all, ntot, 0.25 * (q + 1));
-        if (plot_base && w == 0) { /* cumulative distribution for the report plot */
+        PetscCall(calib_quantiles(ntot, all, 3, q3, &res->stats[k][3 * w]));
+        if (plot_base && w == 0) { /* cumulative distribution of |error| for the report plot */
+          double qs[EMU_CDF_POINTS], xs[EMU_CDF_POINTS];
           char path[PETSC_MAX_PATH_LEN];
+          for (int j = 0; j < EMU_CDF_POINTS; j++) qs[j] = (double)j / (EMU_CDF_POINTS - 1);
+          PetscCall(calib_quantiles(ntot, all, EMU_CDF_POINTS, qs, xs));
           PetscCall(PetscSNPrintf(path, sizeof(path), "%s.cdf_%d.dat", plot_base, k));
           FILE *fp = fopen(path, "w");
           if (fp) {
-            PetscInt step = PetscMax(1, ntot / 500);
-            for (PetscInt i = 0; i < ntot; i += step) fprintf(fp, "%g %g\n", all[i], (double)(i + 1) / ntot);
-            fprintf(fp, "%g 1\n", all[ntot - 1]);
+            for (int j = 0; j < EMU_CDF_POINTS; j++) fprintf(fp, "%g %g\n", xs[j], qs[j]);
             fclose(fp);
           }
         }
       }
       PetscCall(PetscFree(all));
     }
-  if (ctx->rank == 0) { /* overall median |error| over all elements */
-    PetscCall(par_gather_doubles(ctx, err, v->nloc * CS_NELEM, &all, &ntot));
-    qsort(all, (size_t)ntot, sizeof(double), cmp_double);
-    res->median_dex = quantile_sorted(all, ntot, 0.5);
-    PetscCall(PetscFree(all));
-  } else
-    PetscCall(par_gather_doubles(ctx, err, v->nloc * CS_NELEM, &all, &ntot));
-  PetscCallMPI(MPI_Bcast(&res->median_dex, 1, MPI_DOUBLE, 0, ctx->comm));
-  PetscCall(PetscFree(t));
-  PetscCall(PetscFree2(pred, err));
+  PetscCall(PetscFree2(pred, col));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -318,7 +301,7 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
     EmuValResult vr;
     PetscCall(PetscLogEventBegin(ev_val, 0, 0, 0, 0));
     opt_eval_mode(o, e->mlp->params);
-    PetscCall(emu_validate(ctx, e, &va, &vr, NULL));
+    PetscCall(emu_validate(ctx, e, &va, PETSC_FALSE, &vr, NULL));
     opt_train_mode(o, e->mlp->params);
     PetscCall(PetscLogEventEnd(ev_val, 0, 0, 0, 0));
     double *h = hist + HIST_NCOL * (epoch - 1);
@@ -337,7 +320,7 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   /* Final model at the evaluation point, with the validation report. */
   opt_eval_mode(o, e->mlp->params);
   EmuValResult vr;
-  PetscCall(emu_validate(ctx, e, &va, &vr, ctx->rank == 0 ? c->out : NULL));
+  PetscCall(emu_validate(ctx, e, &va, PETSC_TRUE, &vr, ctx->rank == 0 ? c->out : NULL));
   PetscCall(PetscPrintf(
       ctx->comm,
       "validation (%" PetscInt_FMT " rows): |error| in dex and absolute percentage error, quartiles 25/50/75\n", va.N));
