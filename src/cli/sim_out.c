@@ -5,6 +5,7 @@
 #include "sim_out.h"
 #include "cli.h"
 #include <chempysbi/csv.h>
+#include <chempysbi/plot.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,17 +318,16 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
 
 PetscErrorCode sim_plot_history(const char *csv)
 {
-  char cmd[3 * PETSC_MAX_PATH_LEN];
+  char png[PETSC_MAX_PATH_LEN + 8], body[PETSC_MAX_PATH_LEN + 512];
   PetscFunctionBeginUser;
-  if (system("command -v gnuplot >/dev/null 2>&1") != 0) PetscFunctionReturn(PETSC_SUCCESS);
   /* [X/Fe] against [Fe/H] along the ISM trajectory (columns: time, C_Fe, Fe_H, ...). */
+  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.png", csv));
   PetscCall(PetscSNPrintf(
-      cmd, sizeof(cmd),
-      "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set datafile separator ','; "
-      "set key outside; set xrange [-3:*]; set grid; set xlabel '[Fe/H]'; set ylabel '[X/Fe]'; "
-      "plot for [c in '2 4 5 6 7 8 9'] '%s' using 3:int(c) title columnhead(int(c)) with linespoints lw 2\" "
-      "2>/dev/null",
-      csv, csv));
-  if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.png\n", csv));
+      body, sizeof(body),
+      "set datafile separator ','\nset key outside\nset xrange [-3:*]\nset grid\n"
+      "set xlabel '[Fe/H]'\nset ylabel '[X/Fe]'\n"
+      "plot for [c in '2 4 5 6 7 8 9'] '%s' using 3:int(c) title columnhead(int(c)) with linespoints lw 2",
+      csv));
+  PetscCall(plot_png(png, 900, 600, body));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -3,6 +3,7 @@
  * checkpoint after every epoch so -resume continues exactly. */
 #include <chempysbi/batch.h>
 #include <chempysbi/calib.h>
+#include <chempysbi/plot.h>
 #include <chempysbi/emu_train.h>
 #include <math.h>
 #include <stdlib.h>
@@ -202,24 +203,24 @@ static PetscErrorCode emu_checkpoint_read(const EmuTrainConfig *c, const char *c
 
 static PetscErrorCode emu_plot_cdf(const char *base)
 {
-  char cmd[4096], plot[2048] = "";
+  char png[PETSC_MAX_PATH_LEN + 8], body[4096] = "set logscale x\nset format x '%.0e'\nset grid\nset key bottom right\n"
+                                                 "set xlabel '|emulator - CHEMPY| [dex]'\n"
+                                                 "set ylabel 'cumulative fraction of validation rows'\n"
+                                                 "set title 'Emulator validation error'\nplot ";
   PetscFunctionBeginUser;
-  if (system("command -v gnuplot >/dev/null 2>&1") != 0) PetscFunctionReturn(PETSC_SUCCESS);
   for (int k = 0; k < CS_NELEM; k++) {
-    char one[512];
+    char one[PETSC_MAX_PATH_LEN + 64];
     PetscCall(PetscSNPrintf(one, sizeof(one), "%s'%s.cdf_%d.dat' using 1:2 with lines lw 2 title '%s'", k ? ", " : "",
                             base, k, cs_elem_names[k]));
-    PetscCall(PetscStrlcat(plot, one, sizeof(plot)));
+    PetscCall(PetscStrlcat(body, one, sizeof(body)));
   }
-  PetscCall(PetscSNPrintf(
-      cmd, sizeof(cmd),
-      "gnuplot -e \"set terminal pngcairo noenhanced size 900,600; set output '%s.png'; set logscale x; set format x "
-      "'%%.0e'; set grid; "
-      "set key bottom right; set xlabel '|emulator - CHEMPY| [dex]'; set ylabel 'cumulative fraction of validation "
-      "rows'; "
-      "set title 'Emulator validation error'; plot %s\" && rm -f %s.cdf_*.dat",
-      base, plot, base));
-  if (system(cmd) == 0) PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s.png\n", base));
+  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.png", base));
+  PetscCall(plot_png(png, 900, 600, body));
+  for (int k = 0; k < CS_NELEM; k++) { /* the data files were only for the plot */
+    char dat[PETSC_MAX_PATH_LEN + 16];
+    PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.cdf_%d.dat", base, k));
+    remove(dat);
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -3,6 +3,7 @@
  * rank that owns it, then SBC, TARP and APE on rank 0 from the gathered cases.
  * Every random number is keyed by the global case index (validate.h), so the
  * numbers are the same for any number of ranks. */
+#include <chempysbi/plot.h>
 #include <chempysbi/calib.h>
 #include <chempysbi/emu.h>
 #include <chempysbi/h5.h>
@@ -377,20 +378,6 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* gnuplot on a script file; a missing gnuplot is not an error. */
-static PetscErrorCode gnuplot(const char *script, const char *png)
-{
-  char cmd[2 * PETSC_MAX_PATH_LEN + 32];
-  PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(cmd, sizeof(cmd), "gnuplot '%s'", script));
-  if (system(cmd) == 0)
-    PetscCall(PetscPrintf(PETSC_COMM_SELF, "plot: %s\n", png));
-  else
-    PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: gnuplot failed on %s\n", script));
-  remove(script);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s, const double *rec,
                                const double *alpha, const double *ecp)
 {
@@ -398,7 +385,7 @@ static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s
   const PetscInt n = s->n, L = s->samples;
   FILE *fp;
   PetscFunctionBeginUser;
-  if (system("command -v gnuplot >/dev/null 2>&1") != 0) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!plot_available()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscStrncpy(base, c->out, sizeof(base)));
   size_t len = strlen(base);
   if (len > 3 && !strcmp(base + len - 3, ".h5")) base[len - 3] = 0;
@@ -442,7 +429,7 @@ static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s
   }
   fprintf(fp, "unset multiplot\n");
   fclose(fp);
-  PetscCall(gnuplot(gp, png));
+  PetscCall(plot_run_script(gp, png));
   remove(dat);
 
   /* TARP expected coverage against the diagonal. */
@@ -467,7 +454,7 @@ static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s
           "lc rgb '#c03020' title 'NPE'\n",
           dat);
   fclose(fp);
-  PetscCall(gnuplot(gp, png));
+  PetscCall(plot_run_script(gp, png));
   remove(dat);
 
   /* True against predicted (posterior mean +- sd). */
@@ -498,7 +485,7 @@ static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s
   }
   fprintf(fp, "unset multiplot\n");
   fclose(fp);
-  PetscCall(gnuplot(gp, png));
+  PetscCall(plot_run_script(gp, png));
   remove(dat);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
