@@ -26,7 +26,6 @@ typedef struct {
   PetscReal lr, weight_decay;
   OptKind optimizer;
   PetscBool resume;
-  PetscReal progress_every;
 } EmuTrainConfig;
 
 PetscErrorCode emu_train_config_default(EmuTrainConfig *c);

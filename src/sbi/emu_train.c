@@ -21,7 +21,6 @@ PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
   c->hidden[0] = 100;
   c->hidden[1] = 40;
   c->optimizer = OPT_SCHEDULEFREE;
-  c->progress_every = 5;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
