@@ -56,6 +56,12 @@ PetscErrorCode gce_work_destroy(GceWork **w);
    stats may be NULL. */
 PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceStatus *status, GceRunStats *stats);
 
+/* The continuum 5% rule of the cvode scheme: is the SFR at the birth time T
+   [Gyr] at least 5% of the mean SFR over the age of the Universe, for the SFR
+   peak parameter log10_s? Depends on (log10_s, T) only, so inference can keep
+   the locals' prior off the region CHEMPY rejects without running it. */
+PetscBool gce_sfr_rule_accepts(double log10_s, double T);
+
 /* Trajectory of the last gce_run (valid until the next run on w): n rows of
    GCE_HIST_NCOL columns, row-major: time [Gyr], the 8 abundances (abund order),
    ISM gas mass, corona gas mass, ISM metallicity. Discrete: one row per grid point;

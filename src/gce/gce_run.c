@@ -187,3 +187,11 @@ PetscErrorCode gce_history_get(GceWork *w, PetscInt *n, const double **rows)
   *rows = w->histout;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscBool gce_sfr_rule_accepts(double log10_s, double T)
+{
+  /* gamma(k = 2, scale s) SFR: psi(t) = t/s^2 exp(-t/s); its mean over [0, end] is P(2, end/s)/end. */
+  const double s = pow(10.0, log10_s), x = T / s, xe = GCE_END / s;
+  const double mean = (-expm1(-xe) - xe * exp(-xe)) / GCE_END;
+  return x / s * exp(-x) >= 0.05 * mean ? PETSC_TRUE : PETSC_FALSE;
+}

@@ -322,8 +322,7 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
   *nhist = 0;
 
   /* Continuum 5 % rule: psi(T) against the mean of psi over [0, end]. */
-  double x = T / p->s;
-  if (x / p->s * exp(-x) < 0.05 * gcdf(end, p->s) / end) return GCE_REJ_SFR;
+  if (!gce_sfr_rule_accepts(log10(p->s), T)) return GCE_REJ_SFR;
 
   o->s = p->s;
   o->inv_gc = 1.0 / gcdf(T, p->s);

@@ -1,0 +1,29 @@
+/* Mock stars: local parameters from the Gaussian prior, redrawn until CHEMPY
+ * accepts them (the simulator's own support), fixed globals, Gaussian noise.
+ * Star i of a galaxy uses streams keyed by (seed, RNG_MOCK, i), so a galaxy is
+ * the same whichever rank makes which star. Used by `mock` and `coverage`. */
+#ifndef CHEMPYSBI_MOCK_H
+#define CHEMPYSBI_MOCK_H
+
+#include <chempysbi/emu.h>
+#include <chempysbi/gce.h>
+#include <chempysbi/prior.h>
+
+/* One mock star as a row: status, attempts, theta (6), clean (8), noisy (8). */
+enum { MK_ST = 0, MK_ATT = 1, MK_TH = 2, MK_CLEAN = 8, MK_NOISY = 16, MK_NOUT = 24 };
+#define MOCK_MAX_ATTEMPTS 200
+
+typedef struct {
+  Prior prior;       /* locals are drawn from it (PRIOR_GAUSS) */
+  double alpha, nia; /* the galaxy's globals */
+  double noise;      /* [dex] Gaussian noise on every abundance */
+  uint64_t seed;     /* stream seed of this galaxy */
+  GceWork *work;     /* CHEMPY workspace (used when emu is NULL) */
+  Emulator *emu;     /* diagnostic: abundances from the emulator instead of CHEMPY */
+} MockSpec;
+
+/* Star i into out[MK_NOUT]. Status is the last CHEMPY status (0 = accepted);
+ * after MOCK_MAX_ATTEMPTS rejections the clean values are NaN. */
+PetscErrorCode mock_star(MockSpec *m, PetscInt i, double out[MK_NOUT]);
+
+#endif

@@ -1,0 +1,29 @@
+/* Mock stars for `mock` and `coverage` (see mock.h). The attempt index lives in
+ * the stream index's upper half and the noise has its own index bit, so the
+ * draws of star i never depend on another star. */
+#include <chempysbi/mock.h>
+
+PetscErrorCode mock_star(MockSpec *m, PetscInt i, double out[MK_NOUT])
+{
+  GceStatus st = GCE_REJ_BOUNDS;
+  PetscFunctionBeginUser;
+  for (int a = 0; a < MOCK_MAX_ATTEMPTS && st != GCE_OK; a++) {
+    prior_sample(&m->prior, m->seed, RNG_MOCK, (uint64_t)i + ((uint64_t)a << 32), out + MK_TH);
+    out[MK_TH + 0] = m->alpha;
+    out[MK_TH + 1] = m->nia;
+    if (m->emu) {
+      /* The emulator is trusted only where CHEMPY accepts: the same 5% SFR rule. */
+      st = gce_sfr_rule_accepts(out[MK_TH + 3], out[MK_TH + 5]) ? GCE_OK : GCE_REJ_SFR;
+      if (st == GCE_OK) emu_predict(m->emu, out + MK_TH, 1, out + MK_CLEAN);
+    } else
+      PetscCall(gce_run(m->work, out + MK_TH, out + MK_CLEAN, &st, NULL));
+    out[MK_ATT] = a + 1;
+  }
+  out[MK_ST] = (double)st;
+  if (st != GCE_OK)
+    for (int k = 0; k < CS_NELEM; k++) out[MK_CLEAN + k] = NAN;
+  Rng r;
+  rng_init(&r, m->seed, RNG_MOCK, (uint64_t)i | (UINT64_C(1) << 62));
+  for (int k = 0; k < CS_NELEM; k++) out[MK_NOISY + k] = out[MK_CLEAN + k] + m->noise * rng_normal(&r);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
