@@ -18,6 +18,11 @@ typedef enum {
 
 const char *gce_status_name(GceStatus);
 
+/* Hard model bounds of theta (pipeline.md section 1, closed intervals; same order as
+   gce_run's theta): outside them gce_run returns GCE_REJ_BOUNDS. The priors are
+   truncated to these (src/sbi/prior.c). */
+extern const double gce_theta_lo[6], gce_theta_hi[6];
+
 /* Yield tables, IMF grid and solar data: read-only after load, shareable by any
  * number of workspaces (and threads). */
 typedef struct GceYields GceYields;
@@ -26,6 +31,10 @@ PetscErrorCode gce_yields_destroy(GceYields **y);
 
 typedef enum { GCE_SCHEME_DISCRETE = 0, GCE_SCHEME_CVODE = 1 } GceScheme;
 
+/* The whole CHEMPY configuration of a run: the numerical scheme and the model settings
+   that published CHEMPY variants differ in. Model settings carry their CHEMPY
+   (parameter.py) names; everything else of chempy-model.md section 1.2 is fixed.
+   gce_config_string() renders every field, for provenance and resume checks. */
 typedef struct {
   GceScheme scheme;     /* default GCE_SCHEME_CVODE */
   PetscInt time_steps;  /* discrete scheme: CHEMPY time steps N0 (default 28) */
@@ -33,12 +42,22 @@ typedef struct {
                            units of the stellar mass formed by T */
   PetscInt cohorts;     /* cvode: number of birth-cohort intervals on [0, T] (method of steps; default 24) */
   char yields[16];      /* "tng" (default) or "alt" */
+  /* CHEMPY sfr_factor_for_cosmic_accretion (-cosmic_accretion_factor, default 1, the paper's
+     value): primordial gas entering the corona per unit mass of stars formed. The ChempyMulti
+     mock catalogues of Aug 2019 used 1e-6. */
+  double cosmic_accretion_factor;
   char data_dir[PETSC_MAX_PATH_LEN]; /* env CHEMPYSBI_DATA, else ../shared/chempy-data (cs_default_data_dir) */
 } GceConfig;
 
 PetscErrorCode gce_config_default(GceConfig *c);
-/* Options: -scheme discrete|cvode, -time_steps, -rtol, -atol, -gce_cohorts, -yields tng|alt, -data_dir. */
+/* Options: -scheme discrete|cvode, -time_steps, -rtol, -atol, -gce_cohorts, -yields tng|alt,
+   -cosmic_accretion_factor, -data_dir. */
 PetscErrorCode gce_config_set_from_options(GceConfig *c);
+/* "scheme=..;time_steps=..;rtol=..;atol=..;cohorts=..;yields=..;cosmic_accretion_factor=.."
+   (fields that do not apply to the scheme are 0): everything that changes CHEMPY's output
+   except the data directory. Fields are ';'-separated name=value pairs, so two strings can
+   be compared field by field. */
+PetscErrorCode gce_config_string(const GceConfig *c, char *s, size_t len);
 
 typedef struct {
   long steps, rhs_evals, err_test_fails, nonlin_fails; /* summed over the run (cvode; 0 for discrete) */

@@ -17,8 +17,6 @@ typedef struct {
   double t_lo, t_hi;                     /* birth time interval [Gyr] */
 } Prior;
 
-extern const double prior_hard_lo[CS_NPARAM], prior_hard_hi[CS_NPARAM];
-
 PetscErrorCode prior_init(PriorKind kind, Prior *p);
 PetscErrorCode prior_kind_from_string(const char *s, PriorKind *kind);
 const char *prior_kind_name(PriorKind kind);

@@ -106,15 +106,17 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCall(farm_run(ctx, &spec, n, pending, n, 0, &sum));
   if (ctx->rank == 0) {
     PetscInt failed = 0;
+    char gce[512];
+    PetscCall(gce_config_string(&gc, gce, sizeof(gce)));
     for (PetscInt i = 0; i < n; i++) failed += m.rows[i * MK_NOUT + MK_ST] != 0;
     PetscCall(mock_write(out, n, &m));
     PetscCall(
         PetscPrintf(PETSC_COMM_SELF,
                     "mock: %" PetscInt_FMT
                     " stars from %s (alpha_IMF %g, log10_N_Ia %g, noise %g dex, yields %s) in %.2f s; %" PetscInt_FMT
-                    " without an accepted CHEMPY run (NaN)\nwrote %s\n",
+                    " without an accepted CHEMPY run (NaN)\nCHEMPY configuration: %s\nwrote %s\n",
                     n, m.spec.emu ? "the EMULATOR (diagnostic)" : "CHEMPY", m.spec.alpha, m.spec.nia, m.spec.noise,
-                    gc.yields, sum.seconds, failed, out));
+                    gc.yields, sum.seconds, failed, gce, out));
     PetscCall(PetscFree2(m.rows, pending));
   }
   PetscCall(gce_work_destroy(&m.spec.work));

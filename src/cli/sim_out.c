@@ -69,26 +69,39 @@ PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job)
  * string would drop the fields after the path from the resume check. */
 #define SIM_CONFIG_LEN (PETSC_MAX_PATH_LEN + 1024)
 
-/* Everything that must agree for rows of two runs to belong in one file. */
+/* Everything that must agree for rows of two runs to belong in one file: the rows'
+   source, then the whole CHEMPY configuration (gce_config_string). */
 static PetscErrorCode sim_config_string(const SimJob *job, char *s, size_t len)
 {
+  char gce[512];
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(s, len,
-                          "n=%" PetscInt_FMT ";source=%s;seed=%" PetscInt_FMT ";offset=%" PetscInt_FMT
-                          ";scheme=%s;time_steps=%" PetscInt_FMT ";rtol=%g;atol=%g;yields=%s",
+  PetscCall(gce_config_string(&job->gce, gce, sizeof(gce)));
+  PetscCall(PetscSNPrintf(s, len, "n=%" PetscInt_FMT ";source=%s;seed=%" PetscInt_FMT ";offset=%" PetscInt_FMT ";%s",
                           job->n, job->params ? job->params_file : prior_kind_name(job->prior_kind),
-                          job->params ? 0 : job->seed, job->params ? 0 : job->offset,
-                          job->gce.scheme == GCE_SCHEME_CVODE ? "cvode" : "discrete",
-                          job->gce.scheme == GCE_SCHEME_DISCRETE ? job->gce.time_steps : 0, (double)job->gce.rtol,
-                          (double)job->gce.atol, job->gce.yields));
+                          job->params ? 0 : job->seed, job->params ? 0 : job->offset, gce));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Files written before the cohort count and the cosmic accretion factor were recorded
+   end at yields=...: they were made with the defaults of that time (24 cohorts for
+   cvode, factor 1), which is what an unmodified resume of them must match. */
+static PetscErrorCode sim_config_upgrade(const char *have, char *out, size_t len)
+{
+  PetscFunctionBeginUser;
+  if (strstr(have, ";cosmic_accretion_factor="))
+    PetscCall(PetscStrncpy(out, have, len));
+  else
+    PetscCall(PetscSNPrintf(out, len, "%s;cohorts=%d;cosmic_accretion_factor=1", have,
+                            strstr(have, ";scheme=cvode;") ? 24 : 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Error naming the first field that differs between two config strings. */
-static PetscErrorCode sim_config_compare(MPI_Comm comm, const char *file, const char *have, const char *want)
+static PetscErrorCode sim_config_compare(MPI_Comm comm, const char *file, const char *have_raw, const char *want)
 {
-  char a[SIM_CONFIG_LEN], b[SIM_CONFIG_LEN], *sa, *sb, *ta, *tb;
+  char have[SIM_CONFIG_LEN], a[SIM_CONFIG_LEN], b[SIM_CONFIG_LEN], *sa, *sb, *ta, *tb;
   PetscFunctionBeginUser;
+  PetscCall(sim_config_upgrade(have_raw, have, sizeof(have)));
   if (!strcmp(have, want)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscStrncpy(a, have, sizeof(a)));
   PetscCall(PetscStrncpy(b, want, sizeof(b)));
@@ -127,6 +140,8 @@ static PetscErrorCode sim_h5_setup(const ParCtx *ctx, SimJob *job, const char *c
   PetscCall(h5_attr_write_str(&job->h5, "/", "scheme", job->gce.scheme == GCE_SCHEME_CVODE ? "cvode" : "discrete"));
   PetscCall(
       h5_attr_write_double(&job->h5, "/", "rtol_atol", 2, (double[]){(double)job->gce.rtol, (double)job->gce.atol}));
+  PetscCall(
+      h5_attr_write_double(&job->h5, "/", "cosmic_accretion_factor", 1, (double[]){job->gce.cosmic_accretion_factor}));
   PetscCall(h5_attr_write_int(&job->h5, "/", "seed", 1, &job->seed));
   par_block_range(job->n, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc1((hi - lo) * CS_NPARAM + 1, &p));

@@ -7,6 +7,7 @@
 struct GceDiscrete {
   const GceYields *y;
   PetscInt n0;                 /* CHEMPY time_steps */
+  double cosmic;               /* CHEMPY sfr_factor_for_cosmic_accretion */
   double *t, *S, *Gt, *Ct, *Z; /* (n0) run grid [Gyr], mass formed per step, ISM and corona totals, ISM Z */
   double (*G)[GCE_NE];         /* (n0, 9) ISM element masses */
   double (*C)[GCE_NE];         /* (n0, 9) corona element masses */
@@ -15,15 +16,17 @@ struct GceDiscrete {
   double *m, *phi;             /* (n0) SSP work */
 };
 
-PetscErrorCode gce_discrete_create(const GceYields *y, PetscInt n0, GceDiscrete **dp)
+PetscErrorCode gce_discrete_create(const GceYields *y, const GceConfig *c, GceDiscrete **dp)
 {
   GceDiscrete *d;
+  const PetscInt n0 = c->time_steps;
   PetscFunctionBeginUser;
   PetscCheck(n0 >= 3, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
              "discrete scheme needs -time_steps >= 3, got %" PetscInt_FMT, n0);
   PetscCall(PetscCalloc1(1, &d));
   d->y = y;
   d->n0 = n0;
+  d->cosmic = c->cosmic_accretion_factor;
   PetscCall(PetscCalloc5(n0, &d->t, n0, &d->S, n0, &d->Gt, n0, &d->Ct, n0, &d->Z));
   PetscCall(PetscCalloc4(n0, &d->G, n0, &d->C, n0, &d->Fut, n0, &d->Y));
   PetscCall(PetscCalloc2(n0, &d->m, n0, &d->phi));
@@ -103,7 +106,8 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
   }
   double eps = p->sfe * (d->t[1] - d->t[0]);
 
-  /* 4: initial infall, first star formation, corona of about 1/r primordial gas. */
+  /* 4: initial infall, first star formation, corona of about 1/r primordial gas plus the
+     cosmic accretion of step 0 (sfr_factor_for_cosmic_accretion times S_0). */
   double pi[GCE_NE] = {0};
   pi[E_H] = pi_h;
   pi[E_HE] = pi_he;
@@ -111,11 +115,12 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
   if (S0 / eps > infall0) infall0 = S0 / eps;
   double corona0 = stot * gamma_res / r - infall0;
   d->Gt[0] = infall0 - S0;
-  d->Ct[0] = S0 * 1.0 + corona0;
+  double acc0 = S0 * d->cosmic;
+  d->Ct[0] = acc0 + corona0;
   for (int e = 0; e < GCE_NE; e++) {
     double g = pi[e] * infall0;
     d->G[0][e] = g - (g / infall0) * S0;
-    d->C[0][e] = pi[e] * S0 + pi[e] * corona0;
+    d->C[0][e] = pi[e] * acc0 + pi[e] * corona0;
   }
   d->Z[0] = 0.0;
   bud->gas0 = d->Ct[0];
@@ -141,23 +146,28 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
       d->G[n][e] = d->G[n - 1][e] + (1.0 - p->x_out) * Fe;
       d->C[n][e] = d->C[n - 1][e] + p->x_out * Fe;
     }
-    d->Ct[n] = d->Ct[n - 1] + d->S[n] * 1.0;
-    d->C[n][E_H] += pi_h * d->S[n];
-    d->C[n][E_HE] += pi_he * d->S[n];
+    double acc = d->S[n] * d->cosmic;
+    d->Ct[n] = d->Ct[n - 1] + acc;
+    d->C[n][E_H] += pi_h * acc;
+    d->C[n][E_HE] += pi_he * acc;
     d->Ct[n] += p->x_out * F;
-    bud->accreted += d->S[n];
+    bud->accreted += acc;
     bud->formed += d->S[n];
     bud->returned += F;
 
-    /* 5.4: Kennicutt-Schmidt infall with CHEMPY's clipping constants. */
+    /* 5.4: Kennicutt-Schmidt infall with CHEMPY's clipping constants. With a small cosmic
+       accretion factor the corona really runs dry (infall clipped to C, below the KS
+       target); it can even be exactly empty (factor 0 and x_out 0), where the reference
+       divides 0 by 0: no gas can fall in then, and 5.5 decides whether the ISM suffices. */
     double target = d->S[n] / eps, present = 0.0;
     for (int e = 0; e < GCE_NE; e++) present += d->G[n][e];
     double infall = (target - present) * 1.00000001;
     if (infall < 0) infall = 0;
     if (infall + present <= d->S[n]) infall = (d->S[n] - present) * 1.01;
     if (infall > d->Ct[n]) infall = d->Ct[n];
+    if (!(d->Ct[n] > 0)) infall = 0.0;
     double Cn = d->Ct[n];
-    for (int e = 0; e < GCE_NE; e++) {
+    for (int e = 0; e < GCE_NE && infall > 0; e++) {
       double mv = infall * d->C[n][e] / Cn;
       d->G[n][e] += mv;
       d->C[n][e] -= mv;
@@ -167,7 +177,7 @@ GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, doub
     /* 5.5: star formation at the ISM composition. */
     double Gn = 0.0;
     for (int e = 0; e < GCE_NE; e++) Gn += d->G[n][e];
-    if (!(Gn >= d->S[n])) return GCE_REJ_NEGATIVE; /* corona exhausted: reference asserts */
+    if (!(Gn >= d->S[n])) return GCE_REJ_NEGATIVE; /* corona exhausted and ISM short: reference asserts */
     double zsum = 0.0;
     for (int e = 0; e < GCE_NE; e++) {
       d->G[n][e] -= d->S[n] * d->G[n][e] / Gn;

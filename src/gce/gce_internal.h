@@ -65,6 +65,9 @@ double gce_imf_weight(const GceYields *y, const GceImf *imf, double lo, double h
 /* Index of the first grid point with x_j >= m. */
 PetscInt gce_imf_index(const GceYields *y, double m);
 
+/* Portinari et al. 1998 lifetime fit: log10 tau[yr] = p0 + p1 lM + p2 lM^2 + lZ (p3 + p4 lM + p5 lM^2)
+   + lZ^2 (p6 + p7 lM), lM = log10 m, lZ = log10 z (CHEMPY Portinari_1998). Both schemes use it. */
+extern const double gce_portinari[8];
 /* Portinari et al. 1998 lifetime [Gyr] of mass m (log10 m given) at metal fraction z. */
 double gce_lifetime(double log10m, double z);
 /* Dying mass at age t (numpy interp over the reversed 5000-point lifetime grid). */
@@ -90,7 +93,7 @@ typedef struct {
 
 /* Discrete (CHEMPY) scheme workspace sizes and entry point. */
 typedef struct GceDiscrete GceDiscrete;
-PetscErrorCode gce_discrete_create(const GceYields *y, PetscInt n0, GceDiscrete **d);
+PetscErrorCode gce_discrete_create(const GceYields *y, const GceConfig *c, GceDiscrete **d);
 PetscErrorCode gce_discrete_destroy(GceDiscrete **d);
 /* Fills G9 (final ISM element masses) and the history; returns status. */
 GceStatus gce_discrete_run(GceDiscrete *d, const GceParams *p, GceImf *imf, double G9[GCE_NE], double *hist,

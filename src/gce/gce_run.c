@@ -3,6 +3,7 @@
  * plus the abundance conversion and trajectory output shared by both. */
 #include "gce_internal.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 const char *const gce_hist_names[GCE_HIST_NCOL] = {"time_Gyr", "C_Fe", "Fe_H",  "He_Fe",    "Mg_Fe",       "N_Fe",
@@ -37,6 +38,7 @@ PetscErrorCode gce_config_default(GceConfig *c)
   c->atol = 1e-12;
   c->cohorts = 24;
   PetscCall(PetscStrncpy(c->yields, "tng", sizeof(c->yields)));
+  c->cosmic_accretion_factor = 1.0;
   /* env CHEMPYSBI_DATA, else ../shared/chempy-data beside the project (found from the executable). */
   cs_default_data_dir(c->data_dir, sizeof(c->data_dir));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -61,6 +63,10 @@ PetscErrorCode gce_config_set_from_options(GceConfig *c)
   PetscCall(PetscOptionsString("-yields",
                                "yield set: tng (default) or alt (Thielemann 2003, Nomoto 2013, Karakas 2016)",
                                "gce_yields_load", c->yields, c->yields, sizeof(c->yields), NULL));
+  PetscCall(PetscOptionsReal("-cosmic_accretion_factor",
+                             "CHEMPY sfr_factor_for_cosmic_accretion: primordial gas accreted by the corona per unit "
+                             "mass of stars formed (default 1; the ChempyMulti mock catalogues of Aug 2019: 1e-6)",
+                             "gce_run", c->cosmic_accretion_factor, &c->cosmic_accretion_factor, NULL));
   PetscCall(PetscOptionsString(
       "-data_dir", "directory with the CHEMPY data (default: env CHEMPYSBI_DATA, else ../shared/chempy-data)",
       "gce_yields_load", c->data_dir, c->data_dir, sizeof(c->data_dir), NULL));
@@ -71,6 +77,31 @@ PetscErrorCode gce_config_set_from_options(GceConfig *c)
   PetscCheck(c->rtol > 0 && c->atol > 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
              "-rtol and -atol must be positive");
   PetscCheck(c->cohorts >= 8, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-gce_cohorts must be >= 8");
+  PetscCheck(c->cosmic_accretion_factor >= 0 && c->cosmic_accretion_factor <= 1e3, PETSC_COMM_WORLD,
+             PETSC_ERR_ARG_OUTOFRANGE, "-cosmic_accretion_factor %g: must lie in [0, 1000]",
+             (double)c->cosmic_accretion_factor);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Shortest of %.15g / %.17g that reads back exactly (1e-06, not 9.9999999999999995e-07). */
+static void fmt_exact(double v, char *b, size_t len)
+{
+  snprintf(b, len, "%.15g", v);
+  if (strtod(b, NULL) != v) snprintf(b, len, "%.17g", v);
+}
+
+PetscErrorCode gce_config_string(const GceConfig *c, char *s, size_t len)
+{
+  const int cv = c->scheme == GCE_SCHEME_CVODE;
+  char f[32];
+  PetscFunctionBeginUser;
+  fmt_exact(c->cosmic_accretion_factor, f, sizeof(f));
+  /* The first five fields keep the layout simulate files had before the others existed. */
+  PetscCall(PetscSNPrintf(s, len,
+                          "scheme=%s;time_steps=%" PetscInt_FMT ";rtol=%g;atol=%g;yields=%s;cohorts=%" PetscInt_FMT
+                          ";cosmic_accretion_factor=%s",
+                          cv ? "cvode" : "discrete", cv ? 0 : c->time_steps, (double)c->rtol, (double)c->atol,
+                          c->yields, cv ? c->cohorts : 0, f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -83,7 +114,7 @@ PetscErrorCode gce_work_create(const GceYields *y, const GceConfig *c, GceWork *
   w->y = y;
   w->cfg = *c;
   if (c->scheme == GCE_SCHEME_DISCRETE) {
-    PetscCall(gce_discrete_create(y, c->time_steps, &w->disc));
+    PetscCall(gce_discrete_create(y, c, &w->disc));
     w->maxhist = c->time_steps;
   } else {
     PetscCall(ode_create(y, c, &w->ode));
@@ -105,12 +136,14 @@ PetscErrorCode gce_work_destroy(GceWork **wp)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Hard model bounds of pipeline.md section 1 (closed intervals). The birth time is
-   checked against the 13 Gyr age limit first, as the reference does. */
+const double gce_theta_lo[6] = {-4.0, -5.0, -3.0, 0.294, 0.0, 1.0};
+const double gce_theta_hi[6] = {-1.0, -1.0, 2.0, 1.0, 1.0, 13.8};
+
+/* The hard bounds above. The birth time is checked against the 13 Gyr age limit
+   first, as the reference does. */
 static GceStatus check_theta(const double th[6], GceParams *p)
 {
-  static const double lo[6] = {-4.0, -5.0, -3.0, 0.294, 0.0, 1.0};
-  static const double hi[6] = {-1.0, -1.0, 2.0, 1.0, 1.0, 13.8};
+  const double *lo = gce_theta_lo, *hi = gce_theta_hi;
   for (int i = 0; i < 6; i++)
     if (!isfinite(th[i])) return GCE_REJ_BOUNDS;
   if (GCE_END - th[5] > GCE_MAX_AGE) return GCE_REJ_AGE;

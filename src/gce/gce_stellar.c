@@ -52,10 +52,12 @@ double gce_imf_weight(const GceYields *y, const GceImf *imf, double lo, double h
 /* The polynomial is evaluated term by term in the reference's order. No floor on z
    other than z <= 0 -> log z = -5: tiny positive z gives extreme lifetimes, which the
    reference has and the training data contain. */
+const double gce_portinari[8] = {10.0153615,  -3.91089893, 0.99947209,  -0.03601771,
+                                 -0.31139679, 0.09109059,  -0.03218365, -0.01323112};
+
 double gce_lifetime(double lM, double z)
 {
-  const double p[8] = {10.0153615,  -3.91089893, 0.99947209,  -0.03601771,
-                       -0.31139679, 0.09109059,  -0.03218365, -0.01323112};
+  const double *p = gce_portinari;
   double lZ = z <= 0.0 ? -5.0 : log10(z);
   double tmp = p[0] + lM * p[1] + pow(lM, 2.0) * p[2] + lZ * p[3] + lM * lZ * p[4] + lM * lM * lZ * p[5] +
                lZ * lZ * p[6] + lZ * lZ * lM * p[7];

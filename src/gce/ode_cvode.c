@@ -56,6 +56,7 @@ struct OdeCohorts {
   double (*fut)[GCE_NE];     /* (n, 9) mass returned in interval j by finished cohorts */
   double yia9[GCE_NE];       /* per SN Ia event: ejecta minus accreted hydrogen */
   /* per-run constants used by the right-hand side */
+  double cosmic; /* CHEMPY sfr_factor_for_cosmic_accretion: corona accretion rate cosmic * psi */
   double s, inv_gc, sfe, x_out;
   double t0, hj, Fa[GCE_NE], Fb[GCE_NE], Fc[GCE_NE],
       Ft[3];   /* feedback rate in the interval: a + b tau + c tau^2, tau = (t - t0)/hj */
@@ -79,7 +80,7 @@ static inline void sfr(const struct OdeCohorts *o, double t, double *psi, double
      d(G - psi/SFE)/dt = -SFE (G - psi/SFE) keeps the ISM on the constraint without drift;
    MODE_FREE: feedback alone keeps G above psi/SFE; A = 0, star formation psi G_e/G;
    MODE_DRAINED: the corona is exhausted (the continuum form of CHEMPY's clip I <= C):
-     the infall is whatever flows into the corona (x F + psi), which therefore passes
+     the infall is whatever flows into the corona (x F + cosmic psi), which therefore passes
      straight to the ISM while the corona's residue (cmin) is frozen; G < psi/SFE.
    The switches are located by CVODE root finding and the integrator is restarted
    there: KS -> FREE when A_KS falls through 0; FREE -> KS when G falls to psi/SFE;
@@ -110,7 +111,7 @@ static int ode_rhs(sunrealtype t, N_Vector uv, N_Vector udot, void *ud)
   if (o->mode == MODE_DRAINED) { /* everything reaching the empty corona falls on to the ISM */
     for (int e = 0; e < GCE_NE; e++) {
       double F = o->Fa[e] + tau * (o->Fb[e] + tau * o->Fc[e]);
-      dy[e] = F + psi * pi_e[e] - sig * y[e];
+      dy[e] = F + o->cosmic * psi * pi_e[e] - sig * y[e];
       dy[GCE_NE + e] = 0.0;
     }
     return 0;
@@ -121,7 +122,7 @@ static int ode_rhs(sunrealtype t, N_Vector uv, N_Vector udot, void *ud)
     double mv = ac * y[GCE_NE + e];
     double F = o->Fa[e] + tau * (o->Fb[e] + tau * o->Fc[e]);
     dy[e] = (1.0 - o->x_out) * F + mv - sig * y[e];
-    dy[GCE_NE + e] = o->x_out * F + psi * pi_e[e] - mv;
+    dy[GCE_NE + e] = o->x_out * F + o->cosmic * psi * pi_e[e] - mv;
   }
   return 0;
 }
@@ -168,6 +169,7 @@ PetscErrorCode ode_create(const GceYields *y, const GceConfig *c, OdeCohorts **o
   o->n = c->cohorts;
   o->rtol = c->rtol;
   o->atol = c->atol;
+  o->cosmic = c->cosmic_accretion_factor;
   PetscCall(PetscMalloc3(ODE_NQ * (o->n + 1), &o->lage, ODE_NQ * (o->n + 1), &o->nia, o->n, &o->fut));
   const GceProcTable *pt[2] = {&y->sn2, &y->agb};
   for (int p = 0; p < 2; p++)
@@ -221,8 +223,7 @@ PetscErrorCode ode_destroy(OdeCohorts **op)
    discrete IMF mass of each bin, metallicity selection of spec 6.4). */
 static void sub_build(OdeCohorts *o, double z, const double f[GCE_NE])
 {
-  const double p[8] = {10.0153615,  -3.91089893, 0.99947209,  -0.03601771,
-                       -0.31139679, 0.09109059,  -0.03218365, -0.01323112};
+  const double *p = gce_portinari;
   const GceProcTable *pt[2] = {&o->y->sn2, &o->y->agb};
   OdeSub *sb = &o->sub;
   double lZ = z <= 0 ? -5.0 : log10(z);
@@ -356,7 +357,7 @@ GceStatus ode_run(OdeCohorts *o, const GceParams *p, GceImf *imf, double G9[GCE_
     u[GCE_NE + e] = pi_e[e] * c0;
   }
   bud->gas0 = c0;
-  bud->accreted = 1.0; /* integral of psi over [0, T] */
+  bud->accreted = o->cosmic; /* integral of cosmic * psi over [0, T] */
   bud->formed = 1.0;
   bud->returned = 0.0;
   double tcur = 0.0, ustop[ODE_NQ][ODE_N], zprev = 0.0, fprev[GCE_NE], fstart[GCE_NE] = {0};

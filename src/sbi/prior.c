@@ -1,12 +1,11 @@
 /* Wide (emulator training) and Gaussian (NPE) priors. The Gaussian one is
  * truncated to the hard model bounds; only log10_SFR_peak (> 0.294, 2.6 sd
  * below the mean) is truncated noticeably, which rejection sampling handles. */
+#include <chempysbi/gce.h>
 #include <chempysbi/prior.h>
 #include <math.h>
 #include <string.h>
 
-const double prior_hard_lo[CS_NPARAM] = {-4, -5, -3, 0.294, 0, 1};
-const double prior_hard_hi[CS_NPARAM] = {-1, -1, 2, 1, 1, 13.8};
 static const double gauss_mean[CS_NPARAM] = {-2.3, -2.89, -0.3, 0.55, 0.5, 0};
 static const double gauss_sd[CS_NPARAM] = {0.3, 0.3, 0.3, 0.1, 0.1, 0};
 
@@ -18,11 +17,11 @@ PetscErrorCode prior_init(PriorKind kind, Prior *p)
   for (int k = 0; k < CS_NPARAM; k++) {
     p->mean[k] = gauss_mean[k];
     p->sd[k] = gauss_sd[k];
-    p->lo[k] = prior_hard_lo[k];
-    p->hi[k] = prior_hard_hi[k];
+    p->lo[k] = gce_theta_lo[k]; /* the model's own bounds (gce_run rejects theta outside them) */
+    p->hi[k] = gce_theta_hi[k];
     if (kind == PRIOR_WIDE && k < 5) { /* mean +- 5 sd, clipped to the hard bounds */
-      p->lo[k] = fmax(prior_hard_lo[k], gauss_mean[k] - 5 * gauss_sd[k]);
-      p->hi[k] = fmin(prior_hard_hi[k], gauss_mean[k] + 5 * gauss_sd[k]);
+      p->lo[k] = fmax(gce_theta_lo[k], gauss_mean[k] - 5 * gauss_sd[k]);
+      p->hi[k] = fmin(gce_theta_hi[k], gauss_mean[k] + 5 * gauss_sd[k]);
     }
   }
   p->t_lo = kind == PRIOR_WIDE ? 1.0 : 2.0;

@@ -348,6 +348,11 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
   PetscCall(h5_attr_write_str(&f, "/", "simulator", sim_name(c)));
   PetscCall(h5_attr_write_str(&f, "/", "emulator_file", c->emulator));
   PetscCall(h5_attr_write_str(&f, "/", "yields", c->gce.yields));
+  if (c->simulator == VALIDATE_SIM_CHEMPY) { /* the CHEMPY that made the observations */
+    char gce[512];
+    PetscCall(gce_config_string(&c->gce, gce, sizeof(gce)));
+    PetscCall(h5_attr_write_str(&f, "/", "chempy_config", gce));
+  }
   PetscCall(
       h5_attr_write_str(&f, "/", "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
   PetscCall(h5_attr_write_int(&f, "/", "n_cases_samples_seed", 3, iv));

@@ -18,6 +18,8 @@ for i in $(seq 1 100); do grep -q '^\[simulate\] [1-9]' $TMP/kill1.log 2>/dev/nu
 sleep 1
 kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
 check "simulate: killed run left a partial file, no final one" bash -c "[ -f $TMP/kill.h5.tmp ] && [ ! -f $TMP/kill.h5 ]"
+check_fails "simulate: resuming the partial file with another -cosmic_accretion_factor refused" "file has cosmic_accretion_factor=1, this run has cosmic_accretion_factor=1e-06" $S -n $N -cosmic_accretion_factor 1e-6 -out $TMP/kill.h5
+check "simulate: the refused resume left the partial file alone" bash -c "[ -f $TMP/kill.h5.tmp ] && [ ! -f $TMP/kill.h5 ]"
 check "simulate: restart resumes from what is on disk" bash -c "$MPIRUN -np 2 $S -n $N -out $TMP/kill.h5 > $TMP/kill2.log 2>&1; grep -q 'resuming.*rows already stored' $TMP/kill2.log"
 done_before=$(sed -n 's/.*: \([0-9]*\) of [0-9]* rows already stored/\1/p' $TMP/kill2.log)
 computed=$(sed -n 's/^simulate: \([0-9]*\) rows in.*/\1/p' $TMP/kill2.log)
@@ -28,6 +30,13 @@ check "simulate: finished file is not recomputed" bash -c "$MPIRUN -np 1 $S -n $
 
 check_fails "simulate: different seed refused" "another configuration (file has seed=3, this run has seed=4)" $BIN simulate -prior wide -seed 4 -scheme discrete -n $N -out $TMP/full.h5
 check_fails "simulate: different n refused" "another configuration (file has n=$N" $BIN simulate -prior wide -seed 3 -scheme discrete -n 5 -out $TMP/full.h5
+# The CHEMPY configuration is part of the resume check: a file made with another
+# cosmic accretion factor is refused, in either direction, naming the field.
+check_fails "simulate: different -cosmic_accretion_factor refused" "file has cosmic_accretion_factor=1, this run has cosmic_accretion_factor=1e-06" $BIN simulate -prior wide -seed 3 -scheme discrete -n $N -cosmic_accretion_factor 1e-6 -out $TMP/full.h5
+$BIN simulate -prior wide -seed 3 -scheme discrete -n 200 -cosmic_accretion_factor 1e-6 -out $TMP/cos6.h5 > /dev/null 2>&1
+check_fails "simulate: factor-1e-6 file refused at the default factor" "file has cosmic_accretion_factor=1e-06, this run has cosmic_accretion_factor=1)" $BIN simulate -prior wide -seed 3 -scheme discrete -n 200 -out $TMP/cos6.h5
+check "simulate: factor-1e-6 file with the same factor is complete" bash -c "$BIN simulate -prior wide -seed 3 -scheme discrete -n 200 -cosmic_accretion_factor 1e-6 -out $TMP/cos6.h5 | grep -q 'already complete'"
+check "simulate: the factor is recorded as an attribute" bash -c "h5dump -a /cosmic_accretion_factor $TMP/cos6.h5 | grep -q '1e-06'"
 check_fails "simulate: -n 0 fails before work" "must be positive" $BIN simulate -n 0 -out $TMP/x.h5
 check_fails "simulate: unwritable output fails before work" "cannot create HDF5 file" $BIN simulate -n 10 -out /nonexistent/dir/x.h5
 check_fails "simulate: -theta with 5 values" "needs 6" $BIN simulate -theta 1,2,3,4,5
@@ -41,6 +50,8 @@ LP=$TMP/$(printf 'd%.0s' $(seq 200))/$(printf 'e%.0s' $(seq 200))/$(printf 'f%.0
 mkdir -p $LP && cp $TMP/ok.csv $LP/p.csv
 $BIN simulate -params $LP/p.csv -scheme discrete -out $TMP/lp.h5 > /dev/null 2>&1
 check_fails "simulate: long -params path, different -scheme still refused" "another configuration" $BIN simulate -params $LP/p.csv -scheme cvode -out $TMP/lp.h5
+$BIN simulate -params $LP/p.csv -scheme cvode -out $TMP/lpc.h5 > /dev/null 2>&1
+check_fails "simulate: -gce_cohorts is part of the resume check" "file has cohorts=24, this run has cohorts=32" $BIN simulate -params $LP/p.csv -scheme cvode -gce_cohorts 32 -out $TMP/lpc.h5
 # An HDF5 parameter file whose /params is not the six named parameters is refused, not misread.
 h5copy -i $TMP/np1.h5 -o $TMP/wrong.h5 -s /abundances -d /params
 check_fails "simulate: -params HDF5 with the wrong columns refused" "dataset params has 8 columns, expected 6" $BIN simulate -params $TMP/wrong.h5 -out $TMP/o2.csv

@@ -11,23 +11,25 @@
 #include <chempysbi/gce.h>
 #include "testutil.h"
 
-static GceWork *make_work(PetscInt n0)
+static GceWork *make_work(PetscInt n0, double cosmic)
 {
   GceConfig c;
   GceWork *w = NULL;
   if (gce_config_default(&c)) return NULL;
   c.scheme = GCE_SCHEME_DISCRETE;
   c.time_steps = n0;
+  c.cosmic_accretion_factor = cosmic;
   if (gce_work_create(Y, &c, &w)) return NULL;
   return w;
 }
 
-/* Compare every row of a reference CSV (6 inputs, 9 outputs; nan = rejected). */
-static void check_reference(const char *file, double tol)
+/* Compare every row of a reference CSV (6 inputs, 9 outputs; nan = rejected), made
+   with CHEMPY's sfr_factor_for_cosmic_accretion = cosmic. */
+static void check_reference(const char *file, double cosmic, double tol)
 {
   CsvTable t;
   read_reference(file, &t);
-  GceWork *w = make_work(28);
+  GceWork *w = make_work(28, cosmic);
   assert_non_null(w);
   double maxd = 0;
   int nrow = 0, nbad = 0, nrej = 0, worst_row = -1, worst_col = -1;
@@ -64,8 +66,10 @@ static void check_reference(const char *file, double tol)
     fail_msg("%s: max |diff| %.3e dex at row %d output %d exceeds %.1e", file, maxd, worst_row, worst_col, tol);
 }
 
-static void test_ref28(void **state) { check_reference("chempy_ref_28steps.csv", 1e-6); }
-static void test_wide28(void **state) { check_reference("chempy_wide_28steps.csv", 1e-6); }
+static void test_ref28(void **state) { check_reference("chempy_ref_28steps.csv", 1.0, 1e-6); }
+static void test_wide28(void **state) { check_reference("chempy_wide_28steps.csv", 1.0, 1e-6); }
+/* The ChempyMulti mock-catalogue configuration (cosmic accretion factor 1e-6). */
+static void test_cosmic6_28(void **state) { check_reference("chempy_cosmic6_28steps.csv", 1e-6, 1e-6); }
 
 /* chempy-model.md section 12 (alpha -2.3, log SFE -0.3, log s 0.55, x_out 0.5). */
 static void test_spec_values(void **state)
@@ -101,7 +105,7 @@ static void test_spec_values(void **state)
         0.2225520318, 0.1100366810}},
   };
   for (size_t i = 0; i < sizeof(ref) / sizeof(ref[0]); i++) {
-    GceWork *w = make_work(ref[i].n0);
+    GceWork *w = make_work(ref[i].n0, 1.0);
     double th[6] = {-2.3, ref[i].nia, -0.3, 0.55, 0.5, ref[i].T}, ab[8], a9[9];
     GceStatus st;
     assert_non_null(w);
@@ -119,7 +123,7 @@ static void test_spec_values(void **state)
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {cmocka_unit_test(test_spec_values), cmocka_unit_test(test_ref28),
-                                     cmocka_unit_test(test_wide28)};
+                                     cmocka_unit_test(test_wide28), cmocka_unit_test(test_cosmic6_28)};
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int rc = cmocka_run_group_tests(tests, gce_test_setup, gce_test_teardown);
   PetscCall(PetscFinalize());
