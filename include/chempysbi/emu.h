@@ -20,6 +20,12 @@ PetscErrorCode emu_destroy(Emulator **e);
 PetscErrorCode emu_write_h5(const Emulator *e, H5File *f, const char *group);
 /* Read a model file on every rank (PETSC_COMM_SELF); errors name file and what is wrong. */
 PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, Emulator **e);
+/* The CHEMPY configuration (gce_config_string) a file records in attribute attr of "/":
+   simulate files in "config", emulator and NPE files in "chempy_config" (the CHEMPY that
+   made their training set). Completed for older files (gce_config_string_complete); ""
+   when the file records none. Collective on comm. */
+PetscErrorCode emu_chempy_config_read(MPI_Comm comm, const char *path, const char *attr, char *out, size_t len);
+PetscErrorCode emu_chempy_config_read_open(H5File *f, const char *attr, char *out, size_t len);
 /* Standardise inputs with the stored statistics (n rows). */
 void emu_standardise_in(const Emulator *e, const double *theta, size_t n, double *x);
 /* abundances (n, 8) in dex for parameter rows theta (n, 6). */

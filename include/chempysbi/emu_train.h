@@ -15,6 +15,7 @@ typedef struct {
   PetscInt nraw;     /* rows in the file, all statuses */
   double *theta;     /* (nloc, 6) */
   double *abund;     /* (nloc, 8) */
+  char chempy[512];  /* the CHEMPY configuration that made the file ("" if not recorded) */
 } EmuData;
 
 PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d);

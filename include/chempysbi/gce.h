@@ -58,6 +58,16 @@ PetscErrorCode gce_config_set_from_options(GceConfig *c);
    except the data directory. Fields are ';'-separated name=value pairs, so two strings can
    be compared field by field. */
 PetscErrorCode gce_config_string(const GceConfig *c, char *s, size_t len);
+/* The CHEMPY part (from the last "scheme=") of a recorded configuration string, in the
+   current layout: strings written before cohorts and cosmic_accretion_factor were recorded
+   get the values those files were made with (24 cohorts for cvode, factor 1). "" if the
+   string has no CHEMPY part. */
+PetscErrorCode gce_config_string_complete(const char *in, char *out, size_t len);
+/* Do two configuration strings describe different CHEMPY models (yield set or cosmic
+   accretion factor; the numerical fields scheme, time steps, tolerances and cohorts are
+   discretisations of one model and are not compared)? If so, fa and fb get the first
+   differing "name=value" of a and b. */
+PetscBool gce_config_string_model_differs(const char *a, const char *b, char *fa, char *fb, size_t len);
 
 typedef struct {
   long steps, rhs_evals, err_test_fails, nonlin_fails; /* summed over the run (cvode; 0 for discrete) */

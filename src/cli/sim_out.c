@@ -83,16 +83,19 @@ static PetscErrorCode sim_config_string(const SimJob *job, char *s, size_t len)
 }
 
 /* Files written before the cohort count and the cosmic accretion factor were recorded
-   end at yields=...: they were made with the defaults of that time (24 cohorts for
-   cvode, factor 1), which is what an unmodified resume of them must match. */
+   end at yields=...: gce_config_string_complete fills in what they were made with, which
+   is what an unmodified resume of them must match. */
 static PetscErrorCode sim_config_upgrade(const char *have, char *out, size_t len)
 {
+  char gce[512];
+  const char *p = NULL;
   PetscFunctionBeginUser;
-  if (strstr(have, ";cosmic_accretion_factor="))
+  for (const char *q = strstr(have, "scheme="); q; q = strstr(q + 1, "scheme=")) p = q;
+  PetscCall(gce_config_string_complete(have, gce, sizeof(gce)));
+  if (!p)
     PetscCall(PetscStrncpy(out, have, len));
   else
-    PetscCall(PetscSNPrintf(out, len, "%s;cohorts=%d;cosmic_accretion_factor=1", have,
-                            strstr(have, ";scheme=cvode;") ? 24 : 0));
+    PetscCall(PetscSNPrintf(out, len, "%.*s%s", (int)(p - have), have, gce));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

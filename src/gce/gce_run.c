@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *const gce_hist_names[GCE_HIST_NCOL] = {"time_Gyr", "C_Fe", "Fe_H",  "He_Fe",    "Mg_Fe",       "N_Fe",
                                                    "Ne_Fe",    "O_Fe", "Si_Fe", "ism_mass", "corona_mass", "ism_Z"};
@@ -103,6 +104,46 @@ PetscErrorCode gce_config_string(const GceConfig *c, char *s, size_t len)
                           cv ? "cvode" : "discrete", cv ? 0 : c->time_steps, (double)c->rtol, (double)c->atol,
                           c->yields, cv ? c->cohorts : 0, f));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode gce_config_string_complete(const char *in, char *out, size_t len)
+{
+  const char *s = NULL;
+  PetscFunctionBeginUser;
+  /* The last occurrence: a -params path earlier in a simulate config may contain anything. */
+  for (const char *q = strstr(in, "scheme="); q; q = strstr(q + 1, "scheme=")) s = q;
+  if (!s)
+    out[0] = 0;
+  else if (strstr(s, ";cosmic_accretion_factor="))
+    PetscCall(PetscStrncpy(out, s, len));
+  else
+    PetscCall(PetscSNPrintf(out, len, "%s;cohorts=%d;cosmic_accretion_factor=1", s,
+                            !strncmp(s, "scheme=cvode;", 13) ? 24 : 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* "name=value" of field name in a ';'-separated string, or "" if absent. */
+static void config_field(const char *s, const char *name, char *out, size_t len)
+{
+  size_t n = strlen(name);
+  out[0] = 0;
+  for (const char *q = s; q && *q; q = strchr(q, ';') ? strchr(q, ';') + 1 : NULL)
+    if (!strncmp(q, name, n) && q[n] == '=') {
+      size_t k = strcspn(q, ";");
+      snprintf(out, len, "%.*s", (int)k, q);
+    }
+}
+
+PetscBool gce_config_string_model_differs(const char *a, const char *b, char *fa, char *fb, size_t len)
+{
+  static const char *const model[] = {"yields", "cosmic_accretion_factor"};
+  for (size_t i = 0; i < sizeof(model) / sizeof(model[0]); i++) {
+    config_field(a, model[i], fa, len);
+    config_field(b, model[i], fb, len);
+    if (fa[0] && fb[0] && strcmp(fa, fb)) return PETSC_TRUE;
+  }
+  fa[0] = fb[0] = 0;
+  return PETSC_FALSE;
 }
 
 PetscErrorCode gce_work_create(const GceYields *y, const GceConfig *c, GceWork **wp)

@@ -1,9 +1,32 @@
 /* Loading a simulate file for training: each rank reads its block of rows by
  * hyperslab, keeps the rows with status ok, and learns its place in the global
  * numbering of usable rows (an MPI_Exscan), so shards are rank-count independent. */
+#include <chempysbi/emu.h>
 #include <chempysbi/emu_train.h>
+#include <chempysbi/gce.h>
 #include <chempysbi/h5.h>
 #include <math.h>
+
+PetscErrorCode emu_chempy_config_read_open(H5File *f, const char *attr, char *out, size_t len)
+{
+  char raw[PETSC_MAX_PATH_LEN + 1024]; /* a simulate config holds a -params path and more */
+  PetscFunctionBeginUser;
+  out[0] = 0;
+  if (!h5_attr_exists(f, "/", attr)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(h5_attr_read_str(f, "/", attr, raw, sizeof(raw)));
+  PetscCall(gce_config_string_complete(raw, out, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode emu_chempy_config_read(MPI_Comm comm, const char *path, const char *attr, char *out, size_t len)
+{
+  H5File f;
+  PetscFunctionBeginUser;
+  PetscCall(h5_open(comm, path, PETSC_FALSE, &f));
+  PetscCall(emu_chempy_config_read_open(&f, attr, out, len));
+  PetscCall(h5_close(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d)
 {
@@ -28,6 +51,7 @@ PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d)
   PetscCall(h5_table_read_rows(&f, "params", H5T_NATIVE_DOUBLE, lo, hi - lo, th, PETSC_TRUE));
   PetscCall(h5_table_read_rows(&f, "abundances", H5T_NATIVE_DOUBLE, lo, hi - lo, ab, PETSC_TRUE));
   PetscCall(h5_table_read_rows(&f, "status", H5T_NATIVE_INT, lo, hi - lo, st, PETSC_TRUE));
+  PetscCall(emu_chempy_config_read_open(&f, "config", d->chempy, sizeof(d->chempy)));
   PetscCall(h5_close(&f));
   /* Compact the ok rows in place; a NaN in an ok row is a corrupt file. */
   PetscInt bad = -1;

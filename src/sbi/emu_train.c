@@ -5,6 +5,7 @@
 #include <chempysbi/calib.h>
 #include <chempysbi/plot.h>
 #include <chempysbi/emu_train.h>
+#include <chempysbi/gce.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,12 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   PetscCall(par_log_event("emu_validate", &ev_val));
   PetscCall(emu_data_load(ctx, c->train, &tr));
   PetscCall(emu_data_load(ctx, c->val, &va));
+  /* An emulator learns one CHEMPY model: training and validation rows must come from the same. */
+  char fa[128], fb[128];
+  PetscCheck(!gce_config_string_model_differs(tr.chempy, va.chempy, fa, fb, sizeof(fa)), ctx->comm,
+             PETSC_ERR_ARG_INCOMP,
+             "-train %s was made with CHEMPY %s but -val %s with %s: use sets made with the same CHEMPY model",
+             c->train, fa, c->val, fb);
   PetscCall(PetscPrintf(ctx->comm,
                         "train-emulator: %" PetscInt_FMT " training rows (of %" PetscInt_FMT "), %" PetscInt_FMT
                         " validation rows, %d ranks\n",
@@ -341,6 +348,7 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
     PetscCall(h5_write_provenance(&f, "train-emulator"));
     PetscCall(h5_attr_write_str(&f, "/", "config", config));
     PetscCall(h5_attr_write_str(&f, "/", "train_file", c->train));
+    if (tr.chempy[0]) PetscCall(h5_attr_write_str(&f, "/", "chempy_config", tr.chempy));
     PetscCall(emu_write_h5(e, &f, "/emulator"));
     PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, c->epochs, HIST_NCOL, hist_names, hist));
     PetscCall(h5_table_write(&f, "validation", H5T_NATIVE_DOUBLE, CS_NELEM, 6, vnames, tab));

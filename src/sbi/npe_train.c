@@ -190,6 +190,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   Batcher bt;
   NpeState s = {0, 0, INFINITY};
   char config[PETSC_MAX_PATH_LEN + 1024]; /* the -emulator path and every other field, never truncated */
+  char chempy[512];
   PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi,
            *local;
   double *th, *x, *ths, *xs, *vth, *vx, *vths, *vxs, *best, *hist, *tb, *cb, *lp, *dl;
@@ -198,6 +199,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(par_log_event("maf_fwd_bwd", &ev_step));
   PetscCall(par_log_event("grad_allreduce", &ev_reduce));
   PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
+  /* The CHEMPY the emulator learnt is the NPE's simulator: recorded in npe.h5 for validate. */
+  PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
   PetscCall(npe_create(c->transforms, c->hidden, c->blocks, (int)PetscMax(c->batch, 1024), &npe));
   npe->noise = c->noise;
   PetscCall(config_string(c, config, sizeof(config)));
@@ -305,6 +308,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
     PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
     PetscCall(h5_write_provenance(&f, "train-npe"));
     PetscCall(h5_attr_write_str(&f, "/", "config", config));
+    if (chempy[0]) PetscCall(h5_attr_write_str(&f, "/", "chempy_config", chempy));
     PetscCall(npe_write_h5(npe, &f, "/npe"));
     PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, s.epoch, HIST_NCOL, hist_names, hist));
     PetscCall(h5_attr_write_double(&f, "/", "best_val_nll", 1, &s.best_val));

@@ -12,6 +12,9 @@ for np in 2 3; do
   r=$(bash tests/cli/maxrel.sh $TMP/e1.h5 $TMP/e$np.h5 /emulator/params)
   check "emulator: -np $np weights equal -np 1 within 1e-5 relative (max rel diff $r)" awk -v r="$r" 'BEGIN { exit !(r + 0 <= 1e-5 && r != "nan") }'
 done
+check "emulator: the CHEMPY configuration of the training set is recorded" bash -c "h5dump -a /chempy_config $TMP/e1.h5 | grep -q 'scheme=discrete;time_steps=28;.*cosmic_accretion_factor=1\"'"
+$S -n 300 -seed 12 -cosmic_accretion_factor 1e-6 -out $TMP/va6.h5 > /dev/null 2>&1
+check_fails "emulator: a validation set from another CHEMPY model is refused" "made with CHEMPY cosmic_accretion_factor=1 but -val $TMP/va6.h5 with cosmic_accretion_factor=1e-06" $BIN train-emulator -train $TMP/tr.h5 -val $TMP/va6.h5 -epochs 1 -out $TMP/e6.h5
 # The mean predictor has standardised validation MSE ~1; 4 epochs must do far better.
 check "emulator: validation loss far below the mean predictor's (< 0.1)" bash -c "$MPIRUN -np 1 $T -epochs 4 -out $TMP/e1b.h5 | sed -n 's/^EMULATOR.*val_loss=//p' | awk '{ exit !(\$1 < 0.1) }'"
 

@@ -34,6 +34,10 @@ $MPIRUN -np 2 $E -out $TMP/vale.h5 > $TMP/vale.log 2>&1
 check "validate: emulator observations: |TARP ATC| < 0.1 and globals' APE median < 5%" bash -c "grep -q ^VALIDATION $TMP/vale.log && a=\$(sed -n 's/^VALIDATION tarp_atc=\([^ ]*\).*/\1/p' $TMP/vale.log) && g=\$(sed -n 's/^APE of posterior means.*globals \([0-9.]*\)%.*/\1/p' $TMP/vale.log) && echo \"atc \$a globals \$g\" && awk -v a=\"\$a\" -v g=\"\$g\" 'BEGIN { exit !(a > -0.1 && a < 0.1 && g < 5) }'"
 
 check "validate: a draw cap of 1 x samples warns about capped cases and still reports" bash -c "$V -n 20 -samples 50 -max_draws_factor 1 -plots 0 -out $TMP/cap.h5 > $TMP/cap.log 2>&1 && grep -q 'stopped at the cap' $TMP/cap.log && grep -q '^VALIDATION ' $TMP/cap.log"
+check "validate: the NPE records the CHEMPY it was trained on" bash -c "h5dump -a /chempy_config $TMP/npe.h5 | grep -q 'yields=tng;.*cosmic_accretion_factor=1\"'"
+check "validate: the output records the CHEMPY of the test stars" bash -c "h5dump -a /chempy_config $TMP/val1.h5 | grep -q 'scheme=discrete;.*cosmic_accretion_factor=1\"'"
+check_fails "validate: test stars from another cosmic accretion factor refused" "trained on CHEMPY with cosmic_accretion_factor=1, but validate runs CHEMPY with cosmic_accretion_factor=1e-06" $V -cosmic_accretion_factor 1e-6 -out $TMP/x.h5
+check_fails "validate: test stars from another yield set refused" "trained on CHEMPY with yields=tng, but validate runs CHEMPY with yields=alt" $V -yields alt -out $TMP/x.h5
 echo "this is not an HDF5 file" > $TMP/junk.h5
 check_fails "validate: a nonsense -npe file is named" "$TMP/junk.h5" $V -npe $TMP/junk.h5 -out $TMP/x.h5
 check_fails "validate: an emulator file given as -npe is refused" "no NPE" $V -npe $TMP/emu.h5 -out $TMP/x.h5
