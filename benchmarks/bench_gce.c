@@ -28,7 +28,7 @@ static double sm_norm(uint64_t *s) { return sqrt(-2.0 * log(sm_unif(s))) * cos(2
 static void draw_box(uint64_t *s, double th[6])
 {
   const double mu[5] = {-2.3, -2.89, -0.3, 0.55, 0.5}, sd[5] = {0.3, 0.3, 0.3, 0.1, 0.1};
-  const double lo[5] = {-4, -5, -3, 0.294, 0}, hi[5] = {-1, -1, 2, 1, 1};
+  const double *lo = gce_theta_lo, *hi = gce_theta_hi; /* the model's hard bounds */
   for (int i = 0; i < 5; i++) {
     double a = fmax(mu[i] - 5 * sd[i], lo[i]), b = fmin(mu[i] + 5 * sd[i], hi[i]);
     th[i] = a + (b - a) * sm_unif(s);
@@ -42,7 +42,7 @@ static void draw_prior(uint64_t *s, double th[6])
   th[1] = -2.89 + 0.3 * sm_norm(s);
   th[2] = -0.3 + 0.3 * sm_norm(s);
   do th[3] = 0.55 + 0.1 * sm_norm(s);
-  while (th[3] <= 0.294);
+  while (th[3] <= gce_theta_lo[3]);
   th[4] = 0.5 + 0.1 * sm_norm(s);
   th[5] = 2.0 + 10.8 * sm_unif(s);
 }
