@@ -24,6 +24,7 @@ typedef struct {
   double *acts;                /* flat, sum_l max_batch * sizes[l] */
   double *act[MLP_MAX_LAYERS]; /* act[0] (n, sizes[0]) input copy; act[l] (n, sizes[l]) post-tanh; act[nlin] output */
   double *scratch;             /* 2 * max_batch * max(sizes): backward ping-pong */
+  double *jet;                 /* 10 * max_batch * max(sizes), allocated by the first mlp_forward_jet */
   int n_cached;                /* rows held by the cache, 0 after mlp_predict */
 } Mlp;
 
@@ -41,6 +42,16 @@ void mlp_forward(Mlp *mlp, const double *x, int n, double *y);
 /* grads += d(sum_rows dy . y)/dparams for the rows of the last mlp_forward
  * (n must match). The caller zeroes grads (memset) before a new batch. */
 void mlp_backward(Mlp *mlp, const double *dy, int n);
+/* dx (n, sizes[0]) = d(sum_rows dy . y)/dx for the rows of the last
+ * mlp_forward: the input gradient only (no parameter gradients), for
+ * inference through a trained network. dx is overwritten. */
+void mlp_backward_input(Mlp *mlp, const double *dy, int n, double *dx);
+/* Forward mode in two input directions u, v (sizes[0] each, the same for every
+ * row): y (n, nout), and per row the first derivatives dy (n, 2, nout) along u
+ * and v and the second derivatives d2y (n, 3, nout) uu, uv, vv. Uses its own
+ * scratch (5 * max_batch * max width); leaves the activation cache empty. */
+PetscErrorCode mlp_forward_jet(Mlp *mlp, const double *x, const double *u, const double *v, int n, double *y,
+                               double *dy, double *d2y);
 /* y = net(x) for any n, in chunks of max_batch; overwrites the cache. */
 void mlp_predict(Mlp *mlp, const double *x, size_t n, double *y);
 

@@ -15,7 +15,7 @@
 /* out (n, nout) = inp (n, nin) W^T (nin, nout) + b (nout); b may be NULL. */
 void linear_forward(double *out, const double *inp, const double *W, const double *b, int n, int nin, int nout);
 /* dinp (n, nin) += dout W; dW (nout, nin) += dout^T inp; db (nout) += sum_rows dout.
- * dinp and db may be NULL (first layer, layers without bias). */
+ * dinp, dW and db may be NULL (first layer, no bias, input gradients only). */
 void linear_backward(double *dinp, double *dW, double *db, const double *dout, const double *inp, const double *W,
                      int n, int nin, int nout);
 

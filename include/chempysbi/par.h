@@ -40,6 +40,17 @@ PetscErrorCode par_gather_doubles(const ParCtx *ctx, const double *local, PetscI
  * all ranks' rows: the standardisation statistics of a sharded data set. */
 #define PAR_MAX_COLS 16
 PetscErrorCode par_column_stats(const ParCtx *ctx, const double *x, PetscInt n, int d, double *mean, double *sd);
+/* Order-independent sums: each term becomes a fixed-point number (integer part
+ * and two 32-bit fraction limbs, resolution 2^-64) held in int64 limbs, which
+ * add exactly in any order. The sum over stars is then bit-identical for any
+ * number of ranks and any partition. Limb 3 counts non-finite terms (the
+ * value is then -inf: a log density outside its support). */
+#define PAR_REPRO_LIMBS 4
+void par_repro_zero(int64_t *acc, PetscInt n);
+void par_repro_add(int64_t acc[PAR_REPRO_LIMBS], double x);
+double par_repro_value(const int64_t acc[PAR_REPRO_LIMBS]);
+/* Sum n accumulators (n * PAR_REPRO_LIMBS int64) over all ranks, in place. */
+PetscErrorCode par_allreduce_repro(const ParCtx *ctx, int64_t *acc, PetscInt n);
 /* A PETSc log event for profiling with -log_view, registered once per name. */
 PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev);
 #endif

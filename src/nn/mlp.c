@@ -66,6 +66,7 @@ PetscErrorCode mlp_destroy(Mlp **m)
   PetscCall(PetscFree((*m)->grads));
   PetscCall(PetscFree((*m)->acts));
   PetscCall(PetscFree((*m)->scratch));
+  PetscCall(PetscFree((*m)->jet));
   PetscCall(PetscFree(*m));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -106,6 +107,93 @@ void mlp_backward(Mlp *m, const double *dy, int n)
     size_t cnt = (size_t)n * nin;
     for (size_t i = 0; i < cnt; i++) dcur[i] = dprev[i] * (1.0 - post[i] * post[i]);
   }
+}
+
+void mlp_backward_input(Mlp *m, const double *dy, int n, double *dx)
+{
+  int nlin = m->nsizes - 1, wmax = 0;
+  assert(n == m->n_cached);
+  for (int l = 0; l < m->nsizes; l++)
+    if (m->sizes[l] > wmax) wmax = m->sizes[l];
+  double *dcur = m->scratch, *dprev = m->scratch + (size_t)m->max_batch * wmax;
+  memcpy(dcur, dy, (size_t)n * m->sizes[nlin] * sizeof(double));
+  for (int l = nlin - 1; l >= 0; l--) {
+    int nin = m->sizes[l], nout = m->sizes[l + 1];
+    double *dst = l == 0 ? dx : dprev;
+    memset(dst, 0, (size_t)n * nin * sizeof(double));
+    linear_backward(dst, NULL, NULL, dcur, m->act[l], m->W[l], n, nin, nout);
+    if (l == 0) break;
+    memset(dcur, 0, (size_t)n * nin * sizeof(double));
+    tanh_backward(dcur, dprev, m->act[l], n * nin);
+  }
+}
+
+PetscErrorCode mlp_forward_jet(Mlp *m, const double *x, const double *u, const double *v, int n, double *y, double *dy,
+                               double *d2y)
+{
+  int nlin = m->nsizes - 1, wmax = 0, nout_last = m->sizes[nlin];
+  PetscFunctionBeginUser;
+  PetscCheck(n >= 0 && n <= m->max_batch, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "mlp_forward_jet: %d rows, max %d",
+             n, m->max_batch);
+  for (int l = 0; l < m->nsizes; l++)
+    if (m->sizes[l] > wmax) wmax = m->sizes[l];
+  size_t blk = (size_t)m->max_batch * wmax;
+  if (!m->jet) PetscCall(PetscMalloc1(10 * blk, &m->jet));
+  /* Six streams (value h, tangents hu, hv, second tangents huu, huv, hvv) and
+   * the pre-activations a, au, av of the layer being computed, plus a temporary. */
+  double *h = m->jet, *hu = m->jet + blk, *hv = m->jet + 2 * blk, *huu = m->jet + 3 * blk, *huv = m->jet + 4 * blk,
+         *hvv = m->jet + 5 * blk;
+  double *a = m->jet + 6 * blk, *au = m->jet + 7 * blk, *av = m->jet + 8 * blk, *tmp = m->jet + 9 * blk;
+  int nin = m->sizes[0];
+  memcpy(h, x, (size_t)n * nin * sizeof(double));
+  for (int i = 0; i < n; i++) {
+    memcpy(hu + (size_t)i * nin, u, (size_t)nin * sizeof(double));
+    memcpy(hv + (size_t)i * nin, v, (size_t)nin * sizeof(double));
+  }
+  memset(huu, 0, (size_t)n * nin * sizeof(double));
+  memset(huv, 0, (size_t)n * nin * sizeof(double));
+  memset(hvv, 0, (size_t)n * nin * sizeof(double));
+  for (int l = 0; l < nlin; l++) {
+    int di = m->sizes[l], dout = m->sizes[l + 1];
+    /* Pre-activations: the linear map acts on every stream; only the value gets the bias. */
+    linear_forward(a, h, m->W[l], m->b[l], n, di, dout);
+    linear_forward(au, hu, m->W[l], NULL, n, di, dout);
+    linear_forward(av, hv, m->W[l], NULL, n, di, dout);
+    linear_forward(tmp, huu, m->W[l], NULL, n, di, dout);
+    memcpy(huu, tmp, (size_t)n * dout * sizeof(double));
+    linear_forward(tmp, huv, m->W[l], NULL, n, di, dout);
+    memcpy(huv, tmp, (size_t)n * dout * sizeof(double));
+    linear_forward(tmp, hvv, m->W[l], NULL, n, di, dout);
+    memcpy(hvv, tmp, (size_t)n * dout * sizeof(double));
+    size_t cnt = (size_t)n * dout;
+    if (l + 1 < nlin) {
+      /* tanh: t' = 1 - t^2, t'' = -2 t t'; second tangents pick up t'' au av. */
+      tanh_forward(h, a, (int)cnt);
+      for (size_t i = 0; i < cnt; i++) {
+        double t = h[i], d1 = 1.0 - t * t, d2 = -2.0 * t * d1;
+        huu[i] = d1 * huu[i] + d2 * au[i] * au[i];
+        huv[i] = d1 * huv[i] + d2 * au[i] * av[i];
+        hvv[i] = d1 * hvv[i] + d2 * av[i] * av[i];
+        hu[i] = d1 * au[i];
+        hv[i] = d1 * av[i];
+      }
+    } else {
+      memcpy(h, a, cnt * sizeof(double));
+      memcpy(hu, au, cnt * sizeof(double));
+      memcpy(hv, av, cnt * sizeof(double));
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    size_t o = (size_t)i * nout_last;
+    if (y) memcpy(y + o, h + o, (size_t)nout_last * sizeof(double));
+    memcpy(dy + 2 * o, hu + o, (size_t)nout_last * sizeof(double));
+    memcpy(dy + 2 * o + nout_last, hv + o, (size_t)nout_last * sizeof(double));
+    memcpy(d2y + 3 * o, huu + o, (size_t)nout_last * sizeof(double));
+    memcpy(d2y + 3 * o + nout_last, huv + o, (size_t)nout_last * sizeof(double));
+    memcpy(d2y + 3 * o + 2 * nout_last, hvv + o, (size_t)nout_last * sizeof(double));
+  }
+  m->n_cached = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 void mlp_predict(Mlp *m, const double *x, size_t n, double *y)

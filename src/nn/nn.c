@@ -20,7 +20,7 @@ void linear_backward(double *dinp, double *dW, double *db, const double *dout, c
 {
   if (dinp)
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, nin, nout, 1.0, dout, nout, W, nin, 1.0, dinp, nin);
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0, dout, nout, inp, nin, 1.0, dW, nin);
+  if (dW) cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, nout, nin, n, 1.0, dout, nout, inp, nin, 1.0, dW, nin);
   if (db) {
     for (int i = 0; i < n; i++) {
       const double *row = dout + (size_t)i * nout;

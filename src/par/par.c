@@ -2,6 +2,7 @@
  * progress line shared by every long-running command. */
 #include <chempysbi/par.h>
 #include <math.h>
+#include <string.h>
 
 PetscErrorCode par_ctx_init(MPI_Comm comm, ParCtx *ctx)
 {
@@ -109,5 +110,36 @@ PetscErrorCode par_column_stats(const ParCtx *ctx, const double *x, PetscInt n, 
   PetscCall(par_allreduce_sum(ctx, s + PAR_MAX_COLS, d));
   /* The tiny floor keeps a constant column from dividing by zero when standardising. */
   for (int k = 0; k < d; k++) sd[k] = sqrt(s[PAR_MAX_COLS + k] / (N - 1)) + 1e-12;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void par_repro_zero(int64_t *acc, PetscInt n) { memset(acc, 0, (size_t)n * PAR_REPRO_LIMBS * sizeof(int64_t)); }
+
+void par_repro_add(int64_t acc[PAR_REPRO_LIMBS], double x)
+{
+  if (!isfinite(x) || fabs(x) >= 0x1p61) {
+    acc[3]++;
+    return;
+  }
+  /* x = c0 + (c1 + c2 2^-32) 2^-32 with c1, c2 in [0, 2^32]: all steps exact but the last rounding. */
+  double c0 = floor(x), r = ldexp(x - c0, 32), c1 = floor(r), c2 = nearbyint(ldexp(r - c1, 32));
+  acc[0] += (int64_t)c0;
+  acc[1] += (int64_t)c1;
+  acc[2] += (int64_t)c2;
+}
+
+double par_repro_value(const int64_t a[PAR_REPRO_LIMBS])
+{
+  if (a[3]) return -INFINITY;
+  int64_t l0 = a[0], l1 = a[1], l2 = a[2];
+  l1 += l2 >> 32, l2 &= 0xffffffff; /* limbs 1 and 2 are sums of non-negative terms */
+  l0 += l1 >> 32, l1 &= 0xffffffff;
+  return (double)l0 + (ldexp((double)l1, -32) + ldexp((double)l2, -64));
+}
+
+PetscErrorCode par_allreduce_repro(const ParCtx *ctx, int64_t *acc, PetscInt n)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, acc, (int)(n * PAR_REPRO_LIMBS), MPI_INT64_T, MPI_SUM, ctx->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

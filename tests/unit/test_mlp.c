@@ -133,13 +133,78 @@ static void test_bad_sizes(void **state)
   if (ierr == 0) fail_msg("mlp_create accepted a zero layer size");
 }
 
+/* Input gradient against central differences in every input of every row. */
+static void test_backward_input_fd(void **state)
+{
+  const int sizes[] = {6, 10, 7, 8}, n = 9;
+  Mlp *m;
+  double x[9 * 6], R[9 * 8], y[9 * 8], dx[9 * 6];
+  assert_int_equal(mlp_create(sizes, 4, 16, &m), 0);
+  assert_int_equal(mlp_init(m, 5), 0);
+  fill(x, 9 * 6, 3, 1.5), fill(R, 9 * 8, 4, 1.0);
+  mlp_loss(m, x, n, R, y);
+  mlp_backward_input(m, R, n, dx);
+  double maxd = 0, maxf = 0;
+  for (int i = 0; i < n * 6; i++) {
+    double keep = x[i], h = 1e-6;
+    x[i] = keep + h;
+    double lp = mlp_loss(m, x, n, R, y);
+    x[i] = keep - h;
+    double lm = mlp_loss(m, x, n, R, y);
+    x[i] = keep;
+    double fd = (lp - lm) / (2 * h);
+    maxd = fmax(maxd, fabs(fd - dx[i])), maxf = fmax(maxf, fabs(fd));
+  }
+  print_message("mlp_backward_input: max |analytic - FD| / max |FD| = %.2e\n", maxd / maxf);
+  if (maxd > 1e-7 * maxf) fail_msg("mlp_backward_input: max |analytic - FD| = %.3e (max |FD| %.3e)", maxd, maxf);
+  assert_int_equal(mlp_destroy(&m), 0);
+}
+
+/* Forward-mode jet: value equals mlp_forward, first and second directional
+ * derivatives equal central differences of the value along u and v. */
+static void test_forward_jet_fd(void **state)
+{
+  const int sizes[] = {6, 10, 7, 8}, n = 5, no = 8;
+  Mlp *m;
+  double x[5 * 6], xp[5 * 6], u[6], v[6], y[5 * 8], y0[5 * 8], dy[5 * 16], d2y[5 * 24];
+  double f[3][3][5 * 8];
+  assert_int_equal(mlp_create(sizes, 4, 16, &m), 0);
+  assert_int_equal(mlp_init(m, 6), 0);
+  fill(x, 5 * 6, 5, 1.5), fill(u, 6, 6, 1.0), fill(v, 6, 7, 1.0);
+  assert_int_equal(mlp_forward_jet(m, x, u, v, n, y, dy, d2y), 0);
+  mlp_forward(m, x, n, y0);
+  const double h = 1e-4;
+  for (int a = -1; a <= 1; a++)
+    for (int b = -1; b <= 1; b++) {
+      for (int i = 0; i < n * 6; i++) xp[i] = x[i] + h * (a * u[i % 6] + b * v[i % 6]);
+      mlp_forward(m, xp, n, f[a + 1][b + 1]);
+    }
+  double e0 = 0, e1 = 0, e2 = 0, sc = 0;
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < no; k++) {
+      int o = i * no + k;
+      double fu = (f[2][1][o] - f[0][1][o]) / (2 * h), fv = (f[1][2][o] - f[1][0][o]) / (2 * h);
+      double fuu = (f[2][1][o] - 2 * f[1][1][o] + f[0][1][o]) / (h * h);
+      double fvv = (f[1][2][o] - 2 * f[1][1][o] + f[1][0][o]) / (h * h);
+      double fuv = (f[2][2][o] - f[2][0][o] - f[0][2][o] + f[0][0][o]) / (4 * h * h);
+      e0 = fmax(e0, fabs(y[o] - y0[o]));
+      e1 = fmax(e1, fmax(fabs(dy[i * 2 * no + k] - fu), fabs(dy[i * 2 * no + no + k] - fv)));
+      e2 = fmax(e2, fmax(fabs(d2y[i * 3 * no + k] - fuu),
+                         fmax(fabs(d2y[i * 3 * no + no + k] - fuv), fabs(d2y[i * 3 * no + 2 * no + k] - fvv))));
+      sc = fmax(sc, fabs(fuu));
+    }
+  print_message("mlp_forward_jet: value %.1e, first %.1e, second %.1e (scale %.2f)\n", e0, e1, e2, sc);
+  if (e0 > 1e-14 || e1 > 1e-7 || e2 > 1e-5 * fmax(1, sc))
+    fail_msg("mlp_forward_jet differs: value %.2e, first %.2e, second %.2e", e0, e1, e2);
+  assert_int_equal(mlp_destroy(&m), 0);
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_backward_fd),
-      cmocka_unit_test(test_init),
-      cmocka_unit_test(test_learn_linear),
-      cmocka_unit_test(test_bad_sizes),
+      cmocka_unit_test(test_backward_fd),    cmocka_unit_test(test_backward_input_fd),
+      cmocka_unit_test(test_forward_jet_fd), cmocka_unit_test(test_init),
+      cmocka_unit_test(test_learn_linear),   cmocka_unit_test(test_bad_sizes),
   };
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int rc = cmocka_run_group_tests(tests, NULL, NULL);

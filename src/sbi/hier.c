@@ -1,0 +1,259 @@
+/* The hierarchical model's per-star log density, gradients and global score
+ * (hier.h). Stars go through the mean model in batches; everything per star
+ * depends only on that star's data and parameters. */
+#include <chempysbi/gce.h>
+#include <chempysbi/hier.h>
+#include <math.h>
+
+/* ---- the emulator as a mean model ---- */
+
+static PetscErrorCode emu_fwd(void *ctx, const double *theta, int n, double *f)
+{
+  Emulator *e = (Emulator *)ctx;
+  PetscFunctionBeginUser;
+  emu_standardise_in(e, theta, (size_t)n, e->xbuf);
+  mlp_forward(e->mlp, e->xbuf, n, e->ybuf);
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < CS_NELEM; k++) f[i * CS_NELEM + k] = e->out_mean[k] + e->out_sd[k] * e->ybuf[i * CS_NELEM + k];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode emu_bwd(void *ctx, const double *df, int n, double *dtheta)
+{
+  Emulator *e = (Emulator *)ctx;
+  PetscFunctionBeginUser;
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < CS_NELEM; k++) e->ybuf[i * CS_NELEM + k] = e->out_sd[k] * df[i * CS_NELEM + k];
+  mlp_backward_input(e->mlp, e->ybuf, n, dtheta);
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < CS_NPARAM; k++) dtheta[i * CS_NPARAM + k] /= e->in_sd[k];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode emu_jet(void *ctx, const double *theta, int n, double *f, double *df, double *d2f)
+{
+  Emulator *e = (Emulator *)ctx;
+  double u[CS_NPARAM] = {0}, v[CS_NPARAM] = {0};
+  PetscFunctionBeginUser;
+  u[0] = 1.0 / e->in_sd[0]; /* d(standardised input)/d(theta) along each global */
+  v[1] = 1.0 / e->in_sd[1];
+  emu_standardise_in(e, theta, (size_t)n, e->xbuf);
+  PetscCall(mlp_forward_jet(e->mlp, e->xbuf, u, v, n, f, df, d2f));
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < CS_NELEM; k++) {
+      double s = e->out_sd[k];
+      f[i * CS_NELEM + k] = e->out_mean[k] + s * f[i * CS_NELEM + k];
+      for (int a = 0; a < 2; a++) df[(i * 2 + a) * CS_NELEM + k] *= s;
+      for (int a = 0; a < 3; a++) d2f[(i * 3 + a) * CS_NELEM + k] *= s;
+    }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void hier_mean_emulator(Emulator *e, HierMean *m)
+{
+  m->ctx = e;
+  m->max_batch = e->mlp->max_batch;
+  m->forward = emu_fwd;
+  m->backward = emu_bwd;
+  m->jet = emu_jet;
+}
+
+/* ---- priors and transforms ---- */
+
+void hier_prior_from(const Prior *p, HierPrior *h)
+{
+  for (int k = 0; k < CS_NPARAM; k++) {
+    h->mean[k] = p->mean[k];
+    h->sd[k] = k == 5 ? 0.0 : p->sd[k];
+    h->lo[k] = p->lo[k];
+    h->hi[k] = p->hi[k];
+  }
+  h->sfr_rule = PETSC_TRUE;
+}
+
+static PetscBool bounded(const HierPrior *h, int k) { return isfinite(h->lo[k]) && isfinite(h->hi[k]); }
+
+static double log_sigmoid(double x) { return x > 0 ? -log1p(exp(-x)) : x - log1p(exp(x)); }
+
+/* theta, dtheta/deta, log|dtheta/deta| and its derivative in eta. */
+static void transform(const HierPrior *h, int k, double eta, double *th, double *dth, double *logj, double *dlogj)
+{
+  if (!bounded(h, k)) {
+    *th = eta, *dth = 1, *logj = 0, *dlogj = 0;
+    return;
+  }
+  double w = h->hi[k] - h->lo[k], s = 1.0 / (1.0 + exp(-eta));
+  *th = h->lo[k] + w * s;
+  *dth = w * s * (1 - s);
+  *logj = log(w) + log_sigmoid(eta) + log_sigmoid(-eta);
+  *dlogj = 1 - 2 * s;
+}
+
+double hier_to_theta(const HierPrior *h, int k, double eta)
+{
+  double th, d, lj, dlj;
+  transform(h, k, eta, &th, &d, &lj, &dlj);
+  return th;
+}
+
+double hier_to_eta(const HierPrior *h, int k, double theta)
+{
+  if (!bounded(h, k)) return theta;
+  double s = (theta - h->lo[k]) / (h->hi[k] - h->lo[k]);
+  return log(s) - log1p(-s);
+}
+
+/* Gaussian or flat prior term in theta and its theta-derivative. */
+static double prior_term(const HierPrior *h, int k, double th, double *d)
+{
+  if (h->sd[k] <= 0) {
+    *d = 0;
+    return 0;
+  }
+  double z = (th - h->mean[k]) / h->sd[k];
+  *d = -z / h->sd[k];
+  return -0.5 * z * z;
+}
+
+double hier_global_logp(const HierPrior *h, const double etaL[HIER_NL], double g[HIER_NL])
+{
+  double lp = 0;
+  for (int a = 0; a < HIER_NL; a++) {
+    double th, dth, lj, dlj, dp;
+    transform(h, a, etaL[a], &th, &dth, &lj, &dlj);
+    lp += prior_term(h, a, th, &dp) + lj;
+    if (g) g[a] = dp * dth + dlj;
+  }
+  return lp;
+}
+
+/* ---- the model ---- */
+
+PetscErrorCode hier_create(const HierMean *mean, const HierPrior *prior, PetscInt n, const double *x, const double *err,
+                           double default_err, HierModel **out)
+{
+  HierModel *m;
+  int B = mean->max_batch;
+  PetscFunctionBeginUser;
+  PetscCheck(default_err > 0 && isfinite(default_err), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "hierarchical model: default error %g must be positive", default_err);
+  PetscCall(PetscNew(&m));
+  m->mean = *mean;
+  m->prior = *prior;
+  m->n = n;
+  PetscCall(PetscMalloc3(n * CS_NELEM + 1, &m->x, n * CS_NELEM + 1, &m->w, n * CS_NELEM + 1, &m->delta));
+  PetscCall(PetscMalloc5(B * CS_NPARAM, &m->th, B * CS_NELEM, &m->f, B * CS_NELEM, &m->df, B * CS_NPARAM, &m->dth,
+                         B * 5 * CS_NELEM, &m->jf));
+  for (PetscInt i = 0; i < n * CS_NELEM; i++) {
+    double e = err && isfinite(err[i]) && err[i] > 0 ? err[i] : default_err;
+    PetscBool have = isfinite(x[i]) ? PETSC_TRUE : PETSC_FALSE;
+    m->x[i] = have ? x[i] : 0;
+    m->w[i] = have ? 1.0 / (e * e) : 0;
+    m->delta[i] = 0;
+  }
+  *out = m;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode hier_destroy(HierModel **m)
+{
+  PetscFunctionBeginUser;
+  if (!*m) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree3((*m)->x, (*m)->w, (*m)->delta));
+  PetscCall(PetscFree5((*m)->th, (*m)->f, (*m)->df, (*m)->dth, (*m)->jf));
+  PetscCall(PetscFree(*m));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode hier_star_logp(HierModel *m, const double etaL[HIER_NL], const double *etaz, double *lp, double *gz,
+                              double *gL)
+{
+  const HierPrior *h = &m->prior;
+  double thL[HIER_NL], dthL[HIER_NL];
+  PetscFunctionBeginUser;
+  for (int a = 0; a < HIER_NL; a++) {
+    double lj, dlj;
+    transform(h, a, etaL[a], &thL[a], &dthL[a], &lj, &dlj);
+  }
+  for (PetscInt i0 = 0; i0 < m->n; i0 += m->mean.max_batch) {
+    int b = (int)PetscMin(m->n - i0, m->mean.max_batch);
+    double dz[HIER_NZ];
+    for (int j = 0; j < b; j++) {
+      PetscInt i = i0 + j;
+      double *th = m->th + j * CS_NPARAM, lpz = 0;
+      th[0] = thL[0], th[1] = thL[1];
+      for (int q = 0; q < HIER_NZ; q++) {
+        double lj, dlj, dp;
+        transform(h, 2 + q, etaz[i * HIER_NZ + q], &th[2 + q], &dz[q], &lj, &dlj);
+        lpz += prior_term(h, 2 + q, th[2 + q], &dp) + lj;
+        if (gz) gz[i * HIER_NZ + q] = dp * dz[q] + dlj;
+      }
+      if (h->sfr_rule && !gce_sfr_rule_accepts(th[3], th[5])) lpz = -INFINITY;
+      lp[i] = lpz;
+    }
+    PetscCall(m->mean.forward(m->mean.ctx, m->th, b, m->f));
+    for (int j = 0; j < b; j++) {
+      PetscInt i = i0 + j;
+      double ll = 0;
+      for (int k = 0; k < CS_NELEM; k++) {
+        double r = m->x[i * CS_NELEM + k] - m->f[j * CS_NELEM + k] - m->delta[i * CS_NELEM + k],
+               w = m->w[i * CS_NELEM + k];
+        ll -= 0.5 * w * r * r;
+        m->df[j * CS_NELEM + k] = w * r;
+      }
+      lp[i] += ll;
+    }
+    if (!gz && !gL) continue;
+    PetscCall(m->mean.backward(m->mean.ctx, m->df, b, m->dth));
+    for (int j = 0; j < b; j++) {
+      PetscInt i = i0 + j;
+      const double *d = m->dth + j * CS_NPARAM;
+      if (!isfinite(lp[i])) { /* outside the support: no gradient to follow */
+        if (gz)
+          for (int q = 0; q < HIER_NZ; q++) gz[i * HIER_NZ + q] = 0;
+        if (gL) gL[i * HIER_NL] = gL[i * HIER_NL + 1] = 0;
+        continue;
+      }
+      if (gz)
+        for (int q = 0; q < HIER_NZ; q++) {
+          double lj, dlj, th;
+          transform(h, 2 + q, etaz[i * HIER_NZ + q], &th, &dz[q], &lj, &dlj);
+          gz[i * HIER_NZ + q] += d[2 + q] * dz[q];
+        }
+      if (gL)
+        for (int a = 0; a < HIER_NL; a++) gL[i * HIER_NL + a] = d[a] * dthL[a];
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode hier_star_score(HierModel *m, const double thetaL[HIER_NL], const double *etaz, double *s, double *hs)
+{
+  PetscFunctionBeginUser;
+  for (PetscInt i0 = 0; i0 < m->n; i0 += m->mean.max_batch) {
+    int b = (int)PetscMin(m->n - i0, m->mean.max_batch);
+    double *df = m->jf, *d2f = m->jf + (size_t)b * 2 * CS_NELEM;
+    for (int j = 0; j < b; j++) {
+      double *th = m->th + j * CS_NPARAM;
+      th[0] = thetaL[0], th[1] = thetaL[1];
+      for (int q = 0; q < HIER_NZ; q++) th[2 + q] = hier_to_theta(&m->prior, 2 + q, etaz[(i0 + j) * HIER_NZ + q]);
+    }
+    PetscCall(m->mean.jet(m->mean.ctx, m->th, b, m->f, df, d2f));
+    for (int j = 0; j < b; j++) {
+      PetscInt i = i0 + j;
+      double g[2] = {0, 0}, H[3] = {0, 0, 0};
+      for (int k = 0; k < CS_NELEM; k++) {
+        double w = m->w[i * CS_NELEM + k],
+               r = m->x[i * CS_NELEM + k] - m->f[j * CS_NELEM + k] - m->delta[i * CS_NELEM + k];
+        double d0 = df[(j * 2) * CS_NELEM + k], d1 = df[(j * 2 + 1) * CS_NELEM + k];
+        g[0] += w * r * d0, g[1] += w * r * d1;
+        H[0] += w * (r * d2f[(j * 3) * CS_NELEM + k] - d0 * d0);
+        H[1] += w * (r * d2f[(j * 3 + 1) * CS_NELEM + k] - d0 * d1);
+        H[2] += w * (r * d2f[(j * 3 + 2) * CS_NELEM + k] - d1 * d1);
+      }
+      for (int a = 0; a < 2; a++) s[i * 2 + a] = g[a];
+      for (int a = 0; a < 3; a++) hs[i * 3 + a] = H[a];
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
