@@ -16,6 +16,9 @@ typedef enum {
   RNG_POSTERIOR = 6, /* posterior samples, index = star */
   RNG_MOCK = 7,      /* mock galaxy, index = star */
   RNG_VALIDATE = 8,  /* validation observations, index = test case */
+  RNG_HMC = 9,       /* HMC momenta and decisions, index = (iteration << 32) | star */
+  RNG_LOCAL = 10,    /* per-star local samplers (newton), index = star */
+  RNG_COVERAGE = 11, /* coverage: the galaxies' globals, index = galaxy */
   RNG_TEST = 99      /* unit tests */
 } RngPurpose;
 

@@ -1,0 +1,34 @@
+/* Starting point of the exact methods, from the amortised NPE: each star's
+ * posterior draws give its moments in the unconstrained space (the HMC's
+ * first metric, the local samplers' proposals) and its starting locals; the
+ * product of the per-star Gaussians (sums order-independent over ranks) gives
+ * the globals' start, and is the `gauss` method's answer. */
+#ifndef CHEMPYSBI_HIER_INIT_H
+#define CHEMPYSBI_HIER_INIT_H
+
+#include <chempysbi/combine.h>
+#include <chempysbi/hier.h>
+#include <chempysbi/npe.h>
+#include <chempysbi/par.h>
+
+typedef struct {
+  PetscInt n;              /* stars of this rank's block */
+  double *mu;              /* (n, 6) per-star posterior mean in eta: globals then locals */
+  double *cov;             /* (n, 36) per-star posterior covariance in eta */
+  double *start;           /* (n, 4) starting locals in eta */
+  PetscBool *ok;           /* (n) NPE sampling succeeded (else prior moments) */
+  double *theta_mu;        /* (n, 6) per-star posterior means in theta (gauss output) */
+  double *theta_sd;        /* (n, 6) */
+  CombineResult gauss;     /* product of the per-star Gaussians (theta), prior divided out */
+  double etaL[2], SL[4];   /* the same globals in eta */
+  PetscInt nused, nfailed; /* over all ranks */
+} HierInit;
+
+/* x (n, 8) abundances of this rank's stars (NaN = missing: the NPE sees the
+ * training mean there), global indices lo .. lo + n - 1; nsamples NPE draws
+ * per star from the stream (seed, RNG_POSTERIOR, global index). */
+PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const double *x, PetscInt lo, uint64_t seed,
+                             PetscInt nsamples, HierInit *in);
+PetscErrorCode hier_init_destroy(HierInit *in);
+
+#endif

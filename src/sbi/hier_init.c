@@ -1,0 +1,104 @@
+/* NPE draws to starting moments and the Gaussian product (hier_init.h). */
+#include <chempysbi/hier_init.h>
+#include <math.h>
+
+#define NSTART 32 /* candidate starts per star: the best of the first draws at the globals' start */
+
+PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const double *x, PetscInt lo, uint64_t seed,
+                             PetscInt nsamples, HierInit *in)
+{
+  const PetscInt n = m->n;
+  const HierPrior *hp = &m->prior;
+  double *draws, *cand, *lp, *best;
+  int64_t racc[COMBINE_NACC * PAR_REPRO_LIMBS];
+  PetscFunctionBeginUser;
+  PetscCheck(nsamples >= 8, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "NPE start: %" PetscInt_FMT " draws, need >= 8",
+             nsamples);
+  PetscCall(PetscMemzero(in, sizeof(*in)));
+  in->n = n;
+  PetscCall(PetscMalloc5(n * 6 + 1, &in->mu, n * 36 + 1, &in->cov, n * 4 + 1, &in->start, n + 1, &in->ok, n * 6 + 1,
+                         &in->theta_mu));
+  PetscCall(PetscMalloc1(n * 6 + 1, &in->theta_sd));
+  PetscCall(PetscMalloc4(nsamples * CS_NPARAM, &draws, NSTART * n * 4 + 1, &cand, n + 1, &lp, n + 1, &best));
+  par_repro_zero(racc, COMBINE_NACC);
+  for (PetscInt i = 0; i < n; i++) {
+    double xs[CS_NELEM], acc[COMBINE_NACC], e[CS_NPARAM], *mu = in->mu + i * 6, *C = in->cov + i * 36;
+    NpeSampleStats st;
+    CombineStar g;
+    for (int k = 0; k < CS_NELEM; k++) xs[k] = isfinite(x[i * CS_NELEM + k]) ? x[i * CS_NELEM + k] : npe->x_mean[k];
+    PetscCall(npe_sample(npe, xs, nsamples, seed, RNG_POSTERIOR, (uint64_t)(lo + i), 100 * nsamples, draws, &st));
+    in->ok[i] = !st.capped && st.accepted == nsamples;
+    if (!in->ok[i]) { /* prior moments; the samplers find their own way */
+      for (int k = 0; k < CS_NPARAM; k++) {
+        double t = hp->sd[k] > 0 ? hp->mean[k] : 0.5 * (hp->lo[k] + hp->hi[k]);
+        mu[k] = hier_to_eta(hp, k, t);
+        in->theta_mu[i * 6 + k] = t, in->theta_sd[i * 6 + k] = NAN;
+      }
+      for (int k = 0; k < 36; k++) C[k] = k % 7 ? 0 : 1.0;
+      for (int s = 0; s < NSTART; s++)
+        for (int q = 0; q < 4; q++) cand[(s * n + i) * 4 + q] = mu[2 + q];
+      continue;
+    }
+    PetscCall(combine_fit(nsamples, draws, &g));
+    for (int k = 0; k < CS_NPARAM; k++) in->theta_mu[i * 6 + k] = g.mean[k], in->theta_sd[i * 6 + k] = g.sd[k];
+    combine_acc_zero(acc);
+    if (combine_accumulate(acc, g.mu2, g.S2))
+      for (int s = 0; s < COMBINE_NACC; s++) par_repro_add(racc + s * PAR_REPRO_LIMBS, acc[s]);
+    /* Moments in eta. */
+    for (int k = 0; k < 6; k++) mu[k] = 0;
+    for (int k = 0; k < 36; k++) C[k] = 0;
+    for (PetscInt s = 0; s < nsamples; s++) {
+      for (int k = 0; k < CS_NPARAM; k++) e[k] = hier_to_eta(hp, k, draws[s * CS_NPARAM + k]);
+      for (int k = 0; k < CS_NPARAM; k++) mu[k] += e[k];
+      for (int a = 0; a < 6; a++)
+        for (int b = 0; b < 6; b++) C[a * 6 + b] += e[a] * e[b];
+      if (s < NSTART)
+        for (int q = 0; q < 4; q++) cand[(s * n + i) * 4 + q] = e[2 + q];
+    }
+    for (int k = 0; k < 6; k++) mu[k] /= nsamples;
+    for (int a = 0; a < 6; a++)
+      for (int b = 0; b < 6; b++) C[a * 6 + b] = (C[a * 6 + b] - nsamples * mu[a] * mu[b]) / (nsamples - 1);
+  }
+  PetscCall(par_allreduce_repro(ctx, racc, COMBINE_NACC));
+  double acc[COMBINE_NACC], mu0[2] = {npe->prior.mean[0], npe->prior.mean[1]},
+                            S0[4] = {npe->prior.sd[0] * npe->prior.sd[0], 0, 0, npe->prior.sd[1] * npe->prior.sd[1]};
+  for (int s = 0; s < COMBINE_NACC; s++) acc[s] = par_repro_value(racc + s * PAR_REPRO_LIMBS);
+  combine_finish(acc, mu0, S0, &in->gauss);
+  in->nused = (PetscInt)acc[COMBINE_N];
+  PetscInt nfail = 0;
+  for (PetscInt i = 0; i < n; i++) nfail += !in->ok[i];
+  PetscCall(par_allreduce_count(ctx, &nfail));
+  in->nfailed = nfail;
+  /* Globals' start in eta: the product if it is a valid Gaussian, else the
+   * prior; its covariance mapped through the transform's slope. */
+  const CombineResult *G = &in->gauss;
+  double tL[2], C0[4], d[2];
+  for (int a = 0; a < 2; a++) {
+    tL[a] = G->pd ? G->mean[a] : mu0[a];
+    in->etaL[a] = hier_to_eta(hp, a, tL[a]);
+    d[a] = (hier_to_eta(hp, a, tL[a] + 1e-6) - hier_to_eta(hp, a, tL[a] - 1e-6)) / 2e-6;
+  }
+  for (int k = 0; k < 4; k++) C0[k] = G->pd ? G->cov[k] : S0[k];
+  for (int a = 0; a < 2; a++)
+    for (int b = 0; b < 2; b++) in->SL[a * 2 + b] = C0[a * 2 + b] * d[a] * d[b];
+  /* Starting locals: the best of the first draws at the globals' start. */
+  for (PetscInt i = 0; i < n; i++) best[i] = -INFINITY;
+  for (int s = 0; s < NSTART; s++) {
+    PetscCall(hier_star_logp(m, in->etaL, cand + (size_t)s * n * 4, lp, NULL, NULL));
+    for (PetscInt i = 0; i < n; i++)
+      if (lp[i] > best[i] || s == 0) {
+        best[i] = lp[i];
+        for (int q = 0; q < 4; q++) in->start[i * 4 + q] = cand[(s * n + i) * 4 + q];
+      }
+  }
+  PetscCall(PetscFree4(draws, cand, lp, best));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode hier_init_destroy(HierInit *in)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree5(in->mu, in->cov, in->start, in->ok, in->theta_mu));
+  PetscCall(PetscFree(in->theta_sd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
