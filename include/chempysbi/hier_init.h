@@ -30,5 +30,8 @@ typedef struct {
 PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const double *x, PetscInt lo, uint64_t seed,
                              PetscInt nsamples, HierInit *in);
 PetscErrorCode hier_init_destroy(HierInit *in);
+/* Lower Cholesky factor L of a d x d symmetric matrix S (row-major), with a
+ * growing ridge until it succeeds (unit matrix for hopeless input). */
+void hier_chol(int d, const double *S, double *L);
 
 #endif

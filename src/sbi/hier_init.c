@@ -102,3 +102,36 @@ PetscErrorCode hier_init_destroy(HierInit *in)
   PetscCall(PetscFree(in->theta_sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* Lower Cholesky factor of a d x d SPD matrix (row-major); a ridge is added
+ * until it succeeds, so a poorly estimated covariance still gives a metric. */
+void hier_chol(int d, const double *S, double *L)
+{
+  double ridge = 0, tr = 0;
+  for (int i = 0; i < d; i++) tr += fabs(S[i * d + i]);
+  tr = tr > 0 && isfinite(tr) ? tr / d : 1;
+  for (int attempt = 0; attempt < 30; attempt++) {
+    int ok = 1;
+    for (int i = 0; i < d && ok; i++)
+      for (int j = 0; j <= i; j++) {
+        double s = S[i * d + j] + (i == j ? ridge : 0);
+        for (int k = 0; k < j; k++) s -= L[i * d + k] * L[j * d + k];
+        if (i == j) {
+          if (!(s > 0) || !isfinite(s)) {
+            ok = 0;
+            break;
+          }
+          L[i * d + i] = sqrt(s);
+        } else
+          L[i * d + j] = s / L[j * d + j];
+      }
+    if (ok) {
+      for (int i = 0; i < d; i++)
+        for (int j = i + 1; j < d; j++) L[i * d + j] = 0;
+      return;
+    }
+    ridge = ridge ? 10 * ridge : 1e-10 * tr;
+    if (!isfinite(S[0])) break;
+  }
+  for (int i = 0; i < d * d; i++) L[i] = i % (d + 1) ? 0 : 1; /* hopeless input: unit metric */
+}

@@ -21,39 +21,6 @@ void hmc_config_default(HmcConfig *c)
   c->progress_every = 5;
 }
 
-/* Lower Cholesky factor of a d x d SPD matrix (row-major); a ridge is added
- * until it succeeds, so a poorly estimated covariance still gives a metric. */
-static void chol(int d, const double *S, double *L)
-{
-  double ridge = 0, tr = 0;
-  for (int i = 0; i < d; i++) tr += fabs(S[i * d + i]);
-  tr = tr > 0 && isfinite(tr) ? tr / d : 1;
-  for (int attempt = 0; attempt < 30; attempt++) {
-    int ok = 1;
-    for (int i = 0; i < d && ok; i++)
-      for (int j = 0; j <= i; j++) {
-        double s = S[i * d + j] + (i == j ? ridge : 0);
-        for (int k = 0; k < j; k++) s -= L[i * d + k] * L[j * d + k];
-        if (i == j) {
-          if (!(s > 0) || !isfinite(s)) {
-            ok = 0;
-            break;
-          }
-          L[i * d + i] = sqrt(s);
-        } else
-          L[i * d + j] = s / L[j * d + j];
-      }
-    if (ok) {
-      for (int i = 0; i < d; i++)
-        for (int j = i + 1; j < d; j++) L[i * d + j] = 0;
-      return;
-    }
-    ridge = ridge ? 10 * ridge : 1e-10 * tr;
-    if (!isfinite(S[0])) break;
-  }
-  for (int i = 0; i < d * d; i++) L[i] = i % (d + 1) ? 0 : 1; /* hopeless input: unit metric */
-}
-
 /* y = L x, and x = L^-1 y, for lower-triangular L (d x d). */
 static void lmul(int d, const double *L, const double *x, double *y)
 {
@@ -92,7 +59,7 @@ static void affine_build(Affine *f, PetscInt n, const double mL[NL], const doubl
                          const double *cov)
 {
   f->m[0] = mL[0], f->m[1] = mL[1];
-  chol(NL, SL, f->A);
+  hier_chol(NL, SL, f->A);
   for (PetscInt i = 0; i < n; i++) {
     const double *M = mu + i * 6, *S = cov + i * 36;
     double Sll[4] = {S[0], S[1], S[6], S[7]}, det = Sll[0] * Sll[3] - Sll[1] * Sll[2], inv[4], *B = f->B + i * 8;
@@ -111,7 +78,7 @@ static void affine_build(Affine *f, PetscInt n, const double mL[NL], const doubl
     }
     for (int q = 0; q < NZ; q++)
       for (int r = 0; r < q; r++) Cz[q * 4 + r] = Cz[r * 4 + q] = 0.5 * (Cz[q * 4 + r] + Cz[r * 4 + q]);
-    chol(NZ, Cz, f->C + i * 16);
+    hier_chol(NZ, Cz, f->C + i * 16);
   }
 }
 

@@ -1,8 +1,10 @@
-/* HMC on a linear-Gaussian hierarchical toy whose posterior is known in closed
- * form: f(theta) = A theta + b with Gaussian priors on all six parameters, 24
- * stars block-distributed over the ranks. The globals' posterior mean must be
- * within 0.1 sd and the sd within 5% of the exact values, at every rank count. */
+/* HMC and the Newton method on a linear-Gaussian hierarchical toy whose
+ * posterior is known in closed form: f(theta) = A theta + b with Gaussian
+ * priors on all six parameters, 24 stars block-distributed over the ranks.
+ * The globals' posterior mean must be within 0.1 sd and the sd within 5% of
+ * the exact values, for both methods at every rank count. */
 #include <chempysbi/hmc.h>
+#include <chempysbi/newton.h>
 #include <math.h>
 
 #define NS 24
@@ -132,15 +134,30 @@ int main(int argc, char **argv)
   PetscCall(hmc_run(&ctx, m, &in, lo, &c, &r));
   for (int a = 0; a < 2; a++) {
     double sd = sqrt(cov_ex[a * 3]), dm = (r.mean[a] - m_ex[a]) / sd, ds = r.sd[a] / sd - 1;
-    PetscCall(
-        PetscPrintf(ctx.comm,
-                    "mpi_hmc np=%d global %d: mean %.10f exact %.5f (%.3f sd), sd %.5f exact %.5f (%+.1f%%), R-hat "
-                    "%.4f, ESS %.0f, accept %.2f, step %.3f, divergent %" PetscInt_FMT "\n",
-                    ctx.size, a, r.mean[a], m_ex[a], dm, r.sd[a], sd, 100 * ds, r.rhat[a], r.ess[a], r.accept, r.step,
-                    r.divergent));
+    PetscCall(PetscPrintf(
+        ctx.comm,
+        "mpi_hier np=%d hmc global %d: mean %.10f exact %.5f (%.3f sd), sd %.5f exact %.5f (%+.1f%%), R-hat "
+        "%.4f, ESS %.0f, accept %.2f, step %.3f, divergent %" PetscInt_FMT "\n",
+        ctx.size, a, r.mean[a], m_ex[a], dm, r.sd[a], sd, 100 * ds, r.rhat[a], r.ess[a], r.accept, r.step,
+        r.divergent));
     if (fabs(dm) > 0.1 || fabs(ds) > 0.05) bad++;
   }
-  if (bad) PetscCall(PetscPrintf(ctx.comm, "mpi_hmc: HMC differs from the exact posterior\n"));
+  NewtonConfig nc;
+  NewtonResult nr;
+  newton_config_default(&nc);
+  nc.seed = 5, nc.progress_every = 1e9;
+  PetscCall(newton_run(&ctx, m, &in, lo, &nc, &nr));
+  for (int a = 0; a < 2; a++) {
+    double sd = sqrt(cov_ex[a * 3]), dm = (nr.mean[a] - m_ex[a]) / sd, ds = nr.sd[a] / sd - 1;
+    PetscCall(PetscPrintf(ctx.comm,
+                          "mpi_hier np=%d newton global %d: mean %.10f exact %.5f (%.3f sd), sd %.5f (%+.1f%%, Monte "
+                          "Carlo part %.1f%% of the variance), %" PetscInt_FMT " iterations, accept %.2f\n",
+                          ctx.size, a, nr.mean[a], m_ex[a], dm, nr.sd[a], 100 * ds,
+                          100 * nr.mc_cov[a * 3] / nr.cov[a * 3], nr.iters, nr.accept));
+    if (fabs(dm) > 0.1 || fabs(ds) > 0.05) bad++;
+  }
+  PetscCall(newton_result_destroy(&nr));
+  if (bad) PetscCall(PetscPrintf(ctx.comm, "mpi_hier: a method differs from the exact posterior\n"));
   PetscCall(hmc_result_destroy(&r));
   PetscCall(PetscFree3(in.mu, in.cov, in.start));
   PetscCall(hier_destroy(&m));
