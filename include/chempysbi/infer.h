@@ -1,22 +1,36 @@
-/* Multi-star inference: per-star NPE posteriors fitted by Gaussians, stars
- * sharded over ranks, one all-reduce of the additive sums, the prior divided
- * out on rank 0 (pipeline.md section 3). */
+/* The infer command's engine: the catalogue read on rank 0 and broadcast,
+ * stars block-distributed over ranks, and the globals by the chosen method:
+ * the Gaussian product of per-star NPE posteriors (pipeline.md section 3), or
+ * an exact method of globals.h; results in HDF5 with plots. */
 #ifndef CHEMPYSBI_INFER_H
 #define CHEMPYSBI_INFER_H
 
 #include <chempysbi/combine.h>
+#include <chempysbi/globals.h>
 #include <chempysbi/par.h>
 
 typedef struct {
   char npe[PETSC_MAX_PATH_LEN], stars[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
+  char emulator[PETSC_MAX_PATH_LEN]; /* exact methods' likelihood; default: the one inside the NPE file */
   PetscInt samples, seed, max_draws_factor;
+  PetscInt min_elements; /* exact methods: a star needs at least this many abundances */
   PetscBool plots;
+  GlobalsConfig g;
 } InferConfig;
+
+typedef struct {
+  CombineResult r;      /* mean, cov, sd, corr; pd = a valid answer */
+  GlobalsMethod method; /* the method used */
+  PetscInt nused, nskipped;
+  double rhat[2], ess[2]; /* hmc; NaN otherwise */
+  PetscBool converged;
+} InferOutcome;
 
 PetscErrorCode infer_config_default(InferConfig *c);
 PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c);
 /* Runs the inference; r (rank 0 and every other rank) receives the combined result. */
-PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult *r, PetscInt *nused,
-                         PetscInt *nskipped);
+PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, InferOutcome *o);
+/* The emulator for the exact methods: -emulator, else the copy inside the NPE file (every rank reads). */
+PetscErrorCode infer_load_emulator(const char *emulator, const char *npe, Emulator **e);
 
 #endif

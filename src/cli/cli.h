@@ -30,5 +30,6 @@ PetscErrorCode cmd_train_npe(const ParCtx *ctx);
 PetscErrorCode cmd_infer(const ParCtx *ctx);
 PetscErrorCode cmd_mock(const ParCtx *ctx);
 PetscErrorCode cmd_validate(const ParCtx *ctx);
+PetscErrorCode cmd_coverage(const ParCtx *ctx);
 
 #endif

@@ -22,7 +22,9 @@ PetscErrorCode infer_config_default(InferConfig *c)
   c->samples = 1000;
   c->seed = 1;
   c->max_draws_factor = 100;
+  c->min_elements = 3;
   c->plots = PETSC_TRUE;
+  globals_config_default(&c->g);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -42,7 +44,16 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
                             "cap on draws per star, as a multiple of -samples (prior-support rejection)", NULL,
                             c->max_draws_factor, &c->max_draws_factor, NULL));
   PetscCall(PetscOptionsBool("-plots", "write PNG plots with gnuplot", NULL, c->plots, &c->plots, NULL));
+  PetscCall(PetscOptionsString("-emulator", "exact methods: emulator file (default: the copy inside the NPE file)",
+                               NULL, c->emulator, c->emulator, sizeof(c->emulator), NULL));
+  PetscCall(PetscOptionsInt("-min_elements", "exact methods: stars with fewer abundances are left out", NULL,
+                            c->min_elements, &c->min_elements, NULL));
   PetscOptionsEnd();
+  PetscCall(globals_set_from_options(comm, &c->g));
+  c->g.seed = c->seed;
+  c->g.samples = c->samples;
+  PetscCheck(c->min_elements >= 1 && c->min_elements <= CS_NELEM, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-min_elements %" PetscInt_FMT ": need 1 .. %d", c->min_elements, CS_NELEM);
   PetscCheck(c->samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-samples %" PetscInt_FMT ": need at least 2 to fit a Gaussian", c->samples);
   PetscCheck(c->max_draws_factor >= 1 && (double)c->samples * (double)c->max_draws_factor < 2e9, comm,
@@ -67,6 +78,7 @@ static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, Catalo
   PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, ctx->comm));
   if (ctx->rank != 0) PetscCall(cat_alloc(n, cat));
   PetscCallMPI(MPI_Bcast(cat->abund, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(cat->err, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(cat->ids, (int)(n * CAT_ID_LEN), MPI_CHAR, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(cat->usable, (int)n, MPIU_BOOL, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(&cat->nunusable, 1, MPIU_INT, 0, ctx->comm));
@@ -175,9 +187,9 @@ static PetscErrorCode write_output(const InferConfig *c, const Catalogue *cat, c
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult *r, PetscInt *nused, PetscInt *nskipped)
+static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catalogue *cat, CombineResult *r,
+                                  PetscInt *nused, PetscInt *nskipped)
 {
-  Catalogue cat;
   Npe *npe;
   PetscInt lo, hi, nbad = 0, ncap = 0;
   double acc[COMBINE_NACC], *samples, *mine, *all = NULL, mu0[2], S0[4];
@@ -186,8 +198,7 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
   PetscFunctionBeginUser;
   PetscCall(par_log_event("npe_sample", &ev_sample));
   PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
-  PetscCall(load_catalogue(ctx, c->stars, &cat));
-  par_block_range(cat.n, ctx->rank, ctx->size, &lo, &hi);
+  par_block_range(cat->n, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc2(c->samples * CS_NPARAM, &samples, (hi - lo) * ST_NCOL + 1, &mine));
   combine_acc_zero(acc);
   par_progress_start(&prog, "infer", 0, 5.0);
@@ -196,11 +207,11 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
     double *st = mine + (i - lo) * ST_NCOL;
     for (int k = 0; k < ST_NCOL; k++) st[k] = NAN;
     st[ST_FLAG] = 0;
-    if (!cat.usable[i]) continue;
+    if (!cat->usable[i]) continue;
     NpeSampleStats ss;
     CombineStar g;
     PetscCall(PetscLogEventBegin(ev_sample, 0, 0, 0, 0));
-    PetscCall(npe_sample(npe, cat.abund + i * CS_NELEM, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i,
+    PetscCall(npe_sample(npe, cat->abund + i * CS_NELEM, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i,
                          c->samples * c->max_draws_factor, samples, &ss));
     PetscCall(PetscLogEventEnd(ev_sample, 0, 0, 0, 0));
     st[ST_ACC] = (double)ss.accepted / PetscMax(1, ss.drawn);
@@ -208,13 +219,13 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
       PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
                              "warning: star '%s' (row %" PetscInt_FMT "): only %" PetscInt_FMT " of %" PetscInt_FMT
                              " posterior draws inside the prior; star left out\n",
-                             cat.ids[i], i, ss.accepted, ss.drawn));
+                             cat->ids[i], i, ss.accepted, ss.drawn));
       ncap++;
       continue;
     }
     if (st[ST_ACC] < 0.5)
       PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s': low acceptance %.2f inside the prior\n",
-                             cat.ids[i], st[ST_ACC]));
+                             cat->ids[i], st[ST_ACC]));
     PetscCall(combine_fit(c->samples, samples, &g));
     for (int k = 0; k < CS_NPARAM; k++) {
       st[ST_MEAN + k] = g.mean[k];
@@ -227,11 +238,11 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
     else {
       PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
                              "warning: star '%s': posterior covariance not positive definite; star left out\n",
-                             cat.ids[i]));
+                             cat->ids[i]));
       nbad++;
     }
     /* Rank 0 sees only its own block; the blocks are equal, so it extrapolates. */
-    PetscCall(par_progress_report(ctx, &prog, PetscMin(cat.n, (i - lo + 1) * ctx->size), cat.n, NULL, PETSC_FALSE));
+    PetscCall(par_progress_report(ctx, &prog, PetscMin(cat->n, (i - lo + 1) * ctx->size), cat->n, NULL, PETSC_FALSE));
   }
   double t_local = cs_wtime() - t0;
   PetscCall(par_allreduce_sum(ctx, acc, COMBINE_NACC));
@@ -242,7 +253,7 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
   S0[3] = npe->prior.sd[1] * npe->prior.sd[1];
   combine_finish(acc, mu0, S0, r);
   *nused = (PetscInt)acc[COMBINE_N];
-  *nskipped = cat.n - *nused;
+  *nskipped = cat->n - *nused;
   /* Each rank counted only its own block of stars; rank 0 reports the totals. */
   PetscCall(par_allreduce_count(ctx, &ncap));
   PetscCall(par_allreduce_count(ctx, &nbad));
@@ -253,14 +264,14 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
   PetscCall(PetscPrintf(ctx->comm,
                         "infer: %" PetscInt_FMT " stars x %" PetscInt_FMT
                         " samples in %.3f s on %d ranks (%.2f ms per star per rank)\n",
-                        cat.n, c->samples, tmax, ctx->size, 1e3 * tmax * ctx->size / PetscMax(1, cat.n)));
+                        cat->n, c->samples, tmax, ctx->size, 1e3 * tmax * ctx->size / PetscMax(1, cat->n)));
   if (ctx->rank == 0) {
     /* Running estimate over the first n usable stars, in catalogue order. */
     PetscInt nu = 0;
     double *mu2, *S2;
     CombineResult *run;
-    PetscCall(PetscMalloc3(cat.n * 2 + 1, &mu2, cat.n * 4 + 1, &S2, cat.n + 1, &run));
-    for (PetscInt i = 0; i < cat.n; i++)
+    PetscCall(PetscMalloc3(cat->n * 2 + 1, &mu2, cat->n * 4 + 1, &S2, cat->n + 1, &run));
+    for (PetscInt i = 0; i < cat->n; i++)
       if (all[i * ST_NCOL + ST_FLAG] == 1) {
         for (int k = 0; k < 2; k++) mu2[nu * 2 + k] = all[i * ST_NCOL + ST_MU2 + k];
         for (int k = 0; k < 4; k++) S2[nu * 4 + k] = all[i * ST_NCOL + ST_S2 + k];
@@ -271,12 +282,12 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
                           "stars: %" PetscInt_FMT " in catalogue, %" PetscInt_FMT " used, %" PetscInt_FMT
                           " left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
                           " non-PD)\n",
-                          cat.n, *nused, *nskipped, cat.nunusable, ncap, nbad));
+                          cat->n, *nused, *nskipped, cat->nunusable, ncap, nbad));
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
                           "1-D form (paper Eqs. 8-9): alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f\n", r->mean1[0],
                           r->sd1[0], r->mean1[1], r->sd1[1]));
     if (c->out[0]) {
-      PetscCall(write_output(c, &cat, all, r, run, nu));
+      PetscCall(write_output(c, cat, all, r, run, nu));
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
       if (c->plots && nu > 0) PetscCall(plot_results(c->out, run, nu, r, mu0));
     }
@@ -284,7 +295,170 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
   }
   PetscCall(PetscFree(all));
   PetscCall(PetscFree2(samples, mine));
-  PetscCall(cat_destroy(&cat));
   PetscCall(npe_destroy(&npe));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode infer_load_emulator(const char *emulator, const char *npe, Emulator **e)
+{
+  PetscFunctionBeginUser;
+  if (emulator && emulator[0]) {
+    PetscCall(emu_read_h5(emulator, "/emulator", 256, e));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  H5File f;
+  PetscBool has;
+  PetscCall(h5_open(PETSC_COMM_SELF, npe, PETSC_FALSE, &f));
+  has = h5_exists(&f, "/emulator");
+  PetscCall(h5_close(&f));
+  PetscCheck(has, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s carries no emulator (made before train-npe stored it): give -emulator FILE", npe);
+  PetscCall(emu_read_h5(npe, "/emulator", 256, e));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Per-star rows of the exact methods' output: catalogue row, then mean and sd of the four locals. */
+enum { EX_ROW = 0, EX_MEAN = 1, EX_SD = 5, EX_NCOL = 9 };
+
+static PetscErrorCode write_exact(const InferConfig *c, const GlobalsResult *g, const double *rows, PetscInt nrows)
+{
+  H5File f;
+  static const char *const cols[EX_NCOL] = {"row",
+                                            "mean_log10_SFE",
+                                            "mean_log10_SFR_peak",
+                                            "mean_x_out",
+                                            "mean_birth_time_Gyr",
+                                            "sd_log10_SFE",
+                                            "sd_log10_SFR_peak",
+                                            "sd_x_out",
+                                            "sd_birth_time_Gyr"};
+  static const char *const dcols[2] = {"alpha_IMF", "log10_N_Ia"};
+  double res[7] = {g->mean[0], g->sd[0], g->mean[1], g->sd[1], g->corr, (double)g->n, g->ok ? 1.0 : 0.0};
+  double diag[5] = {g->rhat[0], g->rhat[1], g->ess[0], g->ess[1], g->converged ? 1.0 : 0.0};
+  PetscFunctionBeginUser;
+  PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
+  PetscCall(h5_write_provenance(&f, "infer"));
+  PetscCall(h5_attr_write_str(&f, "/", "npe_file", c->npe));
+  PetscCall(h5_attr_write_str(&f, "/", "stars_file", c->stars));
+  PetscCall(h5_attr_write_str(&f, "/", "method", globals_method_names[g->method]));
+  PetscCall(h5_attr_write_str(&f, "/", "result_fields", "alpha_IMF,sd,log10_N_Ia,sd,corr,n_stars,positive_definite"));
+  PetscCall(h5_attr_write_double(&f, "/", "result", 7, res));
+  PetscCall(h5_attr_write_double(&f, "/", "result_cov", 4, g->cov));
+  PetscCall(h5_attr_write_str(&f, "/", "diagnostics_fields", "rhat_alpha,rhat_NIa,ess_alpha,ess_NIa,converged"));
+  PetscCall(h5_attr_write_double(&f, "/", "diagnostics", 5, diag));
+  PetscCall(h5_table_write(&f, "locals", H5T_NATIVE_DOUBLE, nrows, EX_NCOL, cols, rows));
+  if (g->draws) PetscCall(h5_table_write(&f, "draws", H5T_NATIVE_DOUBLE, g->ndraws, 2, dcols, g->draws));
+  PetscCall(h5_commit(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The exact methods: a star enters with every abundance it has (missing ones drop out of its likelihood). */
+static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const Catalogue *cat, GlobalsMethod method,
+                                  InferOutcome *o)
+{
+  Npe *npe;
+  Emulator *emu;
+  GlobalsConfig gc = c->g;
+  GlobalsResult g;
+  PetscInt *use, nu = 0, lo, hi, ntot, npartial = 0;
+  double *x, *e, *rows, *all = NULL;
+  PetscFunctionBeginUser;
+  PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
+  PetscCall(infer_load_emulator(c->emulator, c->npe, &emu));
+  PetscCall(PetscMalloc1(cat->n + 1, &use));
+  for (PetscInt i = 0; i < cat->n; i++) {
+    PetscInt have = 0;
+    PetscBool errs_ok = PETSC_TRUE;
+    for (int k = 0; k < CS_NELEM; k++) {
+      have += isfinite(cat->abund[i * CS_NELEM + k]) != 0;
+      double s = cat->err[i * CS_NELEM + k];
+      if (cat->err_present[k] && isfinite(cat->abund[i * CS_NELEM + k]) && !(isfinite(s) && s > 0))
+        errs_ok = PETSC_FALSE;
+    }
+    if (have >= c->min_elements && errs_ok) {
+      use[nu++] = i;
+      npartial += have < CS_NELEM;
+    } else if (ctx->rank == 0)
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): %s; star left out\n",
+                             cat->ids[i], i,
+                             errs_ok ? "too few abundances (see -min_elements)" : "an error that is not positive"));
+  }
+  par_block_range(nu, ctx->rank, ctx->size, &lo, &hi);
+  PetscCall(PetscMalloc3((hi - lo) * CS_NELEM + 1, &x, (hi - lo) * CS_NELEM + 1, &e, (hi - lo) * EX_NCOL + 1, &rows));
+  for (PetscInt j = lo; j < hi; j++)
+    for (int k = 0; k < CS_NELEM; k++) {
+      x[(j - lo) * CS_NELEM + k] = cat->abund[use[j] * CS_NELEM + k];
+      e[(j - lo) * CS_NELEM + k] = cat->err[use[j] * CS_NELEM + k];
+    }
+  PetscCall(PetscPrintf(ctx->comm,
+                        "infer: %" PetscInt_FMT " stars with %s (%" PetscInt_FMT " with some abundances missing)\n", nu,
+                        globals_method_names[method], npartial));
+  gc.method = method;
+  PetscCall(globals_infer(ctx, &gc, npe, emu, hi - lo, x, e, lo, &g));
+  for (PetscInt j = lo; j < hi; j++) {
+    double *rw = rows + (j - lo) * EX_NCOL;
+    rw[EX_ROW] = (double)use[j];
+    for (int q = 0; q < 4; q++) rw[EX_MEAN + q] = g.zmean[(j - lo) * 4 + q], rw[EX_SD + q] = g.zsd[(j - lo) * 4 + q];
+  }
+  PetscCall(par_gather_doubles(ctx, rows, (hi - lo) * EX_NCOL, &all, &ntot));
+  o->method = g.method;
+  o->nused = g.n;
+  o->nskipped = cat->n - g.n;
+  o->converged = g.converged;
+  o->r.pd = g.ok;
+  o->r.n = (double)g.n;
+  for (int a = 0; a < 2; a++)
+    o->r.mean[a] = g.mean[a], o->r.sd[a] = g.sd[a], o->rhat[a] = g.rhat[a], o->ess[a] = g.ess[a];
+  for (int k = 0; k < 4; k++) o->r.cov[k] = g.cov[k];
+  o->r.corr = g.corr;
+  if (g.method == GLOBALS_HMC && !g.converged)
+    PetscCall(PetscFPrintf(ctx->comm, stderr,
+                           "WARNING: HMC not converged (R-hat %.4f, %.4f; bulk ESS %.0f, %.0f; want R-hat <= 1.01 and "
+                           "ESS >= 400): run longer (-hmc_draws, -hmc_warmup) before trusting the result\n",
+                           g.rhat[0], g.rhat[1], g.ess[0], g.ess[1]));
+  if (g.method == GLOBALS_NEWTON && !g.converged)
+    PetscCall(PetscFPrintf(ctx->comm, stderr,
+                           "WARNING: newton did not converge (the last step is over 1 posterior sd): raise "
+                           "-newton_max_iter or check the catalogue\n"));
+  if (ctx->rank == 0 && c->out[0]) {
+    PetscCall(write_exact(c, &g, all, ntot / EX_NCOL));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
+  }
+  PetscCall(PetscFree(all));
+  PetscCall(PetscFree3(x, e, rows));
+  PetscCall(PetscFree(use));
+  PetscCall(globals_result_destroy(&g));
+  PetscCall(emu_destroy(&emu));
+  PetscCall(npe_destroy(&npe));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, InferOutcome *o)
+{
+  Catalogue cat;
+  PetscInt ncomplete = 0;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(o, sizeof(*o)));
+  for (int a = 0; a < 2; a++) o->rhat[a] = o->ess[a] = NAN;
+  PetscCall(load_catalogue(ctx, c->stars, &cat));
+  for (PetscInt i = 0; i < cat.n; i++) ncomplete += cat.usable[i] != 0;
+  /* auto decides on the stars it will use: those with enough abundances. */
+  PetscInt nexact = 0;
+  for (PetscInt i = 0; i < cat.n; i++) {
+    PetscInt have = 0;
+    for (int k = 0; k < CS_NELEM; k++) have += isfinite(cat.abund[i * CS_NELEM + k]) != 0;
+    nexact += have >= c->min_elements;
+  }
+  GlobalsMethod m = globals_pick(&c->g, nexact);
+  if (c->g.method == GLOBALS_AUTO)
+    PetscCall(PetscPrintf(ctx->comm, "infer: -method auto chose %s for %" PetscInt_FMT " stars\n",
+                          globals_method_names[m], nexact));
+  if (m == GLOBALS_GAUSS) {
+    PetscCall(infer_gauss(ctx, c, &cat, &o->r, &o->nused, &o->nskipped));
+    o->method = GLOBALS_GAUSS;
+    o->converged = PETSC_TRUE;
+  } else
+    PetscCall(infer_exact(ctx, c, &cat, m, o));
+  PetscCall(cat_destroy(&cat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -219,7 +219,8 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
     double f = 1;
     for (int a = 0; a < 2; a++) f = fmin(f, MAXSTEP * m->prior.sd[a] / fmax(fabs(step[a]), 1e-300));
     thL[0] += f * step[0], thL[1] += f * step[1];
-    if (getenv("NEWTON_DEBUG")) printf("newton iteration %d: step %.3g sd -> (%.6f, %.6f)\n", (int)it, dsd, thL[0], thL[1]);
+    if (getenv("NEWTON_DEBUG"))
+      printf("newton iteration %d: step %.3g sd -> (%.6f, %.6f)\n", (int)it, dsd, thL[0], thL[1]);
     PetscCall(
         PetscInfo(NULL, "newton iteration %" PetscInt_FMT ": step %.3g sd -> (%.6f, %.6f)\n", it, dsd, thL[0], thL[1]));
     /* Proposals from the chains' own draws at these globals. */
@@ -238,8 +239,14 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
   }
   r->iters = PetscMin(it + 1, c->max_iter);
   done = total - c->burn - c->final_steps; /* skipped iterations */
-  PetscCall(evaluate(ctx, &ch, thL, c->burn, c->final_steps, c->thin, &s, &prog, &done, total));
-  PetscCall(newton_step(&m->prior, thL, &s, step, Iinv, &dsd));
+  /* The final evaluation; if its step is large, the quadratic model was taken too far from the root: move and redo once. */
+  for (int fin = 0; fin < 2; fin++) {
+    PetscCall(evaluate(ctx, &ch, thL, c->burn, c->final_steps, c->thin, &s, &prog, &done, total));
+    PetscCall(newton_step(&m->prior, thL, &s, step, Iinv, &dsd));
+    if (dsd < 0.5 || fin == 1) break;
+    thL[0] += step[0], thL[1] += step[1];
+    done = total - c->burn - c->final_steps;
+  }
   r->step_sd = dsd;
   r->converged = dsd < 1.0 ? PETSC_TRUE : PETSC_FALSE;
   r->mean[0] = thL[0] + step[0], r->mean[1] = thL[1] + step[1];

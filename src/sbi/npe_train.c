@@ -310,6 +310,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
     PetscCall(h5_attr_write_str(&f, "/", "config", config));
     if (chempy[0]) PetscCall(h5_attr_write_str(&f, "/", "chempy_config", chempy));
     PetscCall(npe_write_h5(npe, &f, "/npe"));
+    /* The emulator travels with the NPE: the exact inference methods need it as their likelihood. */
+    PetscCall(emu_write_h5(emu, &f, "/emulator"));
     PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, s.epoch, HIST_NCOL, hist_names, hist));
     PetscCall(h5_attr_write_double(&f, "/", "best_val_nll", 1, &s.best_val));
     PetscCall(h5_commit(&f));

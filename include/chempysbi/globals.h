@@ -1,0 +1,51 @@
+/* The globals of a galaxy from a block of stars per rank, by one of the
+ * inference methods: the amortised Gaussian product (gauss), exact joint HMC
+ * (hmc), or Newton on the globals with Monte-Carlo locals (newton); `auto`
+ * picks by the number of stars, from the galaxy-level coverage measured by
+ * the `coverage` command (README, "Calibration at the galaxy level"). Used by
+ * `infer` and `coverage`. */
+#ifndef CHEMPYSBI_GLOBALS_H
+#define CHEMPYSBI_GLOBALS_H
+
+#include <chempysbi/hmc.h>
+#include <chempysbi/newton.h>
+
+typedef enum { GLOBALS_AUTO = 0, GLOBALS_GAUSS = 1, GLOBALS_HMC = 2, GLOBALS_NEWTON = 3 } GlobalsMethod;
+extern const char *const globals_method_names[]; /* PetscOptionsEnum list */
+
+typedef struct {
+  GlobalsMethod method;
+  PetscInt auto_hmc_below; /* auto: hmc below this many stars, newton from it */
+  PetscInt init_samples;   /* NPE draws per star for the exact methods' start */
+  PetscInt samples;        /* gauss: NPE draws per star (set by the caller's -samples) */
+  double default_err;      /* [dex] error of an abundance without an error column */
+  PetscInt seed;
+  HmcConfig hmc;
+  NewtonConfig newton;
+} GlobalsConfig;
+
+typedef struct {
+  GlobalsMethod method; /* the one used (never auto) */
+  PetscBool ok;         /* a valid Gaussian summary (mean, cov) */
+  double mean[2], cov[4], sd[2], corr;
+  double rhat[2], ess[2]; /* hmc; NaN otherwise */
+  PetscBool converged;    /* hmc: R-hat and ESS targets met; newton: the last step < 1 sd; gauss: true */
+  double mc_frac[2];      /* newton: Monte-Carlo share of each variance */
+  PetscInt n;             /* stars used, over all ranks */
+  double *zmean, *zsd;    /* (nlocal, 4) locals in theta (exact methods), else NULL */
+  double *draws;          /* hmc: (chains * draws, 2) */
+  PetscInt ndraws;
+  double seconds;
+} GlobalsResult;
+
+void globals_config_default(GlobalsConfig *c);
+/* Options -method, -auto_hmc_below, -init_samples, -default_err, -hmc_*, -newton_* (the
+ * caller reads -seed and -samples). */
+PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c);
+GlobalsMethod globals_pick(const GlobalsConfig *c, PetscInt nstars);
+/* x, err (n, 8): this rank's stars (NaN = missing / no error), global indices lo .. lo + n - 1. */
+PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe, Emulator *emu, PetscInt n,
+                             const double *x, const double *err, PetscInt lo, GlobalsResult *r);
+PetscErrorCode globals_result_destroy(GlobalsResult *r);
+
+#endif

@@ -1,0 +1,157 @@
+/* Method dispatch for the globals (globals.h). */
+#include <chempysbi/globals.h>
+#include <math.h>
+
+const char *const globals_method_names[] = {"auto", "gauss", "hmc", "newton", "GlobalsMethod", "GLOBALS_", NULL};
+
+void globals_config_default(GlobalsConfig *c)
+{
+  c->method = GLOBALS_AUTO;
+  c->auto_hmc_below = 100;
+  c->init_samples = 200;
+  c->samples = 1000;
+  c->default_err = 0.05;
+  c->seed = 1;
+  hmc_config_default(&c->hmc);
+  newton_config_default(&c->newton);
+}
+
+PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
+{
+  PetscEnum m = (PetscEnum)c->method;
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "Inference method for the globals", "globals");
+  PetscCall(PetscOptionsEnum("-method",
+                             "auto (hmc below -auto_hmc_below stars, newton above), gauss (Gaussian product of NPE "
+                             "posteriors), hmc (exact joint HMC), newton (Newton on the globals, Monte-Carlo locals)",
+                             NULL, globals_method_names, m, &m, NULL));
+  PetscCall(PetscOptionsInt("-auto_hmc_below", "auto: use hmc below this many stars, newton from it", NULL,
+                            c->auto_hmc_below, &c->auto_hmc_below, NULL));
+  PetscCall(PetscOptionsInt("-init_samples", "exact methods: NPE draws per star for the starting point", NULL,
+                            c->init_samples, &c->init_samples, NULL));
+  PetscCall(PetscOptionsReal("-default_err", "error [dex] of an abundance with no <col>_err column", NULL,
+                             c->default_err, &c->default_err, NULL));
+  PetscCall(PetscOptionsInt("-hmc_chains", "hmc: chains", NULL, c->hmc.chains, &c->hmc.chains, NULL));
+  PetscCall(
+      PetscOptionsInt("-hmc_warmup", "hmc: warm-up iterations per chain", NULL, c->hmc.warmup, &c->hmc.warmup, NULL));
+  PetscCall(PetscOptionsInt("-hmc_draws", "hmc: kept iterations per chain", NULL, c->hmc.draws, &c->hmc.draws, NULL));
+  PetscCall(PetscOptionsInt("-hmc_max_leapfrog", "hmc: cap on leapfrog steps per iteration", NULL, c->hmc.max_leapfrog,
+                            &c->hmc.max_leapfrog, NULL));
+  PetscCall(PetscOptionsReal("-hmc_target_accept", "hmc: dual-averaging acceptance target", NULL, c->hmc.target_accept,
+                             &c->hmc.target_accept, NULL));
+  PetscCall(PetscOptionsInt("-newton_steps", "newton: Metropolis steps per star per iteration", NULL, c->newton.steps,
+                            &c->newton.steps, NULL));
+  PetscCall(PetscOptionsInt("-newton_final_steps", "newton: Metropolis steps per star in the final evaluation", NULL,
+                            c->newton.final_steps, &c->newton.final_steps, NULL));
+  PetscCall(PetscOptionsInt("-newton_max_iter", "newton: iterations before the final evaluation", NULL,
+                            c->newton.max_iter, &c->newton.max_iter, NULL));
+  PetscCall(PetscOptionsInt("-newton_thin", "newton: score every this many steps", NULL, c->newton.thin,
+                            &c->newton.thin, NULL));
+  PetscOptionsEnd();
+  c->method = (GlobalsMethod)m;
+  PetscCheck(c->init_samples >= 8 && c->init_samples <= 100000, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-init_samples %" PetscInt_FMT ": need 8 .. 100000", c->init_samples);
+  PetscCheck(c->default_err > 0 && isfinite(c->default_err), comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-default_err %g: must be positive", c->default_err);
+  PetscCheck(c->hmc.chains >= 2 && c->hmc.chains <= 64 && c->hmc.warmup >= 20 && c->hmc.draws >= 10 &&
+                 c->hmc.warmup + c->hmc.draws <= 1000000 && c->hmc.max_leapfrog >= 1,
+             comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "hmc: need 2..64 -hmc_chains, -hmc_warmup >= 20, -hmc_draws >= 10, -hmc_max_leapfrog >= 1");
+  PetscCheck(c->hmc.target_accept > 0.3 && c->hmc.target_accept < 0.99, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-hmc_target_accept %g: need 0.3 .. 0.99", c->hmc.target_accept);
+  PetscCheck(c->newton.thin >= 1 && c->newton.steps >= 10 * c->newton.thin &&
+                 c->newton.final_steps >= 10 * c->newton.thin && c->newton.max_iter >= 1,
+             comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "newton: -newton_steps and -newton_final_steps must be >= 10 x -newton_thin");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+GlobalsMethod globals_pick(const GlobalsConfig *c, PetscInt nstars)
+{
+  if (c->method != GLOBALS_AUTO) return c->method;
+  return nstars < c->auto_hmc_below ? GLOBALS_HMC : GLOBALS_NEWTON;
+}
+
+PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe, Emulator *emu, PetscInt n,
+                             const double *x, const double *err, PetscInt lo, GlobalsResult *r)
+{
+  HierMean mean;
+  HierPrior hp;
+  HierModel *m;
+  HierInit in;
+  PetscInt ntot = n;
+  double t0 = cs_wtime();
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(r, sizeof(*r)));
+  PetscCall(par_allreduce_count(ctx, &ntot));
+  r->n = ntot;
+  r->method = globals_pick(c, ntot);
+  for (int a = 0; a < 2; a++) r->rhat[a] = r->ess[a] = r->mc_frac[a] = NAN;
+  PetscCheck(ntot > 0, ctx->comm, PETSC_ERR_ARG_WRONG, "no usable stars");
+  PetscCheck(r->method == GLOBALS_GAUSS || emu, ctx->comm, PETSC_ERR_ARG_WRONG,
+             "method %s needs the emulator (-emulator FILE, or an NPE file that carries it)",
+             globals_method_names[r->method]);
+  hier_prior_from(&npe->prior, &hp);
+  if (emu)
+    hier_mean_emulator(emu, &mean);
+  else { /* gauss only: a model is still needed for the starting locals, so give it a null likelihood */
+    SETERRQ(ctx->comm, PETSC_ERR_SUP, "gauss without an emulator: use infer -method gauss");
+  }
+  PetscCall(hier_create(&mean, &hp, n, x, err, c->default_err, &m));
+  PetscCall(hier_init_npe(ctx, m, npe, x, lo, (uint64_t)c->seed,
+                          r->method == GLOBALS_GAUSS ? c->samples : c->init_samples, &in));
+  if (r->method == GLOBALS_GAUSS) {
+    r->ok = in.gauss.pd;
+    for (int a = 0; a < 2; a++) r->mean[a] = in.gauss.mean[a], r->sd[a] = in.gauss.sd[a];
+    for (int k = 0; k < 4; k++) r->cov[k] = in.gauss.cov[k];
+    r->corr = in.gauss.corr;
+    r->converged = PETSC_TRUE;
+    r->n = in.nused;
+  } else if (r->method == GLOBALS_HMC) {
+    HmcResult h;
+    HmcConfig hc = c->hmc;
+    hc.seed = (uint64_t)c->seed;
+    PetscCall(hmc_run(ctx, m, &in, lo, &hc, &h));
+    r->ok = PETSC_TRUE;
+    for (int a = 0; a < 2; a++)
+      r->mean[a] = h.mean[a], r->sd[a] = h.sd[a], r->rhat[a] = h.rhat[a], r->ess[a] = h.ess[a];
+    for (int k = 0; k < 4; k++) r->cov[k] = h.cov[k];
+    r->corr = h.corr;
+    r->converged = h.converged;
+    r->zmean = h.zmean, r->zsd = h.zsd, r->draws = h.draws, r->ndraws = hc.chains * hc.draws;
+    PetscCall(PetscPrintf(ctx->comm,
+                          "hmc: %" PetscInt_FMT " stars, %" PetscInt_FMT " chains x %" PetscInt_FMT
+                          " draws, %" PetscInt_FMT " leapfrog steps, step %.3g, acceptance %.2f, %" PetscInt_FMT
+                          " divergent, %.1f s\n",
+                          ntot, hc.chains, hc.draws, h.nleapfrog, h.step, h.accept, h.divergent, h.seconds));
+  } else {
+    NewtonResult nr;
+    NewtonConfig nc = c->newton;
+    nc.seed = (uint64_t)c->seed;
+    PetscCall(newton_run(ctx, m, &in, lo, &nc, &nr));
+    r->ok = PETSC_TRUE;
+    for (int a = 0; a < 2; a++)
+      r->mean[a] = nr.mean[a], r->sd[a] = nr.sd[a], r->mc_frac[a] = nr.mc_cov[3 * a] / nr.cov[3 * a];
+    for (int k = 0; k < 4; k++) r->cov[k] = nr.cov[k];
+    r->corr = nr.corr;
+    r->converged = nr.converged;
+    r->zmean = nr.zmean, r->zsd = nr.zsd;
+    PetscCall(PetscPrintf(ctx->comm,
+                          "newton: %" PetscInt_FMT " stars, %" PetscInt_FMT " iterations, last step %.2f sd, "
+                          "Metropolis acceptance %.2f, Monte-Carlo share of the variance %.1f%% / %.1f%%, %.1f s\n",
+                          ntot, nr.iters, nr.step_sd, nr.accept, 100 * r->mc_frac[0], 100 * r->mc_frac[1], nr.seconds));
+  }
+  PetscCall(hier_init_destroy(&in));
+  PetscCall(hier_destroy(&m));
+  r->seconds = cs_wtime() - t0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode globals_result_destroy(GlobalsResult *r)
+{
+  PetscFunctionBeginUser;
+  if (r->method == GLOBALS_HMC) PetscCall(PetscFree(r->draws));
+  if (r->zmean) PetscCall(PetscFree2(r->zmean, r->zsd));
+  r->zmean = r->zsd = r->draws = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
