@@ -22,6 +22,8 @@ typedef struct {
   PetscInt seed;
   HmcConfig hmc;
   NewtonConfig newton;
+  PetscBool correct;      /* -correct_emulator: residual correction from one CHEMPY run per star */
+  struct GceWork *chempy; /* CHEMPY for the correction (set by the caller when correct), else NULL */
 } GlobalsConfig;
 
 typedef struct {

@@ -69,6 +69,13 @@ PetscErrorCode hier_destroy(HierModel **m);
  * also the gradients in eta_z and the star's share of the gradient in eta_L. */
 PetscErrorCode hier_star_logp(HierModel *m, const double etaL[HIER_NL], const double *etaz, double *lp, double *gz,
                               double *gL);
+/* Per-star Gauss-Newton Hessian of -log density in eta, (n, 36) row-major
+ * over (eta_L, eta_z): J^T W J of the likelihood plus the locals' prior
+ * curvature (the globals' prior is hier_global_curvature's). Positive
+ * semi-definite by construction: the metric of the exact methods. */
+PetscErrorCode hier_star_gn(HierModel *m, const double etaL[HIER_NL], const double *etaz, double *H);
+/* Curvature (2 x 2 diagonal) of the globals' -log prior in eta. */
+void hier_global_curvature(const HierPrior *h, const double etaL[HIER_NL], double H[4]);
 /* Per-star score and Hessian of log p(x_i | L, z_i) in theta_L (no prior, no
  * transform): s (n, 2), h (n, 3) {00, 01, 11}, at globals thetaL and locals etaz. */
 PetscErrorCode hier_star_score(HierModel *m, const double thetaL[HIER_NL], const double *etaz, double *s, double *h);

@@ -6,9 +6,10 @@
  *
  * The metric is an affine map u -> eta fitted to the posterior's conditional
  * structure: eta_L = m + A u_L, eta_zi = a_i + B_i (eta_L - m) + C_i u_zi
- * (A, C_i Cholesky factors). It is seeded from the NPE's per-star moments and
- * re-fitted twice in warm-up from the chain's own draws; the step size is
- * tuned by dual averaging; trajectories have jittered length. */
+ * (A, C_i Cholesky factors): the Laplace (Gauss-Newton) approximation of the
+ * posterior's conditional structure, taken at the NPE's starting point and
+ * again at the mean of two warm-up windows of the chain's own draws; the step
+ * size is tuned by dual averaging; trajectories have jittered length. */
 #ifndef CHEMPYSBI_HMC_H
 #define CHEMPYSBI_HMC_H
 

@@ -6,6 +6,7 @@
 #define CHEMPYSBI_INFER_H
 
 #include <chempysbi/combine.h>
+#include <chempysbi/gce.h>
 #include <chempysbi/globals.h>
 #include <chempysbi/par.h>
 
@@ -16,6 +17,7 @@ typedef struct {
   PetscInt min_elements; /* exact methods: a star needs at least this many abundances */
   PetscBool plots;
   GlobalsConfig g;
+  GceConfig gce; /* CHEMPY for -correct_emulator */
 } InferConfig;
 
 typedef struct {

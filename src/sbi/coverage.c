@@ -79,15 +79,17 @@ static PetscErrorCode config_string(const CoverageConfig *c, char *buf, size_t l
   PetscCall(PetscSNPrintf(
       buf, len,
       "npe=%s;emulator=%s;galaxies=%" PetscInt_FMT ";n_stars=%" PetscInt_FMT
-      ";mock=%s;fixed=%d;alpha=%.17g;nia=%.17g;noise=%.17g;seed=%" PetscInt_FMT ";method=%s;auto_below=%" PetscInt_FMT
-      ";init=%" PetscInt_FMT ";samples=%" PetscInt_FMT ";err=%.17g;hmc=%" PetscInt_FMT ",%" PetscInt_FMT
-      ",%" PetscInt_FMT ",%" PetscInt_FMT ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
-      ",%" PetscInt_FMT ";scheme=%d;yields=%s;rtol=%.17g;atol=%.17g;cohorts=%" PetscInt_FMT ";steps=%" PetscInt_FMT,
+      ";mock=%s;fixed=%d;alpha=%.17g;nia=%.17g;noise=%.17g;seed=%" PetscInt_FMT
+      ";method=%s;correct=%d;auto_below=%" PetscInt_FMT ";init=%" PetscInt_FMT ";samples=%" PetscInt_FMT
+      ";err=%.17g;hmc=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
+      ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
+      ";scheme=%d;yields=%s;rtol=%.17g;atol=%.17g;cohorts=%" PetscInt_FMT ";steps=%" PetscInt_FMT,
       c->npe, c->emulator, c->galaxies, c->n_stars, c->mock_emulator ? "emulator" : "chempy", (int)c->fixed, c->alpha,
-      c->nia, c->noise, c->seed, globals_method_names[c->g.method], c->g.auto_hmc_below, c->g.init_samples,
-      c->g.samples, c->g.default_err, c->g.hmc.chains, c->g.hmc.warmup, c->g.hmc.draws, c->g.hmc.max_leapfrog,
-      c->g.hmc.target_accept, c->g.newton.max_iter, c->g.newton.steps, c->g.newton.final_steps, c->g.newton.thin,
-      (int)c->gce.scheme, c->gce.yields, (double)c->gce.rtol, (double)c->gce.atol, c->gce.cohorts, c->gce.time_steps));
+      c->nia, c->noise, c->seed, globals_method_names[c->g.method], (int)c->g.correct, c->g.auto_hmc_below,
+      c->g.init_samples, c->g.samples, c->g.default_err, c->g.hmc.chains, c->g.hmc.warmup, c->g.hmc.draws,
+      c->g.hmc.max_leapfrog, c->g.hmc.target_accept, c->g.newton.max_iter, c->g.newton.steps, c->g.newton.final_steps,
+      c->g.newton.thin, (int)c->gce.scheme, c->gce.yields, (double)c->gce.rtol, (double)c->gce.atol, c->gce.cohorts,
+      c->gce.time_steps));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -129,6 +131,7 @@ static PetscErrorCode run_galaxy(const ParCtx *ctx, const CoverageConfig *c, Pet
   double *x, out[MK_NOUT];
   GlobalsConfig gc = c->g;
   GlobalsResult r;
+  gc.chempy = c->g.correct ? work : NULL;
   PetscFunctionBeginUser;
   ms.prior = npe->prior;
   if (!c->fixed) { /* from the NPE's prior: the globals every method divides by or samples under */
@@ -239,7 +242,7 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
   PetscCall(config_string(c, config, sizeof(config)));
   PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
   PetscCall(infer_load_emulator(c->emulator, c->npe, &emu));
-  if (!c->mock_emulator) {
+  if (!c->mock_emulator || c->g.correct) {
     PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
     PetscCall(gce_work_create(y, &c->gce, &work));
   }

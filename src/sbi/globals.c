@@ -1,5 +1,6 @@
 /* Method dispatch for the globals (globals.h). */
 #include <chempysbi/globals.h>
+#include <chempysbi/gce.h>
 #include <math.h>
 
 const char *const globals_method_names[] = {"auto", "gauss", "hmc", "newton", "GlobalsMethod", "GLOBALS_", NULL};
@@ -12,6 +13,8 @@ void globals_config_default(GlobalsConfig *c)
   c->samples = 1000;
   c->default_err = 0.05;
   c->seed = 1;
+  c->correct = PETSC_TRUE;
+  c->chempy = NULL;
   hmc_config_default(&c->hmc);
   newton_config_default(&c->newton);
 }
@@ -31,6 +34,10 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
                             c->init_samples, &c->init_samples, NULL));
   PetscCall(PetscOptionsReal("-default_err", "error [dex] of an abundance with no <col>_err column", NULL,
                              c->default_err, &c->default_err, NULL));
+  PetscCall(PetscOptionsBool("-correct_emulator",
+                             "exact methods: subtract the emulator's residual at each star's posterior mean, from one "
+                             "CHEMPY run per star (CHEMPY options -scheme, -yields, ... as for the training set)",
+                             NULL, c->correct, &c->correct, NULL));
   PetscCall(PetscOptionsInt("-hmc_chains", "hmc: chains", NULL, c->hmc.chains, &c->hmc.chains, NULL));
   PetscCall(
       PetscOptionsInt("-hmc_warmup", "hmc: warm-up iterations per chain", NULL, c->hmc.warmup, &c->hmc.warmup, NULL));
@@ -72,6 +79,70 @@ GlobalsMethod globals_pick(const GlobalsConfig *c, PetscInt nstars)
   return nstars < c->auto_hmc_below ? GLOBALS_HMC : GLOBALS_NEWTON;
 }
 
+/* One run of an exact method on model m from start in. */
+static PetscErrorCode run_exact(const ParCtx *ctx, const GlobalsConfig *c, GlobalsMethod method, HierModel *m,
+                                const HierInit *in, PetscInt lo, PetscInt ntot, PetscBool quiet, GlobalsResult *r)
+{
+  PetscFunctionBeginUser;
+  if (method == GLOBALS_HMC) {
+    HmcResult h;
+    HmcConfig hc = c->hmc;
+    hc.seed = (uint64_t)c->seed;
+    PetscCall(hmc_run(ctx, m, in, lo, &hc, &h));
+    r->ok = PETSC_TRUE;
+    for (int a = 0; a < 2; a++)
+      r->mean[a] = h.mean[a], r->sd[a] = h.sd[a], r->rhat[a] = h.rhat[a], r->ess[a] = h.ess[a];
+    for (int k = 0; k < 4; k++) r->cov[k] = h.cov[k];
+    r->corr = h.corr;
+    r->converged = h.converged;
+    r->zmean = h.zmean, r->zsd = h.zsd, r->draws = h.draws, r->ndraws = hc.chains * hc.draws;
+    if (!quiet)
+      PetscCall(PetscPrintf(ctx->comm,
+                            "hmc: %" PetscInt_FMT " stars, %" PetscInt_FMT " chains x %" PetscInt_FMT
+                            " draws, %" PetscInt_FMT " leapfrog steps, step %.3g, acceptance %.2f, %" PetscInt_FMT
+                            " divergent, %.1f s\n",
+                            ntot, hc.chains, hc.draws, h.nleapfrog, h.step, h.accept, h.divergent, h.seconds));
+  } else {
+    NewtonResult nr;
+    NewtonConfig nc = c->newton;
+    nc.seed = (uint64_t)c->seed;
+    PetscCall(newton_run(ctx, m, in, lo, &nc, &nr));
+    r->ok = PETSC_TRUE;
+    for (int a = 0; a < 2; a++)
+      r->mean[a] = nr.mean[a], r->sd[a] = nr.sd[a], r->mc_frac[a] = nr.mc_cov[3 * a] / nr.cov[3 * a];
+    for (int k = 0; k < 4; k++) r->cov[k] = nr.cov[k];
+    r->corr = nr.corr;
+    r->converged = nr.converged;
+    r->zmean = nr.zmean, r->zsd = nr.zsd;
+    if (!quiet)
+      PetscCall(PetscPrintf(ctx->comm,
+                            "newton: %" PetscInt_FMT " stars, %" PetscInt_FMT " iterations, last step %.2f sd, "
+                            "Metropolis acceptance %.2f, Monte-Carlo share of the variance %.1f%% / %.1f%%, %.1f s\n",
+                            ntot, nr.iters, nr.step_sd, nr.accept, 100 * r->mc_frac[0], 100 * r->mc_frac[1],
+                            nr.seconds));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The emulator's residual at each star's posterior mean: delta_i = CHEMPY - emulator there
+ * (zero where CHEMPY rejects the point). First order in the emulator's error. */
+static PetscErrorCode residuals(GceWork *w, Emulator *emu, const double L[2], const double *zmean, PetscInt n,
+                                double *delta, PetscInt *nrej)
+{
+  PetscFunctionBeginUser;
+  *nrej = 0;
+  for (PetscInt i = 0; i < n; i++) {
+    double th[CS_NPARAM] = {L[0], L[1], zmean[i * 4], zmean[i * 4 + 1], zmean[i * 4 + 2], zmean[i * 4 + 3]};
+    double fc[CS_NELEM], fe[CS_NELEM];
+    GceStatus st;
+    PetscCall(gce_run(w, th, fc, &st, NULL));
+    emu_predict(emu, th, 1, fe);
+    for (int k = 0; k < CS_NELEM; k++) delta[i * CS_NELEM + k] = st == GCE_OK ? fc[k] - fe[k] : 0;
+    *nrej += st != GCE_OK;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe, Emulator *emu, PetscInt n,
                              const double *x, const double *err, PetscInt lo, GlobalsResult *r)
 {
@@ -88,15 +159,11 @@ PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe
   r->method = globals_pick(c, ntot);
   for (int a = 0; a < 2; a++) r->rhat[a] = r->ess[a] = r->mc_frac[a] = NAN;
   PetscCheck(ntot > 0, ctx->comm, PETSC_ERR_ARG_WRONG, "no usable stars");
-  PetscCheck(r->method == GLOBALS_GAUSS || emu, ctx->comm, PETSC_ERR_ARG_WRONG,
+  PetscCheck(emu, ctx->comm, PETSC_ERR_ARG_WRONG,
              "method %s needs the emulator (-emulator FILE, or an NPE file that carries it)",
              globals_method_names[r->method]);
   hier_prior_from(&npe->prior, &hp);
-  if (emu)
-    hier_mean_emulator(emu, &mean);
-  else { /* gauss only: a model is still needed for the starting locals, so give it a null likelihood */
-    SETERRQ(ctx->comm, PETSC_ERR_SUP, "gauss without an emulator: use infer -method gauss");
-  }
+  hier_mean_emulator(emu, &mean);
   PetscCall(hier_create(&mean, &hp, n, x, err, c->default_err, &m));
   PetscCall(hier_init_npe(ctx, m, npe, x, lo, (uint64_t)c->seed,
                           r->method == GLOBALS_GAUSS ? c->samples : c->init_samples, &in));
@@ -107,39 +174,29 @@ PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe
     r->corr = in.gauss.corr;
     r->converged = PETSC_TRUE;
     r->n = in.nused;
-  } else if (r->method == GLOBALS_HMC) {
-    HmcResult h;
-    HmcConfig hc = c->hmc;
-    hc.seed = (uint64_t)c->seed;
-    PetscCall(hmc_run(ctx, m, &in, lo, &hc, &h));
-    r->ok = PETSC_TRUE;
-    for (int a = 0; a < 2; a++)
-      r->mean[a] = h.mean[a], r->sd[a] = h.sd[a], r->rhat[a] = h.rhat[a], r->ess[a] = h.ess[a];
-    for (int k = 0; k < 4; k++) r->cov[k] = h.cov[k];
-    r->corr = h.corr;
-    r->converged = h.converged;
-    r->zmean = h.zmean, r->zsd = h.zsd, r->draws = h.draws, r->ndraws = hc.chains * hc.draws;
-    PetscCall(PetscPrintf(ctx->comm,
-                          "hmc: %" PetscInt_FMT " stars, %" PetscInt_FMT " chains x %" PetscInt_FMT
-                          " draws, %" PetscInt_FMT " leapfrog steps, step %.3g, acceptance %.2f, %" PetscInt_FMT
-                          " divergent, %.1f s\n",
-                          ntot, hc.chains, hc.draws, h.nleapfrog, h.step, h.accept, h.divergent, h.seconds));
+  } else if (!c->chempy) {
+    PetscCall(run_exact(ctx, c, r->method, m, &in, lo, ntot, PETSC_FALSE, r));
   } else {
-    NewtonResult nr;
-    NewtonConfig nc = c->newton;
-    nc.seed = (uint64_t)c->seed;
-    PetscCall(newton_run(ctx, m, &in, lo, &nc, &nr));
-    r->ok = PETSC_TRUE;
-    for (int a = 0; a < 2; a++)
-      r->mean[a] = nr.mean[a], r->sd[a] = nr.sd[a], r->mc_frac[a] = nr.mc_cov[3 * a] / nr.cov[3 * a];
-    for (int k = 0; k < 4; k++) r->cov[k] = nr.cov[k];
-    r->corr = nr.corr;
-    r->converged = nr.converged;
-    r->zmean = nr.zmean, r->zsd = nr.zsd;
+    /* Two passes: a first answer, the emulator's residual at each star's posterior mean from
+     * one CHEMPY run per star, then the method again on the corrected model from the first answer. */
+    GlobalsResult r1 = *r;
+    GlobalsConfig c1 = *c;
+    PetscInt nrej;
+    c1.newton.final_steps = PetscMax(10 * c->newton.thin, c->newton.final_steps / 4);
+    c1.hmc.draws = PetscMax(10, c->hmc.draws / 4);
+    PetscCall(run_exact(ctx, &c1, r->method, m, &in, lo, ntot, PETSC_TRUE, &r1));
+    PetscCall(residuals(c->chempy, emu, r1.mean, r1.zmean, n, m->delta, &nrej));
+    PetscCall(par_allreduce_count(ctx, &nrej));
+    for (int a = 0; a < 2; a++) in.etaL[a] = hier_to_eta(&hp, a, r1.mean[a]);
+    for (PetscInt i = 0; i < n; i++)
+      for (int q = 0; q < 4; q++) in.start[i * 4 + q] = hier_to_eta(&hp, 2 + q, r1.zmean[i * 4 + q]);
     PetscCall(PetscPrintf(ctx->comm,
-                          "newton: %" PetscInt_FMT " stars, %" PetscInt_FMT " iterations, last step %.2f sd, "
-                          "Metropolis acceptance %.2f, Monte-Carlo share of the variance %.1f%% / %.1f%%, %.1f s\n",
-                          ntot, nr.iters, nr.step_sd, nr.accept, 100 * r->mc_frac[0], 100 * r->mc_frac[1], nr.seconds));
+                          "%s: emulator residuals from %" PetscInt_FMT
+                          " CHEMPY runs at the stars' posterior means (%" PetscInt_FMT
+                          " rejected: no correction there); first pass (%.5f, %.5f)\n",
+                          globals_method_names[r->method], ntot, nrej, r1.mean[0], r1.mean[1]));
+    PetscCall(globals_result_destroy(&r1));
+    PetscCall(run_exact(ctx, c, r->method, m, &in, lo, ntot, PETSC_FALSE, r));
   }
   PetscCall(hier_init_destroy(&in));
   PetscCall(hier_destroy(&m));
@@ -150,7 +207,7 @@ PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe
 PetscErrorCode globals_result_destroy(GlobalsResult *r)
 {
   PetscFunctionBeginUser;
-  if (r->method == GLOBALS_HMC) PetscCall(PetscFree(r->draws));
+  if (r->draws) PetscCall(PetscFree(r->draws));
   if (r->zmean) PetscCall(PetscFree2(r->zmean, r->zsd));
   r->zmean = r->zsd = r->draws = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -115,6 +115,22 @@ static double prior_term(const HierPrior *h, int k, double th, double *d)
   return -0.5 * z * z;
 }
 
+/* Positive part of the -log prior's curvature in eta: the Gaussian term
+ * (dtheta/deta / sd)^2 and the logistic Jacobian's 2 s (1 - s). */
+static double prior_curv(const HierPrior *h, int k, double eta)
+{
+  double th, dth, lj, dlj, c = 0;
+  transform(h, k, eta, &th, &dth, &lj, &dlj);
+  if (h->sd[k] > 0) c += dth * dth / (h->sd[k] * h->sd[k]);
+  if (bounded(h, k)) c += 0.5 * (1 - dlj * dlj); /* 2 s (1 - s) with dlj = 1 - 2 s */
+  return c;
+}
+
+void hier_global_curvature(const HierPrior *h, const double etaL[HIER_NL], double H[4])
+{
+  H[0] = prior_curv(h, 0, etaL[0]), H[1] = H[2] = 0, H[3] = prior_curv(h, 1, etaL[1]);
+}
+
 double hier_global_logp(const HierPrior *h, const double etaL[HIER_NL], double g[HIER_NL])
 {
   double lp = 0;
@@ -255,5 +271,54 @@ PetscErrorCode hier_star_score(HierModel *m, const double thetaL[HIER_NL], const
       for (int a = 0; a < 3; a++) hs[i * 3 + a] = H[a];
     }
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode hier_star_gn(HierModel *m, const double etaL[HIER_NL], const double *etaz, double *H)
+{
+  const HierPrior *h = &m->prior;
+  double dthL[HIER_NL], *J;
+  PetscFunctionBeginUser;
+  for (int a = 0; a < HIER_NL; a++) {
+    double th, lj, dlj;
+    transform(h, a, etaL[a], &th, &dthL[a], &lj, &dlj);
+  }
+  PetscCall(PetscMalloc1((size_t)m->mean.max_batch * CS_NELEM * CS_NPARAM, &J));
+  for (PetscInt i0 = 0; i0 < m->n; i0 += m->mean.max_batch) {
+    int b = (int)PetscMin(m->n - i0, m->mean.max_batch);
+    double dz[HIER_NZ];
+    for (int j = 0; j < b; j++) {
+      double *th = m->th + j * CS_NPARAM;
+      th[0] = hier_to_theta(h, 0, etaL[0]), th[1] = hier_to_theta(h, 1, etaL[1]);
+      for (int q = 0; q < HIER_NZ; q++) th[2 + q] = hier_to_theta(h, 2 + q, etaz[(i0 + j) * HIER_NZ + q]);
+    }
+    PetscCall(m->mean.forward(m->mean.ctx, m->th, b, m->f));
+    /* One input-gradient pass per output gives the Jacobian rows: J (b, 8, 6). */
+    for (int k = 0; k < CS_NELEM; k++) {
+      for (int j = 0; j < b * CS_NELEM; j++) m->df[j] = j % CS_NELEM == k;
+      PetscCall(m->mean.backward(m->mean.ctx, m->df, b, m->dth));
+      for (int j = 0; j < b; j++)
+        for (int p = 0; p < CS_NPARAM; p++) J[(j * CS_NELEM + k) * CS_NPARAM + p] = m->dth[j * CS_NPARAM + p];
+    }
+    for (int j = 0; j < b; j++) {
+      PetscInt i = i0 + j;
+      double d[CS_NPARAM], *Hi = H + i * 36;
+      d[0] = dthL[0], d[1] = dthL[1];
+      for (int q = 0; q < HIER_NZ; q++) {
+        double th, lj, dlj;
+        transform(h, 2 + q, etaz[i * HIER_NZ + q], &th, &dz[q], &lj, &dlj);
+        d[2 + q] = dz[q];
+      }
+      for (int p = 0; p < CS_NPARAM; p++)
+        for (int r = 0; r < CS_NPARAM; r++) {
+          double s = 0;
+          for (int k = 0; k < CS_NELEM; k++)
+            s += m->w[i * CS_NELEM + k] * J[(j * CS_NELEM + k) * CS_NPARAM + p] * J[(j * CS_NELEM + k) * CS_NPARAM + r];
+          Hi[p * 6 + r] = s * d[p] * d[r];
+        }
+      for (int q = 0; q < HIER_NZ; q++) Hi[(2 + q) * 7] += prior_curv(h, 2 + q, etaz[i * HIER_NZ + q]);
+    }
+  }
+  PetscCall(PetscFree(J));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

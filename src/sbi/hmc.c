@@ -53,35 +53,6 @@ typedef struct {
   double *a, *B, *C;        /* (n, 4), (n, 4 x 2), (n, 4 x 4) */
 } Affine;
 
-/* The affine map from per-star joint moments in eta (mu (n, 6), cov (n, 36),
- * globals first) and the globals' mean and covariance. */
-static void affine_build(Affine *f, PetscInt n, const double mL[NL], const double SL[NL * NL], const double *mu,
-                         const double *cov)
-{
-  f->m[0] = mL[0], f->m[1] = mL[1];
-  hier_chol(NL, SL, f->A);
-  for (PetscInt i = 0; i < n; i++) {
-    const double *M = mu + i * 6, *S = cov + i * 36;
-    double Sll[4] = {S[0], S[1], S[6], S[7]}, det = Sll[0] * Sll[3] - Sll[1] * Sll[2], inv[4], *B = f->B + i * 8;
-    double Cz[16];
-    if (!(det > 0) || !isfinite(det))
-      inv[0] = inv[1] = inv[2] = inv[3] = 0; /* no coupling known */
-    else
-      inv[0] = Sll[3] / det, inv[1] = -Sll[1] / det, inv[2] = -Sll[2] / det, inv[3] = Sll[0] / det;
-    for (int q = 0; q < NZ; q++) /* B = S_zL S_LL^-1 */
-      for (int b = 0; b < NL; b++)
-        B[q * 2 + b] = S[(2 + q) * 6 + 0] * inv[0 * 2 + b] + S[(2 + q) * 6 + 1] * inv[1 * 2 + b];
-    for (int q = 0; q < NZ; q++) {
-      f->a[i * 4 + q] = M[2 + q] + B[q * 2] * (mL[0] - M[0]) + B[q * 2 + 1] * (mL[1] - M[1]);
-      for (int r = 0; r < NZ; r++) /* conditional covariance S_zz - B S_Lz */
-        Cz[q * 4 + r] = S[(2 + q) * 6 + 2 + r] - B[q * 2] * S[0 * 6 + 2 + r] - B[q * 2 + 1] * S[1 * 6 + 2 + r];
-    }
-    for (int q = 0; q < NZ; q++)
-      for (int r = 0; r < q; r++) Cz[q * 4 + r] = Cz[r * 4 + q] = 0.5 * (Cz[q * 4 + r] + Cz[r * 4 + q]);
-    hier_chol(NZ, Cz, f->C + i * 16);
-  }
-}
-
 typedef struct {
   const ParCtx *ctx;
   HierModel *m;
@@ -161,6 +132,69 @@ static PetscErrorCode kinetic(const Target *t, const double *p, double *K)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The Laplace metric at (etaL, etaz): per star the Gauss-Newton Hessian gives
+ * the locals' conditional covariance C_i C_i^T = H_zz^-1 and their shift with
+ * the globals B_i = -H_zz^-1 H_zL; the globals' covariance is the inverse of
+ * the Schur complement summed over all stars (one order-independent
+ * all-reduce) plus the prior's curvature. u = 0 is the given point. */
+static PetscErrorCode affine_laplace(Target *t, const double etaL[NL], const double *etaz, double *H)
+{
+  Affine *f = &t->f;
+  int64_t acc[3 * PAR_REPRO_LIMBS];
+  double P[4], SL[4];
+  PetscFunctionBeginUser;
+  PetscCall(hier_star_gn(t->m, etaL, etaz, H));
+  par_repro_zero(acc, 3);
+  for (PetscInt i = 0; i < t->n; i++) {
+    const double *Hi = H + i * 36;
+    double Hzz[16], L[16], Ci[16], col[4], e[4], *B = f->B + i * 8;
+    for (int q = 0; q < NZ; q++)
+      for (int r = 0; r < NZ; r++) Hzz[q * 4 + r] = Hi[(2 + q) * 6 + 2 + r];
+    hier_chol(NZ, Hzz, L);
+    for (int r = 0; r < NZ; r++) { /* Ci = Hzz^-1, column by column */
+      for (int q = 0; q < NZ; q++) e[q] = q == r;
+      lsolve(NZ, L, e, col);
+      for (int q = NZ - 1; q >= 0; q--) { /* L^T x = col */
+        double v = col[q];
+        for (int k = q + 1; k < NZ; k++) v -= L[k * 4 + q] * e[k];
+        e[q] = v / L[q * 4 + q];
+      }
+      for (int q = 0; q < NZ; q++) Ci[q * 4 + r] = e[q];
+    }
+    for (int q = 0; q < NZ; q++)
+      for (int r = 0; r < q; r++) Ci[q * 4 + r] = Ci[r * 4 + q] = 0.5 * (Ci[q * 4 + r] + Ci[r * 4 + q]);
+    hier_chol(NZ, Ci, f->C + i * 16);
+    for (int q = 0; q < NZ; q++)
+      for (int a = 0; a < NL; a++) {
+        double v = 0;
+        for (int r = 0; r < NZ; r++) v -= Ci[q * 4 + r] * Hi[(2 + r) * 6 + a];
+        B[q * 2 + a] = v;
+      }
+    /* Schur complement H_LL + H_Lz B */
+    double S[3];
+    int idx[3][2] = {{0, 0}, {0, 1}, {1, 1}};
+    for (int k = 0; k < 3; k++) {
+      int a = idx[k][0], b = idx[k][1];
+      double v = Hi[a * 6 + b];
+      for (int q = 0; q < NZ; q++) v += Hi[a * 6 + 2 + q] * B[q * 2 + b];
+      S[k] = v;
+    }
+    for (int k = 0; k < 3; k++) par_repro_add(acc + k * PAR_REPRO_LIMBS, S[k]);
+    for (int q = 0; q < NZ; q++) f->a[i * 4 + q] = etaz[i * NZ + q];
+  }
+  PetscCall(par_allreduce_repro(t->ctx, acc, 3));
+  hier_global_curvature(&t->m->prior, etaL, P);
+  P[0] += par_repro_value(acc), P[1] += par_repro_value(acc + PAR_REPRO_LIMBS),
+      P[3] += par_repro_value(acc + 2 * PAR_REPRO_LIMBS);
+  double det = P[0] * P[3] - P[1] * P[1];
+  PetscCheck(det > 0 && P[0] > 0, PETSC_COMM_SELF, PETSC_ERR_NOT_CONVERGED,
+             "HMC: the Laplace metric of the globals is not positive definite");
+  SL[0] = P[3] / det, SL[1] = SL[2] = -P[1] / det, SL[3] = P[0] / det;
+  f->m[0] = etaL[0], f->m[1] = etaL[1];
+  hier_chol(NL, SL, f->A);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Per-star sums of eta (6) and eta eta^T (36) over the draws of a window. */
 static void window_add(double *W, PetscInt n, const double etaL[NL], const double *etaz)
 {
@@ -171,27 +205,6 @@ static void window_add(double *W, PetscInt n, const double etaL[NL], const doubl
       for (int b = 0; b < 6; b++) w[6 + a * 6 + b] += e[a] * e[b];
     }
   }
-}
-
-/* Re-fit the metric from a window of k draws (per-star sums W, the globals'
- * sums WG = eta_L (2) and eta_L eta_L^T (4), the same on every rank), shrunk
- * towards a small diagonal as Stan does, so a short window stays regular. */
-static void window_refit(Target *t, const double *W, const double WG[6], PetscInt k, double *mu, double *cov)
-{
-  double sh = (double)k / (k + 5.0), mL[2], SL[4];
-  for (int a = 0; a < 2; a++) mL[a] = WG[a] / k;
-  for (int a = 0; a < 2; a++)
-    for (int b = 0; b < 2; b++)
-      SL[a * 2 + b] = sh * (WG[2 + a * 2 + b] - k * mL[a] * mL[b]) / (k - 1) + (a == b ? 1e-8 * (1 - sh) : 0);
-  for (PetscInt i = 0; i < t->n; i++) {
-    const double *w = W + i * 42;
-    double *M = mu + i * 6, *S = cov + i * 36;
-    for (int a = 0; a < 6; a++) M[a] = w[a] / k;
-    for (int a = 0; a < 6; a++)
-      for (int b = 0; b < 6; b++)
-        S[a * 6 + b] = sh * (w[6 + a * 6 + b] - k * M[a] * M[b]) / (k - 1) + (a == b && a >= 2 ? 1e-3 * (1 - sh) : 0);
-  }
-  affine_build(&t->f, t->n, mL, SL, mu, cov);
 }
 
 typedef struct { /* dual averaging of log step size (Hoffman & Gelman 2014) */
@@ -253,9 +266,9 @@ PetscErrorCode hmc_run(const ParCtx *ctx, HierModel *m, const HierInit *in, Pets
     double logp, etaL[NL], eps = eps0, ua, uj;
     Dual dual;
     PetscInt nwin = 0;
-    affine_build(&t.f, n, in->etaL, in->SL, in->mu, in->cov);
-    /* Start: the NPE's best draws of the locals, the globals and all locals jittered per chain. */
+    /* Start: the NPE's best draws of the locals, the Laplace metric there; the start jittered per chain. */
     PetscCall(PetscArraycpy(etaz, in->start, n * NZ));
+    PetscCall(affine_laplace(&t, in->etaL, etaz, cov));
     from_eta(&t, in->etaL, etaz, u);
     momenta(c, (UINT64_C(1) << 31) + (uint64_t)ch, lo, n, p, &ua, &uj);
     for (PetscInt k = 0; k < dim; k++) u[k] += 0.3 * p[k];
@@ -319,7 +332,11 @@ PetscErrorCode hmc_run(const ParCtx *ctx, HierModel *m, const HierInit *in, Pets
           for (int y = 0; y < 2; y++) WG[2 + x * 2 + y] += etaL[x] * etaL[y];
         nwin++;
         if ((it == w2 - 1 || it == w3 - 1) && nwin >= 10) {
-          window_refit(&t, Wsum, WG, nwin, mu, cov);
+          /* The Laplace metric at the window's mean. */
+          double mL[NL] = {WG[0] / nwin, WG[1] / nwin};
+          for (PetscInt i = 0; i < n; i++)
+            for (int q = 0; q < NZ; q++) mu[i * NZ + q] = Wsum[i * 42 + 2 + q] / nwin;
+          PetscCall(affine_laplace(&t, mL, mu, cov));
           from_eta(&t, etaL, etaz, u);
           PetscCall(logp_grad(&t, u, &logp, g));
           dual_start(&dual, exp(dual.logeps));

@@ -25,6 +25,7 @@ PetscErrorCode infer_config_default(InferConfig *c)
   c->min_elements = 3;
   c->plots = PETSC_TRUE;
   globals_config_default(&c->g);
+  PetscCall(gce_config_default(&c->gce));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -50,6 +51,7 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
                             c->min_elements, &c->min_elements, NULL));
   PetscOptionsEnd();
   PetscCall(globals_set_from_options(comm, &c->g));
+  PetscCall(gce_config_set_from_options(&c->gce));
   c->g.seed = c->seed;
   c->g.samples = c->samples;
   PetscCheck(c->min_elements >= 1 && c->min_elements <= CS_NELEM, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -394,7 +396,16 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
                         "infer: %" PetscInt_FMT " stars with %s (%" PetscInt_FMT " with some abundances missing)\n", nu,
                         globals_method_names[method], npartial));
   gc.method = method;
+  GceYields *y = NULL;
+  if (gc.correct) {
+    PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
+    PetscCall(gce_work_create(y, &c->gce, &gc.chempy));
+  }
   PetscCall(globals_infer(ctx, &gc, npe, emu, hi - lo, x, e, lo, &g));
+  if (y) {
+    PetscCall(gce_work_destroy(&gc.chempy));
+    PetscCall(gce_yields_destroy(&y));
+  }
   for (PetscInt j = lo; j < hi; j++) {
     double *rw = rows + (j - lo) * EX_NCOL;
     rw[EX_ROW] = (double)use[j];

@@ -239,7 +239,8 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
   }
   r->iters = PetscMin(it + 1, c->max_iter);
   done = total - c->burn - c->final_steps; /* skipped iterations */
-  /* The final evaluation; if its step is large, the quadratic model was taken too far from the root: move and redo once. */
+  /* The final evaluation; if its step is large, the quadratic model was taken too far from the root: move and redo
+   * once. */
   for (int fin = 0; fin < 2; fin++) {
     PetscCall(evaluate(ctx, &ch, thL, c->burn, c->final_steps, c->thin, &s, &prog, &done, total));
     PetscCall(newton_step(&m->prior, thL, &s, step, Iinv, &dsd));

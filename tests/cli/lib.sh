@@ -18,5 +18,5 @@ small_models() { # SEED: a small training set, emulator (5 epochs) and NPE in $T
   $MPIRUN -np 2 $S -n 4000 -seed "$1" -out $TMP/tr.h5 > /dev/null 2>&1
   $MPIRUN -np 2 $S -n 1000 -seed $(($1 + 1)) -out $TMP/va.h5 > /dev/null 2>&1
   $MPIRUN -np 2 $BIN train-emulator -train $TMP/tr.h5 -val $TMP/va.h5 -epochs 5 -out $TMP/emu.h5 > /dev/null 2>&1
-  $MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -n 20000 -max_epochs 10 -out $TMP/npe.h5
+  $MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -n 20000 -max_epochs 10 -transforms 4 -hidden_features 8 -out $TMP/npe.h5 # small and fast: a fixture
 }

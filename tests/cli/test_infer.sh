@@ -6,9 +6,10 @@ check "mock: 60 CHEMPY stars on 2 ranks" $MPIRUN -np 2 $BIN mock -n 60 -seed 3 -
 check "mock: same catalogue on 1 rank" bash -c "$BIN mock -n 60 -seed 3 -scheme discrete -out $TMP/stars1.csv > /dev/null && cmp $TMP/stars.csv $TMP/stars1.csv"
 check "mock: true globals and error columns present" bash -c "head -1 $TMP/stars.csv | grep -q 'Fe_H_err' && head -1 $TMP/stars.csv | grep -q 'true_alpha_IMF' && sed -n 2p $TMP/stars.csv | grep -q ',-2.3,-2.89,'"
 check "mock: -emulator (diagnostic) keeps the true parameters, changes the abundances" bash -c "$BIN mock -n 60 -seed 3 -emulator $TMP/emu.h5 -out $TMP/se.csv > /dev/null && cut -d, -f18-23 $TMP/se.csv | cmp -s - <(cut -d, -f18-23 $TMP/stars1.csv) && ! cmp -s $TMP/se.csv $TMP/stars1.csv"
-I="$BIN infer -npe $TMP/npe.h5 -samples 300 -plots 0"
+# The Gaussian product (-method gauss) first: its per-star outputs and rules.
+I="$BIN infer -npe $TMP/npe.h5 -samples 300 -plots 0 -method gauss"
 for np in 1 3; do $MPIRUN -np $np $I -stars $TMP/stars.csv -out $TMP/inf$np.h5 > $TMP/inf$np.log 2>&1; done
-check "infer: prints a RESULT line" grep -q '^RESULT .*n_stars=60 n_skipped=0' $TMP/inf1.log
+check "infer: prints a RESULT line" grep -q '^RESULT .*n_stars=60 n_skipped=0 method=gauss' $TMP/inf1.log
 check "infer: -np 1 and -np 3 print the same RESULT line" bash -c "[ \"\$(grep ^RESULT $TMP/inf1.log)\" = \"\$(grep ^RESULT $TMP/inf3.log)\" ]"
 check "infer: per-star Gaussians and running estimate stored" bash -c "h5ls $TMP/inf1.h5 | grep -q '^stars ' && h5ls $TMP/inf1.h5 | grep -q '^running '"
 # Star with id 5 gets a NaN Mg_Fe; star 7 loses its Fe_H value.
@@ -24,3 +25,39 @@ check_fails "infer: catalogue without a column named" "Mg_Fe" $I -stars $TMP/col
 check_fails "infer: an emulator file is not an NPE" "no NPE" $I -npe $TMP/emu.h5 -stars $TMP/stars.csv
 check_fails "infer: -samples 1 refused" "at least 2" $I -stars $TMP/stars.csv -samples 1
 check_fails "infer: -max_draws_factor 0 refused" "max_draws_factor" $I -stars $TMP/stars.csv -max_draws_factor 0
+
+# The exact methods (issue 11). HMC is the default (auto) below 100 stars.
+X="$BIN infer -npe $TMP/npe.h5 -plots 0 -hmc_warmup 150 -hmc_draws 150"
+for np in 1 3; do $MPIRUN -np $np $X -stars $TMP/stars.csv -out $TMP/hmc$np.h5 > $TMP/hmc$np.log 2>&1; done
+check "infer: the default for 60 stars is hmc, with R-hat and ESS on the RESULT line" grep -q '^RESULT .*n_stars=60 n_skipped=0 method=hmc rhat=[0-9.]* ess=[0-9]*' $TMP/hmc1.log
+check "infer: auto says which method it chose" grep -q 'auto chose hmc for 60 stars' $TMP/hmc1.log
+check "infer -method hmc: -np 1 and -np 3 give the bit-identical RESULT" bash -c "[ -n \"\$(grep ^RESULT $TMP/hmc1.log)\" ] && [ \"\$(grep ^RESULT $TMP/hmc1.log)\" = \"\$(grep ^RESULT $TMP/hmc3.log)\" ]"
+check "infer -method hmc: globals' draws and per-star locals stored" bash -c "h5ls $TMP/hmc1.h5 | grep -q '^draws .*{1200, 2}' && h5ls $TMP/hmc1.h5 | grep -q '^locals .*{60, 9}'"
+check "infer -method hmc: the emulator comes from inside the NPE file" bash -c "h5ls $TMP/npe.h5 | grep -q '^emulator'"
+N="$BIN infer -npe $TMP/npe.h5 -plots 0 -method newton -newton_final_steps 500"
+for np in 1 3; do $MPIRUN -np $np $N -stars $TMP/stars.csv > $TMP/nt$np.log 2>&1; done
+check "infer -method newton: RESULT line, -np 1 and -np 3 bit-identical" bash -c "grep -q '^RESULT .*method=newton' $TMP/nt1.log && [ \"\$(grep ^RESULT $TMP/nt1.log)\" = \"\$(grep ^RESULT $TMP/nt3.log)\" ]"
+# hmc and newton agree on the same stars within a fraction of the posterior sd.
+check "infer: hmc and newton agree within 0.5 sd on 60 stars" bash -c "paste <(grep ^RESULT $TMP/hmc1.log | tr ' =' '\n\n' | sed -n '3p;5p;7p;9p') <(grep ^RESULT $TMP/nt1.log | tr ' =' '\n\n' | sed -n '3p;7p') | awk 'NR==1{a=\$1;b=\$2} NR==2{s=\$1} NR==3{c=\$1;d=\$2} NR==4{t=\$1} END{da=(a-b)/s; dn=(c-d)/t; if (da<0) da=-da; if (dn<0) dn=-dn; exit !(da < 0.5 && dn < 0.5)}'"
+# Missing and non-finite values drop out of the star's likelihood: the star is kept.
+$MPIRUN -np 2 $X -stars $TMP/bad.csv > $TMP/xbad.log 2>&1
+check "infer (exact): stars with a missing value are kept, not skipped" grep -q '^RESULT .*n_stars=60 n_skipped=0 method=hmc' $TMP/xbad.log
+check "infer (exact): partial stars counted" grep -q '60 stars with hmc (2 with some abundances missing)' $TMP/xbad.log
+awk -F, 'BEGIN { OFS = "," } NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i } NR == 4 { for (k in c) if (k ~ /_Fe$|_H$/ && k !~ /^true/) $c[k] = "nan" } { print }' $TMP/stars.csv > $TMP/empty.csv
+$MPIRUN -np 2 $X -stars $TMP/empty.csv > $TMP/xempty.log 2>&1
+check "infer (exact): a star below -min_elements is named and left out" bash -c "grep -q \"star '2'.*too few abundances\" $TMP/xempty.log && grep -q 'n_stars=59 n_skipped=1' $TMP/xempty.log"
+check_fails "infer: unknown -method refused" "method" $X -stars $TMP/stars.csv -method magic
+check_fails "infer: -min_elements 0 refused" "min_elements" $X -stars $TMP/stars.csv -min_elements 0
+# coverage: a tiny run prints its line; a killed run resumes to the same table.
+C="$BIN coverage -npe $TMP/npe.h5 -galaxies 4 -n_stars 15 -mock emulator -method newton -newton_final_steps 200 -newton_steps 100 -plots 0"
+$MPIRUN -np 2 $C -out $TMP/cov.h5 > $TMP/cov.log 2>&1
+check "coverage: prints the COVERAGE line" grep -q '^COVERAGE method=newton n_stars=15 galaxies=4 z_alpha_mean=.* z_alpha_sd=.* z_NIa_mean=.* z_NIa_sd=.* cover68=.* cover95=.* cover95_2d=' $TMP/cov.log
+check "coverage: per-galaxy table and coverage curve stored" bash -c "h5ls $TMP/cov.h5 | grep -q '^galaxies .*{4, 18}' && h5ls $TMP/cov.h5 | grep -q '^coverage_curve'"
+( $MPIRUN -np 2 $C -out $TMP/cov2.h5 > $TMP/cov2a.log 2>&1 & echo $! > $TMP/cov.pid; wait ) &
+for i in $(seq 1 300); do [ -f $TMP/cov2.h5.ckpt ] && break; sleep 0.1; done
+pkill -9 -f "coverage -npe $TMP/npe.h5" ; sleep 1
+check "coverage: killed after a checkpoint" test -f $TMP/cov2.h5.ckpt
+$MPIRUN -np 3 $C -out $TMP/cov2.h5 > $TMP/cov2b.log 2>&1
+dump() { h5dump -d galaxies -s 0,0 -c 4,16 $1 | sed 1d; h5dump -d galaxies -s 0,17 -c 4,1 $1 | sed 1d; } # all but the seconds column
+export -f dump
+check "coverage: the resumed run (on 3 ranks) reproduces the uninterrupted table" bash -c "grep -q 'resuming' $TMP/cov2b.log && [ \"\$(dump $TMP/cov.h5)\" = \"\$(dump $TMP/cov2.h5)\" ]"
