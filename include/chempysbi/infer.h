@@ -32,6 +32,9 @@ PetscErrorCode infer_config_default(InferConfig *c);
 PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c);
 /* Runs the inference; r (rank 0 and every other rank) receives the combined result. */
 PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, InferOutcome *o);
+/* The CHEMPY model of gce must be the one the NPE's training set was made with
+ * (numerical settings may differ; files from before it was recorded pass). */
+PetscErrorCode infer_check_chempy(MPI_Comm comm, const char *npe, const GceConfig *gce);
 /* The emulator for the exact methods: -emulator, else the copy inside the NPE file (every rank reads). */
 PetscErrorCode infer_load_emulator(const char *emulator, const char *npe, Emulator **e);
 

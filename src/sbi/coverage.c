@@ -60,6 +60,8 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
   PetscCall(globals_set_from_options(comm, &c->g));
   PetscCall(gce_config_set_from_options(&c->gce));
   c->mock_emulator = mk == 1;
+  /* Emulator-made stars have no CHEMPY residual to correct: their model is the emulator itself. */
+  if (c->mock_emulator) c->g.correct = PETSC_FALSE;
   PetscCheck(fa == fn, comm, PETSC_ERR_ARG_WRONG, "give both -alpha_IMF and -log10_N_Ia, or neither");
   c->fixed = fa;
   PetscCheck(c->galaxies >= 2 && c->galaxies <= 1000000, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -75,21 +77,21 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
 /* Everything that fixes the galaxies and their answers: a resume must match it. */
 static PetscErrorCode config_string(const CoverageConfig *c, char *buf, size_t len)
 {
+  char gce[512];
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(
-      buf, len,
-      "npe=%s;emulator=%s;galaxies=%" PetscInt_FMT ";n_stars=%" PetscInt_FMT
-      ";mock=%s;fixed=%d;alpha=%.17g;nia=%.17g;noise=%.17g;seed=%" PetscInt_FMT
-      ";method=%s;correct=%d;auto_below=%" PetscInt_FMT ";init=%" PetscInt_FMT ";samples=%" PetscInt_FMT
-      ";err=%.17g;hmc=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
-      ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
-      ";scheme=%d;yields=%s;rtol=%.17g;atol=%.17g;cohorts=%" PetscInt_FMT ";steps=%" PetscInt_FMT,
-      c->npe, c->emulator, c->galaxies, c->n_stars, c->mock_emulator ? "emulator" : "chempy", (int)c->fixed, c->alpha,
-      c->nia, c->noise, c->seed, globals_method_names[c->g.method], (int)c->g.correct, c->g.auto_hmc_below,
-      c->g.init_samples, c->g.samples, c->g.default_err, c->g.hmc.chains, c->g.hmc.warmup, c->g.hmc.draws,
-      c->g.hmc.max_leapfrog, c->g.hmc.target_accept, c->g.newton.max_iter, c->g.newton.steps, c->g.newton.final_steps,
-      c->g.newton.thin, (int)c->gce.scheme, c->gce.yields, (double)c->gce.rtol, (double)c->gce.atol, c->gce.cohorts,
-      c->gce.time_steps));
+  PetscCall(gce_config_string(&c->gce, gce, sizeof(gce)));
+  PetscCall(
+      PetscSNPrintf(buf, len,
+                    "npe=%s;emulator=%s;galaxies=%" PetscInt_FMT ";n_stars=%" PetscInt_FMT
+                    ";mock=%s;fixed=%d;alpha=%.17g;nia=%.17g;noise=%.17g;seed=%" PetscInt_FMT
+                    ";method=%s;correct=%d;auto_below=%" PetscInt_FMT ";init=%" PetscInt_FMT ";samples=%" PetscInt_FMT
+                    ";err=%.17g;hmc=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
+                    ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ";gce=%s",
+                    c->npe, c->emulator, c->galaxies, c->n_stars, c->mock_emulator ? "emulator" : "chempy",
+                    (int)c->fixed, c->alpha, c->nia, c->noise, c->seed, globals_method_names[c->g.method],
+                    (int)c->g.correct, c->g.auto_hmc_below, c->g.init_samples, c->g.samples, c->g.default_err,
+                    c->g.hmc.chains, c->g.hmc.warmup, c->g.hmc.draws, c->g.hmc.max_leapfrog, c->g.hmc.target_accept,
+                    c->g.newton.max_iter, c->g.newton.steps, c->g.newton.final_steps, c->g.newton.thin, gce));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -242,6 +244,7 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
   PetscCall(config_string(c, config, sizeof(config)));
   PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
   PetscCall(infer_load_emulator(c->emulator, c->npe, &emu));
+  if (c->g.correct) PetscCall(infer_check_chempy(ctx->comm, c->npe, &c->gce));
   if (!c->mock_emulator || c->g.correct) {
     PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
     PetscCall(gce_work_create(y, &c->gce, &work));

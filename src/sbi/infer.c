@@ -301,6 +301,19 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode infer_check_chempy(MPI_Comm comm, const char *npe, const GceConfig *gce)
+{
+  char have[512], want[512], fa[128], fb[128];
+  PetscFunctionBeginUser;
+  PetscCall(emu_chempy_config_read(comm, npe, "chempy_config", have, sizeof(have)));
+  PetscCall(gce_config_string(gce, want, sizeof(want)));
+  PetscCheck(!gce_config_string_model_differs(have, want, fa, fb, sizeof(fa)), comm, PETSC_ERR_ARG_INCOMP,
+             "-npe %s was trained on CHEMPY with %s, but -correct_emulator would run CHEMPY with %s: give the "
+             "training set's CHEMPY options (or -correct_emulator 0)",
+             npe, fa, fb);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode infer_load_emulator(const char *emulator, const char *npe, Emulator **e)
 {
   PetscFunctionBeginUser;
@@ -398,6 +411,7 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
   gc.method = method;
   GceYields *y = NULL;
   if (gc.correct) {
+    PetscCall(infer_check_chempy(ctx->comm, c->npe, &c->gce));
     PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
     PetscCall(gce_work_create(y, &c->gce, &gc.chempy));
   }

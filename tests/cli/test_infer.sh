@@ -28,23 +28,35 @@ check_fails "infer: -max_draws_factor 0 refused" "max_draws_factor" $I -stars $T
 
 # The exact methods (issue 11). HMC is the default (auto) below 100 stars.
 X="$BIN infer -npe $TMP/npe.h5 -plots 0 -hmc_warmup 150 -hmc_draws 150"
-for np in 1 3; do $MPIRUN -np $np $X -stars $TMP/stars.csv -out $TMP/hmc$np.h5 > $TMP/hmc$np.log 2>&1; done
+$X -stars $TMP/stars.csv -out $TMP/hmc1.h5 > $TMP/hmc1.log 2>&1
+# Rank independence on a short run (3 ranks on 2 cores pay an all-reduce per leapfrog step).
+XS="$BIN infer -npe $TMP/npe.h5 -plots 0 -hmc_chains 2 -hmc_warmup 40 -hmc_draws 20 -method hmc"
+for np in 1 3; do $MPIRUN -np $np $XS -stars $TMP/stars.csv > $TMP/hmcs$np.log 2>&1; done
 check "infer: the default for 60 stars is hmc, with R-hat and ESS on the RESULT line" grep -q '^RESULT .*n_stars=60 n_skipped=0 method=hmc rhat=[0-9.]* ess=[0-9]*' $TMP/hmc1.log
 check "infer: auto says which method it chose" grep -q 'auto chose hmc for 60 stars' $TMP/hmc1.log
-check "infer -method hmc: -np 1 and -np 3 give the bit-identical RESULT" bash -c "[ -n \"\$(grep ^RESULT $TMP/hmc1.log)\" ] && [ \"\$(grep ^RESULT $TMP/hmc1.log)\" = \"\$(grep ^RESULT $TMP/hmc3.log)\" ]"
-check "infer -method hmc: globals' draws and per-star locals stored" bash -c "h5ls $TMP/hmc1.h5 | grep -q '^draws .*{1200, 2}' && h5ls $TMP/hmc1.h5 | grep -q '^locals .*{60, 9}'"
+check "infer -method hmc: -np 1 and -np 3 give the bit-identical RESULT" bash -c "[ -n \"\$(grep ^RESULT $TMP/hmcs1.log)\" ] && [ \"\$(grep ^RESULT $TMP/hmcs1.log)\" = \"\$(grep ^RESULT $TMP/hmcs3.log)\" ]"
+check "infer -method hmc: globals' draws and per-star locals stored" bash -c "h5ls $TMP/hmc1.h5 | grep -q '^draws .*{600/Inf, 2}' && h5ls $TMP/hmc1.h5 | grep -q '^locals .*{60/Inf, 9}'"
 check "infer -method hmc: the emulator comes from inside the NPE file" bash -c "h5ls $TMP/npe.h5 | grep -q '^emulator'"
 N="$BIN infer -npe $TMP/npe.h5 -plots 0 -method newton -newton_final_steps 500"
 for np in 1 3; do $MPIRUN -np $np $N -stars $TMP/stars.csv > $TMP/nt$np.log 2>&1; done
 check "infer -method newton: RESULT line, -np 1 and -np 3 bit-identical" bash -c "grep -q '^RESULT .*method=newton' $TMP/nt1.log && [ \"\$(grep ^RESULT $TMP/nt1.log)\" = \"\$(grep ^RESULT $TMP/nt3.log)\" ]"
-# hmc and newton agree on the same stars within a fraction of the posterior sd.
-check "infer: hmc and newton agree within 0.5 sd on 60 stars" bash -c "paste <(grep ^RESULT $TMP/hmc1.log | tr ' =' '\n\n' | sed -n '3p;5p;7p;9p') <(grep ^RESULT $TMP/nt1.log | tr ' =' '\n\n' | sed -n '3p;7p') | awk 'NR==1{a=\$1;b=\$2} NR==2{s=\$1} NR==3{c=\$1;d=\$2} NR==4{t=\$1} END{da=(a-b)/s; dn=(c-d)/t; if (da<0) da=-da; if (dn<0) dn=-dn; exit !(da < 0.5 && dn < 0.5)}'"
+# hmc and newton agree on the same stars. Newton reports the marginal posterior's mode and
+# curvature (exact as N grows), HMC its mean: at 60 stars they may differ by a fraction of an sd,
+# a wrong score or information by many.
+agree() { # RESULT lines of two runs: |difference| < 1 sd of the first for both globals
+  awk -v h="$(grep ^RESULT $1)" -v n="$(grep ^RESULT $2)" 'BEGIN { split(h, H, " "); split(n, N, " ")
+    for (i = 2; i <= 5; i++) { sub(/.*=/, "", H[i]); sub(/.*=/, "", N[i]) }
+    da = (H[2] - N[2]) / H[3]; dn = (H[4] - N[4]) / H[5]; printf "difference %.3f sd, %.3f sd\n", da, dn
+    exit !(da * da < 1 && dn * dn < 1) }'
+}
+export -f agree
+check "infer: hmc and newton agree within 1 sd on 60 stars" agree $TMP/hmc1.log $TMP/nt1.log
 # Missing and non-finite values drop out of the star's likelihood: the star is kept.
-$MPIRUN -np 2 $X -stars $TMP/bad.csv > $TMP/xbad.log 2>&1
+$XS -stars $TMP/bad.csv > $TMP/xbad.log 2>&1
 check "infer (exact): stars with a missing value are kept, not skipped" grep -q '^RESULT .*n_stars=60 n_skipped=0 method=hmc' $TMP/xbad.log
 check "infer (exact): partial stars counted" grep -q '60 stars with hmc (2 with some abundances missing)' $TMP/xbad.log
 awk -F, 'BEGIN { OFS = "," } NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i } NR == 4 { for (k in c) if (k ~ /_Fe$|_H$/ && k !~ /^true/) $c[k] = "nan" } { print }' $TMP/stars.csv > $TMP/empty.csv
-$MPIRUN -np 2 $X -stars $TMP/empty.csv > $TMP/xempty.log 2>&1
+$XS -stars $TMP/empty.csv > $TMP/xempty.log 2>&1
 check "infer (exact): a star below -min_elements is named and left out" bash -c "grep -q \"star '2'.*too few abundances\" $TMP/xempty.log && grep -q 'n_stars=59 n_skipped=1' $TMP/xempty.log"
 check_fails "infer: unknown -method refused" "method" $X -stars $TMP/stars.csv -method magic
 check_fails "infer: -min_elements 0 refused" "min_elements" $X -stars $TMP/stars.csv -min_elements 0
@@ -52,7 +64,7 @@ check_fails "infer: -min_elements 0 refused" "min_elements" $X -stars $TMP/stars
 C="$BIN coverage -npe $TMP/npe.h5 -galaxies 4 -n_stars 15 -mock emulator -method newton -newton_final_steps 200 -newton_steps 100 -plots 0"
 $MPIRUN -np 2 $C -out $TMP/cov.h5 > $TMP/cov.log 2>&1
 check "coverage: prints the COVERAGE line" grep -q '^COVERAGE method=newton n_stars=15 galaxies=4 z_alpha_mean=.* z_alpha_sd=.* z_NIa_mean=.* z_NIa_sd=.* cover68=.* cover95=.* cover95_2d=' $TMP/cov.log
-check "coverage: per-galaxy table and coverage curve stored" bash -c "h5ls $TMP/cov.h5 | grep -q '^galaxies .*{4, 18}' && h5ls $TMP/cov.h5 | grep -q '^coverage_curve'"
+check "coverage: per-galaxy table and coverage curve stored" bash -c "h5ls $TMP/cov.h5 | grep -q '^galaxies .*{4/Inf, 18}' && h5ls $TMP/cov.h5 | grep -q '^coverage_curve'"
 ( $MPIRUN -np 2 $C -out $TMP/cov2.h5 > $TMP/cov2a.log 2>&1 & echo $! > $TMP/cov.pid; wait ) &
 for i in $(seq 1 300); do [ -f $TMP/cov2.h5.ckpt ] && break; sleep 0.1; done
 pkill -9 -f "coverage -npe $TMP/npe.h5" ; sleep 1
