@@ -11,6 +11,7 @@ typedef struct {
   char npe[PETSC_MAX_PATH_LEN], stars[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
   PetscInt samples, seed, max_draws_factor;
   PetscBool plots;
+  PetscBool keep_out_of_range; /* use stars outside the NPE's training range (flagged 2 in /stars usable) */
 } InferConfig;
 
 PetscErrorCode infer_config_default(InferConfig *c);
