@@ -17,15 +17,15 @@ mkdir -p "$DIR" benchmarks/results
 t0=$(date +%s)
 $MPIRUN $B simulate -n "$NTRAIN" -prior wide -seed 1 -out "$DIR/train.h5" -progress_every 30
 $MPIRUN $B simulate -n "$NVAL" -prior wide -seed 2 -out "$DIR/val.h5" -progress_every 30
-$MPIRUN $B train-emulator -train "$DIR/train.h5" -val "$DIR/val.h5" -epochs "$EPOCHS" -out "$DIR/emulator.h5" | tee "$DIR/emulator.log"
-$MPIRUN $B train-npe -emulator "$DIR/emulator.h5" -n "$NNPE" -hidden_features "$HIDDEN" -transforms "$TRANSFORMS" -max_epochs 400 -out "$DIR/npe.h5" | tee "$DIR/npe.log"
-$MPIRUN $B validate -npe "$DIR/npe.h5" -n 500 -samples 1000 -simulator chempy -out "$DIR/validation.h5" | tee "$DIR/validate.log"
+$MPIRUN $B train-emulator -train "$DIR/train.h5" -val "$DIR/val.h5" -epochs "$EPOCHS" -out "$DIR/emulator.h5" -force | tee "$DIR/emulator.log"
+$MPIRUN $B train-npe -emulator "$DIR/emulator.h5" -n "$NNPE" -hidden_features "$HIDDEN" -transforms "$TRANSFORMS" -max_epochs 400 -out "$DIR/npe.h5" -force | tee "$DIR/npe.log"
+$MPIRUN $B validate -npe "$DIR/npe.h5" -n 500 -samples 1000 -simulator chempy -out "$DIR/validation.h5" -force | tee "$DIR/validate.log"
 for y in tng alt; do
-  $MPIRUN $B mock -n "$NSTARS" -seed 7 -yields $y -out "$DIR/stars_$y.csv"
-  $MPIRUN $B infer -npe "$DIR/npe.h5" -stars "$DIR/stars_$y.csv" -samples 1000 -out "$DIR/inference_$y.h5" | tee "$DIR/infer_$y.log"
+  $MPIRUN $B mock -n "$NSTARS" -seed 7 -yields $y -out "$DIR/stars_$y.csv" -force
+  $MPIRUN $B infer -npe "$DIR/npe.h5" -stars "$DIR/stars_$y.csv" -samples 1000 -out "$DIR/inference_$y.h5" -force | tee "$DIR/infer_$y.log"
 done
-$MPIRUN $B mock -n "$NSTARS" -seed 7 -emulator "$DIR/emulator.h5" -out "$DIR/stars_emu.csv"
-$MPIRUN $B infer -npe "$DIR/npe.h5" -stars "$DIR/stars_emu.csv" -samples 1000 -out "$DIR/inference_emu.h5" | tee "$DIR/infer_emu.log"
+$MPIRUN $B mock -n "$NSTARS" -seed 7 -emulator "$DIR/emulator.h5" -out "$DIR/stars_emu.csv" -force
+$MPIRUN $B infer -npe "$DIR/npe.h5" -stars "$DIR/stars_emu.csv" -samples 1000 -out "$DIR/inference_emu.h5" -force | tee "$DIR/infer_emu.log"
 secs=$(( $(date +%s) - t0 ))
 res() { sed -n 's/^RESULT //p' "$1"; }
 bias() { # RESULT line -> "bias_alpha (n sd), bias_NIa (n sd)"

@@ -164,7 +164,7 @@ EMU_ROWS=""
 declare -A EMU
 for opt in adam schedulefree; do
   for np in 1 "$NP"; do
-    mpi "$np" "emu_${opt}_np$np" train-emulator -train train.h5 -val val.h5 -out "emu_${opt}_np$np.h5" -epochs "$EMU_EP" -optimizer "$opt"
+    mpi "$np" "emu_${opt}_np$np" train-emulator -train train.h5 -val val.h5 -out "emu_${opt}_np$np.h5" -force -epochs "$EMU_EP" -optimizer "$opt"
     rows=$(awk '/^train-emulator: [0-9]+ training rows/ {print $2}' "$LOG/emu_${opt}_np$np.txt")
     [ -n "$rows" ] && EMU_ROWS=$rows
     # the epoch line's rows/s has more digits than its seconds (printed to 0.01 s)
@@ -204,7 +204,7 @@ say "train-npe: $NPE_N simulations, $NPE_EP epochs at -np 1 and -np $NP"
 echo "impl,cores,n,sec_per_epoch,sec_per_epoch_per_1e5" >"$RES/npe.csv"
 declare -A NPE
 for np in 1 "$NP"; do
-  mpi "$np" "npe_np$np" train-npe -emulator "$EMU_FILE" -n "$NPE_N" -out "npe_np$np.h5" -max_epochs "$NPE_EP" -patience 20
+  mpi "$np" "npe_np$np" train-npe -emulator "$EMU_FILE" -n "$NPE_N" -out "npe_np$np.h5" -force -max_epochs "$NPE_EP" -patience 20
   s=$(epoch_min "npe_np$np")
   NPE[$np]=$( [ -n "$s" ] && calc "$s * 100000 / $NPE_N" "%.4f")
   echo "chempysbi,$np,$NPE_N,$s,${NPE[$np]}" >>"$RES/npe.csv"
@@ -222,7 +222,7 @@ fi
 CONV_S="" CONV_EP="" CONV_HOW=""
 if [ "$NPE_CONV" = 1 ]; then
   say "train-npe: to convergence (patience 20, at most $NPE_CONV_MAX epochs) on -np $NP"
-  mpi "$NP" npe_converge train-npe -emulator "$EMU_FILE" -n "$NPE_N" -out npe_conv.h5 -max_epochs "$NPE_CONV_MAX" -patience 20
+  mpi "$NP" npe_converge train-npe -emulator "$EMU_FILE" -n "$NPE_N" -out npe_conv.h5 -force -max_epochs "$NPE_CONV_MAX" -patience 20
   # "train-npe: converged (early stopping)|stopped at -max_epochs after E epochs, best val_nll V, T s"
   CONV_S=$(awk '/^train-npe: .* after [0-9]+ epochs/ {print $(NF-1)}' "$LOG/npe_converge.txt")
   CONV_EP=$(awk '/^train-npe: .* after [0-9]+ epochs/ {for (i=1;i<=NF;i++) if ($i=="after") print $(i+1)}' "$LOG/npe_converge.txt")
@@ -253,7 +253,7 @@ NPE_FILE=npe_np$NP.h5
 [ -f npe_conv.h5 ] && NPE_FILE=npe_conv.h5
 S2=$((2 * STARS))
 say "mock: $S2 CHEMPY stars; infer $STARS and $S2 stars x 1000 samples at -np 1 and -np $NP (best of $REP)"
-mpi "$NP" mock mock -n "$S2" -out stars2.csv
+mpi "$NP" mock mock -n "$S2" -out stars2.csv -force
 head -n $((STARS + 1)) stars2.csv >stars1.csv
 echo "ranks,stars,samples,seconds,samples_per_s_per_core" >"$RES/infer.csv"
 declare -A INF
@@ -263,7 +263,7 @@ for np in 1 "$NP"; do
     [ "$ns" = "$S2" ] && f=stars2.csv
     best=""
     for r in $(seq 1 "$REP"); do
-      mpi "$np" "infer_np${np}_${ns}_$r" infer -npe "$NPE_FILE" -stars "$f" -samples 1000 -out "inf_np${np}_$ns.h5" -plots 0
+      mpi "$np" "infer_np${np}_${ns}_$r" infer -npe "$NPE_FILE" -stars "$f" -samples 1000 -out "inf_np${np}_$ns.h5" -force -plots 0
       s=$(infer_secs "infer_np${np}_${ns}_$r")
       [ -n "$s" ] && { [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; } && best=$s
     done
@@ -274,7 +274,7 @@ done
 if command -v hyperfine >/dev/null; then
   say "hyperfine: whole infer command ($STARS stars, -np $NP, with MPI start-up and model load)"
   hyperfine --warmup 1 --runs 3 --export-csv "$RES/infer_hyperfine.csv" \
-    "$MPIRUN -np $NP $CS infer -npe $NPE_FILE -stars stars1.csv -samples 1000 -out inf_hf.h5 -plots 0" >"$LOG/hyperfine.txt" 2>&1 || say "FAILED: hyperfine"
+    "$MPIRUN -np $NP $CS infer -npe $NPE_FILE -stars stars1.csv -samples 1000 -out inf_hf.h5 -force -plots 0" >"$LOG/hyperfine.txt" 2>&1 || say "FAILED: hyperfine"
 fi
 INF_SAMPLE_RATE=$( [ -n "${INF[1,$STARS]}" ] && calc "$STARS * 1000 / ${INF[1,$STARS]}" "%.3g")
 LIN=$( [ -n "${INF[$NP,$STARS]}" ] && [ -n "${INF[$NP,$S2]}" ] && calc "${INF[$NP,$S2]} / ${INF[$NP,$STARS]}" "%.2f")

@@ -14,7 +14,8 @@ typedef struct {
   char tmp[PETSC_MAX_PATH_LEN];  /* name while being written; empty for files opened in place */
 } H5File;
 
-#define H5_NAME_LEN 64 /* longest column name stored */
+#define H5_NAME_LEN   64                              /* longest column name stored */
+#define H5_CONFIG_LEN (4 * PETSC_MAX_PATH_LEN + 1024) /* a checkpoint config: input paths and identities */
 
 /* Create `path` for writing (collective): the data go to "<path>.tmp" until h5_commit. */
 PetscErrorCode h5_create(MPI_Comm comm, const char *path, H5File *f);

@@ -16,6 +16,7 @@ typedef struct {
   PetscInt samples, seed, max_draws_factor;
   PetscInt min_elements; /* exact methods: a star needs at least this many abundances */
   PetscBool plots;
+  PetscBool keep_out_of_range; /* use stars outside the NPE's training range (flagged 2 in /stars usable) */
   GlobalsConfig g;
   GceConfig gce; /* CHEMPY for -correct_emulator */
 } InferConfig;

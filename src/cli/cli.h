@@ -21,6 +21,8 @@ PetscBool cli_help(void);
 PetscErrorCode cli_check_unused_options(void);
 /* Read a string option that must be given (error names it). */
 PetscErrorCode cli_require_string(const char *opt, char *val, size_t len, const char *what);
+/* -force: replace an existing output of the same kind (listed under -help). */
+PetscErrorCode cli_force_option(MPI_Comm comm, PetscBool *force);
 
 PetscErrorCode cmd_version(const ParCtx *ctx);
 PetscErrorCode cmd_simulate(const ParCtx *ctx);

@@ -1,19 +1,31 @@
 /* chempysbi coverage: galaxy-level calibration of an inference method. */
 #include "cli.h"
 #include <chempysbi/coverage.h>
+#include <chempysbi/guard.h>
 
 PetscErrorCode cmd_coverage(const ParCtx *ctx)
 {
   CoverageConfig c;
   CoverageSummary s;
   double *rows;
+  PetscBool force;
+  GuardLock lock = {.fd = -1};
   PetscFunctionBeginUser;
   PetscCall(coverage_config_default(&c));
   PetscCall(coverage_set_from_options(ctx->comm, &c));
+  PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
   PetscCheck(c.npe[0], ctx->comm, PETSC_ERR_ARG_WRONG, "coverage needs -npe FILE (and usually -out FILE)");
+  PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));
+  if (c.emulator[0]) PetscCall(guard_input(ctx->comm, "-emulator", c.emulator, "train-emulator,hdf5"));
+  if (c.out[0]) {
+    const char *in_opt[2] = {"-npe", "-emulator"}, *in_path[2] = {c.npe, c.emulator};
+    PetscCall(guard_output(ctx->comm, "-out", c.out, "coverage", in_opt, in_path, 2, force));
+    PetscCall(guard_lock(ctx->comm, c.out, &lock));
+  }
   PetscCall(coverage_run(ctx, &c, &rows, &s));
+  PetscCall(guard_unlock(&lock));
   double u = 1 / sqrt(2.0 * PetscMax(1, s.galaxies - 1)); /* sd of a sample sd of unit normals */
   PetscCall(PetscPrintf(ctx->comm,
                         "coverage: %" PetscInt_FMT " galaxies of %" PetscInt_FMT

@@ -3,24 +3,36 @@
 #include "cli.h"
 #include <chempysbi/csv.h>
 #include <chempysbi/emu_train.h>
+#include <chempysbi/guard.h>
 
 PetscErrorCode cmd_train_emulator(const ParCtx *ctx)
 {
   EmuTrainConfig c;
+  PetscBool force;
+  GuardLock lock;
   PetscFunctionBeginUser;
   PetscCall(emu_train_config_default(&c));
   PetscCall(emu_train_set_from_options(ctx->comm, &c));
+  PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
   PetscCheck(c.train[0] && c.val[0] && c.out[0], ctx->comm, PETSC_ERR_ARG_WRONG,
              "train-emulator needs -train FILE -val FILE -out FILE");
+  const char *in_opt[2] = {"-train", "-val"}, *in_path[2] = {c.train, c.val};
+  PetscCall(guard_input(ctx->comm, "-train", c.train, "simulate,hdf5"));
+  PetscCall(guard_input(ctx->comm, "-val", c.val, "simulate,hdf5"));
+  PetscCall(guard_output(ctx->comm, "-out", c.out, "train-emulator", in_opt, in_path, 2, force || c.resume));
+  PetscCall(guard_lock(ctx->comm, c.out, &lock));
   PetscCall(emu_train_run(ctx, &c));
+  PetscCall(guard_unlock(&lock));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode cmd_emulate(const ParCtx *ctx)
 {
   char model[PETSC_MAX_PATH_LEN] = "", in[PETSC_MAX_PATH_LEN] = "", out[PETSC_MAX_PATH_LEN] = "";
+  PetscBool force;
+  GuardLock lock;
   PetscFunctionBeginUser;
   PetscOptionsBegin(ctx->comm, NULL, "emulate: evaluate the emulator on parameter rows", "emulate");
   PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5)", NULL, model, model, sizeof(model), NULL));
@@ -29,10 +41,16 @@ PetscErrorCode cmd_emulate(const ParCtx *ctx)
   PetscCall(PetscOptionsString("-out", "CSV output: the six parameters then the eight abundances", NULL, out, out,
                                sizeof(out), NULL));
   PetscOptionsEnd();
+  PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
   PetscCheck(model[0] && in[0] && out[0], ctx->comm, PETSC_ERR_ARG_WRONG,
              "emulate needs -emulator FILE -params FILE -out FILE");
+  const char *in_opt[2] = {"-emulator", "-params"}, *in_path[2] = {model, in};
+  PetscCall(guard_input(ctx->comm, "-emulator", model, "train-emulator,hdf5"));
+  PetscCall(guard_input(ctx->comm, "-params", in, "params-csv,simulate-csv,emulate-csv,text"));
+  PetscCall(guard_output(ctx->comm, "-out", out, "emulate-csv", in_opt, in_path, 2, force));
+  PetscCall(guard_lock(ctx->comm, out, &lock));
   if (ctx->rank == 0) { /* a cheap serial job: rank 0 does it */
     Emulator *e;
     CsvTable t;
@@ -54,5 +72,6 @@ PetscErrorCode cmd_emulate(const ParCtx *ctx)
     PetscCall(csv_table_destroy(&t));
     PetscCall(emu_destroy(&e));
   }
+  PetscCall(guard_unlock(&lock));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

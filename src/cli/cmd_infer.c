@@ -1,19 +1,33 @@
 /* chempysbi infer: the global parameters from a star catalogue. */
 #include "cli.h"
+#include <chempysbi/guard.h>
 #include <chempysbi/infer.h>
 
 PetscErrorCode cmd_infer(const ParCtx *ctx)
 {
   InferConfig c;
   InferOutcome o;
+  PetscBool force;
+  GuardLock lock = {.fd = -1};
   PetscFunctionBeginUser;
   PetscCall(infer_config_default(&c));
   PetscCall(infer_set_from_options(ctx->comm, &c));
+  PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
   PetscCheck(c.npe[0] && c.stars[0], ctx->comm, PETSC_ERR_ARG_WRONG,
              "infer needs -npe FILE -stars FILE (and usually -out FILE)");
+  PetscCall(guard_memory(ctx->comm, 8.0 * CS_NPARAM * (double)c.samples, "-samples"));
+  const char *in_opt[3] = {"-npe", "-stars", "-emulator"}, *in_path[3] = {c.npe, c.stars, c.emulator};
+  PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));
+  PetscCall(guard_input(ctx->comm, "-stars", c.stars, "catalogue,catalogue-csv,mock-csv,hdf5,text"));
+  if (c.emulator[0]) PetscCall(guard_input(ctx->comm, "-emulator", c.emulator, "train-emulator,hdf5"));
+  if (c.out[0]) {
+    PetscCall(guard_output(ctx->comm, "-out", c.out, "infer", in_opt, in_path, c.emulator[0] ? 3 : 2, force));
+    PetscCall(guard_lock(ctx->comm, c.out, &lock));
+  }
   PetscCall(infer_run(ctx, &c, &o));
+  PetscCall(guard_unlock(&lock));
   const CombineResult *r = &o.r;
   char diag[128] = "";
   if (o.method == GLOBALS_HMC)

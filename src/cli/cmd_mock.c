@@ -3,6 +3,7 @@
 #include "cli.h"
 #include <chempysbi/csv.h>
 #include <chempysbi/farm.h>
+#include <chempysbi/guard.h>
 #include <chempysbi/mock.h>
 #include <math.h>
 
@@ -69,6 +70,8 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscInt n = 1000, *pending = NULL;
   char out[PETSC_MAX_PATH_LEN] = "", emu_path[PETSC_MAX_PATH_LEN] = "";
   FarmSummary sum;
+  PetscBool force;
+  GuardLock lock;
   PetscFunctionBeginUser;
   PetscCall(gce_config_default(&gc));
   PetscOptionsBegin(ctx->comm, NULL, "mock: a mock galaxy from the real CHEMPY simulator", "mock");
@@ -83,11 +86,22 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCall(PetscOptionsString("-emulator", "diagnostic only: make the abundances with this emulator instead of CHEMPY",
                                NULL, emu_path, emu_path, sizeof(emu_path), NULL));
   PetscOptionsEnd();
+  PetscCall(cli_force_option(ctx->comm, &force));
   PetscCall(gce_config_set_from_options(&gc));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
   PetscCheck(n > 0, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n %" PetscInt_FMT ": must be positive", n);
   PetscCheck(out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "mock needs -out FILE.csv");
+  PetscCall(guard_int_option(ctx->comm, "-n", n, 1, PETSC_MAX_INT / (2 * MK_NOUT)));
+  PetscCall(guard_int_option(ctx->comm, "-seed", seed, 0, PETSC_MAX_INT));
+  PetscCall(guard_real_option(ctx->comm, "-noise", m.spec.noise, 0, 10));
+  PetscCall(guard_real_option(ctx->comm, "-alpha_IMF", m.spec.alpha, -PETSC_MAX_REAL, PETSC_MAX_REAL));
+  PetscCall(guard_real_option(ctx->comm, "-log10_N_Ia", m.spec.nia, -PETSC_MAX_REAL, PETSC_MAX_REAL));
+  PetscCall(guard_memory(ctx->comm, 8.0 * (double)n * (2 * MK_NOUT + 1), "-n"));
+  const char *in_opt[1] = {"-emulator"}, *in_path[1] = {emu_path};
+  if (emu_path[0]) PetscCall(guard_input(ctx->comm, "-emulator", emu_path, "train-emulator,hdf5"));
+  PetscCall(guard_output(ctx->comm, "-out", out, "mock-csv", in_opt, in_path, 1, force));
+  PetscCall(guard_lock(ctx->comm, out, &lock));
   PetscCall(prior_init(PRIOR_GAUSS, &m.spec.prior));
   m.spec.seed = (uint64_t)seed;
   double th[CS_NPARAM] = {m.spec.alpha,         m.spec.nia,           m.spec.prior.mean[2],
@@ -122,5 +136,6 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCall(gce_work_destroy(&m.spec.work));
   PetscCall(gce_yields_destroy(&y));
   PetscCall(emu_destroy(&m.spec.emu));
+  PetscCall(guard_unlock(&lock));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,16 +1,25 @@
 /* chempysbi train-npe: fit the neural posterior estimator on emulator simulations. */
 #include "cli.h"
+#include <chempysbi/guard.h>
 #include <chempysbi/npe_train.h>
 
 PetscErrorCode cmd_train_npe(const ParCtx *ctx)
 {
   NpeTrainConfig c;
+  PetscBool force;
+  GuardLock lock;
   PetscFunctionBeginUser;
   PetscCall(npe_train_config_default(&c));
   PetscCall(npe_train_set_from_options(ctx->comm, &c));
+  PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
   PetscCheck(c.emulator[0] && c.out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "train-npe needs -emulator FILE -out FILE");
+  const char *in_opt[1] = {"-emulator"}, *in_path[1] = {c.emulator};
+  PetscCall(guard_input(ctx->comm, "-emulator", c.emulator, "train-emulator,hdf5"));
+  PetscCall(guard_output(ctx->comm, "-out", c.out, "train-npe", in_opt, in_path, 1, force || c.resume));
+  PetscCall(guard_lock(ctx->comm, c.out, &lock));
   PetscCall(npe_train_run(ctx, &c));
+  PetscCall(guard_unlock(&lock));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

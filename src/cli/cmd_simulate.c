@@ -5,7 +5,9 @@
 #include "sim_out.h"
 #include <chempysbi/csv.h>
 #include <chempysbi/gce.h>
+#include <chempysbi/guard.h>
 #include <chempysbi/prior.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -87,6 +89,7 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   PetscCall(PetscOptionsReal("-progress_every", "seconds between progress lines", NULL, job.progress_every,
                              &job.progress_every, NULL));
   PetscOptionsEnd();
+  PetscCall(cli_force_option(ctx->comm, &job.force));
   PetscCall(gce_config_set_from_options(&job.gce));
   PetscCall(prior_kind_from_string(prior_s, &job.prior_kind));
   PetscCall(prior_init(job.prior_kind, &job.prior));
@@ -97,6 +100,15 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   PetscCall(cli_check_unused_options());
 
   PetscCheck(!has_n || job.n > 0, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-n %" PetscInt_FMT ": must be positive", job.n);
+  if (has_n) PetscCall(guard_int_option(ctx->comm, "-n", job.n, 1, SIM_MAX_ROWS));
+  PetscCall(guard_int_option(ctx->comm, "-seed", job.seed, 0, PETSC_MAX_INT));
+  PetscCall(guard_int_option(ctx->comm, "-offset", job.offset, 0, PETSC_MAX_INT));
+  PetscCall(guard_int_option(ctx->comm, "-farm_chunk", job.chunk, 0, 1000000));
+  PetscCall(guard_real_option(ctx->comm, "-progress_every", job.progress_every, 0, 1e9));
+  for (PetscInt k = 0; has_theta && k < ntheta; k++)
+    PetscCheck(isfinite((double)theta[k]), ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "-theta: value %" PetscInt_FMT " (%s) is not a finite number", k + 1,
+               k < CS_NPARAM ? cs_param_names[k] : "?");
   PetscInt modes = (has_theta ? 1 : 0) + (job.params_file[0] ? 1 : 0) + (has_n ? 1 : 0);
   PetscCheck(modes == 1, ctx->comm, PETSC_ERR_ARG_WRONG,
              "give exactly one of -theta, -params FILE or -n N (see simulate -help)");
@@ -105,6 +117,28 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   PetscCheck(has_theta || job.out[0], ctx->comm, PETSC_ERR_ARG_WRONG,
              "option -out FILE is required with -params or -n");
 
+  /* Inputs and outputs checked, and the output locked, before any work. */
+  GuardLock lock = {.fd = -1};
+  const char *in_opt[1] = {"-params"}, *in_path[1] = {job.params_file};
+  PetscBool h5 = strlen(job.out) > 3 && !strcmp(job.out + strlen(job.out) - 3, ".h5");
+  if (job.params_file[0]) {
+    size_t l = strlen(job.params_file);
+    PetscCall(guard_input(ctx->comm, "-params", job.params_file,
+                          l > 3 && !strcmp(job.params_file + l - 3, ".h5")
+                              ? "simulate,hdf5"
+                              : "params-csv,simulate-csv,emulate-csv,text"));
+  }
+  if (has_n) /* rank 0: statuses and pending rows (HDF5) or every result row (CSV) */
+    PetscCall(guard_memory(ctx->comm, (double)job.n * (h5 ? 16.0 : 8.0 * (SIM_NOUT + CS_NPARAM + 1 + CS_NELEM)), "-n"));
+  if (!has_theta) {
+    /* HDF5 output resumes: an existing file of the same kind is continued, or refused if made otherwise. */
+    PetscCall(guard_output(ctx->comm, "-out", job.out, h5 ? "simulate" : "simulate-csv", in_opt, in_path, 1,
+                           h5 ? PETSC_TRUE : job.force));
+    PetscCall(guard_lock(ctx->comm, job.out, &lock));
+  } else if (history[0]) {
+    PetscCall(guard_output(ctx->comm, "-history", history, "history-csv", NULL, NULL, 0, job.force));
+    PetscCall(guard_lock(ctx->comm, history, &lock));
+  }
   PetscCall(gce_yields_load(job.gce.data_dir, job.gce.yields, &job.yields));
   PetscCall(gce_work_create(job.yields, &job.gce, &job.work));
   if (has_theta)
@@ -116,5 +150,6 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   PetscCall(gce_work_destroy(&job.work));
   PetscCall(gce_yields_destroy(&job.yields));
   PetscCall(PetscFree(job.params));
+  PetscCall(guard_unlock(&lock));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -2,6 +2,8 @@
  * any error ends every rank with a non-zero exit so no rank is left waiting. */
 #include "cli.h"
 #include <cblas.h>
+#include <chempysbi/guard.h>
+#include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +67,17 @@ PetscErrorCode cli_require_string(const char *opt, char *val, size_t len, const 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode cli_force_option(MPI_Comm comm, PetscBool *force)
+{
+  PetscFunctionBeginUser;
+  *force = PETSC_FALSE;
+  PetscOptionsBegin(comm, NULL, "output", "guard");
+  PetscCall(PetscOptionsBool("-force", "replace an existing output file of the same kind (never an input)", NULL,
+                             *force, force, NULL));
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* One readable line per error (plus the call chain with -debug_errors)
  * instead of PETSc's full banner: users read these in SLURM logs. */
 static PetscErrorCode cli_error_handler(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n,
@@ -118,6 +131,9 @@ int main(int argc, char **argv)
   static PetscBool debug_errors = PETSC_FALSE;
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-debug_errors", &debug_errors, NULL));
   PetscCall(PetscPushErrorHandler(cli_error_handler, &debug_errors));
+  /* HDF5's own error stacks only with -debug_errors: every failing HDF5 call
+   * already becomes one error naming the file and the call. */
+  if (!debug_errors) H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   for (int i = 0; name && i < ncommands; i++)
     if (!strcmp(name, commands[i].name)) cmd = &commands[i];
   if (!cmd) {
@@ -137,6 +153,7 @@ int main(int argc, char **argv)
   if (!ierr && !cli_help()) ierr = cli_check_unused_options();
   if (ierr) {
     /* PETSc has printed the error on the rank that failed; end all ranks. */
+    guard_abort_cleanup();
     MPI_Abort(PETSC_COMM_WORLD, 1);
     return 1;
   }

@@ -42,6 +42,18 @@ PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job)
                "%s: /params has %" PetscInt_FMT " columns, expected %d", job->params_file, nc, CS_NPARAM);
     PetscCall(PetscMalloc1(n * CS_NPARAM, &job->params));
     PetscCall(h5_table_read_rows(&f, "params", H5T_NATIVE_DOUBLE, 0, n, job->params, PETSC_TRUE));
+    if (h5_exists(&f, "status")) { /* a simulate file: only a finished one is a trustworthy input */
+      int *st;
+      PetscInt pending = 0;
+      PetscCall(PetscMalloc1(n + 1, &st));
+      PetscCall(h5_table_read_rows(&f, "status", H5T_NATIVE_INT, 0, n, st, PETSC_TRUE));
+      for (PetscInt i = 0; i < n; i++) pending += st[i] < 0;
+      PetscCall(PetscFree(st));
+      PetscCheck(!pending, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
+                 "%s: %" PetscInt_FMT " of %" PetscInt_FMT
+                 " rows are not computed yet (status -1): an unfinished simulate file; finish it first",
+                 job->params_file, pending, n);
+    }
     PetscCall(h5_close(&f));
   } else {
     CsvTable t;
@@ -116,7 +128,7 @@ static PetscErrorCode sim_config_compare(MPI_Comm comm, const char *file, const 
   }
   SETERRQ(comm, PETSC_ERR_ARG_INCOMP,
           "%s was made with another configuration (file has %s, this run has %s): refusing to mix rows; use another "
-          "-out or remove the file",
+          "-out, or -force to replace the file",
           file, ta ? ta : "?", tb ? tb : "?");
 }
 
@@ -272,6 +284,10 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
   PetscCall(sim_config_string(job, config, sizeof(config)));
   if (job->to_h5) {
     PetscCall(sim_probe(ctx, job, have, sizeof(have), &state));
+    if (state && strcmp(have, config) && job->force) {
+      PetscCall(PetscPrintf(ctx->comm, "-force: %s was made with another configuration; replacing it\n", job->out));
+      state = 0;
+    }
     if (state) PetscCall(sim_config_compare(ctx->comm, job->out, have, config));
     if (state == 1) {
       PetscCall(

@@ -11,6 +11,9 @@
 /* Farm result row: status, 8 abundances, CVODE steps, RHS evaluations. */
 enum { SIM_COL_STATUS = 0, SIM_COL_ABUND = 1, SIM_COL_STEPS = 1 + CS_NELEM, SIM_COL_RHS = 2 + CS_NELEM, SIM_NOUT = 3 + CS_NELEM };
 
+/* Largest -n: every per-row table (n x 15 values at most) stays indexable by a 32-bit PetscInt. */
+#define SIM_MAX_ROWS (PETSC_MAX_INT / 16)
+
 typedef struct {
   GceConfig gce;
   GceYields *yields;
@@ -19,6 +22,7 @@ typedef struct {
   Prior prior;
   PetscInt n, seed, offset, chunk;
   PetscBool direct;
+  PetscBool force; /* -force: replace an HDF5 output made with another configuration */
   PetscReal progress_every;
   char params_file[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
   double *params; /* (n, 6) on every rank when read from a file, else NULL */

@@ -2,6 +2,7 @@
  * input validation and the dispatch of gce_run to the discrete or CVODE scheme,
  * plus the abundance conversion and trajectory output shared by both. */
 #include "gce_internal.h"
+#include <chempysbi/guard.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,11 +74,13 @@ PetscErrorCode gce_config_set_from_options(GceConfig *c)
       "gce_yields_load", c->data_dir, c->data_dir, sizeof(c->data_dir), NULL));
   PetscOptionsEnd();
   c->scheme = (GceScheme)sch;
-  PetscCheck(c->time_steps >= 3, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
-             "-time_steps must be >= 3, got %" PetscInt_FMT, c->time_steps);
+  /* Upper bounds: the work per run grows as the square of either count. */
+  PetscCall(guard_int_option(PETSC_COMM_WORLD, "-time_steps", c->time_steps, 3, 10000));
+  PetscCall(guard_real_option(PETSC_COMM_WORLD, "-rtol", c->rtol, 0, 1));
+  PetscCall(guard_real_option(PETSC_COMM_WORLD, "-atol", c->atol, 0, 1));
   PetscCheck(c->rtol > 0 && c->atol > 0, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE,
              "-rtol and -atol must be positive");
-  PetscCheck(c->cohorts >= 8, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-gce_cohorts must be >= 8");
+  PetscCall(guard_int_option(PETSC_COMM_WORLD, "-gce_cohorts", c->cohorts, 8, 10000));
   PetscCheck(c->cosmic_accretion_factor >= 0 && c->cosmic_accretion_factor <= 1e3, PETSC_COMM_WORLD,
              PETSC_ERR_ARG_OUTOFRANGE, "-cosmic_accretion_factor %g: must lie in [0, 1000]",
              (double)c->cosmic_accretion_factor);

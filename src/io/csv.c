@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CSV_MAX_FIELDS 256
 
@@ -50,6 +52,9 @@ PetscErrorCode csv_read(const char *path, PetscInt ncols, const char *const name
   PetscInt lineno = 0, rowcap = 1024;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(t, sizeof(*t)));
+  struct stat sb;
+  PetscCheck(stat(path, &sb) || !S_ISDIR(sb.st_mode), PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN,
+             "%s is a directory, expected a CSV file", path);
   fp = fopen(path, "r");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "%s: cannot open for reading (%s)", path, strerror(errno));
   /* Header: the first non-blank line. */
@@ -62,6 +67,8 @@ PetscErrorCode csv_read(const char *path, PetscInt ncols, const char *const name
     fclose(fp);
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: file is empty (no header line)", path);
   }
+  /* A UTF-8 byte-order mark (spreadsheet exports) is not part of the first column's name. */
+  if (!strncmp(line, "\xEF\xBB\xBF", 3)) memmove(line, line + 3, strlen(line + 3) + 1);
   nhead = csv_split(line, fields, CSV_MAX_FIELDS);
   PetscCheck(nhead <= CSV_MAX_FIELDS, PETSC_COMM_SELF, PETSC_ERR_SUP,
              "%s: line %" PetscInt_FMT ": more than %d columns", path, lineno, CSV_MAX_FIELDS);
@@ -185,9 +192,12 @@ PetscErrorCode csv_write(const char *path, PetscInt ncols, const char *const nam
     }
     fputc('\n', fp);
   }
-  int bad = ferror(fp);
+  int bad = ferror(fp) || fflush(fp);
+  int e = errno;
   bad |= fclose(fp);
-  PetscCheck(!bad, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: write failed", tmp);
+  if (bad && !e) e = errno;
+  if (bad) unlink(tmp); /* nothing half-written is left behind */
+  PetscCheck(!bad, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "%s: writing %s failed (%s)", path, tmp, strerror(e));
   PetscCheck(rename(tmp, path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s (%s)", tmp, path,
              strerror(errno));
   PetscFunctionReturn(PETSC_SUCCESS);

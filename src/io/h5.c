@@ -6,6 +6,20 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A failed write or read names the file (the temporary name while writing):
+ * on a full disk "HDF5 call failed: H5Dwrite" alone does not say where. */
+#define H5_FILE_NAME(f) ((f)->tmp[0] ? (f)->tmp : (f)->path)
+#define H5CallW(f, expr)                                                                                               \
+  do {                                                                                                                 \
+    if ((expr) < 0)                                                                                                    \
+      SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE,                                                                   \
+              "%s: writing failed (disk full, quota or file system error?): %s", H5_FILE_NAME(f), #expr);              \
+  } while (0)
+#define H5CallR(f, expr)                                                                                               \
+  do {                                                                                                                 \
+    if ((expr) < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: reading failed: %s", H5_FILE_NAME(f), #expr);   \
+  } while (0)
+
 static PetscErrorCode h5_fapl(MPI_Comm comm, hid_t *fapl)
 {
   PetscFunctionBeginUser;
@@ -58,8 +72,8 @@ PetscErrorCode h5_commit(H5File *f)
 {
   int rank;
   PetscFunctionBeginUser;
-  H5Call(H5Fflush(f->id, H5F_SCOPE_GLOBAL));
-  H5Call(H5Fclose(f->id));
+  H5CallW(f, H5Fflush(f->id, H5F_SCOPE_GLOBAL));
+  H5CallW(f, H5Fclose(f->id));
   f->id = -1;
   PetscCallMPI(MPI_Barrier(f->comm));
   PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
@@ -116,7 +130,7 @@ PetscErrorCode h5_table_create(H5File *f, const char *name, hid_t type, PetscInt
   }
   H5Call(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
   H5Call(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC));
-  H5Call(ds = H5Dcreate2(f->id, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  H5CallW(f, ds = H5Dcreate2(f->id, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   H5Call(H5Pclose(dcpl));
   H5Call(H5Sclose(space));
   H5Call(H5Dclose(ds));
@@ -167,9 +181,9 @@ static PetscErrorCode h5_rows_io(H5File *f, const char *name, hid_t memtype, Pet
   H5Call(dxpl = H5Pcreate(H5P_DATASET_XFER));
   H5Call(H5Pset_dxpl_mpio(dxpl, collective ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT));
   if (write)
-    H5Call(H5Dwrite(ds, memtype, mspace, fspace, dxpl, data));
+    H5CallW(f, H5Dwrite(ds, memtype, mspace, fspace, dxpl, data));
   else
-    H5Call(H5Dread(ds, memtype, mspace, fspace, dxpl, data));
+    H5CallR(f, H5Dread(ds, memtype, mspace, fspace, dxpl, data));
   H5Call(H5Pclose(dxpl));
   H5Call(H5Sclose(mspace));
   H5Call(H5Sclose(fspace));
@@ -364,11 +378,23 @@ PetscErrorCode h5_attr_read_str(H5File *f, const char *obj, const char *name, ch
 
 PetscErrorCode h5_open_checkpoint(const char *path, const char *config, H5File *f)
 {
-  char have[PETSC_MAX_PATH_LEN + 1024]; /* a config string holds a path and more */
+  static char have[H5_CONFIG_LEN], a[H5_CONFIG_LEN], b[H5_CONFIG_LEN]; /* too big for the stack */
+  char *sa, *sb, *ta, *tb;
   PetscFunctionBeginUser;
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, f));
   PetscCall(h5_attr_read_str(f, "/", "config", have, sizeof(have)));
-  PetscCheck(!strcmp(have, config), PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
-             "%s was made with another configuration (%s); this run has %s", path, have, config);
-  PetscFunctionReturn(PETSC_SUCCESS);
+  if (!strcmp(have, config)) PetscFunctionReturn(PETSC_SUCCESS);
+  /* Name the first field that differs: with input identities the strings are long. */
+  PetscCall(PetscStrncpy(a, have, sizeof(a)));
+  PetscCall(PetscStrncpy(b, config, sizeof(b)));
+  ta = strtok_r(a, ";", &sa);
+  tb = strtok_r(b, ";", &sb);
+  while (ta && tb && !strcmp(ta, tb)) {
+    ta = strtok_r(NULL, ";", &sa);
+    tb = strtok_r(NULL, ";", &sb);
+  }
+  SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_INCOMP,
+          "%s was made with another configuration or other inputs (checkpoint has %s, this run has %s): not resuming "
+          "it; run without -resume to start again",
+          path, ta ? ta : "(nothing)", tb ? tb : "(nothing)");
 }

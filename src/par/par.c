@@ -34,6 +34,13 @@ PetscErrorCode par_allreduce_count(const ParCtx *ctx, PetscInt *v)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode par_bcast_doubles(const ParCtx *ctx, double *buf, PetscInt n)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Bcast(buf, (int)n, MPI_DOUBLE, 0, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 void par_progress_start(ParProgress *p, const char *what, PetscInt done0, double every)
 {
   p->t0 = p->last = cs_wtime();

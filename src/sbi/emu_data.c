@@ -53,6 +53,15 @@ PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d)
   PetscCall(h5_table_read_rows(&f, "status", H5T_NATIVE_INT, lo, hi - lo, st, PETSC_TRUE));
   PetscCall(emu_chempy_config_read_open(&f, "config", d->chempy, sizeof(d->chempy)));
   PetscCall(h5_close(&f));
+  /* Unfinished rows (status -1): a file still being written, or the .tmp of a killed run. */
+  PetscInt pending = 0;
+  for (PetscInt i = 0; i < hi - lo; i++) pending += st[i] < 0;
+  PetscCall(par_allreduce_count(ctx, &pending));
+  PetscCheck(!pending, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %" PetscInt_FMT " of %" PetscInt_FMT
+             " rows are not computed yet (status -1): an unfinished simulate file (a killed run's .tmp?); finish it by "
+             "re-running the same simulate command",
+             path, pending, d->nraw);
   /* Compact the ok rows in place; a NaN in an ok row is a corrupt file. */
   PetscInt bad = -1;
   for (PetscInt i = 0; i < hi - lo; i++) {

@@ -6,9 +6,12 @@
 #include <chempysbi/plot.h>
 #include <chempysbi/emu_train.h>
 #include <chempysbi/gce.h>
+#include <chempysbi/guard.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
 {
@@ -56,25 +59,45 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
     c->optimizer = OPT_ADAM;
   else
     SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-optimizer %s: expected schedulefree or adam", opt);
+  PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
+  PetscCall(guard_real_option(comm, "-weight_decay", c->weight_decay, 0, PETSC_MAX_REAL));
   PetscCheck(c->epochs > 0 && c->batch > 0 && c->lr > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-epochs, -batch and -lr must be positive");
+  /* On the option text: no 32-bit wrap, and more -hidden layers than fit is an error, not a truncation. */
+  PetscCall(guard_int_option(comm, "-epochs", c->epochs, 1, 1000000));
+  PetscCall(guard_int_option(comm, "-batch", c->batch, 1, 1000000));
+  PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
+  PetscCall(guard_int_array_option(comm, "-hidden", 8, 1, 100000));
+  double np = 0, act = CS_NPARAM + 4.0 * CS_NELEM, prev = CS_NPARAM;
+  for (PetscInt l = 0; l <= c->nhidden; l++) {
+    double h = l < c->nhidden ? (double)c->hidden[l] : CS_NELEM;
+    np += (prev + 1) * h;
+    act += 2 * h;
+    prev = h;
+  }
+  /* Weights, gradients and optimiser state, and the activations of one batch. */
+  PetscCall(guard_memory(comm, 8.0 * (5 * np + act * (double)c->batch), "-hidden and -batch"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Everything a checkpoint must share with the run that resumes it. */
-static PetscErrorCode emu_config_string(const EmuTrainConfig *c, PetscInt N, char *s, size_t len)
+/* Everything a checkpoint must share with the run that resumes it, the
+ * identities of the training and validation files included. */
+static PetscErrorCode emu_config_string(MPI_Comm comm, const EmuTrainConfig *c, PetscInt N, char *s, size_t len)
 {
-  char h[128] = "";
+  char h[128] = "", idt[PETSC_MAX_PATH_LEN + 128], idv[PETSC_MAX_PATH_LEN + 128];
   PetscFunctionBeginUser;
+  PetscCall(guard_file_identity(comm, c->train, idt, sizeof(idt)));
+  PetscCall(guard_file_identity(comm, c->val, idv, sizeof(idv)));
   for (PetscInt l = 0; l < c->nhidden; l++) {
     char one[16];
     PetscCall(PetscSNPrintf(one, sizeof(one), "%s%" PetscInt_FMT, l ? "," : "", c->hidden[l]));
     PetscCall(PetscStrlcat(h, one, sizeof(h)));
   }
-  PetscCall(PetscSNPrintf(
-      s, len, "N=%" PetscInt_FMT ";batch=%" PetscInt_FMT ";lr=%g;wd=%g;hidden=%s;optimizer=%s;seed=%" PetscInt_FMT, N,
-      c->batch, (double)c->lr, (double)c->weight_decay, h, c->optimizer == OPT_ADAM ? "adam" : "schedulefree",
-      c->seed));
+  PetscCall(PetscSNPrintf(s, len,
+                          "N=%" PetscInt_FMT ";batch=%" PetscInt_FMT
+                          ";lr=%g;wd=%g;hidden=%s;optimizer=%s;seed=%" PetscInt_FMT ";train=%s;val=%s",
+                          N, c->batch, (double)c->lr, (double)c->weight_decay, h,
+                          c->optimizer == OPT_ADAM ? "adam" : "schedulefree", c->seed, idt, idv));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -232,7 +255,7 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   Batcher bt;
   PetscInt *local, epoch0 = 0;
   double *x, *y, *yhat, *dy, *hist;
-  char config[1024];
+  static char config[H5_CONFIG_LEN];
   PetscLogEvent ev_step, ev_reduce, ev_val;
   PetscFunctionBeginUser;
   PetscCall(par_log_event("emu_fwd_bwd", &ev_step));
@@ -251,12 +274,22 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
                         " validation rows, %d ranks\n",
                         tr.N, tr.nraw, va.N, ctx->size));
   PetscCall(emu_create(c->hidden, c->nhidden, (int)c->batch, &e));
-  PetscCall(emu_config_string(c, tr.N, config, sizeof(config)));
+  PetscCall(emu_config_string(ctx->comm, c, tr.N, config, sizeof(config)));
   PetscCall(opt_create(c->optimizer, e->mlp->nparams, &o));
   o->lr = c->lr;
   o->weight_decay = c->weight_decay;
   PetscCall(PetscMalloc1(HIST_NCOL * (c->epochs + 1), &hist));
-  if (c->resume) {
+  PetscBool resume = c->resume;
+  if (resume) { /* a requeued job may not have got as far as its first checkpoint */
+    char ck[PETSC_MAX_PATH_LEN + 8];
+    PetscInt have = 1;
+    PetscCall(PetscSNPrintf(ck, sizeof(ck), "%s.ckpt", c->out));
+    if (ctx->rank == 0) have = access(ck, F_OK) == 0;
+    PetscCallMPI(MPI_Bcast(&have, 1, MPIU_INT, 0, ctx->comm));
+    if (!have) PetscCall(PetscPrintf(ctx->comm, "note: -resume: no checkpoint %s; starting from scratch\n", ck));
+    resume = have ? PETSC_TRUE : PETSC_FALSE;
+  }
+  if (resume) {
     PetscCall(emu_checkpoint_read(c, config, e, o, &epoch0, hist));
     PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", epoch0));
   } else {
@@ -311,6 +344,17 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
     PetscCall(emu_validate(ctx, e, &va, PETSC_FALSE, &vr, NULL));
     opt_train_mode(o, e->mlp->params);
     PetscCall(PetscLogEventEnd(ev_val, 0, 0, 0, 0));
+    double w = 0;
+    for (size_t k = 0; k < e->mlp->nparams; k++) w += e->mlp->params[k];
+    if (!(isfinite(sse) && isfinite(vr.loss) && isfinite(w))) {
+      char msg[256]; /* snprintf: PETSc's printf writes nan as "nan." */
+      snprintf(msg, sizeof(msg),
+               "train-emulator: epoch %d: %s is not finite (train_loss %g, val_loss %g): training diverged; likely "
+               "cause: -lr %g too large",
+               (int)epoch, isfinite(w) ? "the loss" : "a weight", sse / ((double)tr.N * CS_NELEM), vr.loss,
+               (double)c->lr);
+      SETERRQ(ctx->comm, PETSC_ERR_FP, "%s", msg);
+    }
     double *h = hist + HIST_NCOL * (epoch - 1);
     h[0] = (double)epoch;
     h[1] = sse / ((double)tr.N * CS_NELEM);

@@ -3,6 +3,7 @@
  * number of ranks; the only communication is one MPI_Allreduce of the
  * combination sums and one gather of the per-star Gaussians for the output. */
 #include <chempysbi/cat.h>
+#include <chempysbi/guard.h>
 #include <chempysbi/h5.h>
 #include <chempysbi/infer.h>
 #include <chempysbi/npe.h>
@@ -12,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Per-star record: usable flag, mean (6), sd (6), mu2 (2), S2 (4), acceptance rate. */
+/* Per-star record: usable flag (0 left out, 1 used, 2 used but outside the
+ * training range, -keep_out_of_range), mean (6), sd (6), mu2 (2), S2 (4), acceptance rate. */
 enum { ST_FLAG = 0, ST_MEAN = 1, ST_SD = 7, ST_MU2 = 13, ST_S2 = 15, ST_ACC = 19, ST_NCOL = 20 };
 
 PetscErrorCode infer_config_default(InferConfig *c)
@@ -49,7 +51,14 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
                                NULL, c->emulator, c->emulator, sizeof(c->emulator), NULL));
   PetscCall(PetscOptionsInt("-min_elements", "exact methods: stars with fewer abundances are left out", NULL,
                             c->min_elements, &c->min_elements, NULL));
+  PetscCall(PetscOptionsBool("-keep_out_of_range",
+                             "use stars outside the NPE's training range (flagged), instead of leaving them out", NULL,
+                             c->keep_out_of_range, &c->keep_out_of_range, NULL));
   PetscOptionsEnd();
+  /* On the option text first: PETSc wraps integers above 2^31 (4294967297 reads as 1). */
+  PetscCall(guard_int_option(comm, "-samples", c->samples, 2, 100000000));
+  PetscCall(guard_int_option(comm, "-max_draws_factor", c->max_draws_factor, 1, PETSC_MAX_INT));
+  PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
   PetscCall(globals_set_from_options(comm, &c->g));
   PetscCall(gce_config_set_from_options(&c->gce));
   c->g.seed = c->seed;
@@ -193,7 +202,7 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
                                   PetscInt *nused, PetscInt *nskipped)
 {
   Npe *npe;
-  PetscInt lo, hi, nbad = 0, ncap = 0;
+  PetscInt lo, hi, nbad = 0, ncap = 0, nrange = 0;
   double acc[COMBINE_NACC], *samples, *mine, *all = NULL, mu0[2], S0[4];
   ParProgress prog;
   PetscLogEvent ev_sample;
@@ -210,6 +219,10 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
     for (int k = 0; k < ST_NCOL; k++) st[k] = NAN;
     st[ST_FLAG] = 0;
     if (!cat->usable[i]) continue;
+    PetscBool use, outside;
+    PetscCall(npe_star_screen(npe, cat->ids[i], i, cat->abund + i * CS_NELEM, c->keep_out_of_range, &use, &outside));
+    nrange += outside;
+    if (!use) continue;
     NpeSampleStats ss;
     CombineStar g;
     PetscCall(PetscLogEventBegin(ev_sample, 0, 0, 0, 0));
@@ -236,7 +249,7 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
     for (int k = 0; k < 2; k++) st[ST_MU2 + k] = g.mu2[k];
     for (int k = 0; k < 4; k++) st[ST_S2 + k] = g.S2[k];
     if (combine_accumulate(acc, g.mu2, g.S2))
-      st[ST_FLAG] = 1;
+      st[ST_FLAG] = outside ? 2 : 1;
     else {
       PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
                              "warning: star '%s': posterior covariance not positive definite; star left out\n",
@@ -259,6 +272,12 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
   /* Each rank counted only its own block of stars; rank 0 reports the totals. */
   PetscCall(par_allreduce_count(ctx, &ncap));
   PetscCall(par_allreduce_count(ctx, &nbad));
+  PetscCall(par_allreduce_count(ctx, &nrange));
+  PetscCheck(*nused > 0, ctx->comm, PETSC_ERR_ARG_WRONG,
+             "no usable stars in %s: all %" PetscInt_FMT " were left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT
+             " outside the NPE's training range, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
+             " non-PD; see the warnings above): no result",
+             c->stars, cat->n, cat->nunusable, nrange, ncap, nbad);
   PetscInt ntot;
   PetscCall(par_gather_doubles(ctx, mine, (hi - lo) * ST_NCOL, &all, &ntot));
   double tmax = t_local;
@@ -274,7 +293,7 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
     CombineResult *run;
     PetscCall(PetscMalloc3(cat->n * 2 + 1, &mu2, cat->n * 4 + 1, &S2, cat->n + 1, &run));
     for (PetscInt i = 0; i < cat->n; i++)
-      if (all[i * ST_NCOL + ST_FLAG] == 1) {
+      if (all[i * ST_NCOL + ST_FLAG] >= 1) {
         for (int k = 0; k < 2; k++) mu2[nu * 2 + k] = all[i * ST_NCOL + ST_MU2 + k];
         for (int k = 0; k < 4; k++) S2[nu * 4 + k] = all[i * ST_NCOL + ST_S2 + k];
         nu++;
@@ -283,8 +302,9 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
                           "stars: %" PetscInt_FMT " in catalogue, %" PetscInt_FMT " used, %" PetscInt_FMT
                           " left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
-                          " non-PD)\n",
-                          cat->n, *nused, *nskipped, cat->nunusable, ncap, nbad));
+                          " non-PD); %" PetscInt_FMT " outside the training range (%s)\n",
+                          cat->n, *nused, *nskipped, cat->nunusable, ncap, nbad, nrange,
+                          c->keep_out_of_range ? "kept, flagged 2 in /stars usable" : "left out"));
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
                           "1-D form (paper Eqs. 8-9): alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f\n", r->mean1[0],
                           r->sd1[0], r->mean1[1], r->sd1[1]));
@@ -390,6 +410,21 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
       if (cat->err_present[k] && isfinite(cat->abund[i * CS_NELEM + k]) && !(isfinite(s) && s > 0))
         errs_ok = PETSC_FALSE;
     }
+    PetscBool inrange = PETSC_TRUE, outside = PETSC_FALSE;
+    if (have >= c->min_elements && errs_ok) {
+      double xs[CS_NELEM]; /* the range check sees the training mean where a value is missing */
+      for (int k = 0; k < CS_NELEM; k++)
+        xs[k] = isfinite(cat->abund[i * CS_NELEM + k]) ? cat->abund[i * CS_NELEM + k] : npe->x_mean[k];
+      char why[256];
+      outside = !npe_star_in_range(npe, xs, why, sizeof(why));
+      inrange = !outside || c->keep_out_of_range;
+      if (outside && ctx->rank == 0)
+        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): %s; %s\n",
+                               cat->ids[i], i, why,
+                               c->keep_out_of_range ? "kept and flagged (-keep_out_of_range)"
+                                                    : "star left out (-keep_out_of_range keeps it)"));
+    }
+    if (have >= c->min_elements && errs_ok && !inrange) continue;
     if (have >= c->min_elements && errs_ok) {
       use[nu++] = i;
       npartial += have < CS_NELEM;

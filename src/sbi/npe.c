@@ -1,7 +1,10 @@
 /* NPE model: construction, HDF5 storage, density and prior-respecting sampling. */
+#include <chempysbi/calib.h>
 #include <chempysbi/npe.h>
+#include <chempysbi/par.h>
 #include <chempysbi/rng.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #define NPE_CHUNK 4096
@@ -58,6 +61,14 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
   PetscCall(
       h5_attr_write_str(f, group, "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
   PetscCall(h5_attr_write_str(f, group, "observables", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
+  if (npe->has_range) {
+    PetscCall(h5_attr_write_double(f, group, "x_range_lo", CS_NELEM, npe->x_lo));
+    PetscCall(h5_attr_write_double(f, group, "x_range_hi", CS_NELEM, npe->x_hi));
+    PetscCall(
+        h5_attr_write_str(f, group, "x_range_definition",
+                          "per observable: 0.1% and 99.9% quantiles of the noisy training simulations, widened by "
+                          "5 noise sd; infer leaves out stars outside it (-keep_out_of_range keeps them)"));
+  }
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
   PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
   PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)m->nparams, 0, NULL));
@@ -101,6 +112,11 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
     PetscCheck(fabs(pr[k] - want[k]) <= 1e-12 * (1 + fabs(want[k])), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
                "%s: the stored prior differs from this program's %s prior (entry %d: %g vs %g)", path,
                prior_kind_name((PriorKind)kind), k, pr[k], want[k]);
+  if (h5_attr_exists(&f, group, "x_range_lo")) {
+    PetscCall(h5_attr_read_double(&f, group, "x_range_lo", CS_NELEM, (*npe)->x_lo));
+    PetscCall(h5_attr_read_double(&f, group, "x_range_hi", CS_NELEM, (*npe)->x_hi));
+    (*npe)->has_range = PETSC_TRUE;
+  }
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
   PetscCall(h5_table_info(&f, name, &n, &nc));
   PetscCheck(n == (PetscInt)(*npe)->maf->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
@@ -164,5 +180,65 @@ PetscErrorCode npe_sample(Npe *npe, const double *x, PetscInt n, uint64_t seed, 
       if (prior_contains(&npe->prior, o)) st->accepted++;
     }
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscBool npe_star_in_range(const Npe *npe, const double x[CS_NELEM], char *why, size_t len)
+{
+  if (why && len) why[0] = 0;
+  if (!npe->has_range) return PETSC_TRUE;
+  for (int k = 0; k < CS_NELEM; k++)
+    if (!(x[k] >= npe->x_lo[k] && x[k] <= npe->x_hi[k])) { /* NaN is outside too */
+      if (why && len)
+        snprintf(why, len, "%s = %g outside the training range [%.3f, %.3f]", cs_elem_names[k], x[k], npe->x_lo[k],
+                 npe->x_hi[k]);
+      return PETSC_FALSE;
+    }
+  return PETSC_TRUE;
+}
+
+PetscErrorCode npe_star_screen(Npe *npe, const char *id, PetscInt row, const double x[CS_NELEM], PetscBool keep,
+                               PetscBool *use, PetscBool *outside)
+{
+  char why[256];
+  PetscFunctionBeginUser;
+  *use = PETSC_TRUE;
+  *outside = PETSC_FALSE;
+  if (!npe->has_range) {
+    if (!npe->range_warned)
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
+                             "warning: this NPE file stores no training-data range (made before it was recorded): "
+                             "stars are not checked against it; retrain with train-npe to get the check\n"));
+    npe->range_warned = PETSC_TRUE;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (npe_star_in_range(npe, x, why, sizeof(why))) PetscFunctionReturn(PETSC_SUCCESS);
+  *outside = PETSC_TRUE;
+  *use = keep;
+  PetscCall(
+      PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): %s; %s\n", id, row, why,
+                   keep ? "kept and flagged (-keep_out_of_range)" : "star left out (-keep_out_of_range keeps it)"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode npe_set_range(Npe *npe, const ParCtx *ctx, PetscInt nloc, const double *x)
+{
+  const double q[2] = {NPE_RANGE_QLO, NPE_RANGE_QHI};
+  double *col, *all = NULL;
+  PetscInt ntot;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(nloc + 1, &col));
+  for (int k = 0; k < CS_NELEM; k++) {
+    double qq[2] = {0, 0};
+    for (PetscInt i = 0; i < nloc; i++) col[i] = x[i * CS_NELEM + k];
+    PetscCall(par_gather_doubles(ctx, col, nloc, &all, &ntot));
+    if (ctx->rank == 0) PetscCall(calib_quantiles(ntot, all, 2, q, qq));
+    PetscCall(PetscFree(all));
+    PetscCall(par_bcast_doubles(ctx, qq, 2));
+    npe->x_lo[k] = qq[0] - NPE_RANGE_NOISE_SD * npe->noise;
+    npe->x_hi[k] = qq[1] + NPE_RANGE_NOISE_SD * npe->noise;
+  }
+  npe->has_range = PETSC_TRUE;
+  PetscCall(PetscFree(col));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -3,10 +3,13 @@
  * model kept). Each rank simulates its own rows with the emulator. */
 #include <chempysbi/batch.h>
 #include <chempysbi/emu.h>
+#include <chempysbi/guard.h>
 #include <chempysbi/npe_train.h>
 #include <chempysbi/opt.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 PetscErrorCode npe_train_config_default(NpeTrainConfig *c)
 {
@@ -56,8 +59,20 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
                              &c->fresh, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
+  PetscCall(guard_real_option(comm, "-noise", c->noise, 0, 10));
+  PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
+  PetscCall(guard_real_option(comm, "-clip", c->clip, 0, PETSC_MAX_REAL));
   PetscCheck(c->n >= 10 && c->batch > 0 && c->lr > 0 && c->noise >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-n >= 10, -batch > 0, -lr > 0 and -noise >= 0 are required");
+  /* Counts checked on their text (no 32-bit wrap) and bounded so every table stays indexable. */
+  PetscCall(guard_int_option(comm, "-n", c->n, 10, PETSC_MAX_INT / 16));
+  PetscCall(guard_int_option(comm, "-batch", c->batch, 1, 1000000));
+  PetscCall(guard_int_option(comm, "-max_epochs", c->max_epochs, 1, 1000000));
+  PetscCall(guard_int_option(comm, "-patience", c->patience, 1, PETSC_MAX_INT));
+  PetscCall(guard_int_option(comm, "-transforms", c->transforms, 1, 64));
+  PetscCall(guard_int_option(comm, "-hidden_features", c->hidden, 1, 4096));
+  PetscCall(guard_int_option(comm, "-blocks", c->blocks, 0, 16));
+  PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
   PetscCheck(c->val_fraction > 0 && c->val_fraction < 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-val_fraction must be in (0, 1)");
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -117,14 +132,17 @@ typedef struct {
   double best_val;
 } NpeState;
 
-static PetscErrorCode config_string(const NpeTrainConfig *c, char *s, size_t len)
+static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char *s, size_t len)
 {
+  char id[PETSC_MAX_PATH_LEN + 128];
   PetscFunctionBeginUser;
+  /* The emulator's identity (absolute path, size, creation time): a resume with another emulator is refused. */
+  PetscCall(guard_file_identity(comm, c->emulator, id, sizeof(id)));
   PetscCall(PetscSNPrintf(s, len,
-                          "emulator=%s;n=%" PetscInt_FMT ";noise=%g;batch=%" PetscInt_FMT
+                          "emulator=%s;emulator_file=%s;n=%" PetscInt_FMT ";noise=%g;batch=%" PetscInt_FMT
                           ";lr=%g;val_fraction=%g;clip=%g;arch=%" PetscInt_FMT "x%" PetscInt_FMT "x%" PetscInt_FMT
                           ";seed=%" PetscInt_FMT ";fresh=%d;patience=%" PetscInt_FMT,
-                          c->emulator, c->n, (double)c->noise, c->batch, (double)c->lr, (double)c->val_fraction,
+                          c->emulator, id, c->n, (double)c->noise, c->batch, (double)c->lr, (double)c->val_fraction,
                           (double)c->clip, c->transforms, c->hidden, c->blocks, c->seed, (int)c->fresh, c->patience));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -182,6 +200,26 @@ static PetscErrorCode ckpt_read(const NpeTrainConfig *c, const char *config, Npe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A diverged training (NaN or infinite loss or weights) stops with the epoch
+ * and the likely cause, instead of saving a NaN model. */
+static PetscErrorCode npe_check_finite(const ParCtx *ctx, const NpeTrainConfig *c, const Npe *npe, PetscInt epoch,
+                                       double train, double val)
+{
+  double w = 0;
+  PetscFunctionBeginUser;
+  for (size_t k = 0; k < npe->maf->nparams; k++) w += npe->maf->params[k];
+  if (!(isfinite(train) && isfinite(val) && isfinite(w))) {
+    char msg[256]; /* snprintf: PETSc's printf writes nan as "nan." */
+    snprintf(msg, sizeof(msg),
+             "train-npe: epoch %d: %s is not finite (train_nll %g, val_nll %g): training diverged; likely cause: -lr "
+             "%g too large%s",
+             (int)epoch, isfinite(w) ? "the loss" : "a weight", train, val, (double)c->lr,
+             c->clip > 0 ? "" : " without gradient clipping (-clip 0)");
+    SETERRQ(ctx->comm, PETSC_ERR_FP, "%s", msg);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
 {
   Emulator *emu;
@@ -189,7 +227,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   Opt *o;
   Batcher bt;
   NpeState s = {0, 0, INFINITY};
-  char config[PETSC_MAX_PATH_LEN + 1024]; /* the -emulator path and every other field, never truncated */
+  static char config[H5_CONFIG_LEN]; /* the -emulator path, its identity and every other field, never truncated */
   char chempy[512];
   PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi,
            *local;
@@ -203,7 +241,12 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
   PetscCall(npe_create(c->transforms, c->hidden, c->blocks, (int)PetscMax(c->batch, 1024), &npe));
   npe->noise = c->noise;
-  PetscCall(config_string(c, config, sizeof(config)));
+  PetscCall(config_string(ctx->comm, c, config, sizeof(config)));
+  /* Sized by the options: checked before the allocations, naming them. */
+  PetscCall(guard_memory(ctx->comm,
+                         8.0 * ((double)c->n / ctx->size * 2 * (CS_NPARAM + CS_NELEM) + 4.0 * c->max_epochs +
+                                (double)PetscMax(c->batch, 1024) * c->transforms * c->hidden * (c->blocks + 2) * 4),
+                         "-n, -batch, -max_epochs and the flow size"));
   par_block_range(ntr, ctx->rank, ctx->size, &tlo, &thi);
   par_block_range(nval, ctx->rank, ctx->size, &vlo, &vhi);
   PetscInt nl = thi - tlo, nv = vhi - vlo;
@@ -214,10 +257,22 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   /* Validation simulations follow the training ones in the global numbering. */
   PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, th, x));
   PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, vth, vx));
+  /* The range of the training observations, stored with the model so that infer can tell a star outside it. */
+  PetscCall(npe_set_range(npe, ctx, nl, x));
   PetscCall(opt_create(OPT_ADAM, npe->maf->nparams, &o));
   o->lr = c->lr;
   PetscCall(PetscMalloc2(npe->maf->nparams, &best, HIST_NCOL * (c->max_epochs + 1), &hist));
-  if (c->resume) {
+  PetscBool resume = c->resume;
+  if (resume) { /* a requeued job may not have got as far as its first checkpoint */
+    char ck[PETSC_MAX_PATH_LEN + 8];
+    PetscInt have = 1;
+    PetscCall(PetscSNPrintf(ck, sizeof(ck), "%s.ckpt", c->out));
+    if (ctx->rank == 0) have = access(ck, F_OK) == 0;
+    PetscCallMPI(MPI_Bcast(&have, 1, MPIU_INT, 0, ctx->comm));
+    if (!have) PetscCall(PetscPrintf(ctx->comm, "note: -resume: no checkpoint %s; starting from scratch\n", ck));
+    resume = have ? PETSC_TRUE : PETSC_FALSE;
+  }
+  if (resume) {
     PetscCall(ckpt_read(c, config, npe, best, o, &s, hist));
     PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", s.epoch));
   } else {
@@ -284,6 +339,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
       PetscCall(PetscArraycpy(best, npe->maf->params, npe->maf->nparams));
     } else
       s.since_best++;
+    PetscCall(npe_check_finite(ctx, c, npe, s.epoch, sum / (double)ntr, val));
     double *h = hist + HIST_NCOL * (s.epoch - 1), dt = cs_wtime() - t0;
     h[0] = (double)s.epoch;
     h[1] = sum / (double)ntr;

@@ -6,6 +6,7 @@
 #include <chempysbi/plot.h>
 #include <chempysbi/calib.h>
 #include <chempysbi/emu.h>
+#include <chempysbi/guard.h>
 #include <chempysbi/h5.h>
 #include <chempysbi/npe.h>
 #include <chempysbi/validate.h>
@@ -87,8 +88,17 @@ PetscErrorCode validate_check_config(MPI_Comm comm, const ValidateConfig *c)
              "-n %" PetscInt_FMT ": the number of test cases must be positive", c->n);
   PetscCheck(c->n <= VALIDATE_MAX_CASES, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-n %" PetscInt_FMT ": at most %d test cases (random stream layout)", c->n, VALIDATE_MAX_CASES);
-  PetscCheck(c->samples > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
-             "-samples %" PetscInt_FMT ": the number of posterior samples must be positive", c->samples);
+  PetscCheck(c->samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-samples %" PetscInt_FMT ": need at least 2 posterior samples per case (as infer)", c->samples);
+  /* On the option text too: PETSc wraps integers above 2^31 into range. */
+  PetscCall(guard_int_option(comm, "-n", c->n, 1, VALIDATE_MAX_CASES));
+  PetscCall(guard_int_option(comm, "-samples", c->samples, 2, 100000000));
+  PetscCall(guard_int_option(comm, "-max_draws_factor", c->max_draws_factor, 1, PETSC_MAX_INT));
+  PetscCall(guard_int_option(comm, "-tarp_bins", c->tarp_bins, 1, 100000));
+  PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
+  PetscCall(guard_real_option(comm, "-progress_every", c->progress_every, 0, 1e9));
+  PetscCheck((double)c->samples * (double)c->max_draws_factor < 2e9, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-max_draws_factor %" PetscInt_FMT ": -samples x factor must stay below 2e9", c->max_draws_factor);
   PetscCheck(c->max_draws_factor >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-max_draws_factor %" PetscInt_FMT ": must be at least 1", c->max_draws_factor);
   PetscCheck(c->tarp_bins >= 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-tarp_bins %" PetscInt_FMT ": must be positive",
@@ -98,6 +108,8 @@ PetscErrorCode validate_check_config(MPI_Comm comm, const ValidateConfig *c)
              "-n %" PetscInt_FMT " x -samples %" PetscInt_FMT
              " x 6 values exceed what one MPI gather carries (2^31 - 1): use fewer",
              c->n, c->samples);
+  /* Rank 0 holds every case's samples (TARP), each rank its own. */
+  PetscCall(guard_memory(comm, 8.0 * CS_NPARAM * (double)c->samples * 2 * (double)c->n, "-n x -samples"));
   if (c->simulator == VALIDATE_SIM_EMULATOR)
     PetscCheck(c->emulator[0], comm, PETSC_ERR_ARG_WRONG, "-simulator emulator needs -emulator FILE");
   else

@@ -13,6 +13,9 @@ check_fails() { # name pattern command...: passes when the command fails and its
   elif grep -q -- "$pat" "$TMP/last.out"; then echo "PASS $name"
   else echo "FAIL $name: message lacks '$pat'"; sed 's/^/    /' "$TMP/last.out" | tail -5; fi
 }
+wait_gone() { # after kill -9 of mpirun: its ranks (own process groups) exit when they notice; wait for them
+  for i in $(seq 1 100); do pgrep -f -- "$TMP/" > /dev/null || return 0; sleep 0.1; done
+}
 small_models() { # SEED: a small training set, emulator (5 epochs) and NPE in $TMP, as the later stages' fixture
   local S="$BIN simulate -prior wide -scheme discrete -progress_every 100"
   $MPIRUN -np 2 $S -n 4000 -seed "$1" -out $TMP/tr.h5 > /dev/null 2>&1

@@ -22,15 +22,15 @@ check "emulator: validation loss far below the mean predictor's (< 0.1)" bash -c
 setsid $MPIRUN -np 2 $T -epochs 6 -out $TMP/k.h5 > $TMP/k1.log 2>&1 &
 pid=$!
 for i in $(seq 1 300); do grep -q '^epoch   2' $TMP/k1.log 2>/dev/null && break; sleep 0.05; done
-kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null; wait_gone
 check "emulator: a checkpoint survives the kill" test -f $TMP/k.h5.ckpt
 check "emulator: -resume continues from the checkpoint" bash -c "$MPIRUN -np 2 $T -epochs 6 -out $TMP/k.h5 -resume > $TMP/k2.log 2>&1 && grep -q 'resuming after epoch' $TMP/k2.log"
 check "emulator: uninterrupted 6-epoch run" $MPIRUN -np 2 $T -epochs 6 -out $TMP/full.h5
 check "emulator: resumed weights equal the uninterrupted run exactly" h5diff -q $TMP/k.h5 $TMP/full.h5 /emulator/params
 check_fails "emulator: -resume from a checkpoint beyond -epochs refused" "beyond -epochs 2" $T -epochs 2 -out $TMP/k.h5 -resume
 
-check_fails "emulator: missing training file named" "cannot open HDF5 file $TMP/none.h5" $BIN train-emulator -train $TMP/none.h5 -val $TMP/va.h5 -out $TMP/x.h5
-check_fails "emulator: a model file given as training set is named" "$TMP/e1.h5: dataset params is missing" $BIN train-emulator -train $TMP/e1.h5 -val $TMP/va.h5 -out $TMP/x.h5
+check_fails "emulator: missing training file named" "-train $TMP/none.h5: cannot read it" $BIN train-emulator -train $TMP/none.h5 -val $TMP/va.h5 -out $TMP/x.h5
+check_fails "emulator: a model file given as training set is named" "-train $TMP/e1.h5 is an emulator (train-emulator output), expected a training set" $BIN train-emulator -train $TMP/e1.h5 -val $TMP/va.h5 -out $TMP/x.h5
 
 # emulate: the emulator row by row against CHEMPY on the same parameter rows.
 printf 'birth_time_Gyr,alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out\n8,-2.3,-2.89,-0.3,0.55,0.5\n11,-2.5,-3.0,-0.2,0.6,0.4\n5,-2.1,-2.7,-0.4,0.5,0.6\n' > $TMP/p.csv

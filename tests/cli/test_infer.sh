@@ -22,8 +22,8 @@ cut -d, -f1-4 $TMP/stars.csv > $TMP/cols.csv
 for np in 1 3; do $MPIRUN -np $np $I -stars $TMP/stars.csv -max_draws_factor 1 2>/dev/null | grep '^stars:' > $TMP/cap$np.log; done
 check "infer: stars left out by the sampling cap counted over all ranks" bash -c "! grep -q ' 0 sampling cap' $TMP/cap1.log && cmp $TMP/cap1.log $TMP/cap3.log"
 check_fails "infer: catalogue without a column named" "Mg_Fe" $I -stars $TMP/cols.csv
-check_fails "infer: an emulator file is not an NPE" "no NPE" $I -npe $TMP/emu.h5 -stars $TMP/stars.csv
-check_fails "infer: -samples 1 refused" "at least 2" $I -stars $TMP/stars.csv -samples 1
+check_fails "infer: an emulator file is not an NPE" "is an emulator (train-emulator output), expected an NPE" $I -npe $TMP/emu.h5 -stars $TMP/stars.csv
+check_fails "infer: -samples 1 refused" "-samples 1: must be between 2" $I -stars $TMP/stars.csv -samples 1
 check_fails "infer: -max_draws_factor 0 refused" "max_draws_factor" $I -stars $TMP/stars.csv -max_draws_factor 0
 
 # The exact methods (issue 11). HMC is the default (auto) below 100 stars.

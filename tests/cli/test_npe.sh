@@ -16,11 +16,11 @@ check "npe: -fresh draws new simulations each epoch (a different model)" bash -c
 setsid $MPIRUN -np 2 $T -max_epochs 12 -patience 100 -out $TMP/k.h5 > $TMP/k1.log 2>&1 &
 pid=$!
 for i in $(seq 1 400); do grep -q '^epoch   3' $TMP/k1.log 2>/dev/null && break; sleep 0.05; done
-kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null
+kill -9 -- -$pid 2>/dev/null; wait $pid 2>/dev/null; wait_gone
 check "npe: -resume after a kill continues from the checkpoint" bash -c "$MPIRUN -np 2 $T -max_epochs 12 -patience 100 -out $TMP/k.h5 -resume > $TMP/k2.log 2>&1 && grep -q 'resuming after epoch' $TMP/k2.log"
 check "npe: uninterrupted run" $MPIRUN -np 2 $T -max_epochs 12 -patience 100 -out $TMP/full.h5
 check "npe: resumed model equals the uninterrupted one exactly" h5diff -q $TMP/k.h5 $TMP/full.h5 /npe/params
 check_fails "npe: -resume from a checkpoint beyond -max_epochs refused" "beyond -max_epochs 2" $BIN train-npe -emulator $TMP/emu.h5 -n 5000 -seed 4 -patience 100 -max_epochs 2 -out $TMP/k.h5 -resume
 
-check_fails "npe: a simulate file is not an emulator" "no emulator" $BIN train-npe -emulator $TMP/tr.h5 -out $TMP/x.h5
+check_fails "npe: a simulate file is not an emulator" "is a training set (simulate output), expected an emulator" $BIN train-npe -emulator $TMP/tr.h5 -out $TMP/x.h5
 check_fails "npe: -noise must not be negative" "noise" $BIN train-npe -emulator $TMP/emu.h5 -noise -1 -out $TMP/x.h5

@@ -40,10 +40,10 @@ check_fails "validate: test stars from another cosmic accretion factor refused" 
 check_fails "validate: test stars from another yield set refused" "trained on CHEMPY with yields=tng, but validate runs CHEMPY with yields=alt" $V -yields alt -out $TMP/x.h5
 echo "this is not an HDF5 file" > $TMP/junk.h5
 check_fails "validate: a nonsense -npe file is named" "$TMP/junk.h5" $V -npe $TMP/junk.h5 -out $TMP/x.h5
-check_fails "validate: an emulator file given as -npe is refused" "no NPE" $V -npe $TMP/emu.h5 -out $TMP/x.h5
+check_fails "validate: an emulator file given as -npe is refused" "is an emulator (train-emulator output), expected an NPE" $V -npe $TMP/emu.h5 -out $TMP/x.h5
 check_fails "validate: a missing -npe file is named" "$TMP/none.h5" $V -npe $TMP/none.h5 -out $TMP/x.h5
 check_fails "validate: -n 0 refused" "number of test cases must be positive" $V -n 0 -out $TMP/x.h5
-check_fails "validate: -samples -5 refused" "number of posterior samples must be positive" $V -samples -5 -out $TMP/x.h5
+check_fails "validate: -samples -5 refused" "need at least 2 posterior samples" $V -samples -5 -out $TMP/x.h5
 check_fails "validate: -simulator emulator without -emulator refused" "needs -emulator" $V -simulator emulator -out $TMP/x.h5
 check_fails "validate: an NPE file given as -emulator is named" "$TMP/npe.h5" $V -simulator emulator -emulator $TMP/npe.h5 -out $TMP/x.h5
 check_fails "validate: unknown -simulator refused" "expected chempy or emulator" $V -simulator python -out $TMP/x.h5

@@ -56,6 +56,29 @@ static void test_missing_value_strict(void **state)
   expect_error("a,b,c\n1,,3\n", "line 2, column 'b': value is missing");
 }
 
+/* A spreadsheet export starts with a UTF-8 byte-order mark: not part of the first column's name. */
+static void test_bom(void **state)
+{
+  CsvTable t;
+  assert_int_equal(try_read("\xEF\xBB\xBF"
+                            "a,b,c\n1,2,3\n",
+                            PETSC_FALSE, &t),
+                   0);
+  assert_true(t.data[0] == 1 && t.data[2] == 3);
+  csv_table_destroy(&t);
+}
+
+static void test_directory(void **state)
+{
+  CsvTable t;
+  errbuf[0] = 0;
+  PetscPushErrorHandler(capture, NULL);
+  PetscErrorCode e = csv_read("/tmp", 3, names, NULL, PETSC_FALSE, NULL, &t);
+  PetscPopErrorHandler();
+  assert_int_not_equal(e, 0);
+  if (!strstr(errbuf, "/tmp is a directory")) fail_msg("message '%s' does not say it is a directory", errbuf);
+}
+
 static void test_missing_value_allowed(void **state)
 {
   CsvTable t;
@@ -78,6 +101,8 @@ int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shuffled_columns),
+      cmocka_unit_test(test_bom),
+      cmocka_unit_test(test_directory),
       cmocka_unit_test(test_missing_column),
       cmocka_unit_test(test_non_numeric),
       cmocka_unit_test(test_ragged),
