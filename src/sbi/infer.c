@@ -419,11 +419,10 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
       outside = !npe_star_in_range(npe, xs, why, sizeof(why));
       inrange = !outside || c->keep_out_of_range;
       if (outside && ctx->rank == 0)
-        PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): %s; %s\n",
-                               cat->ids[i], i, why,
-                               c->keep_out_of_range
-                                   ? "kept (-keep_out_of_range), its out-of-range values dropped from its likelihood"
-                                   : "star left out (-keep_out_of_range keeps it)"));
+        PetscCall(PetscFPrintf(
+            PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): %s; %s\n", cat->ids[i], i, why,
+            c->keep_out_of_range ? "kept (-keep_out_of_range), its out-of-range values dropped from its likelihood"
+                                 : "star left out (-keep_out_of_range keeps it)"));
     }
     if (have >= c->min_elements && errs_ok && !inrange) continue;
     if (have >= c->min_elements && errs_ok) {
@@ -439,7 +438,7 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
   for (PetscInt j = lo; j < hi; j++)
     for (int k = 0; k < CS_NELEM; k++) {
       double v = cat->abund[use[j] * CS_NELEM + k];
-      /* A kept out-of-range star (-keep_out_of_range) keeps its in-range values only: the emulator is not trusted beyond its training data. */
+      /* A kept out-of-range star keeps its in-range values only: the emulator is not trusted beyond its data. */
       if (npe->has_range && !(v >= npe->x_lo[k] && v <= npe->x_hi[k])) v = NAN;
       x[(j - lo) * CS_NELEM + k] = v;
       e[(j - lo) * CS_NELEM + k] = cat->err[use[j] * CS_NELEM + k];
