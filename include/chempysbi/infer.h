@@ -4,6 +4,7 @@
 #ifndef CHEMPYSBI_INFER_H
 #define CHEMPYSBI_INFER_H
 
+#include <chempysbi/cat.h>
 #include <chempysbi/combine.h>
 #include <chempysbi/par.h>
 
@@ -12,6 +13,7 @@ typedef struct {
   PetscInt samples, seed, max_draws_factor;
   PetscBool plots;
   PetscBool keep_out_of_range; /* use stars outside the NPE's training range (flagged 2 in /stars usable) */
+  CatOptions cat;              /* -columns -min_elements -error_floor -error_default -bad_above */
 } InferConfig;
 
 PetscErrorCode infer_config_default(InferConfig *c);

@@ -21,7 +21,7 @@ PetscErrorCode cmd_infer(const ParCtx *ctx)
   PetscCall(guard_memory(ctx->comm, 8.0 * CS_NPARAM * (double)c.samples, "-samples"));
   const char *in_opt[2] = {"-npe", "-stars"}, *in_path[2] = {c.npe, c.stars};
   PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));
-  PetscCall(guard_input(ctx->comm, "-stars", c.stars, "catalogue,catalogue-csv,mock-csv,hdf5,text"));
+  PetscCall(guard_input(ctx->comm, "-stars", c.stars, "catalogue,catalogue-csv,mock-csv,fits,hdf5,text"));
   if (c.out[0]) {
     PetscCall(guard_output(ctx->comm, "-out", c.out, "infer", in_opt, in_path, 2, force));
     PetscCall(guard_lock(ctx->comm, c.out, &lock));

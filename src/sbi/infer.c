@@ -25,6 +25,7 @@ PetscErrorCode infer_config_default(InferConfig *c)
   c->seed = 1;
   c->max_draws_factor = 100;
   c->plots = PETSC_TRUE;
+  PetscCall(cat_options_default(&c->cat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -52,6 +53,7 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
   PetscCall(guard_int_option(comm, "-samples", c->samples, 2, 100000000));
   PetscCall(guard_int_option(comm, "-max_draws_factor", c->max_draws_factor, 1, PETSC_MAX_INT));
   PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
+  PetscCall(cat_options_set_from_options(comm, &c->cat));
   PetscCheck(c->samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-samples %" PetscInt_FMT ": need at least 2 to fit a Gaussian", c->samples);
   PetscCheck(c->max_draws_factor >= 1 && (double)c->samples * (double)c->max_draws_factor < 2e9, comm,
@@ -61,13 +63,13 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Rank 0 reads the catalogue; every rank gets abundances, usable flags and ids. */
-static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, Catalogue *cat)
+/* Rank 0 reads the catalogue; every rank gets abundances, errors, missing reasons, usable flags and ids. */
+static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, const CatOptions *o, Catalogue *cat)
 {
   PetscInt ok = 1, n = 0;
   PetscFunctionBeginUser;
   if (ctx->rank == 0) {
-    PetscErrorCode e = cat_read(path, cat);
+    PetscErrorCode e = cat_read_opts(path, o, cat);
     ok = e ? 0 : 1;
     if (ok) n = cat->n;
   }
@@ -76,10 +78,27 @@ static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, Catalo
   PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, ctx->comm));
   if (ctx->rank != 0) PetscCall(cat_alloc(n, cat));
   PetscCallMPI(MPI_Bcast(cat->abund, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(cat->err, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(cat->missing, (int)(n * CS_NELEM), MPI_UNSIGNED_CHAR, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(cat->err_present, CS_NELEM, MPIU_BOOL, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(cat->ids, (int)(n * CAT_ID_LEN), MPI_CHAR, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(cat->usable, (int)n, MPIU_BOOL, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(&cat->nunusable, 1, MPIU_INT, 0, ctx->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* " (missing: Mg_Fe, O_Fe)" for a warning; static storage, one star at a time. */
+static const char *missing_list(const Catalogue *cat, PetscInt i)
+{
+  static char buf[256];
+  size_t k = 0;
+  buf[0] = 0;
+  for (int e = 0; e < CS_NELEM; e++)
+    if (!isfinite(cat->abund[i * CS_NELEM + e]))
+      k += (size_t)snprintf(buf + k, k < sizeof(buf) ? sizeof(buf) - k : 0, "%s%s",
+                            k ? ", " : " (missing: ", cs_elem_names[e]);
+  if (k && k < sizeof(buf)) snprintf(buf + k, sizeof(buf) - k, ")");
+  return buf;
 }
 
 static PetscErrorCode plot_results(const char *out, const CombineResult *run, PetscInt n, const CombineResult *r,
@@ -188,14 +207,14 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
 {
   Catalogue cat;
   Npe *npe;
-  PetscInt lo, hi, nbad = 0, ncap = 0, nrange = 0;
+  PetscInt lo, hi, nbad = 0, ncap = 0, nrange = 0, nmiss = 0, nwide = 0;
   double acc[COMBINE_NACC], *samples, *mine, *all = NULL, mu0[2], S0[4];
   ParProgress prog;
   PetscLogEvent ev_sample;
   PetscFunctionBeginUser;
   PetscCall(par_log_event("npe_sample", &ev_sample));
   PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
-  PetscCall(load_catalogue(ctx, c->stars, &cat));
+  PetscCall(load_catalogue(ctx, c->stars, &c->cat, &cat));
   par_block_range(cat.n, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc2(c->samples * CS_NPARAM, &samples, (hi - lo) * ST_NCOL + 1, &mine));
   combine_acc_zero(acc);
@@ -212,9 +231,22 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
     if (!use) continue;
     NpeSampleStats ss;
     CombineStar g;
+    double ctx_i[NPE_CTX_MAX];
+    int wide;
+    /* A fixed-noise NPE needs all eight values; a conditioned one takes this star's errors and gaps. */
+    if (!npe_context(npe, cat.abund + i * CS_NELEM, cat.err + i * CS_NELEM, ctx_i, &wide)) {
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
+                             "warning: star '%s' (row %" PetscInt_FMT "): %d of %d elements present%s; the NPE %s was "
+                             "trained for fixed noise and needs all of them (train-npe -noise_range, -p_missing "
+                             "gives one that takes missing values); star left out\n",
+                             cat.ids[i], i, cat_npresent(&cat, i), CS_NELEM, missing_list(&cat, i), c->npe));
+      nmiss++;
+      continue;
+    }
+    nwide += wide;
     PetscCall(PetscLogEventBegin(ev_sample, 0, 0, 0, 0));
-    PetscCall(npe_sample(npe, cat.abund + i * CS_NELEM, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i,
-                         c->samples * c->max_draws_factor, samples, &ss));
+    PetscCall(npe_sample_ctx(npe, ctx_i, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i,
+                             c->samples * c->max_draws_factor, samples, &ss));
     PetscCall(PetscLogEventEnd(ev_sample, 0, 0, 0, 0));
     st[ST_ACC] = (double)ss.accepted / PetscMax(1, ss.drawn);
     if (ss.capped || ss.accepted < 2) {
@@ -260,11 +292,14 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
   PetscCall(par_allreduce_count(ctx, &ncap));
   PetscCall(par_allreduce_count(ctx, &nbad));
   PetscCall(par_allreduce_count(ctx, &nrange));
+  PetscCall(par_allreduce_count(ctx, &nmiss));
+  PetscCall(par_allreduce_count(ctx, &nwide));
   PetscCheck(*nused > 0, ctx->comm, PETSC_ERR_ARG_WRONG,
-             "no usable stars in %s: all %" PetscInt_FMT " were left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT
+             "no usable stars in %s: all %" PetscInt_FMT " were left out (%" PetscInt_FMT
+             " below -min_elements, %" PetscInt_FMT " with missing values the NPE cannot take, %" PetscInt_FMT
              " outside the NPE's training range, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
              " non-PD; see the warnings above): no result",
-             c->stars, cat.n, cat.nunusable, nrange, ncap, nbad);
+             c->stars, cat.n, cat.nunusable, nmiss, nrange, ncap, nbad);
   PetscInt ntot;
   PetscCall(par_gather_doubles(ctx, mine, (hi - lo) * ST_NCOL, &all, &ntot));
   double tmax = t_local;
@@ -288,10 +323,16 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
     combine_running(nu, mu2, S2, mu0, S0, run, NULL);
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
                           "stars: %" PetscInt_FMT " in catalogue, %" PetscInt_FMT " used, %" PetscInt_FMT
-                          " left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
+                          " left out (%" PetscInt_FMT " below -min_elements, %" PetscInt_FMT
+                          " missing values the NPE cannot take, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
                           " non-PD); %" PetscInt_FMT " outside the training range (%s)\n",
-                          cat.n, *nused, *nskipped, cat.nunusable, ncap, nbad, nrange,
+                          cat.n, *nused, *nskipped, cat.nunusable, nmiss, ncap, nbad, nrange,
                           c->keep_out_of_range ? "kept, flagged 2 in /stars usable" : "left out"));
+    if (npe->kind == NPE_CONDITIONED && nwide)
+      PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                            "note: %" PetscInt_FMT " values with errors above the NPE's trained range (%g dex) were "
+                            "treated as missing\n",
+                            nwide, npe->obs.hi));
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
                           "1-D form (paper Eqs. 8-9): alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f\n", r->mean1[0],
                           r->sd1[0], r->mean1[1], r->sd1[1]));

@@ -24,6 +24,14 @@ PetscErrorCode mock_star(MockSpec *m, PetscInt i, double out[MK_NOUT])
     for (int k = 0; k < CS_NELEM; k++) out[MK_CLEAN + k] = NAN;
   Rng r;
   rng_init(&r, m->seed, RNG_MOCK, (uint64_t)i | (UINT64_C(1) << 62));
-  for (int k = 0; k < CS_NELEM; k++) out[MK_NOISY + k] = out[MK_CLEAN + k] + m->noise * rng_normal(&r);
+  /* obs_fixed draws the same eight normals as before errors and gaps existed. */
+  ObsModel fixed, *obs = &m->obs;
+  unsigned char why[CS_NELEM];
+  if (obs->lo == 0 && obs->hi == 0) {
+    obs_fixed(m->noise, &fixed);
+    obs = &fixed;
+  }
+  obs_draw(obs, &r, out + MK_CLEAN, out + MK_NOISY, out + MK_SIG, why);
+  for (int k = 0; k < CS_NELEM; k++) out[MK_WHY + k] = why[k];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
