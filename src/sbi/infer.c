@@ -225,10 +225,6 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
     for (int k = 0; k < ST_NCOL; k++) st[k] = NAN;
     st[ST_FLAG] = 0;
     if (!cat.usable[i]) continue;
-    PetscBool use, outside;
-    PetscCall(npe_star_screen(npe, cat.ids[i], i, cat.abund + i * CS_NELEM, c->keep_out_of_range, &use, &outside));
-    nrange += outside;
-    if (!use) continue;
     NpeSampleStats ss;
     CombineStar g;
     double ctx_i[NPE_CTX_MAX];
@@ -244,6 +240,10 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, CombineResult 
       continue;
     }
     nwide += wide;
+    PetscBool use, outside;
+    PetscCall(npe_star_screen(npe, cat.ids[i], i, cat.abund + i * CS_NELEM, c->keep_out_of_range, &use, &outside));
+    nrange += outside;
+    if (!use) continue;
     PetscCall(PetscLogEventBegin(ev_sample, 0, 0, 0, 0));
     PetscCall(npe_sample_ctx(npe, ctx_i, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i,
                              c->samples * c->max_draws_factor, samples, &ss));

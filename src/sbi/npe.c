@@ -280,7 +280,8 @@ PetscBool npe_star_in_range(const Npe *npe, const double x[CS_NELEM], char *why,
   if (why && len) why[0] = 0;
   if (!npe->has_range) return PETSC_TRUE;
   for (int k = 0; k < CS_NELEM; k++)
-    if (!isnan(x[k]) && !(x[k] >= npe->x_lo[k] && x[k] <= npe->x_hi[k])) { /* missing (NaN) is not outside; inf is */
+    /* NaN is outside for a fixed-noise NPE; for a conditioned one it is a missing value, which it takes. */
+    if (!(isnan(x[k]) && npe->kind == NPE_CONDITIONED) && !(x[k] >= npe->x_lo[k] && x[k] <= npe->x_hi[k])) {
       if (why && len)
         snprintf(why, len, "%s = %g outside the training range [%.3f, %.3f]", cs_elem_names[k], x[k], npe->x_lo[k],
                  npe->x_hi[k]);

@@ -79,8 +79,9 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
                                NULL, c->errors, c->errors, sizeof(c->errors), NULL));
   PetscCall(PetscOptionsReal("-p_missing", "probability that an element of a test case is missing (default: the NPE's)",
                              NULL, c->p_missing, &c->p_missing, NULL));
-  PetscCall(PetscOptionsString("-drop", "elements missing in every test case, e.g. He_Fe,Ne_Fe (APOGEE-like)", NULL,
-                               c->drop, c->drop, sizeof(c->drop), NULL));
+  PetscCall(PetscOptionsString("-drop",
+                               "elements missing in every test case, e.g. He_Fe,Ne_Fe (APOGEE-like); none: no pattern",
+                               NULL, c->drop, c->drop, sizeof(c->drop), NULL));
   PetscCall(PetscOptionsInt("-exact", "compare the first N cases with the exact (emulator-likelihood) posterior", NULL,
                             c->exact, &c->exact, NULL));
   PetscCall(PetscOptionsInt("-exact_samples", "importance samples per -exact case", NULL, c->exact_samples,
@@ -148,7 +149,10 @@ static PetscErrorCode case_obs_model(MPI_Comm comm, const ValidateConfig *c, con
   *m = npe->obs;
   if (c->errors[0]) PetscCall(obs_parse_range(comm, "-errors", c->errors, &m->lo, &m->hi));
   if (c->p_missing >= 0) m->p_missing = c->p_missing;
-  if (c->drop[0]) {
+  if (!strcmp(c->drop, "none")) { /* no pattern at all, not even the NPE's training one */
+    m->drop = 0;
+    m->p_drop = 0;
+  } else if (c->drop[0]) {
     PetscCall(obs_parse_elements(comm, "-drop", c->drop, &m->drop));
     m->p_drop = 1;
   }
