@@ -44,6 +44,8 @@ typedef struct {
   char id[CAT_COL_LEN];
   PetscBool required; /* every named value column must be in the file (our own format); else an absent
                          column makes that element missing for every star */
+  double bad_above;   /* |value| at or above this is a sentinel: 900 for the surveys (APOGEE's -9999.99),
+                         infinity for ours (we write NaN); -bad_above in a map file */
 } CatColumns;
 
 /* Reading options (-columns, -min_elements, -error_floor, -error_default, -bad_above). */
@@ -52,7 +54,7 @@ typedef struct {
   PetscInt min_elements;            /* a star needs this many present elements (default 1) */
   double error_floor;               /* [dex] lower bound on every error (default 0.01) */
   double error_default;             /* [dex] error of an element without an error column (default 0.05) */
-  double bad_above;                 /* |value| at or above this is a sentinel (default 900) */
+  double bad_above;                 /* |value| at or above this is a sentinel (default -1: the map's) */
 } CatOptions;
 
 PetscErrorCode cat_options_default(CatOptions *o);
@@ -63,7 +65,7 @@ PetscErrorCode cat_options_set_from_options(MPI_Comm comm, CatOptions *o);
  * "galah" (C_fe, e_C_fe, flag_C_fe, ..., fe_h, sobject_id; no He, Ne), or a map
  * file of PETSc options: -like chempysbi|apogee|galah (the start, default
  * chempysbi), -id NAME, -<elem> NAME, -<elem>_err NAME, -<elem>_flag NAME (NAME
- * "none" for no column), -required true|false. Unknown keys are errors. */
+ * "none" for no column), -required true|false, -bad_above V. Unknown keys are errors. */
 PetscErrorCode cat_columns_get(const char *spec, CatColumns *m);
 
 /* Read a catalogue on the calling process only (serial, PETSC_COMM_SELF; the

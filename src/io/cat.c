@@ -289,8 +289,9 @@ static PetscErrorCode cat_read_h5(const char *path, Catalogue *c, CatRaw *raw)
 }
 
 /* Values to missing ones and errors to effective sigmas (the one place that decides). */
-static void cat_apply(const CatRaw *raw, const CatOptions *o, Catalogue *c)
+static void cat_apply(const CatRaw *raw, const CatOptions *o, const CatColumns *m, Catalogue *c)
 {
+  const double bad = o->bad_above > 0 ? o->bad_above : m->bad_above;
   for (int e = 0; e < CS_NELEM; e++) c->err_present[e] = raw->has[CS_NELEM + e];
   for (PetscInt i = 0; i < c->n; i++)
     for (int e = 0; e < CS_NELEM; e++) {
@@ -301,11 +302,11 @@ static void cat_apply(const CatRaw *raw, const CatOptions *o, Catalogue *c)
         why = CAT_NO_COLUMN;
       else if (!isfinite(v))
         why = CAT_NO_VALUE;
-      else if (fabs(v) >= o->bad_above)
+      else if (fabs(v) >= bad)
         why = CAT_SENTINEL;
       else if (raw->has[2 * CS_NELEM + e] && isfinite(fl) && fl != 0)
         why = CAT_FLAGGED;
-      else if (raw->has[CS_NELEM + e] && !(isfinite(s) && s >= 0 && s < o->bad_above))
+      else if (raw->has[CS_NELEM + e] && !(isfinite(s) && s >= 0 && s < bad))
         why = CAT_BAD_ERROR;
       c->missing[i * CS_NELEM + e] = (unsigned char)why;
       c->abund[i * CS_NELEM + e] = why ? NAN : v;
@@ -368,7 +369,7 @@ PetscErrorCode cat_read_opts(const char *path, const CatOptions *o, Catalogue *c
     PetscCall(cat_read_csv(path, &m, c, &raw));
   }
   PetscCheck(c->n > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: catalogue has no stars", path);
-  cat_apply(&raw, o, c);
+  cat_apply(&raw, o, &m, c);
   PetscCall(PetscFree(raw.v));
   PetscCall(cat_check(c, o->min_elements, path, PETSC_TRUE));
   PetscCall(cat_summary(path, format, o, c));

@@ -4,6 +4,7 @@
  * element list stays defined once, in cs_elem_names. */
 #include <chempysbi/cat.h>
 #include <ctype.h>
+#include <math.h>
 #include <string.h>
 
 PetscErrorCode cat_options_default(CatOptions *o)
@@ -14,7 +15,7 @@ PetscErrorCode cat_options_default(CatOptions *o)
   o->min_elements = 1;
   o->error_floor = 0.01;
   o->error_default = 0.05;
-  o->bad_above = 900;
+  o->bad_above = -1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -30,14 +31,17 @@ PetscErrorCode cat_options_set_from_options(MPI_Comm comm, CatOptions *o)
                              &o->error_floor, NULL));
   PetscCall(PetscOptionsReal("-error_default", "error of an element the catalogue has no error column for [dex]", NULL,
                              o->error_default, &o->error_default, NULL));
-  PetscCall(PetscOptionsReal("-bad_above", "|value| at or above this is a sentinel, i.e. missing [dex]", NULL,
-                             o->bad_above, &o->bad_above, NULL));
+  PetscCall(PetscOptionsReal("-bad_above",
+                             "|value| at or above this is a sentinel, i.e. missing [dex] (-1: the column map's, 900 "
+                             "for apogee and galah, none for chempysbi)",
+                             NULL, o->bad_above, &o->bad_above, NULL));
   PetscOptionsEnd();
   PetscCheck(o->min_elements >= 0 && o->min_elements <= CS_NELEM, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-min_elements %" PetscInt_FMT ": must be in 0..%d", o->min_elements, CS_NELEM);
-  PetscCheck(o->error_floor >= 0 && o->error_default > 0 && o->bad_above > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
-             "-error_floor %g must be >= 0, -error_default %g and -bad_above %g > 0", o->error_floor, o->error_default,
-             o->bad_above);
+  PetscCheck(o->error_floor >= 0 && o->error_default > 0 && (o->bad_above > 0 || o->bad_above == -1), comm,
+             PETSC_ERR_ARG_OUTOFRANGE,
+             "-error_floor %g must be >= 0, -error_default %g > 0 and -bad_above %g > 0 (or -1)", o->error_floor,
+             o->error_default, o->bad_above);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -79,6 +83,7 @@ static PetscErrorCode cat_columns_preset(const char *name, CatColumns *m)
     }
   }
   m->required = !strcmp(name, "chempysbi") ? PETSC_TRUE : PETSC_FALSE;
+  m->bad_above = !strcmp(name, "chempysbi") ? INFINITY : 900; /* surveys write -9999.99, we write NaN */
   PetscCall(PetscStrncpy(m->id,
                          !strcmp(name, "chempysbi") ? "id"
                          : !strcmp(name, "apogee")  ? "APOGEE_ID"
@@ -130,6 +135,7 @@ PetscErrorCode cat_columns_get(const char *spec, CatColumns *m)
     PetscCall(cat_map_entry(o, spec, key, m->flag[e]));
   }
   PetscCall(PetscOptionsGetBool(o, NULL, "-required", &m->required, &set));
+  PetscCall(PetscOptionsGetReal(o, NULL, "-bad_above", &m->bad_above, &set));
   PetscCall(PetscOptionsAllUsed(o, &left));
   if (left) {
     PetscInt n;
@@ -140,7 +146,8 @@ PetscErrorCode cat_columns_get(const char *spec, CatColumns *m)
     PetscCall(PetscOptionsLeftRestore(o, &n, &names, &values));
     PetscCall(PetscOptionsDestroy(&o));
     SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
-            "column map %s: unknown key -%s (keys: -like -id -required -<element> -<element>_err -<element>_flag)",
+            "column map %s: unknown key -%s (keys: -like -id -required -bad_above -<element> -<element>_err "
+            "-<element>_flag)",
             spec, first);
   }
   PetscCall(PetscOptionsDestroy(&o));

@@ -446,6 +446,23 @@ static void test_galah_and_map_file(void **state)
   expect_in(errbuf, "chempysbi layout");
 }
 
+/* Sentinels: the survey maps treat |value| >= 900 as missing; ours keeps the
+ * value (we write NaN for missing) unless -bad_above says otherwise. */
+static void test_sentinels(void **state)
+{
+  Catalogue c;
+  CatOptions o;
+  write_file("/tmp/cs_sent.csv", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe\n0,0,0,0,0,0,-9999.99,0\n");
+  assert_int_equal(cat_options_default(&o), 0);
+  assert_int_equal(try_read_opts("/tmp/cs_sent.csv", &o, &c), 0);
+  assert_true(c.abund[el("O_Fe")] == -9999.99 && c.missing[el("O_Fe")] == CAT_PRESENT);
+  cat_destroy(&c);
+  o.bad_above = 900;
+  assert_int_equal(try_read_opts("/tmp/cs_sent.csv", &o, &c), 0);
+  assert_int_equal(c.missing[el("O_Fe")], CAT_SENTINEL);
+  cat_destroy(&c);
+}
+
 /* A FITS table written by cat_write_table reads back exactly, NaNs and all. */
 static void test_fits_write_roundtrip(void **state)
 {
@@ -483,6 +500,7 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_h5_by_name),         cmocka_unit_test(test_h5_vlen_ids),
       cmocka_unit_test(test_h5_seven_columns),   cmocka_unit_test(test_apogee_fits_csv),
       cmocka_unit_test(test_galah_and_map_file), cmocka_unit_test(test_fits_write_roundtrip),
+      cmocka_unit_test(test_sentinels),
   };
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int r = cmocka_run_group_tests(tests, NULL, NULL);
