@@ -20,9 +20,13 @@ typedef struct {
   double alpha, nia; /* the galaxy's globals */
   double noise;      /* [dex] Gaussian noise on every abundance (when obs is unset) */
   ObsModel obs;      /* per-star errors and missing elements; all zero: obs_fixed(noise) */
-  uint64_t seed;     /* stream seed of this galaxy */
-  GceWork *work;     /* CHEMPY workspace (used when emu is NULL) */
-  Emulator *emu;     /* diagnostic: abundances from the emulator instead of CHEMPY */
+  /* Errors and gaps copied from a template catalogue (mock -errors_from): star i takes template
+   * star i mod ntmpl's sigma (8) and its missing elements; NULL: drawn from obs. */
+  const double *tmpl_err; /* (ntmpl, 8) [dex], NaN = missing */
+  PetscInt ntmpl;
+  uint64_t seed; /* stream seed of this galaxy */
+  GceWork *work; /* CHEMPY workspace (used when emu is NULL) */
+  Emulator *emu; /* diagnostic: abundances from the emulator instead of CHEMPY */
 } MockSpec;
 
 /* Star i into out[MK_NOUT]. Status is the last CHEMPY status (0 = accepted);

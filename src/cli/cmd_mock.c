@@ -96,7 +96,8 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   GceYields *y;
   PetscInt n = 1000, *pending = NULL;
   char out[PETSC_MAX_PATH_LEN] = "", emu_path[PETSC_MAX_PATH_LEN] = "", errors[64] = "", drop[256] = "",
-       columns[PETSC_MAX_PATH_LEN] = "chempysbi";
+       columns[PETSC_MAX_PATH_LEN] = "chempysbi", tmpl[PETSC_MAX_PATH_LEN] = "";
+  double *tmpl_err = NULL;
   PetscReal p_missing = 0;
   FarmSummary sum;
   PetscBool force;
@@ -121,6 +122,10 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
                                drop, drop, sizeof(drop), NULL));
   PetscCall(PetscOptionsString("-columns", "column names: chempysbi, apogee, galah or a map file", NULL, columns,
                                columns, sizeof(columns), NULL));
+  PetscCall(PetscOptionsString("-errors_from",
+                               "copy per-star errors and missing elements from this catalogue (star i from template "
+                               "star i mod N; read with -columns)",
+                               NULL, tmpl, tmpl, sizeof(tmpl), NULL));
   PetscCall(PetscOptionsString("-out", "output catalogue (.csv, or .fits for a FITS binary table)", NULL, out, out,
                                sizeof(out), NULL));
   PetscCall(PetscOptionsString("-emulator", "diagnostic only: make the abundances with this emulator instead of CHEMPY",
@@ -138,11 +143,13 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCall(guard_real_option(ctx->comm, "-alpha_IMF", m.spec.alpha, -PETSC_MAX_REAL, PETSC_MAX_REAL));
   PetscCall(guard_real_option(ctx->comm, "-log10_N_Ia", m.spec.nia, -PETSC_MAX_REAL, PETSC_MAX_REAL));
   PetscCall(guard_memory(ctx->comm, 8.0 * (double)n * (2 * MK_NOUT + 1), "-n"));
-  const char *in_opt[1] = {"-emulator"}, *in_path[1] = {emu_path};
+  const char *in_opt[2] = {"-emulator", "-errors_from"}, *in_path[2] = {emu_path, tmpl};
   if (emu_path[0]) PetscCall(guard_input(ctx->comm, "-emulator", emu_path, "train-emulator,hdf5"));
+  if (tmpl[0])
+    PetscCall(guard_input(ctx->comm, "-errors_from", tmpl, "catalogue,catalogue-csv,mock-csv,fits,hdf5,text"));
   size_t olen = strlen(out);
   PetscBool fits = (olen > 5 && !strcmp(out + olen - 5, ".fits")) || (olen > 4 && !strcmp(out + olen - 4, ".fit"));
-  PetscCall(guard_output(ctx->comm, "-out", out, fits ? "fits" : "mock-csv", in_opt, in_path, 1, force));
+  PetscCall(guard_output(ctx->comm, "-out", out, fits ? "fits" : "mock-csv", in_opt, in_path, 2, force));
   PetscCall(guard_lock(ctx->comm, out, &lock));
   PetscCheck(m.spec.noise > 0 && p_missing >= 0 && p_missing < 1, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-noise %g must be > 0 and -p_missing %g in [0, 1)", m.spec.noise, p_missing);
@@ -154,6 +161,29 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
     m.spec.obs.p_drop = 1; /* a survey pattern: every star */
   }
   PetscCall(cat_columns_get(columns, &m.cols));
+  if (tmpl[0]) { /* rank 0 reads the template, every rank gets its errors (NaN = missing) */
+    PetscInt nt = 0, ok = 1;
+    Catalogue tc;
+    if (ctx->rank == 0) {
+      CatOptions co;
+      PetscCall(cat_options_default(&co));
+      PetscCall(PetscStrncpy(co.columns, columns, sizeof(co.columns)));
+      ok = cat_read_opts(tmpl, &co, &tc) ? 0 : 1;
+      if (ok) nt = tc.n;
+    }
+    PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_INT, 0, ctx->comm));
+    PetscCheck(ok, ctx->comm, PETSC_ERR_FILE_READ, "-errors_from %s: cannot read the template catalogue (see above)",
+               tmpl);
+    PetscCallMPI(MPI_Bcast(&nt, 1, MPIU_INT, 0, ctx->comm));
+    PetscCall(PetscMalloc1(nt * CS_NELEM, &tmpl_err));
+    if (ctx->rank == 0) {
+      PetscCall(PetscArraycpy(tmpl_err, tc.err, nt * CS_NELEM));
+      PetscCall(cat_destroy(&tc));
+    }
+    PetscCall(par_bcast_doubles(ctx, tmpl_err, nt * CS_NELEM));
+    m.spec.tmpl_err = tmpl_err;
+    m.spec.ntmpl = nt;
+  }
   PetscCall(prior_init(PRIOR_GAUSS, &m.spec.prior));
   m.spec.seed = (uint64_t)seed;
   double th[CS_NPARAM] = {m.spec.alpha,         m.spec.nia,           m.spec.prior.mean[2],
@@ -189,6 +219,7 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCall(gce_work_destroy(&m.spec.work));
   PetscCall(gce_yields_destroy(&y));
   PetscCall(emu_destroy(&m.spec.emu));
+  PetscCall(PetscFree(tmpl_err));
   PetscCall(guard_unlock(&lock));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
