@@ -5,14 +5,14 @@
 # The one list of Debian packages the project needs (build, run, test, plots).
 DEBIAN_PACKAGES := build-essential pkg-config git openmpi-bin libopenmpi-dev \
   petsc-dev libhdf5-openmpi-dev hdf5-tools libsundials-dev librandom123-dev \
-  libopenblas-dev libcmocka-dev gnuplot-nox clang-format \
+  libopenblas-dev libcmocka-dev libcfitsio-dev gnuplot-nox clang-format \
   slurm-wlm munge
 
 CC      := mpicc
 CSTD    := -std=c11 -D_DEFAULT_SOURCE
 OPT     ?= -O2 -g
 WARN    := -Wall -Wextra -Wno-unused-parameter
-PKGS    := petsc hdf5-openmpi
+PKGS    := petsc hdf5-openmpi cfitsio
 CPPFLAGS := -Iinclude -Ibuild $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 CFLAGS  := $(CSTD) $(OPT) $(WARN)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsundials_cvode -lsundials_nvecserial -lopenblas -lm
@@ -40,6 +40,7 @@ check-deps:
 	@echo '#include <H5pubconf.h>' | $(CC) $(CPPFLAGS) -E -dM - 2>/dev/null | grep -q 'H5_HAVE_PARALLEL 1' || { echo "error: HDF5 was built without parallel support: install libhdf5-openmpi-dev"; exit 1; }
 	@echo '#include <cvode/cvode.h>' | $(CC) -E - >/dev/null 2>&1 || { echo "error: SUNDIALS CVODE headers not found: install libsundials-dev (make deps)"; exit 1; }
 	@echo '#include <Random123/philox.h>' | $(CC) -E - >/dev/null 2>&1 || { echo "error: Random123 headers not found: install librandom123-dev (make deps)"; exit 1; }
+	@pkg-config --exists cfitsio || { echo "error: cfitsio not found by pkg-config: install libcfitsio-dev (make deps)"; exit 1; }
 	@echo '#include <cblas.h>' | $(CC) -E - >/dev/null 2>&1 || { echo "error: CBLAS header not found: install libopenblas-dev (make deps)"; exit 1; }
 
 # Only the benchmarks' peer comparisons need these (PyTorch is large).

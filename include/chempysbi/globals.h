@@ -18,7 +18,8 @@ typedef struct {
   PetscInt auto_hmc_below; /* auto: hmc below this many stars, newton from it */
   PetscInt init_samples;   /* NPE draws per star for the exact methods' start */
   PetscInt samples;        /* gauss: NPE draws per star (set by the caller's -samples) */
-  double default_err;      /* [dex] error of an abundance without an error column */
+  double
+      default_err; /* [dex] error where x has none (infer: the catalogue reader's -error_default; coverage: -noise) */
   PetscInt seed;
   HmcConfig hmc;
   NewtonConfig newton;
@@ -41,7 +42,7 @@ typedef struct {
 } GlobalsResult;
 
 void globals_config_default(GlobalsConfig *c);
-/* Options -method, -auto_hmc_below, -init_samples, -default_err, -hmc_*, -newton_* (the
+/* Options -method, -auto_hmc_below, -init_samples, -hmc_*, -newton_* (the
  * caller reads -seed and -samples). */
 PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c);
 GlobalsMethod globals_pick(const GlobalsConfig *c, PetscInt nstars);

@@ -29,7 +29,7 @@ PetscErrorCode guard_memory(MPI_Comm comm, double bytes, const char *what);
 /* What `path` is: "" (missing), "directory", "simulate", "train-emulator",
  * "train-npe", "validate", "infer", "catalogue", "... checkpoint", "hdf5"
  * (no provenance), "simulate-csv", "emulate-csv", "mock-csv", "params-csv",
- * "catalogue-csv", "history-csv", "text" or "file" (other binary). Serial. */
+ * "catalogue-csv", "history-csv", "fits", "text" or "file" (other binary). Serial. */
 PetscErrorCode guard_file_kind(const char *path, char *kind, size_t len);
 /* A phrase for messages: "a training set (simulate output)". */
 const char *guard_kind_phrase(const char *kind);

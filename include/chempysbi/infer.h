@@ -5,6 +5,7 @@
 #ifndef CHEMPYSBI_INFER_H
 #define CHEMPYSBI_INFER_H
 
+#include <chempysbi/cat.h>
 #include <chempysbi/combine.h>
 #include <chempysbi/gce.h>
 #include <chempysbi/globals.h>
@@ -14,9 +15,9 @@ typedef struct {
   char npe[PETSC_MAX_PATH_LEN], stars[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
   char emulator[PETSC_MAX_PATH_LEN]; /* exact methods' likelihood; default: the one inside the NPE file */
   PetscInt samples, seed, max_draws_factor;
-  PetscInt min_elements; /* exact methods: a star needs at least this many abundances */
   PetscBool plots;
   PetscBool keep_out_of_range; /* use stars outside the NPE's training range (flagged 2 in /stars usable) */
+  CatOptions cat;              /* -columns -min_elements -error_floor -error_default -bad_above */
   GlobalsConfig g;
   GceConfig gce; /* CHEMPY for -correct_emulator */
 } InferConfig;

@@ -7,19 +7,26 @@
 
 #include <chempysbi/emu.h>
 #include <chempysbi/gce.h>
+#include <chempysbi/obs.h>
 #include <chempysbi/prior.h>
 
-/* One mock star as a row: status, attempts, theta (6), clean (8), noisy (8). */
-enum { MK_ST = 0, MK_ATT = 1, MK_TH = 2, MK_CLEAN = 8, MK_NOISY = 16, MK_NOUT = 24 };
+/* One mock star as a row: status, attempts, theta (6), clean (8), noisy (8),
+ * sigma (8) [dex] and why each element is missing (8, OBS_PRESENT/RANDOM/PATTERN). */
+enum { MK_ST = 0, MK_ATT = 1, MK_TH = 2, MK_CLEAN = 8, MK_NOISY = 16, MK_SIG = 24, MK_WHY = 32, MK_NOUT = 40 };
 #define MOCK_MAX_ATTEMPTS 200
 
 typedef struct {
   Prior prior;       /* locals are drawn from it (PRIOR_GAUSS) */
   double alpha, nia; /* the galaxy's globals */
-  double noise;      /* [dex] Gaussian noise on every abundance */
-  uint64_t seed;     /* stream seed of this galaxy */
-  GceWork *work;     /* CHEMPY workspace (used when emu is NULL) */
-  Emulator *emu;     /* diagnostic: abundances from the emulator instead of CHEMPY */
+  double noise;      /* [dex] Gaussian noise on every abundance (when obs is unset) */
+  ObsModel obs;      /* per-star errors and missing elements; all zero: obs_fixed(noise) */
+  /* Errors and gaps copied from a template catalogue (mock -errors_from): star i takes template
+   * star i mod ntmpl's sigma (8) and its missing elements; NULL: drawn from obs. */
+  const double *tmpl_err; /* (ntmpl, 8) [dex], NaN = missing */
+  PetscInt ntmpl;
+  uint64_t seed; /* stream seed of this galaxy */
+  GceWork *work; /* CHEMPY workspace (used when emu is NULL) */
+  Emulator *emu; /* diagnostic: abundances from the emulator instead of CHEMPY */
 } MockSpec;
 
 /* Star i into out[MK_NOUT]. Status is the last CHEMPY status (0 = accepted);

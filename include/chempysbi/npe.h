@@ -7,15 +7,27 @@
 #include <chempysbi/h5.h>
 #include <chempysbi/maf.h>
 #include <chempysbi/par.h>
+#include <chempysbi/obs.h>
 #include <chempysbi/prior.h>
+
+/* What the flow's conditioner sees. FIXED: the eight standardised abundances,
+ * trained at one noise level (the paper; files without a "kind" attribute).
+ * CONDITIONED: 24 inputs, the standardised abundances with missing ones set
+ * to 0, the standardised log sigma of each element (0 where missing) and the
+ * presence mask (1 present, 0 missing): one model for any errors and gaps. */
+typedef enum { NPE_FIXED = 0, NPE_CONDITIONED = 1 } NpeKind;
+#define NPE_CTX_MAX (3 * CS_NELEM)
 
 typedef struct {
   Maf *maf;
+  NpeKind kind;
   double th_mean[CS_NPARAM], th_sd[CS_NPARAM]; /* z-scoring of theta */
   double x_mean[CS_NELEM], x_sd[CS_NELEM];     /* z-scoring of the observations */
   Prior prior;
-  double noise;        /* [dex] Gaussian noise the NPE was trained with */
+  double noise;        /* [dex] FIXED: the Gaussian noise the NPE was trained with; CONDITIONED: sqrt(lo hi) */
+  ObsModel obs;        /* the training observation model (FIXED: obs_fixed(noise)) */
   double *zbuf, *tbuf; /* sampling scratch, (chunk, 6) each */
+  double *cbuf;        /* (2048, NPE_CTX_MAX) context scratch of npe_log_prob */
   size_t chunk;
   /* Range of the training observations per element [dex]: the 0.1% and 99.9%
    * quantiles of the simulated noisy abundances, widened by NPE_RANGE_NOISE_SD
@@ -37,13 +49,26 @@ typedef struct {
 } NpeSampleStats;
 
 PetscErrorCode npe_create(PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe);
+/* As npe_create, for either kind (context size 8 or 24). */
+PetscErrorCode npe_create_kind(NpeKind kind, PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe);
+/* Conditioner inputs per observation: 8 (FIXED) or 24 (CONDITIONED). */
+int npe_context_size(NpeKind kind);
 PetscErrorCode npe_destroy(Npe **npe);
 PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group);
 /* Every rank reads the file itself; errors name the file and what does not match. */
 PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, Npe **npe);
 /* x (8) -> standardised context (8). */
 void npe_standardise_x(const Npe *npe, const double *x, double *c);
-/* log q(theta | x) in the original units for n rows (n <= max_batch). */
+/* The conditioner input ctx (npe_context_size) of one observation: x (8)
+ * [dex] with NaN = missing, sigma (8) [dex] per element (NULL: the NPE's own
+ * noise; ignored by a FIXED NPE). A sigma below the trained range is raised to
+ * its lower end (a wider posterior); an element with a sigma above it is
+ * treated as missing (it would be over-trusted otherwise), counted in *nwide
+ * (may be NULL). Returns PETSC_FALSE if the NPE cannot take the observation:
+ * a FIXED NPE and a missing value. */
+PetscBool npe_context(const Npe *npe, const double *x, const double *sigma, double *ctx, int *nwide);
+/* log q(theta | x) in the original units for n rows (n <= max_batch), every
+ * row at the NPE's own noise (npe_context with sigma NULL). */
 void npe_log_prob(Npe *npe, const double *theta, const double *x, int n, double *logp);
 /* Whether star x lies inside the training range of every element; when not,
  * why names the first column outside it, e.g. "Fe_H = 5 outside [-2.41, 0.93]".
@@ -58,10 +83,15 @@ PetscErrorCode npe_star_screen(Npe *npe, const char *id, PetscInt row, const dou
                                PetscBool *use, PetscBool *outside);
 /* Set the range from the training observations (nloc rows of 8 on each rank; collective). */
 PetscErrorCode npe_set_range(Npe *npe, const ParCtx *ctx, PetscInt nloc, const double *x);
+/* log q(theta | ctx) for n rows with contexts ctx (n, npe_context_size), any n. */
+void npe_log_prob_ctx(Npe *npe, const double *theta, const double *ctx, int n, double *logp);
 /* n posterior samples for one observation x, from the stream (seed, purpose,
  * index): draws in chunks, keeps those inside the prior's support, stops after
  * max_draws total draws. Returns the accepted count in st. */
 PetscErrorCode npe_sample(Npe *npe, const double *x, PetscInt n, uint64_t seed, RngPurpose purpose, uint64_t index,
                           PetscInt max_draws, double *theta, NpeSampleStats *st);
+/* npe_sample for a prepared context (npe_context): any kind, any mask. */
+PetscErrorCode npe_sample_ctx(Npe *npe, const double *ctx, PetscInt n, uint64_t seed, RngPurpose purpose,
+                              uint64_t index, PetscInt max_draws, double *theta, NpeSampleStats *st);
 
 #endif

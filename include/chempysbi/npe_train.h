@@ -12,6 +12,10 @@ typedef struct {
   PetscInt n, batch, max_epochs, patience, seed, transforms, hidden, blocks;
   PetscReal noise, lr, val_fraction, clip;
   PetscBool fresh, resume;
+  /* The conditioned NPE (-noise_range, -p_missing, -drop_patterns, -p_drop); with none of them
+   * the fixed-noise NPE of the paper (-noise). */
+  NpeKind kind;
+  ObsModel obs;
 } NpeTrainConfig;
 
 PetscErrorCode npe_train_config_default(NpeTrainConfig *c);

@@ -6,6 +6,7 @@
 #define CHEMPYSBI_VALIDATE_H
 
 #include <chempysbi/gce.h>
+#include <chempysbi/obs.h>
 #include <chempysbi/par.h>
 
 typedef enum { VALIDATE_SIM_CHEMPY = 0, VALIDATE_SIM_EMULATOR = 1 } ValidateSimulator;
@@ -16,6 +17,7 @@ typedef enum { VALIDATE_SIM_CHEMPY = 0, VALIDATE_SIM_EMULATOR = 1 } ValidateSimu
  *   noise     (seed, RNG_VALIDATE, j + 2^40)
  *   posterior npe_sample(seed, RNG_POSTERIOR, j + 2^50)   (infer uses index = star < 2^50)
  *   TARP      (seed, RNG_VALIDATE, 2^63 | j)               (calib_tarp_f)
+ *   exact     npe_sample(seed, RNG_POSTERIOR, j + 2^51)   (importance-sampling proposals, -exact)
  * so at most 2^20 test cases. Redrawing CHEMPY's rejections means the truths
  * follow the prior restricted to what CHEMPY accepts, while the NPE (trained
  * on the emulator) covers the whole prior; the run reports how many redraws
@@ -25,6 +27,7 @@ typedef enum { VALIDATE_SIM_CHEMPY = 0, VALIDATE_SIM_EMULATOR = 1 } ValidateSimu
 #define VALIDATE_MAX_REDRAWS   100
 #define VALIDATE_NOISE_INDEX   (UINT64_C(1) << 40)
 #define VALIDATE_POST_INDEX    (UINT64_C(1) << 50)
+#define VALIDATE_EXACT_INDEX   (UINT64_C(1) << 51)
 
 typedef struct {
   char npe[PETSC_MAX_PATH_LEN], emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
@@ -37,6 +40,13 @@ typedef struct {
   PetscBool plots;
   PetscReal progress_every; /* [s] */
   GceConfig gce;            /* CHEMPY options (-scheme, -yields, -data_dir, ...) */
+  /* Observation model of the test cases: -errors LO,HI, -p_missing, -drop (a survey pattern on every
+   * case). Unset: the NPE's own training model. */
+  char errors[64], drop[256];
+  PetscReal p_missing; /* < 0: unset */
+  /* -exact N: for the first N cases the exact posterior under the emulator likelihood (self-normalised
+   * importance sampling of -exact_samples NPE draws), compared with the NPE's mean and sd. */
+  PetscInt exact, exact_samples;
 } ValidateConfig;
 
 /* Everything rank 0 computes; validate_run broadcasts it to every rank. */
@@ -52,10 +62,15 @@ typedef struct {
   double ape_globals[3], ape_all[3];                                    /* [%] q25, median, q75 pooled */
   double rmse[CS_NPARAM];                                               /* of the posterior means, parameter units */
   double mean_sd[CS_NPARAM];                                            /* average posterior sd */
-  double min_acceptance; /* lowest fraction of NPE draws inside the prior */
-  PetscInt nlow;         /* cases with acceptance < 0.5 */
-  PetscInt ncapped;      /* cases that hit the draw cap (samples repeated cyclically) */
-  PetscInt redraws;      /* CHEMPY rejections replaced by a redraw of theta */
+  double min_acceptance;           /* lowest fraction of NPE draws inside the prior */
+  PetscInt nlow;                   /* cases with acceptance < 0.5 */
+  PetscInt ncapped;                /* cases that hit the draw cap (samples repeated cyclically) */
+  PetscInt redraws;                /* CHEMPY rejections replaced by a redraw of theta */
+  ObsModel obs;                    /* the test cases' errors and missing elements */
+  PetscInt nexact;                 /* cases with an exact posterior (ESS >= 100) */
+  double exact_dmean[CS_NPARAM];   /* median |NPE mean - exact mean| / exact sd */
+  double exact_sdratio[CS_NPARAM]; /* median NPE sd / exact sd */
+  double exact_ess_min;
   double seconds;        /* wall time of the per-case loop (slowest rank) */
   double sample_seconds; /* of which npe_sample (slowest rank) */
 } ValidateSummary;

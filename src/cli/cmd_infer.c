@@ -20,7 +20,7 @@ PetscErrorCode cmd_infer(const ParCtx *ctx)
   PetscCall(guard_memory(ctx->comm, 8.0 * CS_NPARAM * (double)c.samples, "-samples"));
   const char *in_opt[3] = {"-npe", "-stars", "-emulator"}, *in_path[3] = {c.npe, c.stars, c.emulator};
   PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));
-  PetscCall(guard_input(ctx->comm, "-stars", c.stars, "catalogue,catalogue-csv,mock-csv,hdf5,text"));
+  PetscCall(guard_input(ctx->comm, "-stars", c.stars, "catalogue,catalogue-csv,mock-csv,fits,hdf5,text"));
   if (c.emulator[0]) PetscCall(guard_input(ctx->comm, "-emulator", c.emulator, "train-emulator,hdf5"));
   if (c.out[0]) {
     PetscCall(guard_output(ctx->comm, "-out", c.out, "infer", in_opt, in_path, c.emulator[0] ? 3 : 2, force));

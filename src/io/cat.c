@@ -1,6 +1,9 @@
-/* Star catalogues from CSV or HDF5. Columns are matched by name, never by
+/* Star catalogues from CSV, HDF5 or FITS. Columns are matched by name, never by
  * position, because a catalogue read in the wrong order still "works" and gives
- * a wrong galaxy. Bad stars are flagged and reported, never silently used. */
+ * a wrong galaxy. Every reader fills the same raw table (value, error and flag
+ * of each element); one pass then turns bad values into missing ones, errors
+ * into effective sigmas, and stars with too few elements into reported,
+ * unusable ones. */
 #include <chempysbi/cat.h>
 #include <chempysbi/csv.h>
 #include <chempysbi/h5.h>
@@ -9,13 +12,19 @@
 #include <stdio.h>
 #include <string.h>
 
+const char *const cat_missing_names[CAT_NREASON] = {"present", "no value",  "sentinel",
+                                                    "flagged", "bad error", "no column"};
+
 PetscErrorCode cat_alloc(PetscInt n, Catalogue *c)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(c, sizeof(*c)));
   c->n = n;
-  PetscCall(PetscMalloc4(n * CS_NELEM, &c->abund, n * CS_NELEM, &c->err, n, &c->ids, n, &c->usable));
+  c->min_elements = 1;
+  PetscCall(PetscMalloc5(n * CS_NELEM, &c->abund, n * CS_NELEM, &c->err, n, &c->ids, n, &c->usable, n * CS_NELEM,
+                         &c->missing));
   for (PetscInt i = 0; i < n * CS_NELEM; i++) c->abund[i] = c->err[i] = NAN;
+  PetscCall(PetscArrayzero(c->missing, n * CS_NELEM));
   for (PetscInt i = 0; i < n; i++) {
     PetscCall(PetscSNPrintf(c->ids[i], CAT_ID_LEN, "%" PetscInt_FMT, i));
     c->usable[i] = PETSC_TRUE;
@@ -26,45 +35,50 @@ PetscErrorCode cat_alloc(PetscInt n, Catalogue *c)
 PetscErrorCode cat_destroy(Catalogue *c)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFree4(c->abund, c->err, c->ids, c->usable));
+  PetscCall(PetscFree5(c->abund, c->err, c->ids, c->usable, c->missing));
   c->n = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Value e of star i is bad: an abundance that is missing (NaN) or not finite,
- * or a given error that is so or negative. Slots CS_NELEM.. are the errors. */
-static PetscBool cat_bad(const Catalogue *c, PetscInt i, int e)
+int cat_npresent(const Catalogue *c, PetscInt i)
 {
-  if (e < CS_NELEM) return isfinite(c->abund[i * CS_NELEM + e]) ? PETSC_FALSE : PETSC_TRUE;
-  e -= CS_NELEM;
-  double v = c->err[i * CS_NELEM + e];
-  return (c->err_present[e] && !(isfinite(v) && v >= 0)) ? PETSC_TRUE : PETSC_FALSE;
+  int k = 0;
+  for (int e = 0; e < CS_NELEM; e++) k += isfinite(c->abund[i * CS_NELEM + e]) ? 1 : 0;
+  return k;
 }
 
 void cat_star_problem(const Catalogue *c, PetscInt i, char *buf, size_t len)
 {
   size_t k = 0;
-  int nbad = 0;
+  int np = cat_npresent(c, i), nm = 0;
   buf[0] = 0;
-  for (int e = 0; e < 2 * CS_NELEM; e++) {
-    if (!cat_bad(c, i, e)) continue;
-    if (!nbad++)
-      k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "star '%s' (row %" PetscInt_FMT "): no valid value for ",
-                            c->ids[i], i);
-    k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "%s%s%s", nbad > 1 ? ", " : "", cs_elem_names[e % CS_NELEM],
-                          e < CS_NELEM ? "" : "_err");
+  if (c->usable[i]) return;
+  k += (size_t)snprintf(buf, len,
+                        "star '%s' (row %" PetscInt_FMT
+                        "): %d of %d elements present, fewer than -min_elements %" PetscInt_FMT " (missing: ",
+                        c->ids[i], i, np, CS_NELEM, c->min_elements);
+  for (int e = 0; e < CS_NELEM; e++) {
+    int why = c->missing[i * CS_NELEM + e];
+    if (!why && isfinite(c->abund[i * CS_NELEM + e])) continue;
+    k += (size_t)snprintf(buf + k, k < len ? len - k : 0, "%s%s %s", nm++ ? ", " : "", cs_elem_names[e],
+                          cat_missing_names[why ? why : CAT_NO_VALUE]);
   }
+  snprintf(buf + k, k < len ? len - k : 0, ")");
 }
 
-PetscErrorCode cat_check(Catalogue *c, const char *path, PetscBool report)
+PetscErrorCode cat_check(Catalogue *c, PetscInt min_elements, const char *path, PetscBool report)
 {
-  char msg[512];
+  char msg[768];
   PetscFunctionBeginUser;
   c->nunusable = 0;
+  c->min_elements = min_elements;
   for (PetscInt i = 0; i < c->n; i++) {
-    c->usable[i] = PETSC_TRUE;
-    for (int e = 0; e < 2 * CS_NELEM; e++)
-      if (cat_bad(c, i, e)) c->usable[i] = PETSC_FALSE;
+    for (int e = 0; e < CS_NELEM; e++)
+      if (!isfinite(c->abund[i * CS_NELEM + e])) {
+        c->abund[i * CS_NELEM + e] = NAN;
+        if (!c->missing[i * CS_NELEM + e]) c->missing[i * CS_NELEM + e] = CAT_NO_VALUE;
+      }
+    c->usable[i] = cat_npresent(c, i) >= min_elements ? PETSC_TRUE : PETSC_FALSE;
     if (c->usable[i]) continue;
     c->nunusable++;
     if (report) {
@@ -76,28 +90,49 @@ PetscErrorCode cat_check(Catalogue *c, const char *path, PetscBool report)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode cat_read_csv(const char *path, Catalogue *c)
+/* The raw table every reader produces: per star and element the value, the
+ * error and the flag (NaN when absent), and which columns the file has. */
+typedef struct {
+  PetscInt n;
+  double *v; /* (n, 3 * CS_NELEM): values, errors, flags */
+  PetscBool has[3 * CS_NELEM];
+} CatRaw;
+
+/* The 3 * CS_NELEM column names of the map (values, errors, flags) and whether each is required. */
+static void cat_map_names(const CatColumns *m, const char *names[3 * CS_NELEM], PetscBool req[3 * CS_NELEM])
 {
-  char errnames[CS_NELEM][H5_NAME_LEN];
-  const char *names[2 * CS_NELEM];
-  PetscBool required[2 * CS_NELEM];
+  for (int e = 0; e < CS_NELEM; e++) {
+    names[e] = m->val[e];
+    names[CS_NELEM + e] = m->err[e];
+    names[2 * CS_NELEM + e] = m->flag[e];
+    req[e] = (m->required && m->val[e][0]) ? PETSC_TRUE : PETSC_FALSE;
+    req[CS_NELEM + e] = req[2 * CS_NELEM + e] = PETSC_FALSE;
+  }
+}
+
+/* CSV: csv_read skips empty names only if we do not ask for them. */
+static PetscErrorCode cat_read_csv(const char *path, const CatColumns *m, Catalogue *c, CatRaw *raw)
+{
+  const char *names[3 * CS_NELEM], *ask[3 * CS_NELEM];
+  PetscBool req[3 * CS_NELEM], askreq[3 * CS_NELEM];
+  int pos[3 * CS_NELEM], nask = 0;
   CsvTable t;
   PetscFunctionBeginUser;
-  for (int e = 0; e < CS_NELEM; e++) {
-    PetscCall(PetscSNPrintf(errnames[e], H5_NAME_LEN, "%s_err", cs_elem_names[e]));
-    names[e] = cs_elem_names[e];
-    names[CS_NELEM + e] = errnames[e];
-    required[e] = PETSC_TRUE;
-    required[CS_NELEM + e] = PETSC_FALSE;
+  cat_map_names(m, names, req);
+  for (int k = 0; k < 3 * CS_NELEM; k++) {
+    pos[k] = -1;
+    if (!names[k][0]) continue;
+    pos[k] = nask;
+    ask[nask] = names[k];
+    askreq[nask++] = req[k];
   }
-  PetscCall(csv_read(path, 2 * CS_NELEM, names, required, PETSC_TRUE, "id", &t));
+  PetscCall(csv_read(path, nask, ask, askreq, PETSC_TRUE, m->id[0] ? m->id : NULL, &t));
   PetscCall(cat_alloc(t.nrows, c));
-  for (int e = 0; e < CS_NELEM; e++) c->err_present[e] = t.present[CS_NELEM + e];
+  raw->n = t.nrows;
+  PetscCall(PetscMalloc1(t.nrows * 3 * CS_NELEM, &raw->v));
+  for (int k = 0; k < 3 * CS_NELEM; k++) raw->has[k] = pos[k] >= 0 ? t.present[pos[k]] : PETSC_FALSE;
   for (PetscInt i = 0; i < t.nrows; i++) {
-    for (int e = 0; e < CS_NELEM; e++) {
-      c->abund[i * CS_NELEM + e] = t.data[i * 2 * CS_NELEM + e];
-      c->err[i * CS_NELEM + e] = t.data[i * 2 * CS_NELEM + CS_NELEM + e];
-    }
+    for (int k = 0; k < 3 * CS_NELEM; k++) raw->v[i * 3 * CS_NELEM + k] = pos[k] >= 0 ? t.data[i * nask + pos[k]] : NAN;
     if (t.ids) {
       PetscCheck(strlen(t.ids[i]) < CAT_ID_LEN, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
                  "%s: data row %" PetscInt_FMT ": id '%.20s...' is longer than %d characters", path, i + 1, t.ids[i],
@@ -106,6 +141,24 @@ static PetscErrorCode cat_read_csv(const char *path, Catalogue *c)
     }
   }
   PetscCall(csv_table_destroy(&t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode cat_read_fits(const char *path, const CatColumns *m, Catalogue *c, CatRaw *raw)
+{
+  const char *names[3 * CS_NELEM];
+  PetscBool req[3 * CS_NELEM], *present;
+  char(*ids)[CAT_ID_LEN];
+  PetscInt n;
+  PetscFunctionBeginUser;
+  cat_map_names(m, names, req);
+  PetscCall(cat_fits_read(path, 3 * CS_NELEM, names, req, m->id, &n, &raw->v, &present, &ids));
+  raw->n = n;
+  for (int k = 0; k < 3 * CS_NELEM; k++) raw->has[k] = present[k];
+  PetscCall(cat_alloc(n, c));
+  if (ids) PetscCall(PetscArraycpy(c->ids, ids, n));
+  PetscCall(PetscFree(present));
+  PetscCall(PetscFree(ids));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -206,45 +259,141 @@ static PetscErrorCode cat_h5_ids(H5File *f, PetscInt n, Catalogue *c)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode cat_read_h5(const char *path, Catalogue *c)
+static PetscErrorCode cat_read_h5(const char *path, Catalogue *c, CatRaw *raw)
 {
   H5File f;
   PetscInt n;
-  int amap[CS_NELEM], emap[CS_NELEM];
+  int map[CS_NELEM];
+  double *t;
+  static const char *const dsets[3] = {"/abundances", "/errors", "/flags"}, *const suffix[3] = {"", "_err", "_flag"};
   PetscFunctionBeginUser;
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
   PetscCall(h5_table_info(&f, "/abundances", &n, NULL));
-  PetscCall(cat_h5_columns(&f, "/abundances", "", -1, amap));
   PetscCall(cat_alloc(n, c));
-  PetscCall(cat_h5_table(&f, "/abundances", n, amap, c->abund));
-  if (h5_exists(&f, "/errors")) {
-    PetscCall(cat_h5_columns(&f, "/errors", "_err", n, emap));
-    PetscCall(cat_h5_table(&f, "/errors", n, emap, c->err));
-    for (int e = 0; e < CS_NELEM; e++) c->err_present[e] = PETSC_TRUE;
+  raw->n = n;
+  PetscCall(PetscMalloc1(n * 3 * CS_NELEM + 1, &raw->v));
+  PetscCall(PetscMalloc1(n * CS_NELEM + 1, &t));
+  for (PetscInt i = 0; i < n * 3 * CS_NELEM; i++) raw->v[i] = NAN;
+  for (int d = 0; d < 3; d++) {
+    if (d > 0 && !h5_exists(&f, dsets[d])) continue;
+    PetscCall(cat_h5_columns(&f, dsets[d], suffix[d], d ? n : -1, map));
+    PetscCall(cat_h5_table(&f, dsets[d], n, map, t));
+    for (PetscInt i = 0; i < n; i++)
+      for (int e = 0; e < CS_NELEM; e++) raw->v[i * 3 * CS_NELEM + d * CS_NELEM + e] = t[i * CS_NELEM + e];
+    for (int e = 0; e < CS_NELEM; e++) raw->has[d * CS_NELEM + e] = PETSC_TRUE;
   }
+  PetscCall(PetscFree(t));
   if (h5_exists(&f, "/ids")) PetscCall(cat_h5_ids(&f, n, c));
   PetscCall(h5_close(&f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode cat_read(const char *path, Catalogue *c)
+/* Values to missing ones and errors to effective sigmas (the one place that decides). */
+static void cat_apply(const CatRaw *raw, const CatOptions *o, const CatColumns *m, Catalogue *c)
+{
+  const double bad = o->bad_above > 0 ? o->bad_above : m->bad_above;
+  for (int e = 0; e < CS_NELEM; e++) c->err_present[e] = raw->has[CS_NELEM + e];
+  for (PetscInt i = 0; i < c->n; i++)
+    for (int e = 0; e < CS_NELEM; e++) {
+      const double *r = raw->v + i * 3 * CS_NELEM;
+      double v = r[e], s = r[CS_NELEM + e], fl = r[2 * CS_NELEM + e];
+      CatMissing why = CAT_PRESENT;
+      if (!raw->has[e])
+        why = CAT_NO_COLUMN;
+      else if (!isfinite(v))
+        why = CAT_NO_VALUE;
+      else if (fabs(v) >= bad)
+        why = CAT_SENTINEL;
+      else if (raw->has[2 * CS_NELEM + e] && isfinite(fl) && fl != 0)
+        why = CAT_FLAGGED;
+      else if (raw->has[CS_NELEM + e] && !(isfinite(s) && s >= 0 && s < bad))
+        why = CAT_BAD_ERROR;
+      c->missing[i * CS_NELEM + e] = (unsigned char)why;
+      c->abund[i * CS_NELEM + e] = why ? NAN : v;
+      c->err[i * CS_NELEM + e] = why ? NAN : PetscMax(raw->has[CS_NELEM + e] ? s : o->error_default, o->error_floor);
+    }
+}
+
+/* One line on what was read: per element how many values are present and why the others are not. */
+static PetscErrorCode cat_summary(const char *path, const char *format, const CatOptions *o, const Catalogue *c)
+{
+  char line[2048];
+  size_t k;
+  PetscFunctionBeginUser;
+  k = (size_t)snprintf(line, sizeof(line),
+                       "catalogue %s (%s, columns %s): %" PetscInt_FMT " stars, %" PetscInt_FMT
+                       " usable (>= %" PetscInt_FMT " elements); present per element:",
+                       path, format, o->columns, c->n, c->n - c->nunusable, o->min_elements);
+  for (int e = 0; e < CS_NELEM && k < sizeof(line); e++) {
+    PetscInt cnt[CAT_NREASON] = {0};
+    for (PetscInt i = 0; i < c->n; i++) cnt[c->missing[i * CS_NELEM + e]]++;
+    k += (size_t)snprintf(line + k, sizeof(line) - k, " %s %" PetscInt_FMT, cs_elem_names[e], cnt[0]);
+    for (int w = 1; w < CAT_NREASON && k < sizeof(line); w++)
+      if (cnt[w])
+        k += (size_t)snprintf(line + k, sizeof(line) - k, " (%" PetscInt_FMT " %s)", cnt[w], cat_missing_names[w]);
+    if (e + 1 < CS_NELEM && k < sizeof(line)) k += (size_t)snprintf(line + k, sizeof(line) - k, ",");
+  }
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "%s\n", line));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode cat_read_opts(const char *path, const CatOptions *o, Catalogue *c)
 {
   static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
   unsigned char head[8] = {0};
+  CatColumns m;
+  CatRaw raw;
+  const char *format;
   FILE *fp;
   size_t got;
   PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(&raw, sizeof(raw)));
+  PetscCall(cat_columns_get(o->columns, &m));
   fp = fopen(path, "rb");
   PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "%s: cannot open star catalogue (%s)", path, strerror(errno));
   got = fread(head, 1, sizeof(head), fp);
   fclose(fp);
   /* HDF5 files written by h5py or our h5 layer start with the signature (no user block). */
-  if (got == sizeof(head) && !memcmp(head, sig, sizeof(sig)))
-    PetscCall(cat_read_h5(path, c));
-  else
-    PetscCall(cat_read_csv(path, c));
+  if (got == sizeof(head) && !memcmp(head, sig, sizeof(sig))) {
+    PetscCheck(!strcmp(m.name, "chempysbi"), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+               "%s: HDF5 catalogues use the chempysbi layout (/abundances, /errors, /flags, /ids); -columns %s "
+               "applies to CSV and FITS tables",
+               path, o->columns);
+    format = "HDF5";
+    PetscCall(cat_read_h5(path, c, &raw));
+  } else if (cat_is_fits(path)) {
+    format = "FITS";
+    PetscCall(cat_read_fits(path, &m, c, &raw));
+  } else {
+    format = "CSV";
+    PetscCall(cat_read_csv(path, &m, c, &raw));
+  }
   PetscCheck(c->n > 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: catalogue has no stars", path);
-  PetscCall(cat_check(c, path, PETSC_TRUE));
+  cat_apply(&raw, o, &m, c);
+  PetscCall(PetscFree(raw.v));
+  PetscCall(cat_check(c, o->min_elements, path, PETSC_TRUE));
+  PetscCall(cat_summary(path, format, o, c));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode cat_read(const char *path, Catalogue *c)
+{
+  CatOptions o;
+  PetscFunctionBeginUser;
+  PetscCall(cat_options_default(&o));
+  PetscCall(cat_read_opts(path, &o, c));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode cat_write_table(const char *path, PetscInt ncols, const char *const names[], PetscInt nrows,
+                               const double *data)
+{
+  size_t len = strlen(path);
+  PetscFunctionBeginUser;
+  if ((len > 5 && !strcmp(path + len - 5, ".fits")) || (len > 4 && !strcmp(path + len - 4, ".fit")))
+    PetscCall(cat_fits_write(path, ncols, names, nrows, data));
+  else
+    PetscCall(csv_write(path, ncols, names, nrows, data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

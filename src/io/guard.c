@@ -44,6 +44,7 @@ static const struct {
     {"mock-csv", "a mock catalogue (mock output, CSV)"},
     {"params-csv", "a parameter table (CSV)"},
     {"catalogue-csv", "a star catalogue (CSV)"},
+    {"fits", "a FITS file (e.g. a survey catalogue)"},
     {"history-csv", "an ISM history (simulate -history, CSV)"},
     {"text", "a text file"},
     {"file", "a binary file that is not HDF5"},
@@ -144,6 +145,10 @@ PetscErrorCode guard_file_kind(const char *path, char *kind, size_t len)
   if (got >= 8 && !memcmp(head, sig, 8)) {
     guard_h5_attr(path, "command", kind, len);
     if (!kind[0]) PetscCall(PetscStrncpy(kind, "hdf5", len));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (got >= 9 && !memcmp(head, "SIMPLE  =", 9)) { /* FITS: 2880-byte ASCII header blocks, no newlines */
+    PetscCall(PetscStrncpy(kind, "fits", len));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   if (memchr(head, 0, got)) {

@@ -134,6 +134,7 @@ static PetscErrorCode run_galaxy(const ParCtx *ctx, const CoverageConfig *c, Pet
   GlobalsConfig gc = c->g;
   GlobalsResult r;
   gc.chempy = c->g.correct ? work : NULL;
+  gc.default_err = c->noise; /* the mock's noise is every star's error */
   PetscFunctionBeginUser;
   ms.prior = npe->prior;
   if (!c->fixed) { /* from the NPE's prior: the globals every method divides by or samples under */

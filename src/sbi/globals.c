@@ -32,8 +32,6 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
                             c->auto_hmc_below, &c->auto_hmc_below, NULL));
   PetscCall(PetscOptionsInt("-init_samples", "exact methods: NPE draws per star for the starting point", NULL,
                             c->init_samples, &c->init_samples, NULL));
-  PetscCall(PetscOptionsReal("-default_err", "error [dex] of an abundance with no <col>_err column", NULL,
-                             c->default_err, &c->default_err, NULL));
   PetscCall(PetscOptionsBool("-correct_emulator",
                              "exact methods: subtract the emulator's residual at each star's posterior mean, from one "
                              "CHEMPY run per star (CHEMPY options -scheme, -yields, ... as for the training set)",
@@ -58,8 +56,6 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
   c->method = (GlobalsMethod)m;
   PetscCheck(c->init_samples >= 8 && c->init_samples <= 100000, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-init_samples %" PetscInt_FMT ": need 8 .. 100000", c->init_samples);
-  PetscCheck(c->default_err > 0 && isfinite(c->default_err), comm, PETSC_ERR_ARG_OUTOFRANGE,
-             "-default_err %g: must be positive", c->default_err);
   PetscCheck(c->hmc.chains >= 2 && c->hmc.chains <= 64 && c->hmc.warmup >= 20 && c->hmc.draws >= 10 &&
                  c->hmc.warmup + c->hmc.draws <= 1000000 && c->hmc.max_leapfrog >= 1,
              comm, PETSC_ERR_ARG_OUTOFRANGE,

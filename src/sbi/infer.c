@@ -24,10 +24,10 @@ PetscErrorCode infer_config_default(InferConfig *c)
   c->samples = 1000;
   c->seed = 1;
   c->max_draws_factor = 100;
-  c->min_elements = 3;
   c->plots = PETSC_TRUE;
   globals_config_default(&c->g);
   PetscCall(gce_config_default(&c->gce));
+  PetscCall(cat_options_default(&c->cat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -49,8 +49,6 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
   PetscCall(PetscOptionsBool("-plots", "write PNG plots with gnuplot", NULL, c->plots, &c->plots, NULL));
   PetscCall(PetscOptionsString("-emulator", "exact methods: emulator file (default: the copy inside the NPE file)",
                                NULL, c->emulator, c->emulator, sizeof(c->emulator), NULL));
-  PetscCall(PetscOptionsInt("-min_elements", "exact methods: stars with fewer abundances are left out", NULL,
-                            c->min_elements, &c->min_elements, NULL));
   PetscCall(PetscOptionsBool("-keep_out_of_range",
                              "use stars outside the NPE's training range (flagged), instead of leaving them out", NULL,
                              c->keep_out_of_range, &c->keep_out_of_range, NULL));
@@ -59,12 +57,11 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
   PetscCall(guard_int_option(comm, "-samples", c->samples, 2, 100000000));
   PetscCall(guard_int_option(comm, "-max_draws_factor", c->max_draws_factor, 1, PETSC_MAX_INT));
   PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
+  PetscCall(cat_options_set_from_options(comm, &c->cat));
   PetscCall(globals_set_from_options(comm, &c->g));
   PetscCall(gce_config_set_from_options(&c->gce));
   c->g.seed = c->seed;
   c->g.samples = c->samples;
-  PetscCheck(c->min_elements >= 1 && c->min_elements <= CS_NELEM, comm, PETSC_ERR_ARG_OUTOFRANGE,
-             "-min_elements %" PetscInt_FMT ": need 1 .. %d", c->min_elements, CS_NELEM);
   PetscCheck(c->samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-samples %" PetscInt_FMT ": need at least 2 to fit a Gaussian", c->samples);
   PetscCheck(c->max_draws_factor >= 1 && (double)c->samples * (double)c->max_draws_factor < 2e9, comm,
@@ -74,13 +71,13 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Rank 0 reads the catalogue; every rank gets abundances, usable flags and ids. */
-static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, Catalogue *cat)
+/* Rank 0 reads the catalogue; every rank gets abundances, errors, missing reasons, usable flags and ids. */
+static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, const CatOptions *o, Catalogue *cat)
 {
   PetscInt ok = 1, n = 0;
   PetscFunctionBeginUser;
   if (ctx->rank == 0) {
-    PetscErrorCode e = cat_read(path, cat);
+    PetscErrorCode e = cat_read_opts(path, o, cat);
     ok = e ? 0 : 1;
     if (ok) n = cat->n;
   }
@@ -90,10 +87,26 @@ static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, Catalo
   if (ctx->rank != 0) PetscCall(cat_alloc(n, cat));
   PetscCallMPI(MPI_Bcast(cat->abund, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(cat->err, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(cat->missing, (int)(n * CS_NELEM), MPI_UNSIGNED_CHAR, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(cat->err_present, CS_NELEM, MPIU_BOOL, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(cat->ids, (int)(n * CAT_ID_LEN), MPI_CHAR, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(cat->usable, (int)n, MPIU_BOOL, 0, ctx->comm));
   PetscCallMPI(MPI_Bcast(&cat->nunusable, 1, MPIU_INT, 0, ctx->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* " (missing: Mg_Fe, O_Fe)" for a warning; static storage, one star at a time. */
+static const char *missing_list(const Catalogue *cat, PetscInt i)
+{
+  static char buf[256];
+  size_t k = 0;
+  buf[0] = 0;
+  for (int e = 0; e < CS_NELEM; e++)
+    if (!isfinite(cat->abund[i * CS_NELEM + e]))
+      k += (size_t)snprintf(buf + k, k < sizeof(buf) ? sizeof(buf) - k : 0, "%s%s",
+                            k ? ", " : " (missing: ", cs_elem_names[e]);
+  if (k && k < sizeof(buf)) snprintf(buf + k, sizeof(buf) - k, ")");
+  return buf;
 }
 
 static PetscErrorCode plot_results(const char *out, const CombineResult *run, PetscInt n, const CombineResult *r,
@@ -202,7 +215,7 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
                                   PetscInt *nused, PetscInt *nskipped)
 {
   Npe *npe;
-  PetscInt lo, hi, nbad = 0, ncap = 0, nrange = 0;
+  PetscInt lo, hi, nbad = 0, ncap = 0, nrange = 0, nmiss = 0, nwide = 0;
   double acc[COMBINE_NACC], *samples, *mine, *all = NULL, mu0[2], S0[4];
   ParProgress prog;
   PetscLogEvent ev_sample;
@@ -219,15 +232,28 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
     for (int k = 0; k < ST_NCOL; k++) st[k] = NAN;
     st[ST_FLAG] = 0;
     if (!cat->usable[i]) continue;
+    NpeSampleStats ss;
+    CombineStar g;
+    double ctx_i[NPE_CTX_MAX];
+    int wide;
+    /* A fixed-noise NPE needs all eight values; a conditioned one takes this star's errors and gaps. */
+    if (!npe_context(npe, cat->abund + i * CS_NELEM, cat->err + i * CS_NELEM, ctx_i, &wide)) {
+      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr,
+                             "warning: star '%s' (row %" PetscInt_FMT "): %d of %d elements present%s; the NPE %s was "
+                             "trained for fixed noise and needs all of them (train-npe -noise_range, -p_missing "
+                             "gives one that takes missing values); star left out\n",
+                             cat->ids[i], i, cat_npresent(cat, i), CS_NELEM, missing_list(cat, i), c->npe));
+      nmiss++;
+      continue;
+    }
+    nwide += wide;
     PetscBool use, outside;
     PetscCall(npe_star_screen(npe, cat->ids[i], i, cat->abund + i * CS_NELEM, c->keep_out_of_range, &use, &outside));
     nrange += outside;
     if (!use) continue;
-    NpeSampleStats ss;
-    CombineStar g;
     PetscCall(PetscLogEventBegin(ev_sample, 0, 0, 0, 0));
-    PetscCall(npe_sample(npe, cat->abund + i * CS_NELEM, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i,
-                         c->samples * c->max_draws_factor, samples, &ss));
+    PetscCall(npe_sample_ctx(npe, ctx_i, c->samples, (uint64_t)c->seed, RNG_POSTERIOR, (uint64_t)i,
+                             c->samples * c->max_draws_factor, samples, &ss));
     PetscCall(PetscLogEventEnd(ev_sample, 0, 0, 0, 0));
     st[ST_ACC] = (double)ss.accepted / PetscMax(1, ss.drawn);
     if (ss.capped || ss.accepted < 2) {
@@ -273,11 +299,14 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
   PetscCall(par_allreduce_count(ctx, &ncap));
   PetscCall(par_allreduce_count(ctx, &nbad));
   PetscCall(par_allreduce_count(ctx, &nrange));
+  PetscCall(par_allreduce_count(ctx, &nmiss));
+  PetscCall(par_allreduce_count(ctx, &nwide));
   PetscCheck(*nused > 0, ctx->comm, PETSC_ERR_ARG_WRONG,
-             "no usable stars in %s: all %" PetscInt_FMT " were left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT
+             "no usable stars in %s: all %" PetscInt_FMT " were left out (%" PetscInt_FMT
+             " below -min_elements, %" PetscInt_FMT " with missing values the NPE cannot take, %" PetscInt_FMT
              " outside the NPE's training range, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
              " non-PD; see the warnings above): no result",
-             c->stars, cat->n, cat->nunusable, nrange, ncap, nbad);
+             c->stars, cat->n, cat->nunusable, nmiss, nrange, ncap, nbad);
   PetscInt ntot;
   PetscCall(par_gather_doubles(ctx, mine, (hi - lo) * ST_NCOL, &all, &ntot));
   double tmax = t_local;
@@ -301,10 +330,16 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
     combine_running(nu, mu2, S2, mu0, S0, run, NULL);
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
                           "stars: %" PetscInt_FMT " in catalogue, %" PetscInt_FMT " used, %" PetscInt_FMT
-                          " left out (%" PetscInt_FMT " bad values, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
+                          " left out (%" PetscInt_FMT " below -min_elements, %" PetscInt_FMT
+                          " missing values the NPE cannot take, %" PetscInt_FMT " sampling cap, %" PetscInt_FMT
                           " non-PD); %" PetscInt_FMT " outside the training range (%s)\n",
-                          cat->n, *nused, *nskipped, cat->nunusable, ncap, nbad, nrange,
+                          cat->n, *nused, *nskipped, cat->nunusable, nmiss, ncap, nbad, nrange,
                           c->keep_out_of_range ? "kept, flagged 2 in /stars usable" : "left out"));
+    if (npe->kind == NPE_CONDITIONED && nwide)
+      PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                            "note: %" PetscInt_FMT " values with errors above the NPE's trained range (%g dex) were "
+                            "treated as missing\n",
+                            nwide, npe->obs.hi));
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
                           "1-D form (paper Eqs. 8-9): alpha_IMF=%.5f sd=%.5f log10_N_Ia=%.5f sd=%.5f\n", r->mean1[0],
                           r->sd1[0], r->mean1[1], r->sd1[1]));
@@ -401,37 +436,24 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
   PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
   PetscCall(infer_load_emulator(c->emulator, c->npe, &emu));
   PetscCall(PetscMalloc1(cat->n + 1, &use));
+  /* The catalogue reader has left out (and reported) stars below -min_elements; a missing
+   * value only drops out of its star's likelihood. */
   for (PetscInt i = 0; i < cat->n; i++) {
-    PetscInt have = 0;
-    PetscBool errs_ok = PETSC_TRUE;
-    for (int k = 0; k < CS_NELEM; k++) {
-      have += isfinite(cat->abund[i * CS_NELEM + k]) != 0;
-      double s = cat->err[i * CS_NELEM + k];
-      if (cat->err_present[k] && isfinite(cat->abund[i * CS_NELEM + k]) && !(isfinite(s) && s > 0))
-        errs_ok = PETSC_FALSE;
-    }
-    PetscBool inrange = PETSC_TRUE, outside = PETSC_FALSE;
-    if (have >= c->min_elements && errs_ok) {
-      double xs[CS_NELEM]; /* the range check sees the training mean where a value is missing */
-      for (int k = 0; k < CS_NELEM; k++)
-        xs[k] = isfinite(cat->abund[i * CS_NELEM + k]) ? cat->abund[i * CS_NELEM + k] : npe->x_mean[k];
-      char why[256];
-      outside = !npe_star_in_range(npe, xs, why, sizeof(why));
-      inrange = !outside || c->keep_out_of_range;
-      if (outside && ctx->rank == 0)
+    if (!cat->usable[i]) continue;
+    double xs[CS_NELEM]; /* the range check sees the training mean where a value is missing */
+    char why[256];
+    for (int k = 0; k < CS_NELEM; k++)
+      xs[k] = isfinite(cat->abund[i * CS_NELEM + k]) ? cat->abund[i * CS_NELEM + k] : npe->x_mean[k];
+    if (!npe_star_in_range(npe, xs, why, sizeof(why))) {
+      if (ctx->rank == 0)
         PetscCall(PetscFPrintf(
             PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): %s; %s\n", cat->ids[i], i, why,
             c->keep_out_of_range ? "kept (-keep_out_of_range), its out-of-range values dropped from its likelihood"
                                  : "star left out (-keep_out_of_range keeps it)"));
+      if (!c->keep_out_of_range) continue;
     }
-    if (have >= c->min_elements && errs_ok && !inrange) continue;
-    if (have >= c->min_elements && errs_ok) {
-      use[nu++] = i;
-      npartial += have < CS_NELEM;
-    } else if (ctx->rank == 0)
-      PetscCall(PetscFPrintf(PETSC_COMM_SELF, stderr, "warning: star '%s' (row %" PetscInt_FMT "): %s; star left out\n",
-                             cat->ids[i], i,
-                             errs_ok ? "too few abundances (see -min_elements)" : "an error that is not positive"));
+    use[nu++] = i;
+    npartial += cat_npresent(cat, i) < CS_NELEM;
   }
   par_block_range(nu, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc3((hi - lo) * CS_NELEM + 1, &x, (hi - lo) * CS_NELEM + 1, &e, (hi - lo) * EX_NCOL + 1, &rows));
@@ -447,6 +469,7 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
                         "infer: %" PetscInt_FMT " stars with %s (%" PetscInt_FMT " with some abundances missing)\n", nu,
                         globals_method_names[method], npartial));
   gc.method = method;
+  gc.default_err = c->cat.error_default;
   GceYields *y = NULL;
   if (gc.correct) {
     PetscCall(infer_check_chempy(ctx->comm, c->npe, &c->gce));
@@ -499,19 +522,13 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
 PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, InferOutcome *o)
 {
   Catalogue cat;
-  PetscInt ncomplete = 0;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(o, sizeof(*o)));
   for (int a = 0; a < 2; a++) o->rhat[a] = o->ess[a] = NAN;
-  PetscCall(load_catalogue(ctx, c->stars, &cat));
-  for (PetscInt i = 0; i < cat.n; i++) ncomplete += cat.usable[i] != 0;
-  /* auto decides on the stars it will use: those with enough abundances. */
+  PetscCall(load_catalogue(ctx, c->stars, &c->cat, &cat));
+  /* auto decides on the stars it can use: those with enough abundances. */
   PetscInt nexact = 0;
-  for (PetscInt i = 0; i < cat.n; i++) {
-    PetscInt have = 0;
-    for (int k = 0; k < CS_NELEM; k++) have += isfinite(cat.abund[i * CS_NELEM + k]) != 0;
-    nexact += have >= c->min_elements;
-  }
+  for (PetscInt i = 0; i < cat.n; i++) nexact += cat.usable[i] != 0;
   GlobalsMethod m = globals_pick(&c->g, nexact);
   if (c->g.method == GLOBALS_AUTO)
     PetscCall(PetscPrintf(ctx->comm, "infer: -method auto chose %s for %" PetscInt_FMT " stars\n",

@@ -2,6 +2,7 @@
  * the stream index's upper half and the noise has its own index bit, so the
  * draws of star i never depend on another star. */
 #include <chempysbi/mock.h>
+#include <math.h>
 
 PetscErrorCode mock_star(MockSpec *m, PetscInt i, double out[MK_NOUT])
 {
@@ -24,6 +25,25 @@ PetscErrorCode mock_star(MockSpec *m, PetscInt i, double out[MK_NOUT])
     for (int k = 0; k < CS_NELEM; k++) out[MK_CLEAN + k] = NAN;
   Rng r;
   rng_init(&r, m->seed, RNG_MOCK, (uint64_t)i | (UINT64_C(1) << 62));
-  for (int k = 0; k < CS_NELEM; k++) out[MK_NOISY + k] = out[MK_CLEAN + k] + m->noise * rng_normal(&r);
+  /* obs_fixed draws the same eight normals as before errors and gaps existed. */
+  ObsModel fixed, *obs = &m->obs;
+  unsigned char why[CS_NELEM];
+  if (obs->lo == 0 && obs->hi == 0) {
+    obs_fixed(m->noise, &fixed);
+    obs = &fixed;
+  }
+  obs_draw(obs, &r, out + MK_CLEAN, out + MK_NOISY, out + MK_SIG, why);
+  if (m->tmpl_err) { /* the template star's errors and gaps, noise of those errors (the same normals) */
+    const double *te = m->tmpl_err + (i % m->ntmpl) * CS_NELEM;
+    Rng rt;
+    rng_init(&rt, m->seed, RNG_MOCK, (uint64_t)i | (UINT64_C(1) << 62));
+    for (int k = 0; k < CS_NELEM; k++) {
+      double z = rng_normal(&rt);
+      why[k] = isfinite(te[k]) ? OBS_PRESENT : OBS_PATTERN;
+      out[MK_SIG + k] = isfinite(te[k]) ? te[k] : NAN;
+      out[MK_NOISY + k] = out[MK_CLEAN + k] + (isfinite(te[k]) ? te[k] : 0) * z;
+    }
+  }
+  for (int k = 0; k < CS_NELEM; k++) out[MK_WHY + k] = why[k];
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,4 +1,6 @@
-/* NPE model: construction, HDF5 storage, density and prior-respecting sampling. */
+/* NPE model: construction, HDF5 storage, the conditioner input of an
+ * observation (abundances, or abundances + errors + presence mask), density
+ * and prior-respecting sampling. */
 #include <chempysbi/calib.h>
 #include <chempysbi/npe.h>
 #include <chempysbi/par.h>
@@ -7,18 +9,32 @@
 #include <stdio.h>
 #include <string.h>
 
-#define NPE_CHUNK 4096
+#define NPE_CHUNK   4096
+#define NPE_LP_ROWS 2048 /* rows per maf_log_prob call in npe_log_prob */
+
+int npe_context_size(NpeKind kind) { return kind == NPE_CONDITIONED ? 3 * CS_NELEM : CS_NELEM; }
+
+PetscErrorCode npe_create_kind(NpeKind kind, PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscNew(npe));
+  (*npe)->kind = kind;
+  PetscCall(maf_create(CS_NPARAM, npe_context_size(kind), (int)K, (int)H, (int)nblocks, max_batch, &(*npe)->maf));
+  (*npe)->chunk = NPE_CHUNK;
+  PetscCall(PetscMalloc3(NPE_CHUNK * CS_NPARAM, &(*npe)->zbuf, NPE_CHUNK * CS_NPARAM, &(*npe)->tbuf,
+                         NPE_LP_ROWS * NPE_CTX_MAX, &(*npe)->cbuf));
+  for (int k = 0; k < CS_NPARAM; k++) (*npe)->th_sd[k] = 1;
+  for (int k = 0; k < CS_NELEM; k++) (*npe)->x_sd[k] = 1;
+  obs_fixed(0.05, &(*npe)->obs);
+  (*npe)->noise = 0.05;
+  PetscCall(prior_init(PRIOR_GAUSS, &(*npe)->prior));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 PetscErrorCode npe_create(PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscNew(npe));
-  PetscCall(maf_create(CS_NPARAM, CS_NELEM, (int)K, (int)H, (int)nblocks, max_batch, &(*npe)->maf));
-  (*npe)->chunk = NPE_CHUNK;
-  PetscCall(PetscMalloc2(NPE_CHUNK * CS_NPARAM, &(*npe)->zbuf, NPE_CHUNK * CS_NPARAM, &(*npe)->tbuf));
-  for (int k = 0; k < CS_NPARAM; k++) (*npe)->th_sd[k] = 1;
-  for (int k = 0; k < CS_NELEM; k++) (*npe)->x_sd[k] = 1;
-  PetscCall(prior_init(PRIOR_GAUSS, &(*npe)->prior));
+  PetscCall(npe_create_kind(NPE_FIXED, K, H, nblocks, max_batch, npe));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -27,7 +43,7 @@ PetscErrorCode npe_destroy(Npe **npe)
   PetscFunctionBeginUser;
   if (!*npe) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(maf_destroy(&(*npe)->maf));
-  PetscCall(PetscFree2((*npe)->zbuf, (*npe)->tbuf));
+  PetscCall(PetscFree3((*npe)->zbuf, (*npe)->tbuf, (*npe)->cbuf));
   PetscCall(PetscFree(*npe));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -55,6 +71,16 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
   PetscCall(h5_attr_write_double(f, group, "x_mean", CS_NELEM, npe->x_mean));
   PetscCall(h5_attr_write_double(f, group, "x_sd", CS_NELEM, npe->x_sd));
   PetscCall(h5_attr_write_double(f, group, "noise_dex", 1, &npe->noise));
+  if (npe->kind == NPE_CONDITIONED) { /* a FIXED file stays exactly what older versions wrote */
+    double range[2] = {npe->obs.lo, npe->obs.hi}, pm[2] = {npe->obs.p_missing, npe->obs.p_drop};
+    char drop[256];
+    obs_elements_string(npe->obs.drop, drop, sizeof(drop));
+    PetscCall(h5_attr_write_str(f, group, "kind", "conditioned"));
+    PetscCall(h5_attr_write_str(f, group, "context", "x_std_or_0(8),log_sigma_std_or_0(8),present(8)"));
+    PetscCall(h5_attr_write_double(f, group, "noise_range_dex", 2, range));
+    PetscCall(h5_attr_write_double(f, group, "p_missing_p_drop", 2, pm));
+    PetscCall(h5_attr_write_str(f, group, "drop_pattern", drop[0] ? drop : "none"));
+  }
   PetscCall(h5_attr_write_int(f, group, "prior_kind", 1, &kind));
   prior_pack(&npe->prior, pr);
   PetscCall(h5_attr_write_double(f, group, "prior_mean_sd_lo_hi", 4 * CS_NPARAM, pr));
@@ -90,11 +116,18 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
   PetscCall(h5_attr_read_str(&f, group, "observables", buf, sizeof(buf)));
   PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: NPE was made for observables %s, not this program's element set", path, buf);
+  NpeKind kind_npe = NPE_FIXED;
+  if (h5_attr_exists(&f, group, "kind")) { /* files before the conditioned NPE have no kind: fixed noise */
+    PetscCall(h5_attr_read_str(&f, group, "kind", buf, sizeof(buf)));
+    PetscCheck(!strcmp(buf, "conditioned") || !strcmp(buf, "fixed"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: NPE kind '%s' is not fixed or conditioned", path, buf);
+    kind_npe = strcmp(buf, "conditioned") ? NPE_FIXED : NPE_CONDITIONED;
+  }
   PetscCall(h5_attr_read_int(&f, group, "D_C_K_H_blocks", 5, arch));
-  PetscCheck(arch[0] == CS_NPARAM && arch[1] == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: NPE has %" PetscInt_FMT " parameters and %" PetscInt_FMT " observables, expected %d and %d", path,
-             arch[0], arch[1], CS_NPARAM, CS_NELEM);
-  PetscCall(npe_create(arch[2], arch[3], arch[4], max_batch, npe));
+  PetscCheck(arch[0] == CS_NPARAM && arch[1] == npe_context_size(kind_npe), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: NPE has %" PetscInt_FMT " parameters and %" PetscInt_FMT " conditioner inputs, expected %d and %d",
+             path, arch[0], arch[1], CS_NPARAM, npe_context_size(kind_npe));
+  PetscCall(npe_create_kind(kind_npe, arch[2], arch[3], arch[4], max_batch, npe));
   PetscCall(PetscMalloc1(arch[2] * arch[0], &perm));
   PetscCall(h5_attr_read_int(&f, group, "permutations", arch[2] * arch[0], perm));
   for (PetscInt i = 0; i < arch[2] * arch[0]; i++) (*npe)->maf->perm[i] = (int)perm[i];
@@ -104,6 +137,20 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
   PetscCall(h5_attr_read_double(&f, group, "x_mean", CS_NELEM, (*npe)->x_mean));
   PetscCall(h5_attr_read_double(&f, group, "x_sd", CS_NELEM, (*npe)->x_sd));
   PetscCall(h5_attr_read_double(&f, group, "noise_dex", 1, &(*npe)->noise));
+  obs_fixed((*npe)->noise, &(*npe)->obs);
+  if (kind_npe == NPE_CONDITIONED) {
+    double range[2], pm[2];
+    PetscCall(h5_attr_read_double(&f, group, "noise_range_dex", 2, range));
+    PetscCall(h5_attr_read_double(&f, group, "p_missing_p_drop", 2, pm));
+    PetscCall(h5_attr_read_str(&f, group, "drop_pattern", buf, sizeof(buf)));
+    PetscCheck(range[0] > 0 && range[1] >= range[0], PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: noise_range_dex %g, %g is not a range", path, range[0], range[1]);
+    (*npe)->obs.lo = range[0];
+    (*npe)->obs.hi = range[1];
+    (*npe)->obs.p_missing = pm[0];
+    (*npe)->obs.p_drop = pm[1];
+    if (strcmp(buf, "none")) PetscCall(obs_parse_elements(PETSC_COMM_SELF, "drop_pattern", buf, &(*npe)->obs.drop));
+  }
   PetscCall(h5_attr_read_int(&f, group, "prior_kind", 1, &kind));
   PetscCall(h5_attr_read_double(&f, group, "prior_mean_sd_lo_hi", 4 * CS_NPARAM, pr));
   PetscCall(prior_init((PriorKind)kind, &(*npe)->prior));
@@ -132,34 +179,79 @@ void npe_standardise_x(const Npe *npe, const double *x, double *c)
   for (int k = 0; k < CS_NELEM; k++) c[k] = (x[k] - npe->x_mean[k]) / npe->x_sd[k];
 }
 
-void npe_log_prob(Npe *npe, const double *theta, const double *x, int n, double *logp)
+PetscBool npe_context(const Npe *npe, const double *x, const double *sigma, double *ctx, int *nwide)
 {
-  double *t = npe->tbuf, *c = npe->zbuf, logsd = 0; /* zbuf is (chunk, 6) >= (n, 8) for n <= chunk*6/8 */
+  if (nwide) *nwide = 0;
+  if (npe->kind == NPE_FIXED) {
+    for (int k = 0; k < CS_NELEM; k++)
+      if (!isfinite(x[k])) return PETSC_FALSE;
+    npe_standardise_x(npe, x, ctx);
+    return PETSC_TRUE;
+  }
+  /* log sigma is log-uniform in training: standardise by that distribution's mean and sd. */
+  double la = log(npe->obs.lo), lb = log(npe->obs.hi), m = 0.5 * (la + lb), sd = (lb - la) / sqrt(12.0);
+  if (!(sd > 0)) sd = 1;
+  for (int k = 0; k < CS_NELEM; k++) {
+    double s = sigma ? sigma[k] : npe->noise;
+    PetscBool have = isfinite(x[k]) && isfinite(s) && s > 0 ? PETSC_TRUE : PETSC_FALSE;
+    if (have && s > npe->obs.hi * (1 + 1e-12)) {
+      have = PETSC_FALSE;
+      if (nwide) (*nwide)++;
+    }
+    s = PetscMax(s, npe->obs.lo);
+    ctx[k] = have ? (x[k] - npe->x_mean[k]) / npe->x_sd[k] : 0;
+    ctx[CS_NELEM + k] = have ? (log(s) - m) / sd : 0;
+    ctx[2 * CS_NELEM + k] = have ? 1 : 0;
+  }
+  return PETSC_TRUE;
+}
+
+void npe_log_prob_ctx(Npe *npe, const double *theta, const double *ctx, int n, double *logp)
+{
+  double *t = npe->tbuf, logsd = 0;
+  const int C = npe->maf->C;
   for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
-  int mb = npe->maf->max_batch < 2048 ? npe->maf->max_batch : 2048; /* scratch holds 2048 rows */
+  int mb = npe->maf->max_batch < NPE_LP_ROWS ? npe->maf->max_batch : NPE_LP_ROWS; /* tbuf holds 4096 rows */
   for (int i0 = 0; i0 < n; i0 += mb) {
     int m = n - i0 < mb ? n - i0 : mb;
-    for (int i = 0; i < m; i++) {
+    for (int i = 0; i < m; i++)
       for (int k = 0; k < CS_NPARAM; k++)
         t[i * CS_NPARAM + k] = (theta[(i0 + i) * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
-      npe_standardise_x(npe, x + (i0 + i) * CS_NELEM, c + i * CS_NELEM);
-    }
-    maf_log_prob(npe->maf, t, c, m, logp + i0);
+    maf_log_prob(npe->maf, t, ctx + (size_t)i0 * C, m, logp + i0);
     for (int i = 0; i < m; i++) logp[i0 + i] -= logsd;
+  }
+}
+
+void npe_log_prob(Npe *npe, const double *theta, const double *x, int n, double *logp)
+{
+  const int C = npe->maf->C;
+  for (int i0 = 0; i0 < n; i0 += NPE_LP_ROWS) {
+    int m = n - i0 < NPE_LP_ROWS ? n - i0 : NPE_LP_ROWS;
+    for (int i = 0; i < m; i++)
+      npe_context(npe, x + (size_t)(i0 + i) * CS_NELEM, NULL, npe->cbuf + (size_t)i * C, NULL);
+    npe_log_prob_ctx(npe, theta + (size_t)i0 * CS_NPARAM, npe->cbuf, m, logp + i0);
   }
 }
 
 PetscErrorCode npe_sample(Npe *npe, const double *x, PetscInt n, uint64_t seed, RngPurpose purpose, uint64_t index,
                           PetscInt max_draws, double *theta, NpeSampleStats *st)
 {
-  double c[CS_NELEM];
-  Rng r;
+  double c[NPE_CTX_MAX];
   PetscFunctionBeginUser;
-  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "negative sample count");
   for (int k = 0; k < CS_NELEM; k++)
     PetscCheck(isfinite(x[k]), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "observation value %s is not finite",
                cs_elem_names[k]);
-  npe_standardise_x(npe, x, c);
+  npe_context(npe, x, NULL, c, NULL);
+  PetscCall(npe_sample_ctx(npe, c, n, seed, purpose, index, max_draws, theta, st));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode npe_sample_ctx(Npe *npe, const double *c, PetscInt n, uint64_t seed, RngPurpose purpose, uint64_t index,
+                              PetscInt max_draws, double *theta, NpeSampleStats *st)
+{
+  Rng r;
+  PetscFunctionBeginUser;
+  PetscCheck(n >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "negative sample count");
   rng_init(&r, seed, purpose, index);
   st->drawn = st->accepted = 0;
   st->capped = PETSC_FALSE;
@@ -188,7 +280,8 @@ PetscBool npe_star_in_range(const Npe *npe, const double x[CS_NELEM], char *why,
   if (why && len) why[0] = 0;
   if (!npe->has_range) return PETSC_TRUE;
   for (int k = 0; k < CS_NELEM; k++)
-    if (!(x[k] >= npe->x_lo[k] && x[k] <= npe->x_hi[k])) { /* NaN is outside too */
+    /* NaN is outside for a fixed-noise NPE; for a conditioned one it is a missing value, which it takes. */
+    if (!(isnan(x[k]) && npe->kind == NPE_CONDITIONED) && !(x[k] >= npe->x_lo[k] && x[k] <= npe->x_hi[k])) {
       if (why && len)
         snprintf(why, len, "%s = %g outside the training range [%.3f, %.3f]", cs_elem_names[k], x[k], npe->x_lo[k],
                  npe->x_hi[k]);
@@ -230,8 +323,10 @@ PetscErrorCode npe_set_range(Npe *npe, const ParCtx *ctx, PetscInt nloc, const d
   PetscCall(PetscMalloc1(nloc + 1, &col));
   for (int k = 0; k < CS_NELEM; k++) {
     double qq[2] = {0, 0};
-    for (PetscInt i = 0; i < nloc; i++) col[i] = x[i * CS_NELEM + k];
-    PetscCall(par_gather_doubles(ctx, col, nloc, &all, &ntot));
+    PetscInt m = 0;
+    for (PetscInt i = 0; i < nloc; i++) /* a conditioned NPE's training set has missing (NaN) values */
+      if (isfinite(x[i * CS_NELEM + k])) col[m++] = x[i * CS_NELEM + k];
+    PetscCall(par_gather_doubles(ctx, col, m, &all, &ntot));
     if (ctx->rank == 0) PetscCall(calib_quantiles(ntot, all, 2, q, qq));
     PetscCall(PetscFree(all));
     PetscCall(par_bcast_doubles(ctx, qq, 2));

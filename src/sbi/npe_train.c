@@ -27,11 +27,16 @@ PetscErrorCode npe_train_config_default(NpeTrainConfig *c)
   c->lr = 5e-4;
   c->val_fraction = 0.1;
   c->clip = 5.0;
+  c->kind = NPE_FIXED;
+  obs_fixed(c->noise, &c->obs);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
 {
+  char range[64] = "0.01,0.2", drop[256] = "";
+  PetscReal p_missing = 0.2, p_drop = 0.5;
+  PetscBool set_range = PETSC_FALSE, set_pm = PETSC_FALSE, set_drop = PETSC_FALSE;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "train-npe: train the neural posterior estimator", "train-npe");
   PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5) that simulates the training data", NULL,
@@ -58,10 +63,30 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscCall(PetscOptionsBool("-fresh", "draw new simulations every epoch (the emulator is cheap)", NULL, c->fresh,
                              &c->fresh, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
+  PetscCall(PetscOptionsString("-noise_range",
+                               "conditioned NPE: per star and element sigma log-uniform in LO,HI [dex] (e.g. 0.01,0.2)",
+                               NULL, range, range, sizeof(range), &set_range));
+  PetscCall(PetscOptionsReal("-p_missing", "conditioned NPE: probability that an element is missing", NULL, p_missing,
+                             &p_missing, &set_pm));
+  PetscCall(PetscOptionsString("-drop_patterns", "conditioned NPE: elements a survey lacks together, e.g. He_Fe,Ne_Fe",
+                               NULL, drop, drop, sizeof(drop), &set_drop));
+  PetscCall(PetscOptionsReal("-p_drop", "conditioned NPE: fraction of simulations with the -drop_patterns gap", NULL,
+                             p_drop, &p_drop, NULL));
   PetscOptionsEnd();
   PetscCall(guard_real_option(comm, "-noise", c->noise, 0, 10));
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
   PetscCall(guard_real_option(comm, "-clip", c->clip, 0, PETSC_MAX_REAL));
+  obs_fixed(c->noise, &c->obs);
+  c->kind = NPE_FIXED;
+  if (set_range || set_pm || set_drop) {
+    c->kind = NPE_CONDITIONED;
+    PetscCall(obs_parse_range(comm, "-noise_range", range, &c->obs.lo, &c->obs.hi));
+    c->obs.p_missing = p_missing;
+    c->obs.p_drop = set_drop ? p_drop : 0;
+    if (set_drop) PetscCall(obs_parse_elements(comm, "-drop_patterns", drop, &c->obs.drop));
+    PetscCheck(p_missing >= 0 && p_missing < 1 && p_drop >= 0 && p_drop <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "-p_missing %g must be in [0, 1) and -p_drop %g in [0, 1]", p_missing, p_drop);
+  }
   PetscCheck(c->n >= 10 && c->batch > 0 && c->lr > 0 && c->noise >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-n >= 10, -batch > 0, -lr > 0 and -noise >= 0 are required");
   /* Counts checked on their text (no 32-bit wrap) and bounded so every table stays indexable. */
@@ -78,9 +103,11 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Simulations [i0, i1) of `round` (0 unless -fresh): theta from the prior, x = emulator + noise. */
+/* Simulations [i0, i1) of `round` (0 unless -fresh): theta from the prior,
+ * x = emulator + noise, with the conditioned model's sigma (8) per row in sig
+ * and NaN for missing values. The fixed model draws the same numbers as ever. */
 static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, const Prior *pr, PetscInt round,
-                                    PetscInt i0, PetscInt i1, double *th, double *x)
+                                    PetscInt i0, PetscInt i1, double *th, double *x, double *sig)
 {
   PetscFunctionBeginUser;
   uint64_t base = (uint64_t)round * (uint64_t)c->n;
@@ -89,18 +116,51 @@ static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, cons
   emu_predict(emu, th, (size_t)(i1 - i0), x);
   for (PetscInt i = i0; i < i1; i++) {
     Rng r;
+    double clean[CS_NELEM], *xi = x + (i - i0) * CS_NELEM, *si = sig + (i - i0) * CS_NELEM;
+    unsigned char why[CS_NELEM];
     rng_init(&r, (uint64_t)c->seed, RNG_NPE_NOISE, base + (uint64_t)i);
-    for (int k = 0; k < CS_NELEM; k++) x[(i - i0) * CS_NELEM + k] += c->noise * rng_normal(&r);
+    PetscCall(PetscArraycpy(clean, xi, CS_NELEM));
+    obs_draw(&c->obs, &r, clean, xi, si, why);
+    obs_mask(why, xi, si);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static void standardise(const Npe *npe, PetscInt n, const double *th, const double *x, double *ths, double *xs)
+/* Mean and sd of each element over the values present on all ranks (for z-scoring). */
+static PetscErrorCode x_stats(const ParCtx *ctx, const double *x, PetscInt n, double *mean, double *sd)
 {
+  double s[3 * CS_NELEM] = {0};
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n; i++)
+    for (int k = 0; k < CS_NELEM; k++)
+      if (isfinite(x[i * CS_NELEM + k])) {
+        s[k] += x[i * CS_NELEM + k];
+        s[2 * CS_NELEM + k] += 1;
+      }
+  PetscCall(par_allreduce_sum(ctx, s, 3 * CS_NELEM));
+  for (int k = 0; k < CS_NELEM; k++) {
+    PetscCheck(s[2 * CS_NELEM + k] > 1, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "train-npe: element %s is missing in every simulation (-p_missing, -p_drop)", cs_elem_names[k]);
+    mean[k] = s[k] / s[2 * CS_NELEM + k];
+    s[CS_NELEM + k] = 0;
+  }
+  for (PetscInt i = 0; i < n; i++)
+    for (int k = 0; k < CS_NELEM; k++)
+      if (isfinite(x[i * CS_NELEM + k]))
+        s[CS_NELEM + k] += (x[i * CS_NELEM + k] - mean[k]) * (x[i * CS_NELEM + k] - mean[k]);
+  PetscCall(par_allreduce_sum(ctx, s + CS_NELEM, CS_NELEM));
+  for (int k = 0; k < CS_NELEM; k++) sd[k] = sqrt(s[CS_NELEM + k] / (s[2 * CS_NELEM + k] - 1)) + 1e-12;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void standardise(const Npe *npe, PetscInt n, const double *th, const double *x, const double *sig, double *ths,
+                        double *xs)
+{
+  const int C = npe->maf->C;
   for (PetscInt i = 0; i < n; i++) {
     for (int k = 0; k < CS_NPARAM; k++)
       ths[i * CS_NPARAM + k] = (th[i * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
-    npe_standardise_x(npe, x + i * CS_NELEM, xs + i * CS_NELEM);
+    npe_context(npe, x + i * CS_NELEM, sig + i * CS_NELEM, xs + i * C, NULL);
   }
 }
 
@@ -115,7 +175,7 @@ static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, c
   PetscCall(PetscMalloc1(mb, &lp));
   for (PetscInt i0 = 0; i0 < n; i0 += mb) {
     int m = (int)PetscMin(mb, n - i0);
-    maf_log_prob(npe->maf, ths + i0 * CS_NPARAM, xs + i0 * CS_NELEM, m, lp);
+    maf_log_prob(npe->maf, ths + i0 * CS_NPARAM, xs + i0 * npe->maf->C, m, lp);
     for (int i = 0; i < m; i++) s -= lp[i] - logsd;
   }
   PetscCall(PetscFree(lp));
@@ -144,6 +204,13 @@ static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char
                           ";seed=%" PetscInt_FMT ";fresh=%d;patience=%" PetscInt_FMT,
                           c->emulator, id, c->n, (double)c->noise, c->batch, (double)c->lr, (double)c->val_fraction,
                           (double)c->clip, c->transforms, c->hidden, c->blocks, c->seed, (int)c->fresh, c->patience));
+  if (c->kind == NPE_CONDITIONED) { /* fixed-noise configs stay as before, so their checkpoints resume */
+    char more[384], drop[256];
+    obs_elements_string(c->obs.drop, drop, sizeof(drop));
+    PetscCall(PetscSNPrintf(more, sizeof(more), ";kind=conditioned;noise_range=%g,%g;p_missing=%g;drop=%s;p_drop=%g",
+                            c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
+    PetscCall(PetscStrlcat(s, more, len));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -231,7 +298,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   char chempy[512];
   PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi,
            *local;
-  double *th, *x, *ths, *xs, *vth, *vx, *vths, *vxs, *best, *hist, *tb, *cb, *lp, *dl;
+  double *th, *x, *ths, *xs, *sig, *vth, *vx, *vths, *vxs, *vsig, *best, *hist, *tb, *cb, *lp, *dl;
   PetscLogEvent ev_step, ev_reduce;
   PetscFunctionBeginUser;
   PetscCall(par_log_event("maf_fwd_bwd", &ev_step));
@@ -239,24 +306,26 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
   /* The CHEMPY the emulator learnt is the NPE's simulator: recorded in npe.h5 for validate. */
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
-  PetscCall(npe_create(c->transforms, c->hidden, c->blocks, (int)PetscMax(c->batch, 1024), &npe));
-  npe->noise = c->noise;
+  PetscCall(npe_create_kind(c->kind, c->transforms, c->hidden, c->blocks, (int)PetscMax(c->batch, 1024), &npe));
+  npe->obs = c->obs;
+  npe->noise = c->kind == NPE_CONDITIONED ? sqrt(c->obs.lo * c->obs.hi) : c->noise;
+  const int C = npe->maf->C;
   PetscCall(config_string(ctx->comm, c, config, sizeof(config)));
   /* Sized by the options: checked before the allocations, naming them. */
   PetscCall(guard_memory(ctx->comm,
-                         8.0 * ((double)c->n / ctx->size * 2 * (CS_NPARAM + CS_NELEM) + 4.0 * c->max_epochs +
+                         8.0 * ((double)c->n / ctx->size * 2 * (CS_NPARAM + 2 * CS_NELEM + C) + 4.0 * c->max_epochs +
                                 (double)PetscMax(c->batch, 1024) * c->transforms * c->hidden * (c->blocks + 2) * 4),
                          "-n, -batch, -max_epochs and the flow size"));
   par_block_range(ntr, ctx->rank, ctx->size, &tlo, &thi);
   par_block_range(nval, ctx->rank, ctx->size, &vlo, &vhi);
   PetscInt nl = thi - tlo, nv = vhi - vlo;
-  PetscCall(
-      PetscMalloc4(nl * CS_NPARAM + 1, &th, nl * CS_NELEM + 1, &x, nl * CS_NPARAM + 1, &ths, nl * CS_NELEM + 1, &xs));
-  PetscCall(PetscMalloc4(nv * CS_NPARAM + 1, &vth, nv * CS_NELEM + 1, &vx, nv * CS_NPARAM + 1, &vths, nv * CS_NELEM + 1,
-                         &vxs));
+  PetscCall(PetscMalloc5(nl * CS_NPARAM + 1, &th, nl * CS_NELEM + 1, &x, nl * CS_NPARAM + 1, &ths, nl * C + 1, &xs,
+                         nl * CS_NELEM + 1, &sig));
+  PetscCall(PetscMalloc5(nv * CS_NPARAM + 1, &vth, nv * CS_NELEM + 1, &vx, nv * CS_NPARAM + 1, &vths, nv * C + 1, &vxs,
+                         nv * CS_NELEM + 1, &vsig));
   /* Validation simulations follow the training ones in the global numbering. */
-  PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, th, x));
-  PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, vth, vx));
+  PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, th, x, sig));
+  PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, vth, vx, vsig));
   /* The range of the training observations, stored with the model so that infer can tell a star outside it. */
   PetscCall(npe_set_range(npe, ctx, nl, x));
   PetscCall(opt_create(OPT_ADAM, npe->maf->nparams, &o));
@@ -277,20 +346,30 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
     PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", s.epoch));
   } else {
     PetscCall(par_column_stats(ctx, th, nl, CS_NPARAM, npe->th_mean, npe->th_sd));
-    PetscCall(par_column_stats(ctx, x, nl, CS_NELEM, npe->x_mean, npe->x_sd));
+    if (c->kind == NPE_FIXED)
+      PetscCall(par_column_stats(ctx, x, nl, CS_NELEM, npe->x_mean, npe->x_sd));
+    else
+      PetscCall(x_stats(ctx, x, nl, npe->x_mean, npe->x_sd));
     PetscCall(maf_init(npe->maf, (uint64_t)c->seed));
     PetscCall(PetscArraycpy(best, npe->maf->params, npe->maf->nparams));
   }
-  standardise(npe, nl, th, x, ths, xs);
-  standardise(npe, nv, vth, vx, vths, vxs);
+  standardise(npe, nl, th, x, sig, ths, xs);
+  standardise(npe, nv, vth, vx, vsig, vths, vxs);
   PetscCall(batcher_create(ntr, tlo, nl, c->batch, (uint64_t)c->seed, &bt));
-  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &tb, c->batch * CS_NELEM, &cb, c->batch, &lp, c->batch,
-                         &dl));
+  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &tb, c->batch * C, &cb, c->batch, &lp, c->batch, &dl));
   PetscCall(PetscPrintf(ctx->comm,
                         "train-npe: %" PetscInt_FMT " training + %" PetscInt_FMT
                         " validation simulations, MAF %" PetscInt_FMT " transforms x %" PetscInt_FMT
                         " hidden (%zu weights), %d ranks\n",
                         ntr, nval, c->transforms, c->hidden, npe->maf->nparams, ctx->size));
+  if (c->kind == NPE_CONDITIONED) {
+    char drop[256];
+    obs_elements_string(c->obs.drop, drop, sizeof(drop));
+    PetscCall(PetscPrintf(ctx->comm,
+                          "train-npe: conditioned on errors and presence (%d inputs): sigma log-uniform in [%g, %g] "
+                          "dex, each element missing with p %g, pattern {%s} on a fraction %g\n",
+                          C, c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
+  }
   double t_start = cs_wtime(), logsd = 0;
   PetscInt epoch0 = s.epoch; /* > 0 after -resume */
   for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
@@ -298,8 +377,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
     double t0 = cs_wtime(), sum = 0;
     s.epoch++;
     if (c->fresh && s.epoch > 1) {
-      PetscCall(simulate_rows(c, emu, &npe->prior, s.epoch - 1, tlo, thi, th, x));
-      standardise(npe, nl, th, x, ths, xs);
+      PetscCall(simulate_rows(c, emu, &npe->prior, s.epoch - 1, tlo, thi, th, x, sig));
+      standardise(npe, nl, th, x, sig, ths, xs);
     }
     batcher_shuffle(&bt, (uint64_t)c->seed, s.epoch);
     for (PetscInt b = 0; b < batcher_nbatches(&bt); b++) {
@@ -309,7 +388,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
       if (n > 0) {
         for (PetscInt i = 0; i < n; i++) {
           memcpy(tb + i * CS_NPARAM, ths + local[i] * CS_NPARAM, sizeof(double) * CS_NPARAM);
-          memcpy(cb + i * CS_NELEM, xs + local[i] * CS_NELEM, sizeof(double) * CS_NELEM);
+          memcpy(cb + i * C, xs + local[i] * C, sizeof(double) * C);
         }
         maf_log_prob(npe->maf, tb, cb, (int)n, lp);
         for (PetscInt i = 0; i < n; i++) {
@@ -375,8 +454,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   }
   PetscCall(PetscFree5(local, tb, cb, lp, dl));
   PetscCall(PetscFree2(best, hist));
-  PetscCall(PetscFree4(th, x, ths, xs));
-  PetscCall(PetscFree4(vth, vx, vths, vxs));
+  PetscCall(PetscFree5(th, x, ths, xs, sig));
+  PetscCall(PetscFree5(vth, vx, vths, vxs, vsig));
   PetscCall(batcher_destroy(&bt));
   PetscCall(opt_destroy(&o));
   PetscCall(npe_destroy(&npe));

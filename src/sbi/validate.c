@@ -18,14 +18,18 @@
 
 /* Per-case record gathered to rank 0. */
 enum {
-  RC_TH = 0,                    /* truth (6) */
-  RC_X = RC_TH + CS_NPARAM,     /* noisy observation (8) */
-  RC_MEAN = RC_X + CS_NELEM,    /* posterior mean (6) */
-  RC_SD = RC_MEAN + CS_NPARAM,  /* posterior sd (6) */
-  RC_RANK = RC_SD + CS_NPARAM,  /* SBC rank (6), in [0, samples] */
-  RC_ACC = RC_RANK + CS_NPARAM, /* accepted / drawn */
-  RC_TRIES,                     /* theta draws until CHEMPY accepted (1 = first) */
-  RC_CAPPED,                    /* 1 if the draw cap was hit */
+  RC_TH = 0,                     /* truth (6) */
+  RC_X = RC_TH + CS_NPARAM,      /* noisy observation (8) */
+  RC_SIG = RC_X + CS_NELEM,      /* sigma of each observation (8), NaN where missing */
+  RC_MEAN = RC_SIG + CS_NELEM,   /* posterior mean (6) */
+  RC_SD = RC_MEAN + CS_NPARAM,   /* posterior sd (6) */
+  RC_RANK = RC_SD + CS_NPARAM,   /* SBC rank (6), in [0, samples] */
+  RC_ACC = RC_RANK + CS_NPARAM,  /* accepted / drawn */
+  RC_TRIES,                      /* theta draws until CHEMPY accepted (1 = first) */
+  RC_CAPPED,                     /* 1 if the draw cap was hit */
+  RC_XMEAN,                      /* exact posterior mean (6), NaN unless -exact */
+  RC_XSD = RC_XMEAN + CS_NPARAM, /* exact posterior sd (6) */
+  RC_ESS = RC_XSD + CS_NPARAM,   /* effective sample size of the importance weights */
   RC_NCOL
 };
 
@@ -41,6 +45,8 @@ PetscErrorCode validate_config_default(ValidateConfig *c)
   c->simulator = VALIDATE_SIM_CHEMPY;
   c->plots = PETSC_TRUE;
   c->progress_every = 10;
+  c->p_missing = -1;
+  c->exact_samples = 20000;
   PetscCall(PetscStrncpy(c->out, "output/validation.h5", sizeof(c->out)));
   PetscCall(gce_config_default(&c->gce));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -69,6 +75,17 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
   PetscCall(PetscOptionsBool("-plots", "write PNG plots with gnuplot", NULL, c->plots, &c->plots, NULL));
   PetscCall(PetscOptionsReal("-progress_every", "seconds between progress lines [s]", NULL, c->progress_every,
                              &c->progress_every, NULL));
+  PetscCall(PetscOptionsString("-errors", "test-case errors: sigma log-uniform in LO,HI [dex] (default: the NPE's own)",
+                               NULL, c->errors, c->errors, sizeof(c->errors), NULL));
+  PetscCall(PetscOptionsReal("-p_missing", "probability that an element of a test case is missing (default: the NPE's)",
+                             NULL, c->p_missing, &c->p_missing, NULL));
+  PetscCall(PetscOptionsString("-drop",
+                               "elements missing in every test case, e.g. He_Fe,Ne_Fe (APOGEE-like); none: no pattern",
+                               NULL, c->drop, c->drop, sizeof(c->drop), NULL));
+  PetscCall(PetscOptionsInt("-exact", "compare the first N cases with the exact (emulator-likelihood) posterior", NULL,
+                            c->exact, &c->exact, NULL));
+  PetscCall(PetscOptionsInt("-exact_samples", "importance samples per -exact case", NULL, c->exact_samples,
+                            &c->exact_samples, NULL));
   PetscOptionsEnd();
   if (!strcmp(sim, "chempy"))
     c->simulator = VALIDATE_SIM_CHEMPY;
@@ -110,11 +127,42 @@ PetscErrorCode validate_check_config(MPI_Comm comm, const ValidateConfig *c)
              c->n, c->samples);
   /* Rank 0 holds every case's samples (TARP), each rank its own. */
   PetscCall(guard_memory(comm, 8.0 * CS_NPARAM * (double)c->samples * 2 * (double)c->n, "-n x -samples"));
-  if (c->simulator == VALIDATE_SIM_EMULATOR)
-    PetscCheck(c->emulator[0], comm, PETSC_ERR_ARG_WRONG, "-simulator emulator needs -emulator FILE");
+  if (c->simulator == VALIDATE_SIM_EMULATOR || c->exact > 0)
+    PetscCheck(c->emulator[0], comm, PETSC_ERR_ARG_WRONG,
+               "-simulator emulator needs -emulator FILE (and so does -exact)");
   else
     PetscCheck(!c->emulator[0], comm, PETSC_ERR_ARG_WRONG,
-               "-emulator %s is only used with -simulator emulator (the default simulator is chempy)", c->emulator);
+               "-emulator %s is only used with -simulator emulator or -exact (the default simulator is chempy)",
+               c->emulator);
+  PetscCheck(c->exact >= 0 && c->exact <= c->n && c->exact_samples >= 100, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-exact %" PetscInt_FMT " must be in 0..-n, -exact_samples %" PetscInt_FMT " at least 100", c->exact,
+             c->exact_samples);
+  PetscCheck(c->p_missing < 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-p_missing %g must be below 1", c->p_missing);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The test cases' observation model: the NPE's own training model, with
+ * -errors, -p_missing and -drop (a pattern on every case) replacing parts. */
+static PetscErrorCode case_obs_model(MPI_Comm comm, const ValidateConfig *c, const Npe *npe, ObsModel *m)
+{
+  PetscFunctionBeginUser;
+  *m = npe->obs;
+  if (c->errors[0]) PetscCall(obs_parse_range(comm, "-errors", c->errors, &m->lo, &m->hi));
+  if (c->p_missing >= 0) m->p_missing = c->p_missing;
+  if (!strcmp(c->drop, "none")) { /* no pattern at all, not even the NPE's training one */
+    m->drop = 0;
+    m->p_drop = 0;
+  } else if (c->drop[0]) {
+    PetscCall(obs_parse_elements(comm, "-drop", c->drop, &m->drop));
+    m->p_drop = 1;
+  }
+  PetscCheck(npe->kind == NPE_CONDITIONED || obs_is_fixed(m), comm, PETSC_ERR_ARG_WRONG,
+             "%s is a fixed-noise NPE: it cannot take missing elements (-p_missing, -drop)", c->npe);
+  if (npe->kind == NPE_FIXED && (m->lo != npe->noise || m->hi != npe->noise))
+    PetscCall(PetscPrintf(comm,
+                          "warning: test-case errors %g-%g dex, but %s assumes %g dex: the posteriors are "
+                          "miscalibrated by construction\n",
+                          m->lo, m->hi, c->npe, npe->noise));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -136,12 +184,61 @@ static void tarp_box(const Prior *p, double lo[CS_NPARAM], double hi[CS_NPARAM])
 
 typedef struct {
   const ValidateConfig *c;
+  ObsModel obs; /* the test cases' errors and gaps */
   Npe *npe;
   GceWork *work; /* chempy */
   Emulator *emu; /* emulator */
   PetscLogEvent ev_sim, ev_sample;
   double t_sample; /* [s] in npe_sample */
 } CaseCtx;
+
+/* The exact posterior of case j under the emulator likelihood: M draws from
+ * the NPE (inside the prior) reweighted by prior x likelihood / NPE density,
+ * the likelihood a product over the present elements of N(x_e; emu_e, sigma_e).
+ * The NPE's truncation to the prior support is a constant factor, so
+ * self-normalised weights need no normalisation. Mean, sd and the ESS go to rec. */
+static PetscErrorCode exact_posterior(CaseCtx *cc, PetscInt j, const double *x, const double *sig, const double *ctx,
+                                      double *rec)
+{
+  const PetscInt M = cc->c->exact_samples;
+  const int C = cc->npe->maf->C;
+  double *th, *cx, *lq, *mu, *w, wmax = -INFINITY, sw = 0, sw2 = 0;
+  NpeSampleStats ss;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc5(M * CS_NPARAM, &th, M * C, &cx, M, &lq, M * CS_NELEM, &mu, M, &w));
+  PetscCall(npe_sample_ctx(cc->npe, ctx, M, (uint64_t)cc->c->seed, RNG_POSTERIOR, (uint64_t)j + VALIDATE_EXACT_INDEX,
+                           M * cc->c->max_draws_factor, th, &ss));
+  PetscInt m = ss.accepted;
+  for (PetscInt i = 0; i < m; i++) PetscCall(PetscArraycpy(cx + i * C, ctx, C));
+  npe_log_prob_ctx(cc->npe, th, cx, (int)m, lq);
+  emu_predict(cc->emu, th, (size_t)m, mu);
+  for (PetscInt i = 0; i < m; i++) {
+    double ll = 0;
+    for (int e = 0; e < CS_NELEM; e++)
+      if (isfinite(x[e])) {
+        double z = (x[e] - mu[i * CS_NELEM + e]) / sig[e];
+        ll -= 0.5 * z * z;
+      }
+    w[i] = prior_log_prob(&cc->npe->prior, th + i * CS_NPARAM) + ll - lq[i];
+    wmax = PetscMax(wmax, w[i]);
+  }
+  for (PetscInt i = 0; i < m; i++) {
+    w[i] = exp(w[i] - wmax);
+    sw += w[i];
+    sw2 += w[i] * w[i];
+  }
+  for (int d = 0; d < CS_NPARAM; d++) {
+    double mean = 0, var = 0;
+    for (PetscInt i = 0; i < m; i++) mean += w[i] * th[i * CS_NPARAM + d];
+    mean /= sw;
+    for (PetscInt i = 0; i < m; i++) var += w[i] * (th[i * CS_NPARAM + d] - mean) * (th[i * CS_NPARAM + d] - mean);
+    rec[RC_XMEAN + d] = mean;
+    rec[RC_XSD + d] = sqrt(var / sw);
+  }
+  rec[RC_ESS] = m > 0 ? sw * sw / sw2 : 0;
+  PetscCall(PetscFree5(th, cx, lq, mu, w));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 /* Test case j: truth, observation, samples (samples, 6) and its record. */
 static PetscErrorCode run_case(CaseCtx *cc, PetscInt j, double *samples, double *rec)
@@ -173,12 +270,17 @@ static PetscErrorCode run_case(CaseCtx *cc, PetscInt j, double *samples, double 
   }
   PetscCall(PetscLogEventEnd(cc->ev_sim, 0, 0, 0, 0));
   rng_init(&r, seed, RNG_VALIDATE, (uint64_t)j + VALIDATE_NOISE_INDEX);
-  for (int e = 0; e < CS_NELEM; e++) x[e] = clean[e] + cc->npe->noise * rng_normal(&r);
+  unsigned char why[CS_NELEM];
+  double ctx[NPE_CTX_MAX];
+  obs_draw(&cc->obs, &r, clean, x, rec + RC_SIG, why);
+  obs_mask(why, x, rec + RC_SIG);
+  PetscCheck(npe_context(cc->npe, x, rec + RC_SIG, ctx, NULL), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+             "test case %" PetscInt_FMT ": a fixed-noise NPE cannot take missing elements (-p_missing, -drop)", j);
 
   double t0 = cs_wtime();
   PetscCall(PetscLogEventBegin(cc->ev_sample, 0, 0, 0, 0));
-  PetscCall(npe_sample(cc->npe, x, L, seed, RNG_POSTERIOR, (uint64_t)j + VALIDATE_POST_INDEX, L * c->max_draws_factor,
-                       samples, &ss));
+  PetscCall(npe_sample_ctx(cc->npe, ctx, L, seed, RNG_POSTERIOR, (uint64_t)j + VALIDATE_POST_INDEX,
+                           L * c->max_draws_factor, samples, &ss));
   PetscCall(PetscLogEventEnd(cc->ev_sample, 0, 0, 0, 0));
   cc->t_sample += cs_wtime() - t0;
   PetscCheck(ss.accepted > 0, PETSC_COMM_SELF, PETSC_ERR_NOT_CONVERGED,
@@ -208,6 +310,36 @@ static PetscErrorCode run_case(CaseCtx *cc, PetscInt j, double *samples, double 
     rec[RC_SD + d] = L > 1 ? sqrt(v / (double)(L - 1)) : 0.0;
     rec[RC_RANK + d] = (double)rank[d];
   }
+  for (int d = 0; d < 2 * CS_NPARAM + 1; d++) rec[RC_XMEAN + d] = NAN;
+  if (j < c->exact) PetscCall(exact_posterior(cc, j, x, rec + RC_SIG, ctx, rec));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Medians over the -exact cases with a usable ESS of |NPE mean - exact mean| / exact sd and NPE sd / exact sd. */
+static PetscErrorCode exact_summary(PetscInt n, const double *rec, ValidateSummary *s)
+{
+  double *a, *b, half = 0.5;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(n, &a, n, &b));
+  s->nexact = 0;
+  s->exact_ess_min = INFINITY;
+  for (int d = 0; d < CS_NPARAM; d++) {
+    PetscInt m = 0;
+    for (PetscInt i = 0; i < n; i++) {
+      const double *r = rec + i * RC_NCOL;
+      if (!(r[RC_ESS] >= 100)) continue; /* not computed (NaN), or too few effective samples */
+      a[m] = fabs(r[RC_MEAN + d] - r[RC_XMEAN + d]) / r[RC_XSD + d];
+      b[m++] = r[RC_SD + d] / r[RC_XSD + d];
+      if (d == 0) s->exact_ess_min = PetscMin(s->exact_ess_min, r[RC_ESS]);
+    }
+    s->nexact = m;
+    s->exact_dmean[d] = s->exact_sdratio[d] = NAN;
+    if (m > 0) {
+      PetscCall(calib_quantiles(m, a, 1, &half, &s->exact_dmean[d]));
+      PetscCall(calib_quantiles(m, b, 1, &half, &s->exact_sdratio[d]));
+    }
+  }
+  PetscCall(PetscFree2(a, b));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -248,6 +380,7 @@ static PetscErrorCode analyse(const ValidateConfig *c, const Npe *npe, const dou
     PetscCall(calib_sbc_ks(n, L, rank + d, CS_NPARAM, &s->sbc_D[d], &s->sbc_p[d]));
   }
   PetscCall(calib_ape(n, CS_NPARAM, mean, truth, s->ape_q25, s->ape_median, s->ape_q75, s->ape_all));
+  PetscCall(exact_summary(n, rec, s));
   PetscCall(calib_ape(n, 2, g_mean, g_truth, NULL, NULL, NULL, s->ape_globals));
   tarp_box(&npe->prior, s->tarp_lo, s->tarp_hi);
   PetscCall(calib_tarp(n, L, CS_NPARAM, samples, truth, s->tarp_lo, s->tarp_hi, (uint64_t)c->seed, s->nalpha, ecp,
@@ -279,11 +412,16 @@ static const char *sim_name(const ValidateConfig *c)
 
 static PetscErrorCode print_table(const ValidateConfig *c, const Npe *npe, const ValidateSummary *s, int nranks)
 {
+  char pattern[256];
   PetscFunctionBeginUser;
+  obs_elements_string(s->obs.p_drop > 0 ? s->obs.drop : 0, pattern, sizeof(pattern));
+  if (!pattern[0]) PetscCall(PetscStrncpy(pattern, "none", sizeof(pattern)));
   PetscCall(PetscPrintf(PETSC_COMM_SELF,
-                        "validate: %" PetscInt_FMT " test cases from %s + %.3g dex noise, %" PetscInt_FMT
+                        "validate: %" PetscInt_FMT " test cases from %s + errors %.3g-%.3g dex (p_missing %g, "
+                        "pattern %s), %" PetscInt_FMT
                         " posterior samples each, %d ranks, %.2f s (sampling %.2f s, %.3g samples/s/rank)\n",
-                        s->n, sim_name(c), npe->noise, s->samples, nranks, s->seconds, s->sample_seconds,
+                        s->n, sim_name(c), s->obs.lo, s->obs.hi, s->obs.p_missing, pattern, s->samples, nranks,
+                        s->seconds, s->sample_seconds,
                         s->sample_seconds > 0 ? (double)s->n * s->samples / nranks / s->sample_seconds : 0.0));
   PetscCall(PetscPrintf(PETSC_COMM_SELF, "%-16s %7s %7s | %8s %8s %8s | %9s %9s %9s\n", "parameter", "SBC D", "SBC p",
                         "APE q25", "median", "q75", "RMSE", "post sd", "prior sd"));
@@ -305,6 +443,20 @@ static PetscErrorCode print_table(const ValidateConfig *c, const Npe *npe, const
                         " cases below 0.5, %" PetscInt_FMT " at the draw cap; CHEMPY rejections redrawn: %" PetscInt_FMT
                         "\n",
                         s->min_acceptance, s->nlow, s->ncapped, s->redraws));
+  if (c->exact > 0) {
+    PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                          "exact posterior (emulator likelihood, importance sampling, %" PetscInt_FMT
+                          " of %" PetscInt_FMT " cases with ESS >= 100, min ESS %.0f): median |mean - exact| / exact "
+                          "sd, median sd / exact sd:\n",
+                          s->nexact, c->exact, s->exact_ess_min));
+    for (int d = 0; d < CS_NPARAM; d++)
+      PetscCall(PetscPrintf(PETSC_COMM_SELF, "  %-16s %7.3f %7.3f\n", cs_param_names[d], s->exact_dmean[d],
+                            s->exact_sdratio[d]));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF,
+                          "EXACT n=%" PetscInt_FMT " alpha_IMF_dmean=%.4g alpha_IMF_sdratio=%.4g log10_N_Ia_dmean=%.4g "
+                          "log10_N_Ia_sdratio=%.4g\n",
+                          s->nexact, s->exact_dmean[0], s->exact_sdratio[0], s->exact_dmean[1], s->exact_sdratio[1]));
+  }
   /* On stdout, so it stays in order with the table (mpirun forwards stderr separately). */
   if (s->nlow > 0 || s->ncapped > 0)
     PetscCall(PetscPrintf(PETSC_COMM_SELF,
@@ -319,7 +471,7 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
                                    const double *tarp_f, const double *alpha, const double *ecp)
 {
   static const char *const info_cols[3] = {"acceptance", "theta_draws", "capped"};
-  static const char *const tarp_cols[2] = {"alpha", "ecp"};
+  static const char *const tarp_cols[2] = {"alpha", "ecp"}, *const ess_cols[1] = {"ess"};
   const PetscInt n = s->n;
   double *buf;
   int *ibuf;
@@ -336,9 +488,13 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
   } t[] = {
       {"truth", RC_TH, CS_NPARAM, cs_param_names},
       {"observations", RC_X, CS_NELEM, cs_elem_names},
+      {"errors", RC_SIG, CS_NELEM, cs_elem_names},
       {"posterior_mean", RC_MEAN, CS_NPARAM, cs_param_names},
       {"posterior_sd", RC_SD, CS_NPARAM, cs_param_names},
       {"case_info", RC_ACC, 3, info_cols},
+      {"exact_mean", RC_XMEAN, CS_NPARAM, cs_param_names},
+      {"exact_sd", RC_XSD, CS_NPARAM, cs_param_names},
+      {"exact_ess", RC_ESS, 1, ess_cols},
   };
   for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
     for (PetscInt i = 0; i < n; i++)
@@ -369,6 +525,11 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
       h5_attr_write_str(&f, "/", "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
   PetscCall(h5_attr_write_int(&f, "/", "n_cases_samples_seed", 3, iv));
   PetscCall(h5_attr_write_double(&f, "/", "noise_dex", 1, &npe->noise));
+  double om[4] = {s->obs.lo, s->obs.hi, s->obs.p_missing, s->obs.p_drop};
+  char drop[256];
+  obs_elements_string(s->obs.drop, drop, sizeof(drop));
+  PetscCall(h5_attr_write_double(&f, "/", "cases_errors_lo_hi_p_missing_p_drop", 4, om));
+  PetscCall(h5_attr_write_str(&f, "/", "cases_drop_pattern", drop[0] ? drop : "none"));
   PetscCall(h5_attr_write_double(&f, "/", "tarp_atc", 1, &s->tarp_atc));
   PetscCall(h5_attr_write_double(&f, "/", "tarp_atc_sum", 1, &s->tarp_atc_sum));
   PetscCall(h5_attr_write_str(
@@ -541,9 +702,11 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
   if (c->simulator == VALIDATE_SIM_CHEMPY) {
     PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
     PetscCall(gce_work_create(y, &c->gce, &cc.work));
-  } else
-    PetscCall(emu_read_h5(c->emulator, "/emulator", 16, &cc.emu));
+  }
+  if (c->emulator[0]) PetscCall(emu_read_h5(c->emulator, "/emulator", 1024, &cc.emu));
+  PetscCall(case_obs_model(ctx->comm, c, cc.npe, &cc.obs));
   PetscCall(PetscMemzero(s, sizeof(*s)));
+  s->obs = cc.obs;
   s->n = c->n;
   s->samples = c->samples;
   s->nalpha = c->tarp_bins + 1;

@@ -27,19 +27,21 @@ printf '\xef\xbb\xbf' | cat - $F/stars.csv > $F/bom.csv
 for f in tr va emu npe; do [ -s $F/$f.h5 ] || { echo "FAIL badinput: fixture $f.h5 not made"; exit 1; }; done
 
 # Checksums of every file (lock files of finished runs are removed, .tmp are partial by design).
-snap() { (cd $TMP && find f o -type f ! -name '*.tmp' ! -name '*.lock' | sort | xargs md5sum 2> /dev/null); }
-n_ok=0 n_crash=0 n_hang=0 n_changed=0 n_exit0=0 n_msg=0 n_valid=0 n_valid_bad=0
+snap() { (cd $TMP && find $1 -type f ! -name '*.tmp' ! -name '*.lock' | sort | xargs md5sum 2> /dev/null); }
+n_ok=0 n_crash=0 n_hang=0 n_changed=0 n_made=0 n_exit0=0 n_msg=0 n_valid=0 n_valid_bad=0
 bad() { # name pattern command...: must fail clearly and change nothing
-  local name=$1 pat=$2 before after rc; shift 2
-  before=$(snap)
-  timeout 120 "$@" > $TMP/bad.out 2>&1; rc=$?
-  after=$(snap)
+  local name=$1 pat=$2 before after made0 made1 rc; shift 2
+  before=$(snap f) made0=$(snap o)
+  timeout "${BAD_TIMEOUT:-120}" "$@" > $TMP/bad.out 2>&1; rc=$?
+  after=$(snap f) made1=$(snap o)
   if [ $rc = 124 ]; then n_hang=$((n_hang + 1)); echo "FAIL bad: $name: hang (timeout)"
   elif [ $rc -gt 128 ] || grep -q 'AddressSanitizer\|runtime error:\|Segmentation' $TMP/bad.out; then
     n_crash=$((n_crash + 1)); echo "FAIL bad: $name: crash (exit $rc)"; tail -5 $TMP/bad.out | sed 's/^/    /'
-  elif [ $rc = 0 ]; then n_exit0=$((n_exit0 + 1)); echo "FAIL bad: $name: exited 0"; tail -3 $TMP/bad.out | sed 's/^/    /'
   elif [ "$before" != "$after" ]; then
-    n_changed=$((n_changed + 1)); echo "FAIL bad: $name: files changed"; diff <(echo "$before") <(echo "$after") | head -5 | sed 's/^/    /'
+    n_changed=$((n_changed + 1)); echo "FAIL bad: $name: an existing file changed (exit $rc)"; diff <(echo "$before") <(echo "$after") | head -5 | sed 's/^/    /'
+  elif [ "$made0" != "$made1" ]; then
+    n_made=$((n_made + 1)); echo "FAIL bad: $name: an output was made (exit $rc)"; diff <(echo "$made0") <(echo "$made1") | head -3 | sed 's/^/    /'
+  elif [ $rc = 0 ]; then n_exit0=$((n_exit0 + 1)); echo "FAIL bad: $name: exited 0"; tail -3 $TMP/bad.out | sed 's/^/    /'
   elif ! grep -q -- "$pat" $TMP/bad.out; then
     n_msg=$((n_msg + 1)); echo "FAIL bad: $name: message lacks '$pat'"; grep error $TMP/bad.out | head -3 | sed 's/^/    /'
   else n_ok=$((n_ok + 1)); echo "PASS bad: $name"; fi
@@ -183,5 +185,5 @@ bad "simulate: a failed write names the file" "$O/big.h5.tmp: writing failed" ba
 { cat $F/params.csv; for i in $(seq 1 3000); do sed -n 2p $F/params.csv; done; } > $F/params_many.csv
 bad "emulate: a failed CSV write names the file" "$O/big.csv: writing" bash -c "ulimit -f 100; trap '' XFSZ; $NOSHM $BIN emulate -emulator $F/emu.h5 -params $F/params_many.csv -out $O/big.csv"
 
-total=$((n_ok + n_crash + n_hang + n_changed + n_exit0 + n_msg))
-echo "bad-input suite: $total bad cases: $n_ok clear error with unchanged files, $n_msg unhelpful message, $n_exit0 accepted (exit 0), $n_changed files changed, $n_crash crashes, $n_hang hangs; valid odd inputs: $n_valid ok, $n_valid_bad failed"
+total=$((n_ok + n_crash + n_hang + n_changed + n_made + n_exit0 + n_msg))
+echo "bad-input suite: $total bad cases: $n_ok clear error with unchanged files, $n_msg unhelpful message, $n_exit0 accepted (exit 0), $n_changed existing files changed, $n_made outputs made, $n_crash crashes, $n_hang hangs; valid odd inputs: $n_valid ok, $n_valid_bad failed"
