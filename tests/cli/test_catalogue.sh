@@ -26,7 +26,7 @@ awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /_FLAG$/) f[i] = 1 } NR > 
 $I -stars $TMP/a.csv -min_elements 6 > $TMP/min.log 2>&1
 sed -n "s/^warning: .*star '\([^']*\)' (row [0-9]*): [0-9] of 8 elements present, fewer than -min_elements 6.*/\1/p" $TMP/min.log | sort > $TMP/got_ids
 check "catalogue: stars below -min_elements 6 are the $(wc -l < $TMP/want_ids) flagged ones, each named" bash -c "[ -s $TMP/want_ids ] && cmp $TMP/want_ids $TMP/got_ids && grep -q \"n_skipped=$(wc -l < $TMP/want_ids)\" $TMP/min.log"
-check "infer: a fixed-noise NPE leaves out stars with missing elements, saying why" bash -c "! $BIN infer -npe $TMP/npe.h5 -samples 100 -plots 0 -columns apogee -stars $TMP/a.csv > $TMP/fx.log 2>&1; grep -q 'trained for fixed noise' $TMP/fx.log && grep -q 'all 40 were left out (0 below -min_elements, 40 with missing values the NPE cannot take' $TMP/fx.log"
+check "infer -method gauss: a fixed-noise NPE leaves out stars with missing elements, saying why" bash -c "! $BIN infer -method gauss -npe $TMP/npe.h5 -samples 100 -plots 0 -columns apogee -stars $TMP/a.csv > $TMP/fx.log 2>&1; grep -q 'trained for fixed noise' $TMP/fx.log && grep -q 'all 40 were left out (0 below -min_elements, 40 with missing values the NPE cannot take' $TMP/fx.log"
 check "mock: -drop He_Fe,Ne_Fe writes NaN for every star" bash -c "$BIN mock -n 5 -seed 3 -scheme discrete -drop He_Fe,Ne_Fe -out $TMP/d.csv > /dev/null && awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[\$i] = i } NR > 1 && (\$c[\"He_Fe\"] != \"nan\" || \$c[\"Ne_Fe\"] != \"nan\" || \$c[\"Mg_Fe\"] == \"nan\") { bad = 1 } END { exit bad }' $TMP/d.csv"
 
 # Masked elements against the exact likelihood: emulator test cases with random
