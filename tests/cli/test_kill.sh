@@ -7,12 +7,13 @@
 # concurrent writers of one output are told apart by the lock. Tiny sizes.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
 S="$BIN simulate -prior wide -scheme discrete -progress_every 0.2"
-killed() { # log pattern|sleep:S command...: start on 2 ranks, kill -9 every rank once pattern is in the log (or after S s)
+killed() { # log pattern|sleep:S|file:F command...: start on 2 ranks, kill -9 every rank once pattern is in the log (or after S s, or once F exists)
   local log=$1 pat=$2 pid; shift 2
   setsid $MPIRUN -np 2 "$@" > "$log" 2>&1 &
   pid=$!
   case $pat in
     sleep:*) sleep "${pat#sleep:}" ;;
+    file:*) for i in $(seq 1 1200); do [ -e "${pat#file:}" ] && break; sleep 0.05; done ;;
     *) for i in $(seq 1 600); do grep -q -- "$pat" "$log" 2> /dev/null && break; sleep 0.05; done ;;
   esac
   kill -9 -- -$pid 2> /dev/null; wait $pid 2> /dev/null; wait_gone
@@ -43,7 +44,7 @@ check "kill: ... and the first writer's file is whole and its own" bash -c "[ $r
 
 # train-emulator
 T="$BIN train-emulator -train $TMP/s_full.h5 -val $TMP/v.h5 -hidden 40,20 -seed 3"
-killed $TMP/e1.log '^epoch   2' $T -epochs 40 -out $TMP/e.h5
+killed $TMP/e1.log file:$TMP/e.h5.ckpt $T -epochs 40 -out $TMP/e.h5 # the first checkpoint, not a log line: stdout to a file is buffered
 check "kill: train-emulator leaves no final file" test ! -e $TMP/e.h5
 check "kill: train-emulator -resume continues from the checkpoint" bash -c "$MPIRUN -np 2 $T -epochs 40 -out $TMP/e.h5 -resume > $TMP/e2.log 2>&1 && grep -q 'resuming after epoch' $TMP/e2.log"
 $MPIRUN -np 2 $T -epochs 40 -out $TMP/e_full.h5 > /dev/null 2>&1
@@ -72,7 +73,7 @@ killed $TMP/v1.log '^\[validate\]' $V -out $TMP/val.h5 -force
 check "kill: a killed validate leaves the earlier result unchanged" test "$before" = "$(sum $TMP/val.h5)"
 $BIN mock -n 30 -seed 2 -emulator $TMP/e_full.h5 -out $TMP/stars.csv > /dev/null 2>&1
 before=$(sum $TMP/stars.csv)
-killed $TMP/m1.log sleep:1.5 $BIN mock -n 6000 -seed 2 -scheme discrete -out $TMP/stars.csv -force
+killed $TMP/m1.log sleep:1.5 $BIN mock -n 60000 -seed 2 -scheme discrete -out $TMP/stars.csv -force # ~15 s of work on an idle machine
 check "kill: a killed mock leaves the earlier catalogue unchanged" test "$before" = "$(sum $TMP/stars.csv)"
 I="$BIN infer -npe $TMP/n_full.h5 -stars $TMP/stars.csv -plots 0"
 $I -samples 50 -out $TMP/inf.h5 > /dev/null 2>&1
