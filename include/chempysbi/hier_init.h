@@ -17,10 +17,8 @@ typedef struct {
   double *cov;             /* (n, 36) per-star posterior covariance in eta */
   double *start;           /* (n, 4) starting locals in eta */
   PetscBool *ok;           /* (n) NPE sampling succeeded (else prior moments) */
-  double *theta_mu;        /* (n, 6) per-star posterior means in theta (gauss output) */
-  double *theta_sd;        /* (n, 6) */
   CombineResult gauss;     /* product of the per-star Gaussians (theta), prior divided out */
-  double etaL[2], SL[4];   /* the same globals in eta */
+  double etaL[2];          /* the globals' start in eta (the product's mean, else the prior's) */
   PetscInt nused, nfailed; /* over all ranks */
 } HierInit;
 

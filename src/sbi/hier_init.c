@@ -16,9 +16,7 @@ PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const do
              nsamples);
   PetscCall(PetscMemzero(in, sizeof(*in)));
   in->n = n;
-  PetscCall(PetscMalloc5(n * 6 + 1, &in->mu, n * 36 + 1, &in->cov, n * 4 + 1, &in->start, n + 1, &in->ok, n * 6 + 1,
-                         &in->theta_mu));
-  PetscCall(PetscMalloc1(n * 6 + 1, &in->theta_sd));
+  PetscCall(PetscMalloc4(n * 6 + 1, &in->mu, n * 36 + 1, &in->cov, n * 4 + 1, &in->start, n + 1, &in->ok));
   PetscCall(PetscMalloc4(nsamples * CS_NPARAM, &draws, NSTART * n * 4 + 1, &cand, n + 1, &lp, n + 1, &best));
   par_repro_zero(racc, COMBINE_NACC);
   for (PetscInt i = 0; i < n; i++) {
@@ -32,7 +30,6 @@ PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const do
       for (int k = 0; k < CS_NPARAM; k++) {
         double t = hp->sd[k] > 0 ? hp->mean[k] : 0.5 * (hp->lo[k] + hp->hi[k]);
         mu[k] = hier_to_eta(hp, k, t);
-        in->theta_mu[i * 6 + k] = t, in->theta_sd[i * 6 + k] = NAN;
       }
       for (int k = 0; k < 36; k++) C[k] = k % 7 ? 0 : 1.0;
       for (int s = 0; s < NSTART; s++)
@@ -40,7 +37,6 @@ PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const do
       continue;
     }
     PetscCall(combine_fit(nsamples, draws, &g));
-    for (int k = 0; k < CS_NPARAM; k++) in->theta_mu[i * 6 + k] = g.mean[k], in->theta_sd[i * 6 + k] = g.sd[k];
     combine_acc_zero(acc);
     if (combine_accumulate(acc, g.mu2, g.S2))
       for (int s = 0; s < COMBINE_NACC; s++) par_repro_add(racc + s * PAR_REPRO_LIMBS, acc[s]);
@@ -69,18 +65,8 @@ PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const do
   for (PetscInt i = 0; i < n; i++) nfail += !in->ok[i];
   PetscCall(par_allreduce_count(ctx, &nfail));
   in->nfailed = nfail;
-  /* Globals' start in eta: the product if it is a valid Gaussian, else the
-   * prior; its covariance mapped through the transform's slope. */
-  const CombineResult *G = &in->gauss;
-  double tL[2], C0[4], d[2];
-  for (int a = 0; a < 2; a++) {
-    tL[a] = G->pd ? G->mean[a] : mu0[a];
-    in->etaL[a] = hier_to_eta(hp, a, tL[a]);
-    d[a] = (hier_to_eta(hp, a, tL[a] + 1e-6) - hier_to_eta(hp, a, tL[a] - 1e-6)) / 2e-6;
-  }
-  for (int k = 0; k < 4; k++) C0[k] = G->pd ? G->cov[k] : S0[k];
-  for (int a = 0; a < 2; a++)
-    for (int b = 0; b < 2; b++) in->SL[a * 2 + b] = C0[a * 2 + b] * d[a] * d[b];
+  /* Globals' start in eta: the product if it is a valid Gaussian, else the prior mean. */
+  for (int a = 0; a < 2; a++) in->etaL[a] = hier_to_eta(hp, a, in->gauss.pd ? in->gauss.mean[a] : mu0[a]);
   /* Starting locals: the best of the first draws at the globals' start. */
   for (PetscInt i = 0; i < n; i++) best[i] = -INFINITY;
   for (int s = 0; s < NSTART; s++) {
@@ -98,8 +84,7 @@ PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const do
 PetscErrorCode hier_init_destroy(HierInit *in)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFree5(in->mu, in->cov, in->start, in->ok, in->theta_mu));
-  PetscCall(PetscFree(in->theta_sd));
+  PetscCall(PetscFree4(in->mu, in->cov, in->start, in->ok));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -126,7 +126,6 @@ int main(int argc, char **argv)
     for (int q = 0; q < 4; q++) in.start[i * 4 + q] = hp.mean[2 + q];
   }
   in.etaL[0] = hp.mean[0], in.etaL[1] = hp.mean[1];
-  in.SL[0] = hp.sd[0] * hp.sd[0], in.SL[3] = hp.sd[1] * hp.sd[1];
   HmcConfig c;
   HmcResult r;
   hmc_config_default(&c);
