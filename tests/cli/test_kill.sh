@@ -54,15 +54,17 @@ check "kill: train-emulator -resume without a checkpoint starts from scratch wit
 
 # train-npe; and a killed -force run over an existing model leaves that model intact.
 N="$BIN train-npe -emulator $TMP/e_full.h5 -n 30000 -seed 5 -transforms 2 -patience 100"
-killed $TMP/n1.log file:$TMP/n.h5.ckpt $N -max_epochs 8 -out $TMP/n.h5 # the first checkpoint: stdout to a file is buffered
+# 80 epochs of 0.04 s: 8 could end before the kill landed on an idle machine.
+killed $TMP/n1.log file:$TMP/n.h5.ckpt $N -max_epochs 80 -out $TMP/n.h5 # the first checkpoint: stdout to a file is buffered
 check "kill: train-npe leaves no final file" test ! -e $TMP/n.h5
-check "kill: train-npe -resume continues from the checkpoint" bash -c "$MPIRUN -np 2 $N -max_epochs 8 -out $TMP/n.h5 -resume > $TMP/n2.log 2>&1 && grep -q 'resuming after epoch' $TMP/n2.log"
-$MPIRUN -np 2 $N -max_epochs 8 -out $TMP/n_full.h5 > /dev/null 2>&1
+check "kill: train-npe -resume continues from the checkpoint" bash -c "$MPIRUN -np 2 $N -max_epochs 80 -out $TMP/n.h5 -resume > $TMP/n2.log 2>&1 && grep -q 'resuming after epoch' $TMP/n2.log"
+$MPIRUN -np 2 $N -max_epochs 80 -out $TMP/n_full.h5 > /dev/null 2>&1
 check "kill: resumed NPE equals the uninterrupted one exactly" h5diff -q $TMP/n.h5 $TMP/n_full.h5 /npe/params
-check_fails "kill: train-npe -resume with another emulator is refused" "other inputs" $BIN train-npe -emulator $TMP/e.h5 -n 30000 -seed 5 -transforms 2 -patience 100 -max_epochs 8 -out $TMP/n.h5 -resume
+check_fails "kill: train-npe -resume with another emulator is refused" "other inputs" $BIN train-npe -emulator $TMP/e.h5 -n 30000 -seed 5 -transforms 2 -patience 100 -max_epochs 80 -out $TMP/n.h5 -resume
 check "kill: train-npe -resume without a checkpoint starts from scratch with a note" bash -c "$N -max_epochs 1 -out $TMP/n_new.h5 -resume > $TMP/n3.log 2>&1 && grep -q 'no checkpoint.*starting from scratch' $TMP/n3.log"
 before=$(sum $TMP/n_full.h5)
-killed $TMP/n4.log '^epoch   2' $N -max_epochs 8 -n 40000 -out $TMP/n_full.h5 -force
+rm -f $TMP/n_full.h5.ckpt # so that its first checkpoint marks the -force run as under way
+killed $TMP/n4.log file:$TMP/n_full.h5.ckpt $N -max_epochs 80 -n 40000 -out $TMP/n_full.h5 -force
 check "kill: a killed -force run leaves the earlier model unchanged" test "$before" = "$(sum $TMP/n_full.h5)"
 
 # validate, infer, mock: not resumable; a kill leaves the earlier output unchanged.
