@@ -27,6 +27,8 @@ typedef struct {
 typedef struct {
   PetscInt count[FARM_MAX_STATUS]; /* rows by status, this run only */
   PetscInt rows_per_rank_max, rows_per_rank_min;
+  PetscInt requests;    /* worker requests rank 0 answered */
+  double serve_seconds, serve_cpu_seconds; /* rank 0's wall and CPU time answering them (waits excluded) */
   double seconds;
 } FarmSummary;
 
