@@ -15,7 +15,7 @@
  * independent writes, then one collective write of contiguous blocks.
  *
  *   OPENBLAS_NUM_THREADS=1 bin/bench/bench_costs [-reps 5] [-emulator E.h5] [-chempy_runs 200]
- *   mpirun -np 2 bin/bench/bench_costs -h5 /tmp/x.h5 [-h5_rows 20000]
+ *   mpirun -np 2 bin/bench/bench_costs -h5 /tmp/x.h5 [-h5_rows 20000] [-h5_stripe 1048576 ...]
  * Output: "BENCH <what> key=value ..." lines, read by benchmarks/costs.sh. */
 #include <chempysbi/emu.h>
 #include <chempysbi/gce.h>
@@ -331,6 +331,7 @@ int main(int argc, char **argv)
   PetscOptionsEnd();
   PetscCheck(reps >= 1 && reps <= MAXREP, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-reps: 1..%d", MAXREP);
   PetscCall(par_ctx_init(PETSC_COMM_WORLD, &ctx));
+  PetscCall(h5_set_from_options(ctx.comm));
   if (h5[0])
     PetscCall(bench_h5(&ctx, (int)reps, h5, h5_rows));
   else {

@@ -276,6 +276,7 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
                    .compute = compute,
                    .ctx = job,
                    .chunk = job->chunk,
+                   .master_rows = job->master_rows,
                    .what = "simulate",
                    .status_names = status_names,
                    .progress_every = job->progress_every};

@@ -175,10 +175,14 @@ static PetscErrorCode master(const ParCtx *ctx, Farm *f, Master *m, PetscInt *nr
   double *out;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc2(f->chunk_max, &rows, f->chunk_max * s->nout, &out));
+  PetscBool compute = s->master_rows == FARM_MASTER_COMPUTE ||
+                      (s->master_rows == FARM_MASTER_AUTO && ctx->size < FARM_SERVE_ONLY_FROM) || ctx->size == 1;
   m->active = ctx->size - 1;
   for (;;) {
     PetscCall(serve(ctx, f, m, PETSC_FALSE));
-    if (next < n) { /* one of our own rows, then look at the mailbox again */
+    if (!compute && m->active > 0) {
+      PetscCall(serve(ctx, f, m, PETSC_TRUE));
+    } else if (next < n) { /* one of our own rows, then look at the mailbox again */
       PetscCall(compute_row(f, rows[next], out + next * s->nout));
       next++;
       if (next == n) {
