@@ -325,8 +325,8 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsInt("-stars", "stars of the per-star kernels", NULL, stars, &stars, NULL));
   PetscCall(PetscOptionsString("-emulator", "emulator file for the per-star kernels", NULL, emulator, emulator,
                                sizeof(emulator), NULL));
-  PetscCall(PetscOptionsString("-h5", "only the HDF5 write pattern, into this scratch file", NULL, h5, h5, sizeof(h5),
-                               NULL));
+  PetscCall(
+      PetscOptionsString("-h5", "only the HDF5 write pattern, into this scratch file", NULL, h5, h5, sizeof(h5), NULL));
   PetscCall(PetscOptionsInt("-h5_rows", "rows of the HDF5 benchmark", NULL, h5_rows, &h5_rows, NULL));
   PetscOptionsEnd();
   PetscCheck(reps >= 1 && reps <= MAXREP, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-reps: 1..%d", MAXREP);

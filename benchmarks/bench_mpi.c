@@ -97,7 +97,10 @@ static PetscErrorCode spin_compute(void *vctx, PetscInt row, double *out)
   return PETSC_SUCCESS;
 }
 
-static PetscErrorCode no_store(void *vctx, PetscInt n, const PetscInt *rows, const double *out) { return PETSC_SUCCESS; }
+static PetscErrorCode no_store(void *vctx, PetscInt n, const PetscInt *rows, const double *out)
+{
+  return PETSC_SUCCESS;
+}
 
 /* The farm with rows of fixed cost: requests, rank 0's busy time per request,
  * and the run's efficiency against rows * row_us / ranks. */
@@ -130,11 +133,12 @@ static PetscErrorCode farm(const ParCtx *ctx, int reps, PetscInt rows, double ro
   stats(us, reps, &m1, &l1, &h1);
   stats(eff, reps, &m2, &l2, &h2);
   stats(cpu, reps, &m3, &l3, &h3);
-  PetscCall(PetscPrintf(ctx->comm,
-                        "BENCH farm ranks=%d rows=%" PetscInt_FMT " row_us=%g chunk=%" PetscInt_FMT
-                        " requests=%.0f serve_us=%.3f min=%.3f max=%.3f serve_cpu_us=%.3f min=%.3f max=%.3f efficiency=%.4f "
-                        "min=%.4f max=%.4f reps=%d\n",
-                        ctx->size, rows, row_us, chunk, nreq, m1, l1, h1, m3, l3, h3, m2, l2, h2, reps));
+  PetscCall(
+      PetscPrintf(ctx->comm,
+                  "BENCH farm ranks=%d rows=%" PetscInt_FMT " row_us=%g chunk=%" PetscInt_FMT
+                  " requests=%.0f serve_us=%.3f min=%.3f max=%.3f serve_cpu_us=%.3f min=%.3f max=%.3f efficiency=%.4f "
+                  "min=%.4f max=%.4f reps=%d\n",
+                  ctx->size, rows, row_us, chunk, nreq, m1, l1, h1, m3, l3, h3, m2, l2, h2, reps));
   PetscCall(PetscFree(pending));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

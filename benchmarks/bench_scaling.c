@@ -81,21 +81,21 @@ static double get(const char *head, const char *filter, const char *key, int whi
 }
 
 typedef struct {
-  double chempy, chempy_cv;       /* s per CHEMPY run, coefficient of variation */
-  double emu_b[16], emu_c[16];    /* emulator fwd+bwd s per row by batch */
+  double chempy, chempy_cv;    /* s per CHEMPY run, coefficient of variation */
+  double emu_b[16], emu_c[16]; /* emulator fwd+bwd s per row by batch */
   int nemu;
-  double emu_step, npe_step;      /* optimiser step s */
+  double emu_step, npe_step; /* optimiser step s */
   double npe_b[16], npe_c[16];
   int nnpe;
-  double npe_sample;              /* s per posterior sample */
-  double newton_a, newton_b;      /* infer newton: a + b * stars (1 rank, CPU s) */
-  double gauss_a, gauss_b;        /* infer gauss: a + b * stars */
-  double h5_run[3], h5_row[3];    /* per-row write s at runs of 1, 16, 256 rows */
-  double alpha, beta;             /* on-node one-way latency s, bandwidth B/s */
-  double net_alpha, net_beta;     /* network (assumed) */
+  double npe_sample;           /* s per posterior sample */
+  double newton_a, newton_b;   /* infer newton: a + b * stars (1 rank, CPU s) */
+  double gauss_a, gauss_b;     /* infer gauss: a + b * stars */
+  double h5_run[3], h5_row[3]; /* per-row write s at runs of 1, 16, 256 rows */
+  double alpha, beta;          /* on-node one-way latency s, bandwidth B/s */
+  double net_alpha, net_beta;  /* network (assumed) */
   int node_cores;
-  double req_a, req_b;            /* rank 0's cost per request: a + b * chunk */
-  double startup;                 /* MPI + PETSc start-up and model load: from the infer intercepts */
+  double req_a, req_b; /* rank 0's cost per request: a + b * chunk */
+  double startup;      /* MPI + PETSc start-up and model load: from the infer intercepts */
 } Costs;
 
 static double interp_loglog(const double *x, const double *y, int n, double b)
@@ -175,8 +175,8 @@ typedef struct {
 static long chunk_rule(long left, int P) { return PetscMax(1, PetscMin(PetscMin(left / (8 * (long)P), 256), left)); }
 
 typedef struct {
-  double T;       /* farm wall time */
-  double busy0;   /* fraction of rank 0's time spent answering requests */
+  double T;     /* farm wall time */
+  double busy0; /* fraction of rank 0's time spent answering requests */
   long requests;
 } FarmResult;
 
@@ -307,14 +307,22 @@ static const char *stage_names[ST_N] = {"simulate",    "train_emulator", "train_
 static double stage_time(const Costs *c, const Sizes *s, Stage st, int P, FarmPolicy pol)
 {
   switch (st) {
-  case ST_SIM: return sim_time(c, s->sim_rows, P, pol);
-  case ST_EMU: return emu_time(c, s, P);
-  case ST_NPE: return npe_time(c, s, P);
-  case ST_VAL: return val_time(c, s, P);
-  case ST_GAUSS: return infer_time(c, s->stars, P, PETSC_FALSE);
-  case ST_NEWTON: return infer_time(c, s->stars, P, PETSC_TRUE);
-  case ST_COV: return cov_time(c, s, P);
-  default: return NAN;
+  case ST_SIM:
+    return sim_time(c, s->sim_rows, P, pol);
+  case ST_EMU:
+    return emu_time(c, s, P);
+  case ST_NPE:
+    return npe_time(c, s, P);
+  case ST_VAL:
+    return val_time(c, s, P);
+  case ST_GAUSS:
+    return infer_time(c, s->stars, P, PETSC_FALSE);
+  case ST_NEWTON:
+    return infer_time(c, s->stars, P, PETSC_TRUE);
+  case ST_COV:
+    return cov_time(c, s, P);
+  default:
+    return NAN;
   }
 }
 
@@ -322,9 +330,20 @@ static double stage_time(const Costs *c, const Sizes *s, Stage st, int P, FarmPo
  * NPE 1e5 simulations ~90 epochs to early stopping, 500 test cases, 1000 stars (auto: newton). */
 static Sizes paper(void)
 {
-  return (Sizes){.sim_rows = 750000, .emu_rows = 697435, .emu_val = 49813, .emu_epochs = 20, .emu_batch = 64,
-                 .npe_n = 100000, .npe_epochs = 90, .npe_batch = 50, .val_n = 500, .val_samples = 1000,
-                 .stars = 1000, .samples = 1000, .galaxies = 100, .cov_stars = 1000};
+  return (Sizes){.sim_rows = 750000,
+                 .emu_rows = 697435,
+                 .emu_val = 49813,
+                 .emu_epochs = 20,
+                 .emu_batch = 64,
+                 .npe_n = 100000,
+                 .npe_epochs = 90,
+                 .npe_batch = 50,
+                 .val_n = 500,
+                 .val_samples = 1000,
+                 .stars = 1000,
+                 .samples = 1000,
+                 .galaxies = 100,
+                 .cov_stars = 1000};
 }
 
 static PetscErrorCode costs_read(const char *path, Costs *c)
@@ -333,7 +352,8 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   PetscCall(load(path, "BENCH "));
   c->chempy = 1e-6 * get("BENCH chempy", NULL, "cpu_us", 0);
   c->chempy_cv = get("BENCH chempy", NULL, "cv", 0);
-  static const int eb[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}, nb[] = {1, 2, 5, 10, 25, 50, 100, 200, 400, 800};
+  static const int eb[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+                   nb[] = {1, 2, 5, 10, 25, 50, 100, 200, 400, 800};
   char f[32];
   c->nemu = c->nnpe = 0;
   for (int i = 0; i < 11; i++) {
@@ -354,8 +374,10 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   for (int i = 0; i < nlines; i++)
     if (!strncmp(lines[i], "BENCH infer_newton ", 19)) {
       double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
-      if (!isfinite(s1)) s1 = s, t1 = t;
-      else s2 = s, t2 = t;
+      if (!isfinite(s1))
+        s1 = s, t1 = t;
+      else
+        s2 = s, t2 = t;
     }
   c->newton_b = (t2 - t1) / (s2 - s1);
   c->newton_a = t1 - c->newton_b * s1;
@@ -363,8 +385,10 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   for (int i = 0; i < nlines; i++)
     if (!strncmp(lines[i], "BENCH infer_gauss ", 18)) {
       double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
-      if (!isfinite(s1)) s1 = s, t1 = t;
-      else s2 = s, t2 = t;
+      if (!isfinite(s1))
+        s1 = s, t1 = t;
+      else
+        s2 = s, t2 = t;
     }
   if (isfinite(s2)) {
     c->gauss_b = (t2 - t1) / (s2 - s1);
@@ -399,7 +423,8 @@ int main(int argc, char **argv)
   PetscInt node = 128;
   PetscCall(PetscInitialize(&argc, &argv, NULL, "chempysbi performance model"));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "bench_scaling options", NULL);
-  PetscCall(PetscOptionsString("-costs", "measured costs (benchmarks/costs.sh)", NULL, costs, costs, sizeof costs, NULL));
+  PetscCall(
+      PetscOptionsString("-costs", "measured costs (benchmarks/costs.sh)", NULL, costs, costs, sizeof costs, NULL));
   PetscCall(PetscOptionsString("-stages", "measured stages (benchmarks/stages.sh)", NULL, stages, stages, sizeof stages,
                                NULL));
   PetscCall(PetscOptionsString("-out", "output directory", NULL, out, out, sizeof out, NULL));
@@ -414,14 +439,16 @@ int main(int argc, char **argv)
   FILE *o = fopen(path, "w");
   PetscCheck(o, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
   fprintf(o, "# chempysbi performance model from %s\n", costs);
-  fprintf(o, "# CHEMPY %.3f ms (cv %.2f); emulator row %.2f us at batch 64, step %.1f us; NPE row %.2f us at batch 50, "
-             "step %.1f us, sample %.2f us\n",
+  fprintf(o,
+          "# CHEMPY %.3f ms (cv %.2f); emulator row %.2f us at batch 64, step %.1f us; NPE row %.2f us at batch 50, "
+          "step %.1f us, sample %.2f us\n",
           1e3 * c.chempy, c.chempy_cv, 1e6 * interp_loglog(c.emu_b, c.emu_c, c.nemu, 64), 1e6 * c.emu_step,
           1e6 * interp_loglog(c.npe_b, c.npe_c, c.nnpe, 50), 1e6 * c.npe_step, 1e6 * c.npe_sample);
   fprintf(o, "# infer newton %.3f s + %.2f ms per star; gauss %.3f s + %.3f ms per star (1 rank, CPU)\n", c.newton_a,
           1e3 * c.newton_b, c.gauss_a, 1e3 * c.gauss_b);
-  fprintf(o, "# MPI on node: alpha %.2f us, beta %.2f GB/s; network (assumed) alpha %.2f us, beta %.1f GB/s, %d cores per "
-             "node; farm request %.2f us + %.4f us per row of the chunk\n",
+  fprintf(o,
+          "# MPI on node: alpha %.2f us, beta %.2f GB/s; network (assumed) alpha %.2f us, beta %.1f GB/s, %d cores per "
+          "node; farm request %.2f us + %.4f us per row of the chunk\n",
           1e6 * c.alpha, 1e-9 * c.beta, 1e6 * c.net_alpha, 1e-9 * c.net_beta, c.node_cores, 1e6 * c.req_a,
           1e6 * c.req_b);
   fprintf(o, "# HDF5 per row (1 rank): run 1 %.1f us, run 16 %.1f us, run 256 %.2f us\n", 1e6 * c.h5_row[0],
@@ -432,9 +459,20 @@ int main(int argc, char **argv)
   if (stages[0]) {
     nlines = 0;
     PetscCall(load(stages, "STAGE "));
-    Sizes s = {.sim_rows = 4000, .emu_rows = 697435, .emu_val = 49813, .emu_epochs = 1, .emu_batch = 64,
-               .npe_n = 50000, .npe_epochs = 3, .npe_batch = 50, .val_n = 100, .val_samples = 1000, .stars = 1000,
-               .samples = 1000, .galaxies = 2, .cov_stars = 100};
+    Sizes s = {.sim_rows = 4000,
+               .emu_rows = 697435,
+               .emu_val = 49813,
+               .emu_epochs = 1,
+               .emu_batch = 64,
+               .npe_n = 50000,
+               .npe_epochs = 3,
+               .npe_batch = 50,
+               .val_n = 100,
+               .val_samples = 1000,
+               .stars = 1000,
+               .samples = 1000,
+               .galaxies = 2,
+               .cov_stars = 100};
     fprintf(o, "\n## model vs measured (stages.txt: median wall and CPU of REPS runs; dev machine loaded)\n");
     fprintf(o, "%-15s %5s %10s %10s %10s %8s %8s\n", "stage", "ranks", "model_s", "wall_s", "cpu/P_s", "wall/mod",
             "cpu/mod");
@@ -486,8 +524,9 @@ int main(int argc, char **argv)
   Sizes w1 = pa;
   w1.sim_rows = 1000, w1.emu_rows = 10000, w1.emu_val = 1000, w1.emu_bpr = 64, w1.npe_n = 10000, w1.npe_bpr = 50;
   w1.val_n = 10, w1.stars = 1000, w1.cov_stars = 1000, w1.galaxies = 1;
-  fprintf(o, "\n## weak scaling (per rank: 1000 CHEMPY rows, 10^4 training rows with -batch_per_rank 64 / 50, 10 test "
-             "cases, 1000 stars): efficiency\n%-6s",
+  fprintf(o,
+          "\n## weak scaling (per rank: 1000 CHEMPY rows, 10^4 training rows with -batch_per_rank 64 / 50, 10 test "
+          "cases, 1000 stars): efficiency\n%-6s",
           "P");
   for (int st = 0; st < ST_N; st++) fprintf(o, " %14s", stage_names[st]);
   fprintf(o, "\n");
@@ -509,9 +548,11 @@ int main(int argc, char **argv)
   fclose(dw);
 
   /* 3. the farm at scale: rank 0's load, before and after the fix */
-  fprintf(o, "\n## the farm (700,000 rows): efficiency and rank 0's busy fraction; static first round; rank 0 serving only\n"
-             "%-6s %10s %8s %8s %10s %8s %10s %8s %8s\n",
-          "P", "T_s", "eff", "busy0", "T_static", "eff", "T_serve0", "eff", "busy0");
+  fprintf(
+      o,
+      "\n## the farm (700,000 rows): efficiency and rank 0's busy fraction; static first round; rank 0 serving only\n"
+      "%-6s %10s %8s %8s %10s %8s %10s %8s %8s\n",
+      "P", "T_s", "eff", "busy0", "T_static", "eff", "T_serve0", "eff", "busy0");
   double f1 = farm_des(&c, 700000, 1, pol).T;
   FarmPolicy fix = {PETSC_TRUE, PETSC_FALSE}, srv = {PETSC_TRUE, PETSC_TRUE};
   for (int P = 2; P <= 8192; P *= 2) {

@@ -29,10 +29,11 @@ PetscErrorCode h5_set_from_options(MPI_Comm comm)
 {
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "HDF5 files on parallel file systems (0 = the defaults)", "h5");
-  PetscCall(PetscOptionsInt("-h5_stripe",
-                            "stripe size of the file system [bytes] (Lustre: lfs getstripe -S): table chunks fill whole "
-                            "stripes, objects start on stripe boundaries, MPI-IO hint striping_unit for new files",
-                            NULL, tune.stripe, &tune.stripe, NULL));
+  PetscCall(
+      PetscOptionsInt("-h5_stripe",
+                      "stripe size of the file system [bytes] (Lustre: lfs getstripe -S): table chunks fill whole "
+                      "stripes, objects start on stripe boundaries, MPI-IO hint striping_unit for new files",
+                      NULL, tune.stripe, &tune.stripe, NULL));
   PetscCall(PetscOptionsInt("-h5_stripe_count", "stripes (OSTs) of a new file: MPI-IO hint striping_factor", NULL,
                             tune.stripe_count, &tune.stripe_count, NULL));
   PetscCall(PetscOptionsInt("-h5_align", "alignment of objects of 64 KiB or more [bytes] (default: -h5_stripe)", NULL,
