@@ -8,8 +8,8 @@
 # (one "BENCH ..." line per measurement, key=value) and logs beside it.
 #
 #   make bench-costs                 (or: bash benchmarks/costs.sh)
-# Environment: REPS (default 5; 3 for the program runs), NPE, EMULATOR (default the paper-scale
-# models in /work/data/paper), NEWTON_STARS (default "50 200"), GAUSS_STARS (default 1000),
+# Environment: REPS (default 5; PREPS, default 3, for the program runs), NPE, EMULATOR, TRAIN (default
+# the paper-scale files in /work/data/paper), NEWTON_STARS (default "50 200"), GAUSS_STARS (default 1000),
 # COSTS_OUT (default benchmarks/results), MPIRUN, NICE (default "nice -n 19" for the
 # long runs; the MPI micro benchmarks run a few seconds each at normal priority, since a
 # niced rank on a loaded machine measures the scheduler, not MPI).
@@ -40,12 +40,14 @@ mkdir -p "$W/bin/bench" && cp "$B/chempysbi" "$W/bin/" && cp "$B"/bench/bench_* 
 RES=$OUT/costs.txt
 {
   echo "# chempysbi per-item costs and MPI timings, $(date -u +%FT%TZ), $(git -C "$ROOT" describe --always --dirty 2>/dev/null)"
-  echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# machine: $(getconf _NPROCESSORS_ONLN) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# every line: median over reps, min..max; cpu_us = CPU time of the thread (not counting other processes), wall_us = elapsed"
 } > "$RES.new"
 
 echo "== per-item costs (1 core)"
 $NICE "$B/bench/bench_costs" -reps "$REPS" -emulator "$EMULATOR" 2>&1 | tee "$OUT/logs/bench_costs.log" | grep '^BENCH' >> "$RES.new"
+TRAIN=${TRAIN:-/work/data/paper/train.h5}
+[ -f "$TRAIN" ] && $NICE "$B/bench/bench_costs" -reps "$REPS" -h5_read "$TRAIN" 2>&1 | grep '^BENCH' >> "$RES.new"
 for np in 1 2; do
   echo "== HDF5 write pattern, $np ranks"
   $NICE $MPIRUN -np $np "$B/bench/bench_costs" -reps "$REPS" -h5 "$W/h5bench.h5" 2>&1 | tee "$OUT/logs/bench_h5_$np.log" | grep '^BENCH' >> "$RES.new"
@@ -72,6 +74,9 @@ run_timed() { # label stars command...
   med() { awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : 0.5*(v[NR/2]+v[NR/2+1]))}' "$1"; }
   echo "BENCH $label stars=$stars wall_s=$(med "$W/w") min=$(head -1 "$W/w") max=$(tail -1 "$W/w") cpu_s=$(med "$W/c") min=$(head -1 "$W/c") max=$(tail -1 "$W/c") reps=$PREPS" | tee -a "$RES.new"
 }
+# Start-up: PETSc, MPI and the program's own, with and without the launcher (what every stage pays once).
+run_timed startup_none 0 $NICE "$B/chempysbi" version
+run_timed startup_mpirun 0 $NICE $MPIRUN -np 1 "$B/chempysbi" version
 if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
   maxs=$(printf '%s\n' $NEWTON_STARS $GAUSS_STARS | sort -g | tail -1)
   echo "== mock of $maxs stars"

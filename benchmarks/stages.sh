@@ -36,7 +36,7 @@ if [ -n "$ONLY" ] && [ -f "$RES" ]; then # a subset re-measured: its lines repla
   grep -v -E "^STAGE ($(echo "$ONLY" | tr ' ' '|')) " "$RES" > "$RES.new"
 else
   echo "# chempysbi stages, $(date -u +%FT%TZ), $(git -C "$ROOT" describe --always --dirty 2>/dev/null)" > "$RES.new"
-  echo "# machine: $(nproc) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg); median of $REPS runs, min..max" >> "$RES.new"
+  echo "# machine: $(getconf _NPROCESSORS_ONLN) cores, load before: $(cut -d' ' -f1-3 /proc/loadavg); median of $REPS runs, min..max" >> "$RES.new"
 fi
 
 med() { sort -g | awk '{v[NR]=$1} END {printf "%s min=%s max=%s", (NR%2 ? v[(NR+1)/2] : 0.5*(v[NR/2]+v[NR/2+1])), v[1], v[NR]}'; }
