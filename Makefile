@@ -25,7 +25,6 @@ CLI_OBJ := $(CLI_SRC:%.c=build/%.o)
 UNIT_BIN := $(patsubst tests/unit/%.c,bin/tests/%,$(wildcard tests/unit/test_*.c))
 MPI_BIN  := $(patsubst tests/mpi/%.c,bin/tests/%,$(wildcard tests/mpi/mpi_*.c))
 BENCH_BIN := $(patsubst benchmarks/%.c,bin/bench/%,$(wildcard benchmarks/bench_*.c))
-HEADERS := $(wildcard include/chempysbi/*.h)
 
 GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 
@@ -62,9 +61,14 @@ build/version.h: version-stamp
 	@echo '#define CS_GIT_VERSION "$(GIT_VERSION)"' > build/version.h.new
 	@cmp -s build/version.h.new build/version.h && rm build/version.h.new || mv build/version.h.new build/version.h
 
-build/%.o: %.c $(HEADERS) | build/version.h
+# -MMD -MP: every object (and test binary) records the headers it includes in a
+# .d file beside it, so an edit to any header, private ones (gce_internal.h,
+# cli.h, sim_out.h) included, rebuilds exactly what includes it.
+DEPFLAGS := -MMD -MP
+
+build/%.o: %.c | build/version.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 build/src/io/version.o: build/version.h
 
@@ -76,17 +80,19 @@ bin/chempysbi: $(CLI_OBJ) lib/libchempysbi.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) lib/libchempysbi.a $(LDLIBS)
 
-bin/tests/%: tests/unit/%.c tests/unit/testutil.h lib/libchempysbi.a $(HEADERS)
-	@mkdir -p bin/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
+# Test and benchmark binaries are linked straight from their source; their
+# dependency files go under build/ with the objects'.
+bin/tests/%: tests/unit/%.c lib/libchempysbi.a | build/version.h
+	@mkdir -p bin/tests build/tests/unit
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF build/tests/unit/$*.d -MT $@ -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
 
-bin/tests/mpi_%: tests/mpi/mpi_%.c lib/libchempysbi.a $(HEADERS)
-	@mkdir -p bin/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
+bin/tests/mpi_%: tests/mpi/mpi_%.c lib/libchempysbi.a | build/version.h
+	@mkdir -p bin/tests build/tests/mpi
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF build/tests/mpi/mpi_$*.d -MT $@ -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
 
-bin/bench/%: benchmarks/%.c lib/libchempysbi.a $(HEADERS)
-	@mkdir -p bin/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libchempysbi.a $(LDLIBS)
+bin/bench/%: benchmarks/%.c lib/libchempysbi.a | build/version.h
+	@mkdir -p bin/bench build/benchmarks
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF build/benchmarks/$*.d -MT $@ -o $@ $< lib/libchempysbi.a $(LDLIBS)
 
 tests: $(UNIT_BIN) $(MPI_BIN)
 
@@ -122,3 +128,5 @@ format-check:
 
 clean:
 	rm -rf build lib bin
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard build/tests/*/*.d build/benchmarks/*.d)
