@@ -17,6 +17,8 @@ void par_block_range(PetscInt n, int rank, int size, PetscInt *lo, PetscInt *hi)
 PetscErrorCode par_allreduce_sum(const ParCtx *ctx, double *buf, PetscInt n);
 /* Sum of a count over all ranks. */
 PetscErrorCode par_allreduce_count(const ParCtx *ctx, PetscInt *v);
+/* Whether `path` exists, as rank 0 sees it, on every rank. */
+PetscErrorCode par_root_file_exists(const ParCtx *ctx, const char *path, PetscBool *exists);
 /* Rank 0's n doubles to every rank. */
 PetscErrorCode par_bcast_doubles(const ParCtx *ctx, double *buf, PetscInt n);
 /* Progress line on rank 0: done/total, rate, ETA. Call as often as you like;

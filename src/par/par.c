@@ -3,6 +3,7 @@
 #include <chempysbi/par.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 PetscErrorCode par_ctx_init(MPI_Comm comm, ParCtx *ctx)
 {
@@ -31,6 +32,16 @@ PetscErrorCode par_allreduce_count(const ParCtx *ctx, PetscInt *v)
 {
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, 1, MPIU_INT, MPI_SUM, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_root_file_exists(const ParCtx *ctx, const char *path, PetscBool *exists)
+{
+  PetscInt have = 0;
+  PetscFunctionBeginUser;
+  if (ctx->rank == 0) have = access(path, F_OK) == 0;
+  PetscCallMPI(MPI_Bcast(&have, 1, MPIU_INT, 0, ctx->comm));
+  *exists = have ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
