@@ -37,7 +37,9 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
   PetscBool fa = PETSC_FALSE, fn = PETSC_FALSE;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "coverage: galaxy-level calibration of an inference method", "coverage");
-  PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-model", "posterior estimator file (.h5, from train-npe)", NULL, c->npe, c->npe,
+                               sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-npe", "synonym of -model", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
   PetscCall(PetscOptionsString("-emulator", "emulator file (default: the copy inside the NPE file)", NULL, c->emulator,
                                c->emulator, sizeof(c->emulator), NULL));
   PetscCall(

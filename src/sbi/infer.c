@@ -35,7 +35,9 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
 {
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "infer: global parameters from a star catalogue", "infer");
-  PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-model", "posterior estimator file (.h5, from train-npe)", NULL, c->npe, c->npe,
+                               sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-npe", "synonym of -model", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
   PetscCall(PetscOptionsString("-stars", "star catalogue: CSV (Fe_H, C_Fe, ... columns) or HDF5 (/abundances)", NULL,
                                c->stars, c->stars, sizeof(c->stars), NULL));
   PetscCall(PetscOptionsString("-out", "result file (.h5); PNG plots are written beside it", NULL, c->out, c->out,

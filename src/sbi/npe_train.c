@@ -29,6 +29,7 @@ PetscErrorCode npe_train_config_default(NpeTrainConfig *c)
   c->clip = 5.0;
   c->kind = NPE_FIXED;
   obs_fixed(c->noise, &c->obs);
+  PetscCall(PetscStrncpy(c->estimator, "maf", sizeof(c->estimator)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -37,7 +38,9 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   char range[64] = "0.01,0.2", drop[256] = "";
   PetscReal p_missing = 0.2, p_drop = 0.5;
   PetscBool set_range = PETSC_FALSE, set_pm = PETSC_FALSE, set_drop = PETSC_FALSE;
+  char names[128];
   PetscFunctionBeginUser;
+  estimator_names(names, sizeof(names));
   PetscOptionsBegin(comm, NULL, "train-npe: train the neural posterior estimator", "train-npe");
   PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5) that simulates the training data", NULL,
                                c->emulator, c->emulator, sizeof(c->emulator), NULL));
@@ -54,6 +57,7 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscCall(PetscOptionsReal("-val_fraction", "fraction of simulations held out for validation", NULL, c->val_fraction,
                              &c->val_fraction, NULL));
   PetscCall(PetscOptionsReal("-clip", "gradient norm clip (0 = none)", NULL, c->clip, &c->clip, NULL));
+  PetscCall(PetscOptionsString("-estimator", names, NULL, c->estimator, c->estimator, sizeof(c->estimator), NULL));
   PetscCall(PetscOptionsInt("-transforms", "MAF transforms", NULL, c->transforms, &c->transforms, NULL));
   PetscCall(PetscOptionsInt("-hidden_features", "hidden units per MADE layer", NULL, c->hidden, &c->hidden, NULL));
   PetscCall(
@@ -100,6 +104,8 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
   PetscCheck(c->val_fraction > 0 && c->val_fraction < 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-val_fraction must be in (0, 1)");
+  PetscCheck(estimator_find(c->estimator), comm, PETSC_ERR_ARG_WRONG, "-estimator %s: expected one of %s", c->estimator,
+             names);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -156,7 +162,7 @@ static PetscErrorCode x_stats(const ParCtx *ctx, const double *x, PetscInt n, do
 static void standardise(const Npe *npe, PetscInt n, const double *th, const double *x, const double *sig, double *ths,
                         double *xs)
 {
-  const int C = npe->maf->C;
+  const int C = npe->est->C;
   for (PetscInt i = 0; i < n; i++) {
     for (int k = 0; k < CS_NPARAM; k++)
       ths[i * CS_NPARAM + k] = (th[i * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
@@ -168,14 +174,14 @@ static void standardise(const Npe *npe, PetscInt n, const double *th, const doub
 static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, const double *ths, const double *xs,
                           double *out)
 {
-  int mb = npe->maf->max_batch;
+  int mb = npe->est->max_batch;
   double s = 0, logsd = 0, *lp;
   PetscFunctionBeginUser;
   for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
   PetscCall(PetscMalloc1(mb, &lp));
   for (PetscInt i0 = 0; i0 < n; i0 += mb) {
     int m = (int)PetscMin(mb, n - i0);
-    maf_log_prob(npe->maf, ths + i0 * CS_NPARAM, xs + i0 * npe->maf->C, m, lp);
+    estimator_log_prob(npe->est, ths + i0 * CS_NPARAM, xs + i0 * npe->est->C, m, lp);
     for (int i = 0; i < m; i++) s -= lp[i] - logsd;
   }
   PetscCall(PetscFree(lp));
@@ -200,6 +206,10 @@ static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char
                           ";seed=%" PetscInt_FMT ";fresh=%d;patience=%" PetscInt_FMT,
                           c->emulator, id, c->n, (double)c->noise, c->batch, (double)c->lr, (double)c->val_fraction,
                           (double)c->clip, c->transforms, c->hidden, c->blocks, c->seed, (int)c->fresh, c->patience));
+  if (strcmp(c->estimator, "maf")) { /* a MAF's config stays as before, so its checkpoints resume */
+    PetscCall(PetscStrlcat(s, ";estimator=", len));
+    PetscCall(PetscStrlcat(s, c->estimator, len));
+  }
   if (c->kind == NPE_CONDITIONED) { /* fixed-noise configs stay as before, so their checkpoints resume */
     char more[384], drop[256];
     obs_elements_string(c->obs.drop, drop, sizeof(drop));
@@ -234,7 +244,7 @@ static PetscErrorCode npe_fit_start(void *p, PetscBool resumed)
       PetscCall(par_column_stats(t->ctx, t->x, t->nl, CS_NELEM, npe->x_mean, npe->x_sd));
     else
       PetscCall(x_stats(t->ctx, t->x, t->nl, npe->x_mean, npe->x_sd));
-    PetscCall(maf_init(npe->maf, (uint64_t)t->c->seed));
+    PetscCall(npe->est->ops->init(npe->est, (uint64_t)t->c->seed));
   }
   standardise(npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs);
   standardise(npe, t->nv, t->vth, t->vx, t->vsig, t->vths, t->vxs);
@@ -257,19 +267,19 @@ static PetscErrorCode npe_fit_epoch_begin(void *p, PetscInt epoch)
 static PetscErrorCode npe_fit_batch(void *p, const PetscInt *local, PetscInt n, PetscInt ng, double *loss)
 {
   NpeFit *t = p;
-  Maf *maf = t->npe->maf;
-  const int C = maf->C;
+  Estimator *est = t->npe->est;
+  const int C = est->C;
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < n; i++) {
     memcpy(t->tb + i * CS_NPARAM, t->ths + local[i] * CS_NPARAM, sizeof(double) * CS_NPARAM);
     memcpy(t->cb + i * C, t->xs + local[i] * C, sizeof(double) * C);
   }
-  maf_log_prob(maf, t->tb, t->cb, (int)n, t->lp);
+  estimator_log_prob(est, t->tb, t->cb, (int)n, t->lp);
   for (PetscInt i = 0; i < n; i++) {
     *loss -= t->lp[i] - t->logsd;
     t->dl[i] = -1.0 / (double)ng; /* gradient of the batch-mean negative log-likelihood */
   }
-  maf_backward(maf, t->dl, (int)n);
+  estimator_backward(est, t->dl, (int)n);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -312,10 +322,11 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
   /* The CHEMPY the emulator learnt is the NPE's simulator: recorded in npe.h5 for validate. */
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
-  PetscCall(npe_create_kind(c->kind, c->transforms, c->hidden, c->blocks, (int)PetscMax(c->batch, 1024), &npe));
+  const PetscInt arch[3] = {c->transforms, c->hidden, c->blocks};
+  PetscCall(npe_create_estimator(c->kind, c->estimator, arch, (int)PetscMax(c->batch, 1024), &npe));
   npe->obs = c->obs;
   npe->noise = c->kind == NPE_CONDITIONED ? sqrt(c->obs.lo * c->obs.hi) : c->noise;
-  const int C = npe->maf->C;
+  const int C = npe->est->C;
   PetscCall(config_string(ctx->comm, c, config, sizeof(config)));
   /* Sized by the options: checked before the allocations, naming them. */
   PetscCall(guard_memory(ctx->comm,
@@ -336,14 +347,15 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, t.vth, t.vx, t.vsig));
   /* The range of the training observations, stored with the model so that infer can tell a star outside it. */
   PetscCall(npe_set_range(npe, ctx, nl, t.x));
-  PetscCall(opt_create(OPT_ADAM, npe->maf->nparams, &o));
+  PetscCall(opt_create(OPT_ADAM, npe->est->nparams, &o));
   o->lr = c->lr;
   PetscCall(PetscMalloc4(c->batch * CS_NPARAM, &t.tb, c->batch * C, &t.cb, c->batch, &t.lp, c->batch, &t.dl));
   PetscCall(PetscPrintf(ctx->comm,
                         "train-npe: %" PetscInt_FMT " training + %" PetscInt_FMT
-                        " validation simulations, MAF %" PetscInt_FMT " transforms x %" PetscInt_FMT
+                        " validation simulations, %s %" PetscInt_FMT " transforms x %" PetscInt_FMT
                         " hidden (%zu weights), %d ranks\n",
-                        ntr, nval, c->transforms, c->hidden, npe->maf->nparams, ctx->size));
+                        ntr, nval, strcmp(c->estimator, "maf") ? c->estimator : "MAF", c->transforms, c->hidden,
+                        npe->est->nparams, ctx->size));
   if (c->kind == NPE_CONDITIONED) {
     char drop[256];
     obs_elements_string(c->obs.drop, drop, sizeof(drop));
@@ -352,7 +364,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                           "dex, each element missing with p %g, pattern {%s} on a fraction %g\n",
                           C, c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
   }
-  TrainModel m = {npe->maf->nparams, npe->maf->params, npe->maf->grads, &t, npe_fit_start, npe_fit_epoch_begin,
+  TrainModel m = {npe->est->nparams, npe->est->params, npe->est->grads, &t, npe_fit_start, npe_fit_epoch_begin,
                   npe_fit_batch, npe_fit_validate, npe_fit_write, npe_fit_read};
   TrainSpec s = {.command = "train-npe",
                  .out = c->out,

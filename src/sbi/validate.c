@@ -57,7 +57,9 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
   char sim[32] = "chempy";
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "validate: calibration of the NPE (SBC, TARP, APE of posterior means)", "validate");
-  PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-model", "posterior estimator file (.h5, from train-npe)", NULL, c->npe, c->npe,
+                               sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-npe", "synonym of -model", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
   PetscCall(PetscOptionsInt("-n", "test cases (theta from the NPE's prior)", NULL, c->n, &c->n, NULL));
   PetscCall(PetscOptionsInt("-samples", "posterior samples per test case", NULL, c->samples, &c->samples, NULL));
   PetscCall(PetscOptionsString("-simulator", "observations from chempy (the honest test, default) or emulator", NULL,
@@ -100,7 +102,7 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
 PetscErrorCode validate_check_config(MPI_Comm comm, const ValidateConfig *c)
 {
   PetscFunctionBeginUser;
-  PetscCheck(c->npe[0], comm, PETSC_ERR_ARG_WRONG, "validate needs -npe FILE (the NPE to validate)");
+  PetscCheck(c->npe[0], comm, PETSC_ERR_ARG_WRONG, "validate needs -model FILE (the posterior estimator to validate; -npe is a synonym)");
   PetscCheck(c->n > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-n %" PetscInt_FMT ": the number of test cases must be positive", c->n);
   PetscCheck(c->n <= VALIDATE_MAX_CASES, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -201,7 +203,7 @@ static PetscErrorCode exact_posterior(CaseCtx *cc, PetscInt j, const double *x, 
                                       double *rec)
 {
   const PetscInt M = cc->c->exact_samples;
-  const int C = cc->npe->maf->C;
+  const int C = cc->npe->est->C;
   double *th, *cx, *lq, *mu, *w, wmax = -INFINITY, sw = 0, sw2 = 0;
   NpeSampleStats ss;
   PetscFunctionBeginUser;
