@@ -272,7 +272,7 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "coverage: resuming %s after %" PetscInt_FMT " galaxies\n", ckpt, g0));
     }
   }
-  PetscCallMPI(MPI_Bcast(&g0, 1, MPIU_INT, 0, ctx->comm));
+  PetscCall(par_bcast_ints(ctx, &g0, 1));
   par_progress_start(&prog, "coverage", g0, 0);
   for (PetscInt g = g0; g < c->galaxies; g++) {
     double *row = rows + g * CV_NCOL;

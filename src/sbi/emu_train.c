@@ -6,6 +6,7 @@
 #include <chempysbi/emu_train.h>
 #include <chempysbi/gce.h>
 #include <chempysbi/guard.h>
+#include <chempysbi/nn.h>
 #include <chempysbi/train.h>
 #include <math.h>
 #include <stdio.h>
@@ -131,7 +132,7 @@ static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData
   PetscCall(par_gather_doubles(ctx, pred, n * CS_NELEM, &all, &ntot));
   if (ctx->rank == 0) PetscCall(calib_quantiles(ntot, all, 1, &half, &res->median_dex));
   PetscCall(PetscFree(all));
-  PetscCallMPI(MPI_Bcast(&res->median_dex, 1, MPI_DOUBLE, 0, ctx->comm));
+  PetscCall(par_bcast_doubles(ctx, &res->median_dex, 1));
   PetscCall(PetscMemzero(res->stats, sizeof(res->stats)));
   /* Per element: one gather per column keeps each column's rows together. */
   for (int k = 0; full && k < CS_NELEM; k++)
@@ -204,12 +205,10 @@ static PetscErrorCode emu_fit_batch(void *p, const PetscInt *local, PetscInt n, 
     memcpy(t->yb + i * CS_NELEM, t->y + local[i] * CS_NELEM, CS_NELEM * sizeof(double));
   }
   mlp_forward(t->e->mlp, t->xb, (int)n, t->yhat);
-  double scale = 2.0 / ((double)ng * CS_NELEM); /* d(mean squared error)/d yhat */
-  for (PetscInt i = 0; i < n * CS_NELEM; i++) {
-    double d = t->yhat[i] - t->yb[i];
-    *loss += d * d;
-    t->dy[i] = scale * d;
-  }
+  mse_sum(loss, t->yhat, t->yb, (int)n, CS_NELEM);
+  /* the gradient of the global batch's mean squared error */
+  memset(t->dy, 0, (size_t)n * CS_NELEM * sizeof(double));
+  mse_backward(t->dy, t->yhat, t->yb, (int)n, CS_NELEM, 1.0 / ((double)ng * CS_NELEM));
   mlp_backward(t->e->mlp, t->dy, (int)n);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -344,7 +343,7 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
     PetscCall(emu_write_h5(e, &f, "/emulator"));
     PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, c->epochs, HIST_NCOL, hist_names, hist));
     PetscCall(h5_table_write(&f, "validation", H5T_NATIVE_DOUBLE, CS_NELEM, 6, vnames, tab));
-    PetscCall(h5_attr_write_str(&f, "validation", "rows", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
+    PetscCall(h5_attr_write_str(&f, "validation", "rows", cs_elem_list));
     PetscCall(h5_attr_write_double(&f, "validation", "median_abs_dex", 1, &vr.median_dex));
     PetscCall(h5_commit(&f));
     PetscCall(emu_plot_cdf(c->out));

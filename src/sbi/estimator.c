@@ -1,5 +1,6 @@
 /* The estimator registry and what every estimator shares: creation by name,
  * and the file layout (name, architecture, one "params" table). */
+#include <chempysbi/par.h>
 #include <chempysbi/estimator.h>
 #include <string.h>
 
@@ -59,7 +60,7 @@ PetscErrorCode estimator_write_h5(const Estimator *e, H5File *f, const char *gro
   PetscCall(h5_attr_write_str(f, group, "estimator", e->ops->name));
   PetscCall(e->ops->write_arch(e, f, group));
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
+  PetscCall(par_comm_rank(f->comm, &rank));
   PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)e->nparams, 0, NULL));
   PetscCall(
       h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)e->nparams : 0, e->params, PETSC_TRUE));

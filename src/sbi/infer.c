@@ -1,7 +1,8 @@
 /* The inference command's engine. Each star's samples come from the stream
  * (seed, posterior, global star index), so the answer is the same for any
- * number of ranks; the only communication is one MPI_Allreduce of the
- * combination sums and one gather of the per-star Gaussians for the output. */
+ * number of ranks. Communication: the catalogue broadcast from rank 0, one
+ * all-reduce of the combination sums (and a few of counts and timings), and
+ * one gather of the per-star Gaussians for the output. */
 #include <chempysbi/cat.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/h5.h>
@@ -14,8 +15,31 @@
 #include <string.h>
 
 /* Per-star record: usable flag (0 left out, 1 used, 2 used but outside the
- * training range, -keep_out_of_range), mean (6), sd (6), mu2 (2), S2 (4), acceptance rate. */
-enum { ST_FLAG = 0, ST_MEAN = 1, ST_SD = 7, ST_MU2 = 13, ST_S2 = 15, ST_ACC = 19, ST_NCOL = 20 };
+ * training range, -keep_out_of_range), posterior mean and sd of every parameter, mean (2) and
+ * covariance (2 x 2) of the globals, acceptance rate. */
+enum {
+  ST_FLAG = 0,
+  ST_MEAN = 1,
+  ST_SD = ST_MEAN + CS_NPARAM,
+  ST_MU2 = ST_SD + CS_NPARAM,
+  ST_S2 = ST_MU2 + 2,
+  ST_ACC = ST_S2 + 4,
+  ST_NCOL
+};
+
+/* The names of the per-star record's columns. */
+static void star_columns(char names[ST_NCOL][H5_NAME_LEN], const char *cols[ST_NCOL])
+{
+  snprintf(names[ST_FLAG], H5_NAME_LEN, "usable");
+  for (int k = 0; k < CS_NPARAM; k++) {
+    snprintf(names[ST_MEAN + k], H5_NAME_LEN, "mean_%s", cs_param_names[k]);
+    snprintf(names[ST_SD + k], H5_NAME_LEN, "sd_%s", cs_param_names[k]);
+  }
+  for (int k = 0; k < 2; k++) snprintf(names[ST_MU2 + k], H5_NAME_LEN, "mu_%s", cs_param_names[k]);
+  for (int k = 0; k < 4; k++) snprintf(names[ST_S2 + k], H5_NAME_LEN, "S_%d%d", k / 2, k % 2);
+  snprintf(names[ST_ACC], H5_NAME_LEN, "acceptance");
+  for (int k = 0; k < ST_NCOL; k++) cols[k] = names[k];
+}
 
 PetscErrorCode infer_config_default(InferConfig *c)
 {
@@ -76,24 +100,12 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
 /* Rank 0 reads the catalogue; every rank gets abundances, errors, missing reasons, usable flags and ids. */
 static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, const CatOptions *o, Catalogue *cat)
 {
-  PetscInt ok = 1, n = 0;
+  PetscInt ok = 1;
   PetscFunctionBeginUser;
-  if (ctx->rank == 0) {
-    PetscErrorCode e = cat_read_opts(path, o, cat);
-    ok = e ? 0 : 1;
-    if (ok) n = cat->n;
-  }
-  PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_INT, 0, ctx->comm));
+  if (ctx->rank == 0) ok = cat_read_opts(path, o, cat) ? 0 : 1;
+  PetscCall(par_bcast_ints(ctx, &ok, 1));
   PetscCheck(ok, ctx->comm, PETSC_ERR_FILE_READ, "cannot read the star catalogue %s (see the message above)", path);
-  PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, ctx->comm));
-  if (ctx->rank != 0) PetscCall(cat_alloc(n, cat));
-  PetscCallMPI(MPI_Bcast(cat->abund, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->err, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->missing, (int)(n * CS_NELEM), MPI_UNSIGNED_CHAR, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->err_present, CS_NELEM, MPIU_BOOL, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->ids, (int)(n * CAT_ID_LEN), MPI_CHAR, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->usable, (int)n, MPIU_BOOL, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(&cat->nunusable, 1, MPIU_INT, 0, ctx->comm));
+  PetscCall(par_bcast_catalogue(ctx, cat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -160,30 +172,13 @@ static PetscErrorCode write_output(const InferConfig *c, const Catalogue *cat, c
                                    const CombineResult *r, const CombineResult *run, PetscInt nrun)
 {
   H5File f;
-  static const char *const cols[ST_NCOL] = {"usable",
-                                            "mean_alpha_IMF",
-                                            "mean_log10_N_Ia",
-                                            "mean_log10_SFE",
-                                            "mean_log10_SFR_peak",
-                                            "mean_x_out",
-                                            "mean_birth_time_Gyr",
-                                            "sd_alpha_IMF",
-                                            "sd_log10_N_Ia",
-                                            "sd_log10_SFE",
-                                            "sd_log10_SFR_peak",
-                                            "sd_x_out",
-                                            "sd_birth_time_Gyr",
-                                            "mu_alpha_IMF",
-                                            "mu_log10_N_Ia",
-                                            "S_00",
-                                            "S_01",
-                                            "S_10",
-                                            "S_11",
-                                            "acceptance"};
   static const char *const rcols[7] = {"n_stars",       "mean_alpha_IMF", "sd_alpha_IMF",     "mean_log10_N_Ia",
                                        "sd_log10_N_Ia", "corr",           "positive_definite"};
   double res[8], *rr;
+  static char names[ST_NCOL][H5_NAME_LEN];
+  const char *cols[ST_NCOL];
   PetscFunctionBeginUser;
+  star_columns(names, cols);
   PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
   PetscCall(h5_write_provenance(&f, "infer"));
   PetscCall(h5_attr_write_str(&f, "/", "npe_file", c->npe));
@@ -312,7 +307,7 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
   PetscInt ntot;
   PetscCall(par_gather_doubles(ctx, mine, (hi - lo) * ST_NCOL, &all, &ntot));
   double tmax = t_local;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &tmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscCall(par_allreduce_max(ctx, &tmax, 1));
   PetscCall(PetscPrintf(ctx->comm,
                         "infer: %" PetscInt_FMT " stars x %" PetscInt_FMT
                         " samples in %.3f s on %d ranks (%.2f ms per star per rank)\n",

@@ -93,8 +93,8 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
   prior_pack(&npe->prior, pr);
   PetscCall(h5_attr_write_double(f, group, "prior_mean_sd_lo_hi", 4 * CS_NPARAM, pr));
   PetscCall(
-      h5_attr_write_str(f, group, "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
-  PetscCall(h5_attr_write_str(f, group, "observables", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
+      h5_attr_write_str(f, group, "parameters", cs_param_list));
+  PetscCall(h5_attr_write_str(f, group, "observables", cs_elem_list));
   if (npe->has_range) {
     PetscCall(h5_attr_write_double(f, group, "x_range_lo", CS_NELEM, npe->x_lo));
     PetscCall(h5_attr_write_double(f, group, "x_range_hi", CS_NELEM, npe->x_hi));
@@ -118,8 +118,11 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
   PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: no NPE (group %s missing): is this an npe file?", path, group);
   PetscCall(h5_attr_read_str(&f, group, "observables", buf, sizeof(buf)));
-  PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: NPE was made for observables %s, not this program's element set", path, buf);
+  PetscCheck(!strcmp(buf, cs_elem_list), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: NPE was made for observables %s, this program's are %s", path, buf, cs_elem_list);
+  PetscCall(h5_attr_read_str(&f, group, "parameters", buf, sizeof(buf)));
+  PetscCheck(!strcmp(buf, cs_param_list), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: NPE was made for parameters %s, this program's are %s", path, buf, cs_param_list);
   NpeKind kind_npe = NPE_FIXED;
   if (h5_attr_exists(&f, group, "kind")) { /* files before the conditioned NPE have no kind: fixed noise */
     PetscCall(h5_attr_read_str(&f, group, "kind", buf, sizeof(buf)));

@@ -171,13 +171,13 @@ static PetscErrorCode case_obs_model(MPI_Comm comm, const ValidateConfig *c, con
 /* The TARP normalisation box, fixed by the prior rather than by the truths
  * (sbi uses the truths' min/max): the reference distribution then does not
  * depend on the test set. Gaussian prior: mean +- 3 sd clipped to the support
- * (what 500 truths span anyway); birth time and the wide prior: the support. */
+ * (what 500 truths span anyway); uniform parameters and the wide prior: the support. */
 static void tarp_box(const Prior *p, double lo[CS_NPARAM], double hi[CS_NPARAM])
 {
   for (int k = 0; k < CS_NPARAM; k++) {
     lo[k] = p->lo[k];
     hi[k] = p->hi[k];
-    if (p->kind == PRIOR_GAUSS && k < 5) {
+    if (p->kind == PRIOR_GAUSS && cs_parameters[k].prior == CS_PRIOR_NORMAL) {
       lo[k] = PetscMax(p->lo[k], p->mean[k] - 3 * p->sd[k]);
       hi[k] = PetscMin(p->hi[k], p->mean[k] + 3 * p->sd[k]);
     }
@@ -524,7 +524,7 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
     PetscCall(h5_attr_write_str(&f, "/", "chempy_config", gce));
   }
   PetscCall(
-      h5_attr_write_str(&f, "/", "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
+      h5_attr_write_str(&f, "/", "parameters", cs_param_list));
   PetscCall(h5_attr_write_int(&f, "/", "n_cases_samples_seed", 3, iv));
   PetscCall(h5_attr_write_double(&f, "/", "noise_dex", 1, &npe->noise));
   double om[4] = {s->obs.lo, s->obs.hi, s->obs.p_missing, s->obs.p_drop};
@@ -729,7 +729,7 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
     PetscCall(par_progress_report(ctx, &prog, j - lo + 1, nloc, extra, j + 1 == hi));
   }
   double tt[2] = {cs_wtime() - t0, cc.t_sample};
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tt, 2, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscCall(par_allreduce_max(ctx, tt, 2));
   s->seconds = tt[0];
   s->sample_seconds = tt[1];
 
@@ -749,7 +749,7 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
     }
     PetscCall(PetscFree3(tarp_f, alpha, ecp));
   }
-  PetscCallMPI(MPI_Bcast(s, (int)sizeof(*s), MPI_BYTE, 0, ctx->comm));
+  PetscCall(par_bcast_bytes(ctx->comm, s, sizeof(*s)));
   PetscCall(PetscFree(all_rec));
   PetscCall(PetscFree(all_samples));
   if (cc.work) PetscCall(gce_work_destroy(&cc.work));
