@@ -94,8 +94,8 @@ int main(int argc, char **argv)
   if (epath[0]) PetscCall(emu_read_h5(epath, "/emulator", 16, &emu));
   const char *what = set ? path : "random_4x8";
   const Maf *maf = (const Maf *)npe->est->impl; /* a MAF: the only estimator with these sizes */
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench_sample: %s, flow %d transforms x %d hidden, %d blocks\n", what,
-                        maf->K, maf->H, maf->nblocks));
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench_sample: %s, flow %d transforms x %d hidden, %d blocks\n", what, maf->K,
+                        maf->H, maf->nblocks));
   /* Per-star calls as infer and validate make them, then one long call. */
   PetscCall(bench(npe, emu, what, calls, samples));
   PetscCall(bench(npe, emu, what, 2, 1000000));

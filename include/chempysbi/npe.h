@@ -51,7 +51,8 @@ typedef struct {
 
 /* An NPE on the estimator `estimator` ("maf") with its architecture integers
  * (estimator.h), for either kind (context size 8 or 24). */
-PetscErrorCode npe_create_estimator(NpeKind kind, const char *estimator, const PetscInt *arch, int max_batch, Npe **npe);
+PetscErrorCode npe_create_estimator(NpeKind kind, const char *estimator, const PetscInt *arch, int max_batch,
+                                    Npe **npe);
 /* A MAF NPE of K transforms x H hidden units x nblocks extra layers. */
 PetscErrorCode npe_create(PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe);
 PetscErrorCode npe_create_kind(NpeKind kind, PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe);

@@ -38,18 +38,18 @@ typedef struct {
 } TrainModel;
 
 typedef struct {
-  const char *command; /* "train-emulator": messages and the checkpoint's provenance */
-  const char *out;     /* model file; the checkpoint is <out>.ckpt */
-  const char *group;   /* the model's group in the checkpoint ("emulator"): weights in <group>/params */
-  const char *config;  /* the run's identity: a checkpoint made with another is refused */
+  const char *command;       /* "train-emulator": messages and the checkpoint's provenance */
+  const char *out;           /* model file; the checkpoint is <out>.ckpt */
+  const char *group;         /* the model's group in the checkpoint ("emulator"): weights in <group>/params */
+  const char *config;        /* the run's identity: a checkpoint made with another is refused */
   PetscInt ntrain, g0, nloc; /* training rows in all; this rank holds [g0, g0 + nloc) */
   PetscInt batch, max_epochs, seed;
   const char *epochs_option; /* the option that sets max_epochs ("-epochs"), for messages */
-  PetscInt patience;  /* > 0: stop after this many epochs without a better validation loss and
-                         keep the best model; 0: train max_epochs, keep the last */
-  double clip;        /* gradient norm clip, 0 = none */
-  PetscBool clip_hint; /* the model has a -clip option: name it when training diverges unclipped */
-  double loss_norm;   /* train loss reported = the batches' loss sum / loss_norm */
+  PetscInt patience;         /* > 0: stop after this many epochs without a better validation loss and
+                                keep the best model; 0: train max_epochs, keep the last */
+  double clip;               /* gradient norm clip, 0 = none */
+  PetscBool clip_hint;       /* the model has a -clip option: name it when training diverges unclipped */
+  double loss_norm;          /* train loss reported = the batches' loss sum / loss_norm */
   /* History columns: epoch, train loss, the nmetric validation metrics, seconds;
    * the progress line prints them with fmt[0] (train loss) and fmt[1 + m]. */
   PetscInt nmetric;

@@ -27,9 +27,9 @@
  * UNIFORM (on [a, b]; the wide box is [wide lo, wide hi]). */
 #define CS_PARAMETERS(X)                                                                                               \
   X(alpha_IMF, "", -4.0, -1.0, NORMAL, -2.3, 0.3, 0, 0)                                                                \
-  X(log10_N_Ia, "log10 per Msun", -5.0, -1.0, NORMAL, -2.89, 0.3, 0, 0)                                               \
-  X(log10_SFE, "log10 1/Gyr", -3.0, 2.0, NORMAL, -0.3, 0.3, 0, 0)                                                     \
-  X(log10_SFR_peak, "log10 Gyr", 0.294, 1.0, NORMAL, 0.55, 0.1, 0, 0)                                                 \
+  X(log10_N_Ia, "log10 per Msun", -5.0, -1.0, NORMAL, -2.89, 0.3, 0, 0)                                                \
+  X(log10_SFE, "log10 1/Gyr", -3.0, 2.0, NORMAL, -0.3, 0.3, 0, 0)                                                      \
+  X(log10_SFR_peak, "log10 Gyr", 0.294, 1.0, NORMAL, 0.55, 0.1, 0, 0)                                                  \
   X(x_out, "fraction", 0.0, 1.0, NORMAL, 0.5, 0.1, 0, 0)                                                               \
   X(birth_time_Gyr, "Gyr", 1.0, 13.8, UNIFORM, 2.0, 12.8, 1.0, 13.8)
 

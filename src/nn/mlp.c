@@ -46,7 +46,8 @@ PetscErrorCode mlp_create(const int *sizes, int nsizes, int max_batch, Mlp **out
 PetscErrorCode mlp_init(Mlp *m, uint64_t seed)
 {
   PetscFunctionBeginUser;
-  for (int l = 0; l + 1 < m->nsizes; l++) linear_init(m->W[l], m->b[l], m->sizes[l + 1], m->sizes[l], seed, (uint64_t)l);
+  for (int l = 0; l + 1 < m->nsizes; l++)
+    linear_init(m->W[l], m->b[l], m->sizes[l + 1], m->sizes[l], seed, (uint64_t)l);
   m->n_cached = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

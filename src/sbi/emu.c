@@ -51,8 +51,7 @@ PetscErrorCode emu_write_h5(const Emulator *e, H5File *f, const char *group)
   PetscCall(h5_attr_write_double(f, group, "out_mean", CS_NELEM, e->out_mean));
   PetscCall(h5_attr_write_double(f, group, "out_sd", CS_NELEM, e->out_sd));
   PetscCall(h5_attr_write_str(f, group, "activation", "tanh"));
-  PetscCall(
-      h5_attr_write_str(f, group, "inputs", cs_param_list));
+  PetscCall(h5_attr_write_str(f, group, "inputs", cs_param_list));
   PetscCall(h5_attr_write_str(f, group, "outputs", cs_elem_list));
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
   /* Every rank holds identical weights; rank 0 writes the one vector. */

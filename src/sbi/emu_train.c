@@ -173,7 +173,7 @@ typedef struct {
   const EmuTrainConfig *c;
   Emulator *e;
   const EmuData *tr, *va;
-  double *x, *y;                /* this rank's standardised shard */
+  double *x, *y;               /* this rank's standardised shard */
   double *xb, *yb, *yhat, *dy; /* one batch */
 } EmuFit;
 
@@ -295,8 +295,8 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   PetscCall(PetscMalloc2(tr.nloc * CS_NPARAM + 1, &fit.x, tr.nloc * CS_NELEM + 1, &fit.y));
   PetscCall(PetscMalloc4(c->batch * CS_NPARAM, &fit.xb, c->batch * CS_NELEM, &fit.yb, c->batch * CS_NELEM, &fit.yhat,
                          c->batch * CS_NELEM, &fit.dy));
-  TrainModel m = {e->mlp->nparams, e->mlp->params, e->mlp->grads, &fit, emu_fit_start, NULL, emu_fit_batch,
-                  emu_fit_validate, emu_fit_write, emu_fit_read};
+  TrainModel m = {e->mlp->nparams, e->mlp->params,   e->mlp->grads, &fit,        emu_fit_start, NULL,
+                  emu_fit_batch,   emu_fit_validate, emu_fit_write, emu_fit_read};
   TrainSpec s = {.command = "train-emulator",
                  .out = c->out,
                  .group = "emulator",

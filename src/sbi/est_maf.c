@@ -65,7 +65,8 @@ static PetscErrorCode est_maf_read_arch(H5File *f, const char *group, int D, int
   PetscFunctionBeginUser;
   PetscCall(h5_attr_read_int(f, group, "D_C_K_H_blocks", 5, a));
   PetscCheck(a[0] == D && a[1] == C, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: the flow has %" PetscInt_FMT " parameters and %" PetscInt_FMT " conditioner inputs, expected %d and %d",
+             "%s: the flow has %" PetscInt_FMT " parameters and %" PetscInt_FMT
+             " conditioner inputs, expected %d and %d",
              f->path, a[0], a[1], D, C);
   PetscCheck(a[2] >= 1 && a[2] <= MAF_MAX_TRANSFORMS && a[3] >= 1 && a[4] >= 0 && a[4] < MAF_MAX_BLOCKS,
              PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,

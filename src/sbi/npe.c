@@ -92,8 +92,7 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
   PetscCall(h5_attr_write_int(f, group, "prior_kind", 1, &kind));
   prior_pack(&npe->prior, pr);
   PetscCall(h5_attr_write_double(f, group, "prior_mean_sd_lo_hi", 4 * CS_NPARAM, pr));
-  PetscCall(
-      h5_attr_write_str(f, group, "parameters", cs_param_list));
+  PetscCall(h5_attr_write_str(f, group, "parameters", cs_param_list));
   PetscCall(h5_attr_write_str(f, group, "observables", cs_elem_list));
   if (npe->has_range) {
     PetscCall(h5_attr_write_double(f, group, "x_range_lo", CS_NELEM, npe->x_lo));

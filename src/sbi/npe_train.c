@@ -227,10 +227,10 @@ typedef struct {
   Npe *npe;
   Emulator *emu;
   PetscInt nl, nv, ntr, nval, tlo, thi;
-  double *th, *x, *sig, *ths, *xs;        /* this rank's training simulations, raw and standardised */
-  double *vth, *vx, *vsig, *vths, *vxs;   /* and validation simulations */
-  double *tb, *cb, *lp, *dl;              /* one batch */
-  double logsd;                           /* log |d theta_std / d theta|: the nll in original units */
+  double *th, *x, *sig, *ths, *xs;      /* this rank's training simulations, raw and standardised */
+  double *vth, *vx, *vsig, *vths, *vxs; /* and validation simulations */
+  double *tb, *cb, *lp, *dl;            /* one batch */
+  double logsd;                         /* log |d theta_std / d theta|: the nll in original units */
 } NpeFit;
 
 static PetscErrorCode npe_fit_start(void *p, PetscBool resumed)
@@ -335,8 +335,16 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                          "-n, -batch, -max_epochs and the flow size"));
   par_block_range(ntr, ctx->rank, ctx->size, &tlo, &thi);
   par_block_range(nval, ctx->rank, ctx->size, &vlo, &vhi);
-  NpeFit t = {.ctx = ctx, .c = c, .npe = npe, .emu = emu, .nl = thi - tlo, .nv = vhi - vlo, .ntr = ntr,
-              .nval = nval, .tlo = tlo, .thi = thi};
+  NpeFit t = {.ctx = ctx,
+              .c = c,
+              .npe = npe,
+              .emu = emu,
+              .nl = thi - tlo,
+              .nv = vhi - vlo,
+              .ntr = ntr,
+              .nval = nval,
+              .tlo = tlo,
+              .thi = thi};
   const PetscInt nl = t.nl, nv = t.nv;
   PetscCall(PetscMalloc5(nl * CS_NPARAM + 1, &t.th, nl * CS_NELEM + 1, &t.x, nl * CS_NPARAM + 1, &t.ths, nl * C + 1,
                          &t.xs, nl * CS_NELEM + 1, &t.sig));
@@ -364,8 +372,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                           "dex, each element missing with p %g, pattern {%s} on a fraction %g\n",
                           C, c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
   }
-  TrainModel m = {npe->est->nparams, npe->est->params, npe->est->grads, &t, npe_fit_start, npe_fit_epoch_begin,
-                  npe_fit_batch, npe_fit_validate, npe_fit_write, npe_fit_read};
+  TrainModel m = {npe->est->nparams, npe->est->params, npe->est->grads, &t,          npe_fit_start, npe_fit_epoch_begin,
+                  npe_fit_batch,     npe_fit_validate, npe_fit_write,   npe_fit_read};
   TrainSpec s = {.command = "train-npe",
                  .out = c->out,
                  .group = "npe",

@@ -40,8 +40,7 @@ static PetscErrorCode ckpt_write(const TrainSpec *s, TrainModel *m, const Opt *o
     PetscCall(h5_table_write(&f, "best_params", H5T_NATIVE_DOUBLE, (PetscInt)m->nparams, 0, NULL, best));
   }
   PetscCall(h5_table_write(&f, "opt_state", H5T_NATIVE_DOUBLE, (PetscInt)o->nstate, 0, NULL, o->state));
-  if (st->epoch > 0)
-    PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, st->epoch, ncol, s->hist_names, hist));
+  if (st->epoch > 0) PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, st->epoch, ncol, s->hist_names, hist));
   PetscCall(h5_commit(&f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -107,8 +106,8 @@ static PetscErrorCode check_finite(const ParCtx *ctx, const TrainSpec *s, const 
     char msg[320]; /* snprintf: PETSc's printf writes nan as "nan." */
     snprintf(msg, sizeof(msg),
              "%s: epoch %d: %s is not finite (%s %g, %s %g): training diverged; likely cause: -lr %g too large%s",
-             s->command, (int)epoch, isfinite(w) ? "the loss" : "a weight", s->hist_names[1], train,
-             s->hist_names[2], val, o->lr, s->clip_hint && s->clip <= 0 ? " without gradient clipping (-clip 0)" : "");
+             s->command, (int)epoch, isfinite(w) ? "the loss" : "a weight", s->hist_names[1], train, s->hist_names[2],
+             val, o->lr, s->clip_hint && s->clip <= 0 ? " without gradient clipping (-clip 0)" : "");
     SETERRQ(ctx->comm, PETSC_ERR_FP, "%s", msg);
   }
   PetscFunctionReturn(PETSC_SUCCESS);

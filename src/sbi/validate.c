@@ -102,7 +102,8 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
 PetscErrorCode validate_check_config(MPI_Comm comm, const ValidateConfig *c)
 {
   PetscFunctionBeginUser;
-  PetscCheck(c->npe[0], comm, PETSC_ERR_ARG_WRONG, "validate needs -model FILE (the posterior estimator to validate; -npe is a synonym)");
+  PetscCheck(c->npe[0], comm, PETSC_ERR_ARG_WRONG,
+             "validate needs -model FILE (the posterior estimator to validate; -npe is a synonym)");
   PetscCheck(c->n > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-n %" PetscInt_FMT ": the number of test cases must be positive", c->n);
   PetscCheck(c->n <= VALIDATE_MAX_CASES, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -523,8 +524,7 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
     PetscCall(gce_config_string(&c->gce, gce, sizeof(gce)));
     PetscCall(h5_attr_write_str(&f, "/", "chempy_config", gce));
   }
-  PetscCall(
-      h5_attr_write_str(&f, "/", "parameters", cs_param_list));
+  PetscCall(h5_attr_write_str(&f, "/", "parameters", cs_param_list));
   PetscCall(h5_attr_write_int(&f, "/", "n_cases_samples_seed", 3, iv));
   PetscCall(h5_attr_write_double(&f, "/", "noise_dex", 1, &npe->noise));
   double om[4] = {s->obs.lo, s->obs.hi, s->obs.p_missing, s->obs.p_drop};
