@@ -2,7 +2,7 @@
  * emulator as a model of the shared trainer (src/sbi/train.c): standardised
  * shards and the mean squared error. */
 #include <chempysbi/calib.h>
-#include <chempysbi/plot.h>
+#include <chempysbi/report.h>
 #include <chempysbi/emu_train.h>
 #include <chempysbi/gce.h>
 #include <chempysbi/guard.h>
@@ -30,7 +30,8 @@ PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
 
 PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
 {
-  char opt[32] = "schedulefree";
+  const char *opts[] = {"adam", "schedulefree", "OptKind", "OPT_", NULL};
+  PetscEnum opt = (PetscEnum)c->optimizer;
   PetscInt nh = 8;
   PetscBool set;
   PetscFunctionBeginUser;
@@ -48,17 +49,12 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
   PetscCall(PetscOptionsReal("-weight_decay", "decoupled weight decay", NULL, c->weight_decay, &c->weight_decay, NULL));
   PetscCall(PetscOptionsIntArray("-hidden", "hidden layer sizes, comma-separated", NULL, c->hidden, &nh, &set));
   if (set) c->nhidden = nh;
-  PetscCall(PetscOptionsString("-optimizer", "schedulefree (schedule-free AdamW, the paper's) or adam", NULL, opt, opt,
-                               sizeof(opt), NULL));
+  PetscCall(PetscOptionsEnum("-optimizer", "schedulefree (schedule-free AdamW, the paper's) or adam", NULL, opts, opt,
+                             &opt, NULL));
   PetscCall(PetscOptionsInt("-seed", "seed of the initialisation and the shuffles", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
-  if (!strcmp(opt, "schedulefree"))
-    c->optimizer = OPT_SCHEDULEFREE;
-  else if (!strcmp(opt, "adam"))
-    c->optimizer = OPT_ADAM;
-  else
-    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-optimizer %s: expected schedulefree or adam", opt);
+  c->optimizer = (OptKind)opt;
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
   PetscCall(guard_real_option(comm, "-weight_decay", c->weight_decay, 0, PETSC_MAX_REAL));
   PetscCheck(c->epochs > 0 && c->batch > 0 && c->lr > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -103,16 +99,15 @@ static PetscErrorCode emu_config_string(MPI_Comm comm, const EmuTrainConfig *c, 
 
 typedef struct {
   double loss, median_dex;
-  double stats[CS_NELEM][6]; /* per element: abs dex q25, q50, q75; APE % q25, q50, q75 */
+  double stats[CS_NELEM][6];               /* per element: abs dex q25, q50, q75; APE % q25, q50, q75 */
+  double cdf[CS_NELEM][REPORT_CDF_POINTS]; /* rank 0, full: |error| at cumulative fractions j/(points-1) */
 } EmuValResult;
 
 /* Validation loss (standardised MSE) and median |error| over all values,
  * with the model in eval mode. With full (the final report) also the
- * quartiles per element of |error| and of the percentage error, and the
- * cumulative distribution of |error| for the plot (plot_base, rank 0). */
-#define EMU_CDF_POINTS 400
-static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, PetscBool full, EmuValResult *res,
-                                   const char *plot_base)
+ * quartiles per element of |error| and of the percentage error, and on rank 0
+ * the cumulative distribution of |error| for the report. */
+static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, PetscBool full, EmuValResult *res)
 {
   const PetscInt n = v->nloc;
   const double q3[3] = {0.25, 0.5, 0.75}, half = 0.5;
@@ -144,17 +139,10 @@ static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData
       PetscCall(par_gather_doubles(ctx, col, n, &all, &ntot));
       if (ctx->rank == 0) {
         PetscCall(calib_quantiles(ntot, all, 3, q3, &res->stats[k][3 * w]));
-        if (plot_base && w == 0) { /* cumulative distribution of |error| for the report plot */
-          double qs[EMU_CDF_POINTS], xs[EMU_CDF_POINTS];
-          char path[PETSC_MAX_PATH_LEN];
-          for (int j = 0; j < EMU_CDF_POINTS; j++) qs[j] = (double)j / (EMU_CDF_POINTS - 1);
-          PetscCall(calib_quantiles(ntot, all, EMU_CDF_POINTS, qs, xs));
-          PetscCall(PetscSNPrintf(path, sizeof(path), "%s.cdf_%d.dat", plot_base, k));
-          FILE *fp = fopen(path, "w");
-          if (fp) {
-            for (int j = 0; j < EMU_CDF_POINTS; j++) fprintf(fp, "%g %g\n", xs[j], qs[j]);
-            fclose(fp);
-          }
+        if (w == 0) { /* cumulative distribution of |error| for the report */
+          double qs[REPORT_CDF_POINTS];
+          for (int j = 0; j < REPORT_CDF_POINTS; j++) qs[j] = (double)j / (REPORT_CDF_POINTS - 1);
+          PetscCall(calib_quantiles(ntot, all, REPORT_CDF_POINTS, qs, res->cdf[k]));
         }
       }
       PetscCall(PetscFree(all));
@@ -218,7 +206,7 @@ static PetscErrorCode emu_fit_validate(void *p, double *metric)
   EmuFit *t = p;
   EmuValResult vr;
   PetscFunctionBeginUser;
-  PetscCall(emu_validate(t->ctx, t->e, t->va, PETSC_FALSE, &vr, NULL));
+  PetscCall(emu_validate(t->ctx, t->e, t->va, PETSC_FALSE, &vr));
   metric[0] = vr.loss;
   metric[1] = vr.median_dex;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -240,29 +228,6 @@ static PetscErrorCode emu_fit_read(void *p, H5File *f)
   PetscCall(h5_attr_read_double(f, "/emulator", "in_sd", CS_NPARAM, e->in_sd));
   PetscCall(h5_attr_read_double(f, "/emulator", "out_mean", CS_NELEM, e->out_mean));
   PetscCall(h5_attr_read_double(f, "/emulator", "out_sd", CS_NELEM, e->out_sd));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode emu_plot_cdf(const char *base)
-{
-  char png[PETSC_MAX_PATH_LEN + 8], body[4096] = "set logscale x\nset format x '%.0e'\nset grid\nset key bottom right\n"
-                                                 "set xlabel '|emulator - CHEMPY| [dex]'\n"
-                                                 "set ylabel 'cumulative fraction of validation rows'\n"
-                                                 "set title 'Emulator validation error'\nplot ";
-  PetscFunctionBeginUser;
-  for (int k = 0; k < CS_NELEM; k++) {
-    char one[PETSC_MAX_PATH_LEN + 64];
-    PetscCall(PetscSNPrintf(one, sizeof(one), "%s'%s.cdf_%d.dat' using 1:2 with lines lw 2 title '%s'", k ? ", " : "",
-                            base, k, cs_elem_names[k]));
-    PetscCall(PetscStrlcat(body, one, sizeof(body)));
-  }
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.png", base));
-  PetscCall(plot_png(png, 900, 600, body));
-  for (int k = 0; k < CS_NELEM; k++) { /* the data files were only for the plot */
-    char dat[PETSC_MAX_PATH_LEN + 16];
-    PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.cdf_%d.dat", base, k));
-    remove(dat);
-  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -318,7 +283,7 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   double *hist = res.hist;
   /* The final model (at the evaluation point), with the validation report. */
   EmuValResult vr;
-  PetscCall(emu_validate(ctx, e, &va, PETSC_TRUE, &vr, ctx->rank == 0 ? c->out : NULL));
+  PetscCall(emu_validate(ctx, e, &va, PETSC_TRUE, &vr));
   PetscCall(PetscPrintf(
       ctx->comm,
       "validation (%" PetscInt_FMT " rows): |error| in dex and absolute percentage error, quartiles 25/50/75\n", va.N));
@@ -346,7 +311,7 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
     PetscCall(h5_attr_write_str(&f, "validation", "rows", cs_elem_list));
     PetscCall(h5_attr_write_double(&f, "validation", "median_abs_dex", 1, &vr.median_dex));
     PetscCall(h5_commit(&f));
-    PetscCall(emu_plot_cdf(c->out));
+    PetscCall(report_emulator_cdf(c->out, vr.cdf));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
   }
   PetscCall(PetscFree4(fit.xb, fit.yb, fit.yhat, fit.dy));

@@ -3,7 +3,7 @@
  * rank that owns it, then SBC, TARP and APE on rank 0 from the gathered cases.
  * Every random number is keyed by the global case index (validate.h), so the
  * numbers are the same for any number of ranks. */
-#include <chempysbi/plot.h>
+#include <chempysbi/report.h>
 #include <chempysbi/calib.h>
 #include <chempysbi/emu.h>
 #include <chempysbi/guard.h>
@@ -54,7 +54,8 @@ PetscErrorCode validate_config_default(ValidateConfig *c)
 
 PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
 {
-  char sim[32] = "chempy";
+  const char *sims[] = {"chempy", "emulator", "ValidateSimulator", "VALIDATE_SIM_", NULL};
+  PetscEnum sim = (PetscEnum)c->simulator;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "validate: calibration of the NPE (SBC, TARP, APE of posterior means)", "validate");
   PetscCall(PetscOptionsString("-model", "posterior estimator file (.h5, from train-npe)", NULL, c->npe, c->npe,
@@ -62,8 +63,8 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
   PetscCall(PetscOptionsString("-npe", "synonym of -model", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
   PetscCall(PetscOptionsInt("-n", "test cases (theta from the NPE's prior)", NULL, c->n, &c->n, NULL));
   PetscCall(PetscOptionsInt("-samples", "posterior samples per test case", NULL, c->samples, &c->samples, NULL));
-  PetscCall(PetscOptionsString("-simulator", "observations from chempy (the honest test, default) or emulator", NULL,
-                               sim, sim, sizeof(sim), NULL));
+  PetscCall(PetscOptionsEnum("-simulator", "observations from chempy (the honest test, default) or emulator", NULL,
+                             sims, sim, &sim, NULL));
   PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5), for -simulator emulator", NULL, c->emulator,
                                c->emulator, sizeof(c->emulator), NULL));
   PetscCall(PetscOptionsInt("-seed", "seed of test parameters, noise, posterior draws and TARP references", NULL,
@@ -89,12 +90,7 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
   PetscCall(PetscOptionsInt("-exact_samples", "importance samples per -exact case", NULL, c->exact_samples,
                             &c->exact_samples, NULL));
   PetscOptionsEnd();
-  if (!strcmp(sim, "chempy"))
-    c->simulator = VALIDATE_SIM_CHEMPY;
-  else if (!strcmp(sim, "emulator"))
-    c->simulator = VALIDATE_SIM_EMULATOR;
-  else
-    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-simulator %s: expected chempy or emulator", sim);
+  c->simulator = (ValidateSimulator)sim;
   PetscCall(gce_config_set_from_options(&c->gce));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -558,118 +554,6 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s, const double *rec,
-                               const double *alpha, const double *ecp)
-{
-  char base[PETSC_MAX_PATH_LEN], dat[PETSC_MAX_PATH_LEN], gp[PETSC_MAX_PATH_LEN], png[PETSC_MAX_PATH_LEN];
-  const PetscInt n = s->n, L = s->samples;
-  FILE *fp;
-  PetscFunctionBeginUser;
-  if (!plot_available()) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscStrncpy(base, c->out, sizeof(base)));
-  size_t len = strlen(base);
-  if (len > 3 && !strcmp(base + len - 3, ".h5")) base[len - 3] = 0;
-
-  /* SBC rank histograms. Bins group whole rank values, so the expected count
-   * per bin is exact; the band is the 99% binomial interval of one bin. */
-  const PetscInt B = PetscMin(20, L + 1);
-  PetscInt *cnt, *width;
-  PetscCall(PetscCalloc2(B * CS_NPARAM, &cnt, B, &width));
-  for (PetscInt r = 0; r <= L; r++) width[r * B / (L + 1)]++;
-  for (PetscInt i = 0; i < n; i++)
-    for (int d = 0; d < CS_NPARAM; d++) cnt[((PetscInt)rec[i * RC_NCOL + RC_RANK + d] * B / (L + 1)) * CS_NPARAM + d]++;
-  PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.sbc.dat", base));
-  fp = fopen(dat, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
-  for (PetscInt b = 0; b < B; b++) {
-    double q = (double)width[b] / (double)(L + 1), e = n * q, h = 2.576 * sqrt(n * q * (1 - q));
-    fprintf(fp, "%.6g", (b + 0.5) / B);
-    for (int d = 0; d < CS_NPARAM; d++) fprintf(fp, " %" PetscInt_FMT, cnt[b * CS_NPARAM + d]);
-    fprintf(fp, " %.6g %.6g %.6g\n", e, PetscMax(0, e - h), e + h);
-  }
-  fclose(fp);
-  PetscCall(PetscFree2(cnt, width));
-  PetscCall(PetscSNPrintf(gp, sizeof(gp), "%s.sbc.gp", base));
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.sbc.png", base));
-  fp = fopen(gp, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
-  fprintf(fp, "set terminal pngcairo noenhanced size 1350,800\nset output '%s'\n", png);
-  fprintf(fp,
-          "set multiplot layout 2,3 title 'SBC ranks: %" PetscInt_FMT " cases x %" PetscInt_FMT
-          " samples (grey: 99%% band of a uniform bin)'\n",
-          n, L);
-  fprintf(fp, "set style fill transparent solid 0.6 noborder\nset xrange [0:1]\nset yrange [0:*]\nset xlabel 'rank / "
-              "(samples + 1)'\nset ylabel 'cases'\nset grid\n");
-  for (int d = 0; d < CS_NPARAM; d++) {
-    fprintf(fp, "set title '%s  (KS p = %.3g)'\n", cs_param_names[d], s->sbc_p[d]);
-    fprintf(fp,
-            "plot '%s' using 1:9:10 with filledcurves lc rgb '#d8d8d8' notitle, '' using 1:%d:(%.8g) with boxes lc rgb "
-            "'#3060b0' notitle, '' using 1:8 with lines lw 2 lc rgb 'black' notitle\n",
-            dat, 2 + d, 1.0 / B);
-  }
-  fprintf(fp, "unset multiplot\n");
-  fclose(fp);
-  PetscCall(plot_run_script(gp, png));
-  remove(dat);
-
-  /* TARP expected coverage against the diagonal. */
-  PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.tarp.dat", base));
-  fp = fopen(dat, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
-  for (PetscInt k = 0; k < s->nalpha; k++) fprintf(fp, "%.6g %.6g\n", alpha[k], ecp[k]);
-  fclose(fp);
-  PetscCall(PetscSNPrintf(gp, sizeof(gp), "%s.tarp.gp", base));
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.tarp.png", base));
-  fp = fopen(gp, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
-  fprintf(
-      fp,
-      "set terminal pngcairo noenhanced size 750,700\nset output '%s'\nset size square\nset grid\nset key top left\n",
-      png);
-  fprintf(fp, "set xrange [0:1]\nset yrange [0:1]\nset xlabel 'credibility level'\nset ylabel 'expected coverage'\n");
-  fprintf(fp, "set title 'TARP: %" PetscInt_FMT " cases, ATC = %.4f (area), KS p = %.3g'\n", n, s->tarp_atc,
-          s->tarp_ks_p);
-  fprintf(fp,
-          "plot x with lines dt 2 lw 2 lc rgb 'black' title 'ideal', '%s' using 1:2 with linespoints pt 7 ps 0.6 lw 2 "
-          "lc rgb '#c03020' title 'NPE'\n",
-          dat);
-  fclose(fp);
-  PetscCall(plot_run_script(gp, png));
-  remove(dat);
-
-  /* True against predicted (posterior mean +- sd). */
-  PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.true_vs_pred.dat", base));
-  fp = fopen(dat, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
-  for (PetscInt i = 0; i < n; i++) {
-    const double *r = rec + i * RC_NCOL;
-    for (int d = 0; d < CS_NPARAM; d++) fprintf(fp, "%.8g %.8g %.8g ", r[RC_TH + d], r[RC_MEAN + d], r[RC_SD + d]);
-    fprintf(fp, "\n");
-  }
-  fclose(fp);
-  PetscCall(PetscSNPrintf(gp, sizeof(gp), "%s.true_vs_pred.gp", base));
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.true_vs_pred.png", base));
-  fp = fopen(gp, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
-  fprintf(fp, "set terminal pngcairo noenhanced size 1350,850\nset output '%s'\n", png);
-  fprintf(fp,
-          "set multiplot layout 2,3 title 'true vs posterior mean +- sd, %" PetscInt_FMT
-          " cases (%s)'\nset grid\nset bars small\nset xlabel 'true'\nset ylabel 'predicted'\n",
-          n, sim_name(c));
-  for (int d = 0; d < CS_NPARAM; d++) {
-    fprintf(fp, "set title '%s  (APE median %.2f%%)'\n", cs_param_names[d], s->ape_median[d]);
-    fprintf(fp,
-            "plot '%s' using %d:%d:%d with yerrorbars pt 7 ps 0.3 lc rgb '#a0b8e0' notitle, '' using %d:%d with points "
-            "pt 7 ps 0.4 lc rgb '#203880' notitle, x with lines lw 2 lc rgb 'black' notitle\n",
-            dat, 3 * d + 1, 3 * d + 2, 3 * d + 3, 3 * d + 1, 3 * d + 2);
-  }
-  fprintf(fp, "unset multiplot\n");
-  fclose(fp);
-  PetscCall(plot_run_script(gp, png));
-  remove(dat);
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* Test stars from another CHEMPY model than the one the NPE was trained on would measure
    the model mismatch, not the calibration: refused, naming the differing field. Numerical
    settings (scheme, steps, tolerances) may differ; NPE files from before the configuration
@@ -745,7 +629,23 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
     if (c->out[0]) {
       PetscCall(write_output(c, cc.npe, s, all_rec, tarp_f, alpha, ecp));
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
-      if (c->plots) PetscCall(plot_all(c, s, all_rec, alpha, ecp));
+      ReportValidate rv = {.out = c->out,
+                           .simulator = sim_name(c),
+                           .n = s->n,
+                           .samples = s->samples,
+                           .stride = RC_NCOL,
+                           .rank = all_rec + RC_RANK,
+                           .truth = all_rec + RC_TH,
+                           .mean = all_rec + RC_MEAN,
+                           .sd = all_rec + RC_SD,
+                           .nalpha = s->nalpha,
+                           .alpha = alpha,
+                           .ecp = ecp,
+                           .sbc_p = s->sbc_p,
+                           .ape_median = s->ape_median,
+                           .tarp_atc = s->tarp_atc,
+                           .tarp_ks_p = s->tarp_ks_p};
+      if (c->plots) PetscCall(report_validate_plots(&rv));
     }
     PetscCall(PetscFree3(tarp_f, alpha, ecp));
   }
