@@ -28,7 +28,7 @@ BENCH_BIN := $(patsubst benchmarks/%.c,bin/bench/%,$(wildcard benchmarks/bench_*
 
 GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 
-.PHONY: all deps check-deps test test-slurm run bench format format-check clean version-stamp sanitize
+.PHONY: all deps check-deps test test-slurm run bench bench-costs scaling-model format format-check clean version-stamp sanitize
 all: check-deps bin/chempysbi
 
 # Fail early, naming the Debian package, when a dependency is missing.
@@ -119,6 +119,13 @@ run: all
 
 bench: all $(BENCH_BIN)
 	@bash benchmarks/run.sh
+
+# The performance model's measured inputs (benchmarks/results/costs.txt), then the model.
+bench-costs: all $(BENCH_BIN)
+	@bash benchmarks/costs.sh
+
+scaling-model: all $(BENCH_BIN)
+	@bash benchmarks/scaling_model
 
 FORMAT_FILES = $(wildcard src/*/*.c include/chempysbi/*.h tests/*/*.c benchmarks/*.c)
 format:

@@ -3,6 +3,7 @@
 #include "cli.h"
 #include <cblas.h>
 #include <chempysbi/guard.h>
+#include <chempysbi/h5.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
@@ -147,7 +148,8 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscLogStageRegister(cmd->name, &stage));
   PetscCall(PetscLogStagePush(stage));
-  ierr = cmd->run(&ctx);
+  ierr = h5_set_from_options(ctx.comm);
+  if (!ierr) ierr = cmd->run(&ctx);
   if (!ierr) ierr = PetscLogStagePop();
   if (!ierr && !cli_help()) ierr = cli_check_unused_options();
   if (ierr) {
