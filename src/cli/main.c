@@ -18,6 +18,8 @@ static const CliCommand commands[] = {
     {"infer", "infer alpha_IMF and log10_N_Ia from a star catalogue (stars sharded over ranks)", cmd_infer},
     {"coverage", "galaxy-level calibration of an inference method on many mock galaxies", cmd_coverage},
     {"abc", "rejection ABC of each star's parameters on a simulation table (or a validate run's test cases)", cmd_abc},
+    {"train-nre", "train the neural ratio estimator (classifier NRE) on emulator simulations", cmd_train_nre},
+    {"nre", "per-star posteriors from a ratio estimator by MCMC (or on a validate run's test cases)", cmd_nre},
     {"version", "print the program and library versions", cmd_version},
 };
 static const int ncommands = sizeof(commands) / sizeof(commands[0]);

@@ -39,6 +39,7 @@ static const struct {
     {"abc", "an ABC result (abc output)"},
     {"train-nre", "a ratio estimator (train-nre output)"},
     {"train-nre checkpoint", "a ratio-estimator checkpoint"},
+    {"nre", "NRE posteriors (nre output)"},
     {"catalogue", "a star catalogue (HDF5)"},
     {"train-emulator checkpoint", "an emulator checkpoint"},
     {"train-npe checkpoint", "an NPE checkpoint"},
