@@ -36,7 +36,7 @@ done
   echo "| method | stars | galaxies | mock | z mean alpha | z sd alpha | z mean N_Ia | z sd N_Ia | 95% alpha | 95% N_Ia | 95% joint |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for f in "$OUT"/cov_*.log; do
-    grep -h '^COVERAGE' "$f" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+    { grep -h '^COVERAGE' "$f" || true; } | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
       m = v["method"]; if (m == "auto") m = (v["n_stars"] < 100 ? "auto (hmc)" : "auto (newton)")
       printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m, v["n_stars"], v["galaxies"], v["mock"],
         v["z_alpha_mean"], v["z_alpha_sd"], v["z_NIa_mean"], v["z_NIa_sd"], v["cover95_alpha"], v["cover95_NIa"], v["cover95_2d"] }'
