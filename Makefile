@@ -25,11 +25,10 @@ CLI_OBJ := $(CLI_SRC:%.c=build/%.o)
 UNIT_BIN := $(patsubst tests/unit/%.c,bin/tests/%,$(wildcard tests/unit/test_*.c))
 MPI_BIN  := $(patsubst tests/mpi/%.c,bin/tests/%,$(wildcard tests/mpi/mpi_*.c))
 BENCH_BIN := $(patsubst benchmarks/%.c,bin/bench/%,$(wildcard benchmarks/bench_*.c))
-HEADERS := $(wildcard include/chempysbi/*.h)
 
 GIT_VERSION := $(shell git describe --always --dirty --tags 2>/dev/null || echo unknown)
 
-.PHONY: all deps check-deps test test-slurm run bench format format-check clean version-stamp sanitize
+.PHONY: all deps check-deps test test-slurm run bench bench-costs scaling-model format format-check clean version-stamp sanitize
 all: check-deps bin/chempysbi
 
 # Fail early, naming the Debian package, when a dependency is missing.
@@ -62,9 +61,14 @@ build/version.h: version-stamp
 	@echo '#define CS_GIT_VERSION "$(GIT_VERSION)"' > build/version.h.new
 	@cmp -s build/version.h.new build/version.h && rm build/version.h.new || mv build/version.h.new build/version.h
 
-build/%.o: %.c $(HEADERS) | build/version.h
+# -MMD -MP: every object (and test binary) records the headers it includes in a
+# .d file beside it, so an edit to any header, private ones (gce_internal.h,
+# cli.h, sim_out.h) included, rebuilds exactly what includes it.
+DEPFLAGS := -MMD -MP
+
+build/%.o: %.c | build/version.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 build/src/io/version.o: build/version.h
 
@@ -76,17 +80,19 @@ bin/chempysbi: $(CLI_OBJ) lib/libchempysbi.a
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) lib/libchempysbi.a $(LDLIBS)
 
-bin/tests/%: tests/unit/%.c tests/unit/testutil.h lib/libchempysbi.a $(HEADERS)
-	@mkdir -p bin/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
+# Test and benchmark binaries are linked straight from their source; their
+# dependency files go under build/ with the objects'.
+bin/tests/%: tests/unit/%.c lib/libchempysbi.a | build/version.h
+	@mkdir -p bin/tests build/tests/unit
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF build/tests/unit/$*.d -MT $@ -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
 
-bin/tests/mpi_%: tests/mpi/mpi_%.c lib/libchempysbi.a $(HEADERS)
-	@mkdir -p bin/tests
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
+bin/tests/mpi_%: tests/mpi/mpi_%.c lib/libchempysbi.a | build/version.h
+	@mkdir -p bin/tests build/tests/mpi
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF build/tests/mpi/mpi_$*.d -MT $@ -o $@ $< lib/libchempysbi.a $(LDLIBS) $(TEST_LDLIBS)
 
-bin/bench/%: benchmarks/%.c lib/libchempysbi.a $(HEADERS)
-	@mkdir -p bin/bench
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libchempysbi.a $(LDLIBS)
+bin/bench/%: benchmarks/%.c lib/libchempysbi.a | build/version.h
+	@mkdir -p bin/bench build/benchmarks
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -MF build/benchmarks/$*.d -MT $@ -o $@ $< lib/libchempysbi.a $(LDLIBS)
 
 tests: $(UNIT_BIN) $(MPI_BIN)
 
@@ -114,6 +120,13 @@ run: all
 bench: all $(BENCH_BIN)
 	@bash benchmarks/run.sh
 
+# The performance model's measured inputs (benchmarks/results/costs.txt), then the model.
+bench-costs: all $(BENCH_BIN)
+	@bash benchmarks/costs.sh
+
+scaling-model: all $(BENCH_BIN)
+	@bash benchmarks/scaling_model
+
 FORMAT_FILES = $(wildcard src/*/*.c include/chempysbi/*.h tests/*/*.c benchmarks/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
@@ -122,3 +135,5 @@ format-check:
 
 clean:
 	rm -rf build lib bin
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(wildcard build/tests/*/*.d build/benchmarks/*.d)

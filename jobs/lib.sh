@@ -34,11 +34,20 @@ launch() { # run chempysbi COMMAND [options...] on all ranks of the job, from $J
   [ -f "$opts" ] || { echo "error: options file $opts not found (SCALE=$SCALE, OPTS=${OPTS:-})" >&2; return 1; }
   cp "$opts" "$JOB_DIR/$(basename "$opts")"
   local -a run
+  # One rank per core, each pinned to its core (CPU_BIND=cores, the default; none leaves placement
+  # to the OS): CHEMPY, the networks and the exact inference are single-threaded and cache-bound.
+  local bind=${CPU_BIND:-cores}
   case ${LAUNCHER:-srun} in
     srun) run=(srun --kill-on-bad-exit=1)
-          [ "${SRUN_MPI:-pmix}" = default ] || run+=(--mpi="${SRUN_MPI:-pmix}") ;;
+          [ "${SRUN_MPI:-pmix}" = default ] || run+=(--mpi="${SRUN_MPI:-pmix}")
+          [ "$bind" = none ] || run+=(--cpu-bind="$bind") ;;
     mpirun) run=(mpirun -np "${SLURM_NTASKS:-1}")
-          [ "$(id -u)" = 0 ] && run+=(--allow-run-as-root) ;;
+          [ "$(id -u)" = 0 ] && run+=(--allow-run-as-root)
+          case $bind in
+            none) run+=(--bind-to none) ;;
+            cores) run+=(--map-by core --bind-to core) ;;
+            *) run+=(--bind-to "$bind") ;;
+          esac ;;
     *) echo "error: LAUNCHER=$LAUNCHER: expected srun or mpirun" >&2; return 1 ;;
   esac
   local stage_extra # EXTRA_<STAGE>, e.g. EXTRA_TRAIN_NPE
@@ -47,7 +56,7 @@ launch() { # run chempysbi COMMAND [options...] on all ranks of the job, from $J
   run+=(${LAUNCH_ARGS:-} "$CHEMPYSBI" "$cmd" -options_file "$opts" "$@" ${EXTRA:-} ${!stage_extra:-} "${SCRIPT_ARGS[@]}"
         -log_view ":$JOB_DIR/log_view_$SLURM_JOB_ID.txt" -options_left)
   {
-    echo "job:       $SLURM_JOB_ID ${SLURM_JOB_NAME:-} on ${SLURM_JOB_NODELIST:-?} (${SLURM_NTASKS:-1} tasks)"
+    echo "job:       $SLURM_JOB_ID ${SLURM_JOB_NAME:-} on ${SLURM_JOB_NODELIST:-?} (${SLURM_NTASKS:-1} tasks on ${SLURM_JOB_NUM_NODES:-1} nodes, ${SLURM_TASKS_PER_NODE:-?} per node, binding ${bind})"
     echo "pipeline:  $PIPELINE_DIR"
     echo "scale:     $SCALE   options: $opts"
     echo "data:      ${CHEMPYSBI_DATA:-<chempysbi default>}"

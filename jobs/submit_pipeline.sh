@@ -20,6 +20,10 @@
 #   --from STAGE                 start at STAGE (simulate, train-emulator, train-npe, validate,
 #                                mock, infer); earlier outputs must already be in --dir
 #   --ntasks N                   MPI ranks for every job (default: each script's #SBATCH --ntasks)
+#   --nodes N                    nodes for every job (sbatch --nodes)
+#   --ntasks-per-node M          ranks per node (sbatch --ntasks-per-node); with --nodes and no
+#                                --ntasks, every job gets N x M ranks. Ranks are bound to cores
+#                                (CPU_BIND=cores, the default; CPU_BIND=none to switch it off)
 #   --launcher srun|mpirun       how the jobs start MPI (default srun --mpi=pmix; see jobs/README.md)
 #   --strict                     infer also waits for validate to succeed
 #   --dry-run                    print the sbatch commands, submit nothing
@@ -34,7 +38,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 
-scale=paper dir='' from=simulate ntasks='' dry=0 strict=0
+scale=paper dir='' from=simulate ntasks='' nodes='' tpn='' dry=0 strict=0
 sbatch_extra=()
 while [ $# -gt 0 ]; do
   case $1 in
@@ -43,6 +47,8 @@ while [ $# -gt 0 ]; do
     --dir) dir=${2:?--dir needs a directory}; shift ;;
     --from) from=${2:?--from needs a stage}; shift ;;
     --ntasks) ntasks=${2:?--ntasks needs a number}; shift ;;
+    --nodes) nodes=${2:?--nodes needs a number}; shift ;;
+    --ntasks-per-node) tpn=${2:?--ntasks-per-node needs a number}; shift ;;
     --launcher) export LAUNCHER=${2:?--launcher needs srun or mpirun}; shift ;;
     --strict) strict=1 ;;
     --dry-run) dry=1 ;;
@@ -55,7 +61,14 @@ done
 
 [ -d "$ROOT/input/$scale" ] || { echo "error: no options directory input/$scale/ (scales: $(cd "$ROOT/input" && ls -d */ | tr -d / | tr '\n' ' '))" >&2; exit 2; }
 case ${LAUNCHER:-srun} in srun | mpirun) ;; *) echo "error: LAUNCHER=$LAUNCHER: expected srun or mpirun" >&2; exit 2 ;; esac
-if [ -n "$ntasks" ] && ! [[ $ntasks =~ ^[1-9][0-9]*$ ]]; then echo "error: --ntasks $ntasks: expected a positive number" >&2; exit 2; fi
+for v in ntasks:"$ntasks" nodes:"$nodes" ntasks-per-node:"$tpn"; do
+  if [ -n "${v#*:}" ] && ! [[ ${v#*:} =~ ^[1-9][0-9]*$ ]]; then echo "error: --${v%%:*} ${v#*:}: expected a positive number" >&2; exit 2; fi
+done
+# A script's own #SBATCH --ntasks would cap the ranks of a multi-node job: give the product.
+[ -n "$nodes" ] && [ -n "$tpn" ] && [ -z "$ntasks" ] && ntasks=$((nodes * tpn))
+if [ -n "$nodes" ] && [ -n "$tpn" ] && [ "$ntasks" -gt $((nodes * tpn)) ]; then
+  echo "error: --ntasks $ntasks is more than --nodes $nodes x --ntasks-per-node $tpn" >&2; exit 2
+fi
 stages=(simulate train-emulator train-npe validate mock infer)
 case " ${stages[*]} " in *" $from "*) ;; *) echo "error: --from $from: expected one of ${stages[*]}" >&2; exit 2 ;; esac
 if [ "$dry" = 0 ]; then
@@ -100,6 +113,8 @@ submit() { # key script deps(comma-separated keys, may be empty) [VAR=value for 
   local key=$1 script=$2 deps=$3 env=${4:-} dep='' k jid
   local -a cmd=(sbatch --parsable --export=ALL --job-name="cs-$key" --output="$dir/logs/%x-%j.out")
   [ -n "$ntasks" ] && cmd+=(--ntasks="$ntasks")
+  [ -n "$nodes" ] && cmd+=(--nodes="$nodes")
+  [ -n "$tpn" ] && cmd+=(--ntasks-per-node="$tpn")
   for k in ${deps//,/ }; do [ -n "${id[$k]:-}" ] && dep=${dep:+$dep:}${id[$k]}; done
   [ -n "$dep" ] && cmd+=(--dependency="afterok:$dep" --kill-on-invalid-dep=yes)
   cmd+=("${sbatch_extra[@]}" "$ROOT/jobs/$script")

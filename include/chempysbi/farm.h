@@ -8,6 +8,8 @@
 #include <chempysbi/par.h>
 
 #define FARM_MAX_STATUS 8
+enum { FARM_MASTER_AUTO = 0, FARM_MASTER_COMPUTE = 1, FARM_MASTER_SERVE = 2 };
+#define FARM_SERVE_ONLY_FROM 256
 
 typedef struct {
   PetscInt nout; /* doubles per row result; out[0] is the integer status (0..FARM_MAX_STATUS-1) */
@@ -17,8 +19,13 @@ typedef struct {
    * mode, on the computing rank in direct mode. */
   PetscErrorCode (*store)(void *ctx, PetscInt n, const PetscInt *rows, const double *out);
   void *ctx;
-  PetscInt chunk;                  /* rows per assignment; 0 = adaptive */
-  PetscBool direct;                /* workers store their own results */
+  PetscInt chunk;   /* rows per assignment; 0 = adaptive */
+  PetscBool direct; /* workers store their own results */
+  /* Whether rank 0 computes rows between requests: FARM_MASTER_AUTO does below
+   * FARM_SERVE_ONLY_FROM ranks. From there on a rank 0 busy with a row (a CHEMPY
+   * run, ~1 ms) delays every request by up to a row; serving only costs it 1/P
+   * of the compute (benchmarks/scaling_model: 0.95 -> 0.99 at 1024 ranks). */
+  int master_rows;                 /* FARM_MASTER_AUTO, FARM_MASTER_COMPUTE, FARM_MASTER_SERVE */
   const char *what;                /* label for the progress line */
   const char *const *status_names; /* FARM_MAX_STATUS names for the summary, may be NULL */
   double progress_every;           /* seconds between progress lines */
@@ -27,6 +34,8 @@ typedef struct {
 typedef struct {
   PetscInt count[FARM_MAX_STATUS]; /* rows by status, this run only */
   PetscInt rows_per_rank_max, rows_per_rank_min;
+  PetscInt requests;                       /* worker requests rank 0 answered */
+  double serve_seconds, serve_cpu_seconds; /* rank 0's wall and CPU time answering them (waits excluded) */
   double seconds;
 } FarmSummary;
 

@@ -17,6 +17,10 @@ typedef struct {
 #define H5_NAME_LEN   64                              /* longest column name stored */
 #define H5_CONFIG_LEN (4 * PETSC_MAX_PATH_LEN + 1024) /* a checkpoint config: input paths and identities */
 
+/* Layout options for parallel file systems, read once before any file is made:
+ * -h5_stripe BYTES (chunks of whole stripes, stripe-aligned objects, MPI-IO
+ * striping_unit), -h5_stripe_count N (striping_factor), -h5_align BYTES. */
+PetscErrorCode h5_set_from_options(MPI_Comm comm);
 /* Create `path` for writing (collective): the data go to "<path>.tmp" until h5_commit. */
 PetscErrorCode h5_create(MPI_Comm comm, const char *path, H5File *f);
 /* Close and atomically rename the temporary file to its final name (collective). */

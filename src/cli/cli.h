@@ -33,5 +33,6 @@ PetscErrorCode cmd_infer(const ParCtx *ctx);
 PetscErrorCode cmd_mock(const ParCtx *ctx);
 PetscErrorCode cmd_validate(const ParCtx *ctx);
 PetscErrorCode cmd_coverage(const ParCtx *ctx);
+PetscErrorCode cmd_abc(const ParCtx *ctx);
 
 #endif

@@ -54,7 +54,7 @@ static PetscErrorCode simulate_one(const ParCtx *ctx, SimJob *job, const double 
 PetscErrorCode cmd_simulate(const ParCtx *ctx)
 {
   SimJob job;
-  char history[PETSC_MAX_PATH_LEN] = "", prior_s[16] = "wide", write_s[16] = "direct";
+  char history[PETSC_MAX_PATH_LEN] = "", prior_s[16] = "wide", write_s[16] = "direct", master_s[16] = "auto";
   PetscReal theta[CS_NPARAM];
   PetscInt ntheta = CS_NPARAM;
   PetscBool has_theta = PETSC_FALSE, has_n = PETSC_FALSE;
@@ -86,6 +86,10 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
       PetscOptionsInt("-farm_chunk", "rows per work assignment (0 = adaptive)", NULL, job.chunk, &job.chunk, NULL));
   PetscCall(PetscOptionsString("-farm_write", "who writes rows: direct (each rank, parallel HDF5) or funnel (rank 0)",
                                NULL, write_s, write_s, sizeof(write_s), NULL));
+  PetscCall(PetscOptionsString("-farm_master",
+                               "rank 0: auto (computes rows below 256 ranks, only answers requests from there), "
+                               "compute, or serve",
+                               NULL, master_s, master_s, sizeof(master_s), NULL));
   PetscCall(PetscOptionsReal("-progress_every", "seconds between progress lines", NULL, job.progress_every,
                              &job.progress_every, NULL));
   PetscOptionsEnd();
@@ -96,6 +100,11 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   PetscCheck(!strcmp(write_s, "direct") || !strcmp(write_s, "funnel"), ctx->comm, PETSC_ERR_ARG_WRONG,
              "-farm_write %s: expected direct or funnel", write_s);
   job.direct = !strcmp(write_s, "direct") ? PETSC_TRUE : PETSC_FALSE;
+  PetscCheck(!strcmp(master_s, "auto") || !strcmp(master_s, "compute") || !strcmp(master_s, "serve"), ctx->comm,
+             PETSC_ERR_ARG_WRONG, "-farm_master %s: expected auto, compute or serve", master_s);
+  job.master_rows = !strcmp(master_s, "compute") ? FARM_MASTER_COMPUTE
+                    : !strcmp(master_s, "serve") ? FARM_MASTER_SERVE
+                                                 : FARM_MASTER_AUTO;
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
 

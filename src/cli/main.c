@@ -3,6 +3,7 @@
 #include "cli.h"
 #include <cblas.h>
 #include <chempysbi/guard.h>
+#include <chempysbi/h5.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@ static const CliCommand commands[] = {
     {"mock", "make a mock galaxy catalogue with CHEMPY (fixed globals, local parameters from the prior)", cmd_mock},
     {"infer", "infer alpha_IMF and log10_N_Ia from a star catalogue (stars sharded over ranks)", cmd_infer},
     {"coverage", "galaxy-level calibration of an inference method on many mock galaxies", cmd_coverage},
+    {"abc", "rejection ABC of each star's parameters on a simulation table (or a validate run's test cases)", cmd_abc},
     {"version", "print the program and library versions", cmd_version},
 };
 static const int ncommands = sizeof(commands) / sizeof(commands[0]);
@@ -148,7 +150,8 @@ int main(int argc, char **argv)
   }
   PetscCall(PetscLogStageRegister(cmd->name, &stage));
   PetscCall(PetscLogStagePush(stage));
-  ierr = cmd->run(&ctx);
+  ierr = h5_set_from_options(ctx.comm);
+  if (!ierr) ierr = cmd->run(&ctx);
   if (!ierr) ierr = PetscLogStagePop();
   if (!ierr && !cli_help()) ierr = cli_check_unused_options();
   if (ierr) {

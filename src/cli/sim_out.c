@@ -276,6 +276,7 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
                    .compute = compute,
                    .ctx = job,
                    .chunk = job->chunk,
+                   .master_rows = job->master_rows,
                    .what = "simulate",
                    .status_names = status_names,
                    .progress_every = job->progress_every};
@@ -342,6 +343,10 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
       " rows in %.2f s on %d ranks: %.1f rows/s (%.1f per rank), rows per rank %" PetscInt_FMT "..%" PetscInt_FMT "\n",
       npending, sum.seconds, ctx->size, npending / PetscMax(sum.seconds, 1e-9),
       npending / PetscMax(sum.seconds, 1e-9) / ctx->size, sum.rows_per_rank_min, sum.rows_per_rank_max));
+  if (sum.requests)
+    PetscCall(
+        PetscPrintf(ctx->comm, "  farm: %" PetscInt_FMT " requests, rank 0 busy %.2f us per request (%.2f us CPU)\n",
+                    sum.requests, 1e6 * sum.serve_seconds / sum.requests, 1e6 * sum.serve_cpu_seconds / sum.requests));
   for (int k = 0; k < FARM_MAX_STATUS; k++)
     if (sum.count[k])
       PetscCall(

@@ -22,6 +22,7 @@ typedef struct {
   Prior prior;
   PetscInt n, seed, offset, chunk;
   PetscBool direct;
+  int master_rows; /* FARM_MASTER_*: -farm_master */
   PetscBool force; /* -force: replace an HDF5 output made with another configuration */
   PetscReal progress_every;
   char params_file[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];

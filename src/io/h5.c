@@ -20,11 +20,56 @@
     if ((expr) < 0) SETERRQ(PETSC_COMM_SELF, PETSC_ERR_FILE_READ, "%s: reading failed: %s", H5_FILE_NAME(f), #expr);   \
   } while (0)
 
-static PetscErrorCode h5_fapl(MPI_Comm comm, hid_t *fapl)
+/* Layout for parallel file systems (h5_set_from_options); zero = HDF5's and MPI-IO's defaults. */
+static struct {
+  PetscInt align, stripe, stripe_count;
+} tune;
+
+PetscErrorCode h5_set_from_options(MPI_Comm comm)
 {
   PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "HDF5 files on parallel file systems (0 = the defaults)", "h5");
+  PetscCall(
+      PetscOptionsInt("-h5_stripe",
+                      "stripe size of the file system [bytes] (Lustre: lfs getstripe -S): table chunks fill whole "
+                      "stripes, objects start on stripe boundaries, MPI-IO hint striping_unit for new files",
+                      NULL, tune.stripe, &tune.stripe, NULL));
+  PetscCall(PetscOptionsInt("-h5_stripe_count", "stripes (OSTs) of a new file: MPI-IO hint striping_factor", NULL,
+                            tune.stripe_count, &tune.stripe_count, NULL));
+  PetscCall(PetscOptionsInt("-h5_align", "alignment of objects of 64 KiB or more [bytes] (default: -h5_stripe)", NULL,
+                            tune.align, &tune.align, NULL));
+  PetscOptionsEnd();
+  PetscCheck(tune.stripe >= 0 && tune.stripe <= (PetscInt)1 << 30, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-h5_stripe %" PetscInt_FMT ": expected 0 (default) up to 1 GiB", tune.stripe);
+  PetscCheck(tune.align >= 0 && tune.align <= (PetscInt)1 << 30, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-h5_align %" PetscInt_FMT ": expected 0 (default) up to 1 GiB", tune.align);
+  PetscCheck(tune.stripe_count >= 0 && tune.stripe_count <= 100000, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-h5_stripe_count %" PetscInt_FMT ": expected 0 (default) up to 100000", tune.stripe_count);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode h5_fapl(MPI_Comm comm, hid_t *fapl)
+{
+  MPI_Info info = MPI_INFO_NULL;
+  PetscInt align = tune.align ? tune.align : tune.stripe;
+  PetscFunctionBeginUser;
   H5Call(*fapl = H5Pcreate(H5P_FILE_ACCESS));
-  H5Call(H5Pset_fapl_mpio(*fapl, comm, MPI_INFO_NULL));
+  if (tune.stripe || tune.stripe_count) { /* ROMIO reads these when it creates the file (Lustre, GPFS drivers) */
+    char v[32];
+    PetscCallMPI(MPI_Info_create(&info));
+    if (tune.stripe) {
+      PetscCall(PetscSNPrintf(v, sizeof v, "%" PetscInt_FMT, tune.stripe));
+      PetscCallMPI(MPI_Info_set(info, "striping_unit", v));
+    }
+    if (tune.stripe_count) {
+      PetscCall(PetscSNPrintf(v, sizeof v, "%" PetscInt_FMT, tune.stripe_count));
+      PetscCallMPI(MPI_Info_set(info, "striping_factor", v));
+    }
+  }
+  H5Call(H5Pset_fapl_mpio(*fapl, comm, info));
+  if (info != MPI_INFO_NULL) PetscCallMPI(MPI_Info_free(&info));
+  /* Every chunk starts on a stripe boundary: two ranks writing different chunks never share a stripe (and its lock). */
+  if (align > 0) H5Call(H5Pset_alignment(*fapl, 65536, (hsize_t)align));
   /* No raw-data chunk cache: a row written is in the file at once, so a run
    * killed with -9 keeps everything it reported as written. */
   H5Call(H5Pset_cache(*fapl, 0, 0, 0, 0.75));
@@ -112,9 +157,15 @@ PetscErrorCode h5_table_create(H5File *f, const char *name, hid_t type, PetscInt
 {
   int rank = ncols > 0 ? 2 : 1;
   hsize_t dims[2] = {(hsize_t)nrows, (hsize_t)ncols}, maxd[2] = {H5S_UNLIMITED, (hsize_t)ncols};
-  /* ~64k values a chunk: big enough for efficient I/O, small enough to extend. */
-  hsize_t chunk[2] = {(hsize_t)PetscMax(1, PetscMin(nrows > 0 ? nrows : 1, 65536 / PetscMax(ncols, 1))),
-                      (hsize_t)ncols};
+  /* ~64k values a chunk: big enough for efficient I/O, small enough to extend. With -h5_stripe, as many
+   * rows as fill a whole number of stripes (at least the default's bytes), so a chunk never straddles more. */
+  PetscInt crows = 65536 / PetscMax(ncols, 1);
+  if (tune.stripe > 0) {
+    size_t rowb = H5Tget_size(type) * (size_t)PetscMax(ncols, 1), want = 65536 * H5Tget_size(type);
+    size_t bytes = ((want + (size_t)tune.stripe - 1) / (size_t)tune.stripe) * (size_t)tune.stripe;
+    crows = (PetscInt)PetscMax(1, bytes / rowb);
+  }
+  hsize_t chunk[2] = {(hsize_t)PetscMax(1, PetscMin(nrows > 0 ? nrows : 1, crows)), (hsize_t)ncols};
   hid_t space, dcpl, ds;
   PetscFunctionBeginUser;
   H5Call(space = H5Screate_simple(rank, dims, maxd));

@@ -3,6 +3,7 @@
  * the next chunk of row indices, or an empty one meaning stop. Rank 0 polls
  * for requests between its own rows, so a worker waits at most one row. */
 #include <chempysbi/farm.h>
+#include <time.h>
 
 enum { TAG_REQ = 71, TAG_ASSIGN = 72 };
 
@@ -11,8 +12,18 @@ typedef struct {
   const FarmSpec *spec;
   PetscInt chunk_max;
   double *msg;       /* request/result message buffer */
-  long long *assign; /* [n, rows...] */
+  long long *assign; /* [n, rows...]; on rank 0 one per worker, sent without waiting */
+  MPI_Request *sent; /* rank 0: the reply in flight to each worker */
 } Farm;
+
+/* This thread's CPU time: rank 0's cost per request without the time a loaded
+ * machine gives its core to other processes. */
+static double cpu_seconds(void)
+{
+  struct timespec t;
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)) return 0;
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static PetscInt farm_chunk(const ParCtx *ctx, const FarmSpec *s, PetscInt left)
 {
@@ -125,6 +136,7 @@ static PetscErrorCode serve(const ParCtx *ctx, Farm *f, Master *m, PetscBool blo
       PetscCallMPI(MPI_Iprobe(MPI_ANY_SOURCE, TAG_REQ, ctx->comm, &flag, &st));
     if (!flag) break;
     block = PETSC_FALSE;
+    double t0 = cs_wtime(), c0 = cpu_seconds(); /* rank 0's cost per request: from the probe's answer to the reply */
     int src = st.MPI_SOURCE, len;
     PetscCallMPI(MPI_Get_count(&st, MPI_DOUBLE, &len));
     PetscCallMPI(MPI_Recv(f->msg, len, MPI_DOUBLE, src, TAG_REQ, ctx->comm, MPI_STATUS_IGNORE));
@@ -140,11 +152,18 @@ static PetscErrorCode serve(const ParCtx *ctx, Farm *f, Master *m, PetscBool blo
       count_statuses(s, m, n, f->msg + 1 + n, 1);
     }
     PetscInt c = m->pos < m->npending ? farm_chunk(ctx, s, m->npending - m->pos) : 0;
-    f->assign[0] = c;
-    for (PetscInt i = 0; i < c; i++) f->assign[1 + i] = m->pending[m->pos + i];
+    /* A blocking send would wait whenever the worker is slow to take it (a
+       loaded core); the worker's previous reply is long delivered by now. */
+    long long *a = f->assign + (size_t)src * (1 + f->chunk_max);
+    PetscCallMPI(MPI_Wait(&f->sent[src], MPI_STATUS_IGNORE));
+    a[0] = c;
+    for (PetscInt i = 0; i < c; i++) a[1 + i] = m->pending[m->pos + i];
     m->pos += c;
     if (c == 0) m->active--;
-    PetscCallMPI(MPI_Send(f->assign, (int)(1 + c), MPI_LONG_LONG, src, TAG_ASSIGN, ctx->comm));
+    PetscCallMPI(MPI_Isend(a, (int)(1 + c), MPI_LONG_LONG, src, TAG_ASSIGN, ctx->comm, &f->sent[src]));
+    m->sum->requests++;
+    m->sum->serve_seconds += cs_wtime() - t0;
+    m->sum->serve_cpu_seconds += cpu_seconds() - c0;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -156,10 +175,14 @@ static PetscErrorCode master(const ParCtx *ctx, Farm *f, Master *m, PetscInt *nr
   double *out;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc2(f->chunk_max, &rows, f->chunk_max * s->nout, &out));
+  PetscBool compute = s->master_rows == FARM_MASTER_COMPUTE ||
+                      (s->master_rows == FARM_MASTER_AUTO && ctx->size < FARM_SERVE_ONLY_FROM) || ctx->size == 1;
   m->active = ctx->size - 1;
   for (;;) {
     PetscCall(serve(ctx, f, m, PETSC_FALSE));
-    if (next < n) { /* one of our own rows, then look at the mailbox again */
+    if (!compute && m->active > 0) {
+      PetscCall(serve(ctx, f, m, PETSC_TRUE));
+    } else if (next < n) { /* one of our own rows, then look at the mailbox again */
       PetscCall(compute_row(f, rows[next], out + next * s->nout));
       next++;
       if (next == n) {
@@ -195,7 +218,9 @@ PetscErrorCode farm_run(const ParCtx *ctx, const FarmSpec *spec, PetscInt npendi
   f.chunk_max = spec->chunk > 0 ? spec->chunk : 256;
   PetscCall(par_log_event("farm_compute", &f.ev_compute));
   PetscCall(par_log_event("farm_store", &f.ev_store));
-  PetscCall(PetscMalloc2(msg_len(spec, f.chunk_max), &f.msg, 1 + f.chunk_max, &f.assign));
+  PetscInt nbuf = ctx->rank == 0 ? ctx->size : 1;
+  PetscCall(PetscMalloc3(msg_len(spec, f.chunk_max), &f.msg, nbuf * (1 + f.chunk_max), &f.assign, nbuf, &f.sent));
+  for (PetscInt r = 0; r < nbuf; r++) f.sent[r] = MPI_REQUEST_NULL;
   if (ctx->rank == 0) {
     m.npending = npending;
     m.pending = pending;
@@ -207,10 +232,13 @@ PetscErrorCode farm_run(const ParCtx *ctx, const FarmSpec *spec, PetscInt npendi
     PetscCall(progress(ctx, spec, &m, PETSC_TRUE));
   } else
     PetscCall(worker(ctx, &f, &mine));
-  PetscCall(PetscFree2(f.msg, f.assign));
+  if (ctx->rank == 0) PetscCallMPI(MPI_Waitall(ctx->size, f.sent, MPI_STATUSES_IGNORE));
+  PetscCall(PetscFree3(f.msg, f.assign, f.sent));
   sum->seconds = cs_wtime() - t0;
   PetscCallMPI(MPI_Allreduce(&mine, &sum->rows_per_rank_max, 1, MPIU_INT, MPI_MAX, ctx->comm));
   PetscCallMPI(MPI_Allreduce(&mine, &sum->rows_per_rank_min, 1, MPIU_INT, MPI_MIN, ctx->comm));
   PetscCallMPI(MPI_Bcast(sum->count, FARM_MAX_STATUS, MPIU_INT, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(&sum->requests, 1, MPIU_INT, 0, ctx->comm));
+  PetscCallMPI(MPI_Bcast(&sum->serve_seconds, 2, MPI_DOUBLE, 0, ctx->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

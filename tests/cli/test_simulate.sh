@@ -8,6 +8,7 @@ same() { # a.h5 b.h5: params, abundances and status identical
 check "simulate: -np 1 run" $MPIRUN -np 1 $S -n 3000 -out $TMP/np1.h5
 check "simulate: -np 3 run" $MPIRUN -np 3 $S -n 3000 -out $TMP/np3.h5
 check "simulate: -np 1 and -np 3 give identical params, abundances, status" same $TMP/np1.h5 $TMP/np3.h5
+check "simulate: rank 0 serving only (-farm_master serve, as from 256 ranks) gives the same file" bash -c "$MPIRUN -np 3 $S -n 3000 -farm_master serve -out $TMP/srv.h5 | grep -q 'rows per rank 0\\.\\.' && h5diff -q $TMP/np1.h5 $TMP/srv.h5 /abundances && h5diff -q $TMP/np1.h5 $TMP/srv.h5 /status"
 check "simulate: funnel writes give the same file" bash -c "$MPIRUN -np 2 $S -n 3000 -farm_write funnel -out $TMP/fun.h5 && h5diff -q $TMP/np1.h5 $TMP/fun.h5 /abundances"
 
 # Kill every rank with -9 mid-run, then run the same command again.

@@ -181,7 +181,14 @@ if ! [ -x "$CHEMPYSBI" ]; then
   fail slurm_pipeline_submit "$CHEMPYSBI is not built (make)"
   exit 1
 fi
-sub=$(bash jobs/submit_pipeline.sh --scale "$SCALE_T" --dir "$T/pipeline" --ntasks "$NTASKS" 2>&1)
+# --nodes/--ntasks-per-node, as on a cluster (this private cluster has one node): a dry run of
+# a 4-node pipeline must give every job 4 x 32 ranks; too many ranks for the nodes is refused.
+dry=$(bash jobs/submit_pipeline.sh --dry-run --scale "$SCALE_T" --dir "$T/dry" --nodes 4 --ntasks-per-node 32 2>&1)
+ndry=$(grep -c -- '--ntasks=128 --nodes=4 --ntasks-per-node=32 ' <<<"$dry")
+over=$(bash jobs/submit_pipeline.sh --dry-run --scale "$SCALE_T" --dir "$T/dry" --nodes 4 --ntasks-per-node 32 --ntasks 200 2>&1)
+if [ "$ndry" = 7 ] && grep -q 'more than --nodes 4 x --ntasks-per-node 32' <<<"$over"; then pass slurm_multinode_submit
+else fail slurm_multinode_submit "$ndry of 7 jobs with 4 x 32 ranks; --ntasks 200 said: ${over%%$'\n'*}"; fi
+sub=$(bash jobs/submit_pipeline.sh --scale "$SCALE_T" --dir "$T/pipeline" --nodes 1 --ntasks-per-node "$NTASKS" 2>&1)
 if [ $? != 0 ] || ! [ -s "$T/pipeline/jobs.txt" ]; then
   fail slurm_pipeline_submit "jobs/submit_pipeline.sh failed"; sed 's/^/    /' <<<"$sub"
   exit 1
@@ -234,6 +241,8 @@ check_stage() { # key outputs...
     grep -q '^RESULT' "$P"/logs/cs-infer-"$jid".out 2>/dev/null || why="no RESULT line in the job log"
   fi
   [ -z "$why" ] && [ ! -s "$P/logs/cs-$key-$jid/log_view_$jid.txt" ] && why="no -log_view file in logs/cs-$key-$jid/"
+  [ -z "$why" ] && ! grep -qE -- '--cpu-bind=cores|--bind-to core' "$P/logs/cs-$key-$jid/command.txt" 2>/dev/null &&
+    why="ranks not bound to cores (logs/cs-$key-$jid/command.txt)"
   if [ -z "$why" ]; then
     pass "slurm_stage_$key"
   else

@@ -1,0 +1,586 @@
+/* The performance model behind benchmarks/scaling_model: from the measured
+ * per-item costs and MPI timings (benchmarks/results/costs.txt, written by
+ * benchmarks/costs.sh) it predicts the wall time of every stage on P = 1..1024
+ * dedicated cores, strong (the paper-scale problem) and weak (the problem
+ * grows with P), and checks itself against the stages measured at 1 and 2
+ * ranks (benchmarks/results/stages.txt, benchmarks/stages.sh).
+ *
+ * Each stage's time is the sum of its parts, each a measured cost times a
+ * count the program's own structure fixes (README "Scaling" lists them):
+ *   simulate     a discrete-event simulation of the farm (src/par/farm.c: the
+ *                same chunk rule, rank 0 computing between requests, its
+ *                measured cost per request, lognormal CHEMPY run times with the
+ *                measured mean and spread, per-row HDF5 writes)
+ *   training     steps x (rows of the largest rank's share of a batch x cost
+ *                per row at that batch size + the replicated optimiser step +
+ *                the gradient all-reduce) + a validation pass per epoch
+ *   validate     test cases / P x (a CHEMPY run + samples x cost per sample)
+ *   infer        stars / P x measured cost per star (the program's own slope)
+ *                + rank 0's catalogue read and broadcast + a gather
+ *   coverage     galaxies x (a CHEMPY mock of the stars / P + infer)
+ * All-reduce: 2 ceil(log2 P) alpha + 2 (P-1)/P bytes / beta (recursive
+ * doubling for latency, reduce-scatter + all-gather for volume), with the
+ * on-node alpha and beta measured by ping-pong and, past -node_cores ranks, a
+ * network alpha and beta that are assumptions (-net_alpha_us, -net_GBps).
+ *
+ *   bin/bench/bench_scaling -costs costs.txt [-stages stages.txt] -out DIR
+ * writes DIR/scaling.txt (tables), DIR/scaling_strong.dat, DIR/scaling_weak.dat. */
+#include <chempysbi/common.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXL 512
+
+static char lines[MAXL][1024];
+static int nlines;
+
+static PetscErrorCode load(const char *path, const char *prefix)
+{
+  FILE *f = fopen(path, "r");
+  char buf[1024];
+  PetscFunctionBeginUser;
+  PetscCheck(f, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot open %s (run benchmarks/costs.sh first)", path);
+  while (fgets(buf, sizeof buf, f) && nlines < MAXL)
+    if (!strncmp(buf, prefix, strlen(prefix))) {
+      buf[strcspn(buf, "\n")] = 0;
+      strcat(buf, " ");
+      PetscCall(PetscStrncpy(lines[nlines++], buf, sizeof(lines[0])));
+    }
+  fclose(f);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* value of key= (which: 0 the value, 1 the min= after it, 2 the max= after it) in the first line
+ * starting with head and containing every space-separated word of filter; NAN when absent */
+static double get(const char *head, const char *filter, const char *key, int which)
+{
+  char h[128], k[64];
+  snprintf(h, sizeof h, "%s ", head);
+  snprintf(k, sizeof k, " %s=", key);
+  for (int i = 0; i < nlines; i++) {
+    if (strncmp(lines[i], h, strlen(h))) continue;
+    PetscBool ok = PETSC_TRUE;
+    char f[256], *save, *w;
+    snprintf(f, sizeof f, "%s", filter ? filter : "");
+    for (w = strtok_r(f, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+      char ww[128];
+      snprintf(ww, sizeof ww, " %s ", w);
+      if (!strstr(lines[i], ww)) ok = PETSC_FALSE;
+    }
+    if (!ok) continue;
+    const char *p = strstr(lines[i], k);
+    if (!p) continue;
+    p += strlen(k);
+    if (which == 0) return atof(p);
+    p = strstr(p, which == 1 ? " min=" : " max=");
+    return p ? atof(p + 5) : NAN;
+  }
+  return NAN;
+}
+
+typedef struct {
+  double chempy, chempy_cv;    /* s per CHEMPY run, coefficient of variation */
+  double emu_b[16], emu_c[16]; /* emulator fwd+bwd s per row by batch */
+  int nemu;
+  double emu_step, npe_step; /* optimiser step s */
+  double npe_b[16], npe_c[16];
+  int nnpe;
+  double npe_sample;           /* s per posterior sample */
+  double newton_a, newton_b;   /* infer newton: a + b * stars (1 rank, CPU s) */
+  double gauss_a, gauss_b;     /* infer gauss: a + b * stars */
+  double h5_run[3], h5_row[3]; /* per-row write s at runs of 1, 16, 256 rows */
+  double alpha, beta;          /* on-node one-way latency s, bandwidth B/s */
+  double net_alpha, net_beta;  /* network (assumed) */
+  int node_cores;
+  double req_a, req_b; /* rank 0's cost per request: a + b * chunk */
+  double startup;      /* MPI + PETSc start-up and model load: from the infer intercepts */
+} Costs;
+
+static double interp_loglog(const double *x, const double *y, int n, double b)
+{
+  if (b <= x[0]) return y[0];
+  for (int i = 1; i < n; i++)
+    if (b <= x[i]) {
+      double t = (log(b) - log(x[i - 1])) / (log(x[i]) - log(x[i - 1]));
+      return exp(log(y[i - 1]) + t * (log(y[i]) - log(y[i - 1])));
+    }
+  return y[n - 1];
+}
+
+static double t_allreduce(const Costs *c, double bytes, int P)
+{
+  if (P <= 1) return 0;
+  int pn = P <= c->node_cores ? P : c->node_cores;
+  double t = 2 * ceil(log2((double)pn)) * c->alpha + 2.0 * (pn - 1) / pn * bytes / c->beta;
+  if (P > c->node_cores) {
+    double nodes = (double)P / c->node_cores;
+    t += 2 * ceil(log2(nodes)) * c->net_alpha + 2.0 * (nodes - 1) / nodes * bytes / c->net_beta;
+  }
+  return t;
+}
+
+/* broadcast of bytes: scatter + all-gather over the tree levels */
+static double t_bcast(const Costs *c, double bytes, int P)
+{
+  if (P <= 1) return 0;
+  double a = P <= c->node_cores ? c->alpha : c->net_alpha, b = P <= c->node_cores ? c->beta : c->net_beta;
+  return ceil(log2((double)P)) * a + 2.0 * bytes / b;
+}
+
+/* expected maximum of P iid standard normals (numerical integral) */
+static double emax_normal(int P)
+{
+  if (P <= 1) return 0;
+  double s = 0, h = 0.01;
+  for (double x = -8; x < 8; x += h) {
+    double F = 0.5 * erfc(-x / sqrt(2)), f = exp(-0.5 * x * x) / sqrt(2 * M_PI);
+    s += x * P * pow(F, P - 1) * f * h;
+  }
+  return s;
+}
+
+/* rows of the largest rank's share of a global batch B dealt at random over P ranks */
+static double batch_max_share(double B, int P)
+{
+  if (P <= 1) return B;
+  double m = B / P, sd = sqrt(B * (1.0 / P) * (1 - 1.0 / P));
+  return fmin(B, m + sd * emax_normal(P));
+}
+
+/* ---- the farm, simulated event by event ---- */
+static uint64_t sm_state;
+static double urand(void)
+{
+  uint64_t z = (sm_state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return ((double)((z ^ (z >> 31)) >> 11) + 0.5) / 9007199254740992.0;
+}
+static double row_time(const Costs *c)
+{
+  double s2 = log(1 + c->chempy_cv * c->chempy_cv), mu = log(c->chempy) - 0.5 * s2;
+  double z = sqrt(-2 * log(urand())) * cos(2 * M_PI * urand());
+  return exp(mu + sqrt(s2) * z);
+}
+static double h5_per_row(const Costs *c, double run) { return interp_loglog(c->h5_run, c->h5_row, 3, run); }
+
+/* The farm's chunk rule (src/par/farm.c farm_chunk): static_first gives the
+ * fix's first round (see farm.c), master_serves a rank 0 that computes no rows. */
+typedef struct {
+  PetscBool static_first, master_only;
+} FarmPolicy;
+
+static long chunk_rule(long left, int P) { return PetscMax(1, PetscMin(PetscMin(left / (8 * (long)P), 256), left)); }
+
+typedef struct {
+  double T;     /* farm wall time */
+  double busy0; /* fraction of rank 0's time spent answering requests */
+  long requests;
+} FarmResult;
+
+static FarmResult farm_des(const Costs *c, long N, int P, FarmPolicy pol)
+{
+  FarmResult r = {0};
+  sm_state = 12345;
+  if (P == 1) {
+    for (long i = 0; i < N; i++) r.T += row_time(c) + h5_per_row(c, 64);
+    return r;
+  }
+  double *req = malloc(sizeof(double) * P); /* arrival time of each worker's next request, INFINITY when stopped */
+  double lat = P <= c->node_cores ? c->alpha : c->net_alpha, now = 0, serve = 0;
+  long pos = 0, own_left = 0;
+  int active = P - 1;
+  for (int w = 1; w < P; w++) req[w] = lat;
+  if (pol.static_first) { /* every worker starts on a chunk it computes from its rank, no request */
+    long c0 = chunk_rule(N, P);
+    for (int w = 1; w < P && pos < N; w++) {
+      long k = PetscMin(c0, N - pos);
+      double t = 0;
+      for (long i = 0; i < k; i++) t += row_time(c);
+      req[w] = t + k * h5_per_row(c, (double)k) + lat;
+      pos += k;
+    }
+    if (!pol.master_only) own_left = PetscMin(PetscMax(1, c0 / 4), N - pos), pos += own_left;
+  }
+  for (;;) {
+    /* answer every request that has arrived, oldest first */
+    for (;;) {
+      int best = -1;
+      for (int w = 1; w < P; w++)
+        if (req[w] <= now && (best < 0 || req[w] < req[best])) best = w;
+      if (best < 0) break;
+      long k = pos < N ? chunk_rule(N - pos, P) : 0;
+      double s = c->req_a + c->req_b * (double)k;
+      now += s, serve += s, r.requests++;
+      if (k == 0) {
+        req[best] = INFINITY;
+        active--;
+        continue;
+      }
+      pos += k;
+      double t = now + lat;
+      for (long i = 0; i < k; i++) t += row_time(c);
+      req[best] = t + k * h5_per_row(c, (double)k) + lat;
+    }
+    if (own_left > 0 && !pol.master_only) {
+      now += row_time(c) + h5_per_row(c, 64);
+      own_left--;
+    } else if (pos < N && !pol.master_only) {
+      own_left = PetscMin(chunk_rule(N - pos, P), 64);
+      pos += own_left;
+    } else if (active > 0) {
+      double t = INFINITY;
+      for (int w = 1; w < P; w++) t = fmin(t, req[w]);
+      now = fmax(now, t);
+    } else
+      break;
+  }
+  r.T = now;
+  r.busy0 = now > 0 ? serve / now : 0;
+  free(req);
+  return r;
+}
+
+/* ---- the stages ---- */
+typedef struct {
+  long sim_rows;
+  long emu_rows, emu_val, emu_epochs, emu_batch, emu_bpr; /* bpr > 0: weak-scaling batch per rank */
+  long npe_n, npe_epochs, npe_batch, npe_bpr;
+  long val_n, val_samples;
+  long stars, samples;
+  long galaxies, cov_stars;
+} Sizes;
+
+static double sim_time(const Costs *c, long rows, int P, FarmPolicy pol)
+{
+  return c->startup + farm_des(c, rows, P, pol).T;
+}
+
+static double train_time(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
+                         long rows, long val, long epochs, long batch, long bpr, int P)
+{
+  double B = bpr > 0 ? (double)bpr * P : (double)batch, share = bpr > 0 ? (double)bpr : batch_max_share(B, P);
+  if (!(share >= 1)) share = 1;
+  double per_step = share * interp_loglog(bx, by, nb, share) + step + t_allreduce(c, 8 * nparams, P);
+  double steps = ceil((double)rows / B);
+  double val_pass = ((double)val / P) * interp_loglog(bx, by, nb, 1024) / 3; /* forward only */
+  return c->startup + epochs * (steps * per_step + val_pass + t_allreduce(c, 8, P));
+}
+
+static double emu_time(const Costs *c, const Sizes *s, int P)
+{
+  return train_time(c, c->emu_b, c->emu_c, c->nemu, c->emu_step, 5068, s->emu_rows, s->emu_val, s->emu_epochs,
+                    s->emu_batch, s->emu_bpr, P);
+}
+static double npe_time(const Costs *c, const Sizes *s, int P)
+{
+  long ntr = s->npe_n * 9 / 10, nval = s->npe_n - ntr;
+  /* the flow's gradient norm for clipping is replicated like the step: ~1 flop per weight */
+  return train_time(c, c->npe_b, c->npe_c, c->nnpe, c->npe_step * 1.1, 15100, ntr, nval, s->npe_epochs, s->npe_batch,
+                    s->npe_bpr, P);
+}
+static double val_time(const Costs *c, const Sizes *s, int P)
+{
+  double per = c->chempy + s->val_samples * c->npe_sample * 1.5; /* sampling + rank statistics */
+  return c->startup + ceil((double)s->val_n / P) * per + t_allreduce(c, 8.0 * 64, P);
+}
+/* rank 0 reads the catalogue (about 1 us per star for CSV, bench_cat) and broadcasts ~200 bytes per star */
+static double cat_time(const Costs *c, long stars, int P) { return 1e-6 * stars + t_bcast(c, 200.0 * stars, P); }
+static double infer_time(const Costs *c, long stars, int P, PetscBool exact)
+{
+  double a = exact ? c->newton_a : c->gauss_a, b = exact ? c->newton_b : c->gauss_b;
+  double comm = exact ? 30 * t_allreduce(c, 8.0 * 44, P) : t_allreduce(c, 8.0 * 8, P);
+  return a + ceil((double)stars / P) * b + cat_time(c, stars, P) + comm + 1e-7 * stars; /* + gather of results */
+}
+static double cov_time(const Costs *c, const Sizes *s, int P)
+{
+  double per = ceil((double)s->cov_stars / P) * (c->chempy + c->newton_b) + 30 * t_allreduce(c, 8.0 * 44, P);
+  return c->newton_a + s->galaxies * per;
+}
+
+typedef enum { ST_SIM, ST_EMU, ST_NPE, ST_VAL, ST_GAUSS, ST_NEWTON, ST_COV, ST_N } Stage;
+static const char *stage_names[ST_N] = {"simulate",    "train_emulator", "train_npe", "validate",
+                                        "infer_gauss", "infer_newton",   "coverage"};
+
+static double stage_time(const Costs *c, const Sizes *s, Stage st, int P, FarmPolicy pol)
+{
+  switch (st) {
+  case ST_SIM:
+    return sim_time(c, s->sim_rows, P, pol);
+  case ST_EMU:
+    return emu_time(c, s, P);
+  case ST_NPE:
+    return npe_time(c, s, P);
+  case ST_VAL:
+    return val_time(c, s, P);
+  case ST_GAUSS:
+    return infer_time(c, s->stars, P, PETSC_FALSE);
+  case ST_NEWTON:
+    return infer_time(c, s->stars, P, PETSC_TRUE);
+  case ST_COV:
+    return cov_time(c, s, P);
+  default:
+    return NAN;
+  }
+}
+
+/* The paper-scale problem (input/paper, README): 700k + 50k CHEMPY rows, emulator 20 epochs,
+ * NPE 1e5 simulations ~90 epochs to early stopping, 500 test cases, 1000 stars (auto: newton). */
+static Sizes paper(void)
+{
+  return (Sizes){.sim_rows = 750000,
+                 .emu_rows = 697435,
+                 .emu_val = 49813,
+                 .emu_epochs = 20,
+                 .emu_batch = 64,
+                 .npe_n = 100000,
+                 .npe_epochs = 90,
+                 .npe_batch = 50,
+                 .val_n = 500,
+                 .val_samples = 1000,
+                 .stars = 1000,
+                 .samples = 1000,
+                 .galaxies = 100,
+                 .cov_stars = 1000};
+}
+
+static PetscErrorCode costs_read(const char *path, Costs *c)
+{
+  PetscFunctionBeginUser;
+  PetscCall(load(path, "BENCH "));
+  c->chempy = 1e-6 * get("BENCH chempy", NULL, "cpu_us", 0);
+  c->chempy_cv = get("BENCH chempy", NULL, "cv", 0);
+  static const int eb[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
+                   nb[] = {1, 2, 5, 10, 25, 50, 100, 200, 400, 800};
+  char f[32];
+  c->nemu = c->nnpe = 0;
+  for (int i = 0; i < 11; i++) {
+    snprintf(f, sizeof f, "batch=%d", eb[i]);
+    double v = get("BENCH emu_row", f, "cpu_us", 0);
+    if (isfinite(v)) c->emu_b[c->nemu] = eb[i], c->emu_c[c->nemu++] = 1e-6 * v;
+  }
+  for (int i = 0; i < 10; i++) {
+    snprintf(f, sizeof f, "batch=%d", nb[i]);
+    double v = get("BENCH npe_row", f, "cpu_us", 0);
+    if (isfinite(v)) c->npe_b[c->nnpe] = nb[i], c->npe_c[c->nnpe++] = 1e-6 * v;
+  }
+  c->emu_step = 1e-6 * get("BENCH emu_step", NULL, "cpu_us", 0);
+  c->npe_step = 1e-6 * get("BENCH npe_step", NULL, "cpu_us", 0);
+  c->npe_sample = 1e-6 * get("BENCH npe_sample", NULL, "cpu_us", 0);
+  /* the infer lines: cost = a + b * stars from the two smallest and the largest star counts measured */
+  double s1 = NAN, s2 = NAN, t1 = NAN, t2 = NAN;
+  for (int i = 0; i < nlines; i++)
+    if (!strncmp(lines[i], "BENCH infer_newton ", 19)) {
+      double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
+      if (!isfinite(s1))
+        s1 = s, t1 = t;
+      else
+        s2 = s, t2 = t;
+    }
+  c->newton_b = (t2 - t1) / (s2 - s1);
+  c->newton_a = t1 - c->newton_b * s1;
+  s1 = s2 = t1 = t2 = NAN;
+  for (int i = 0; i < nlines; i++)
+    if (!strncmp(lines[i], "BENCH infer_gauss ", 18)) {
+      double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
+      if (!isfinite(s1))
+        s1 = s, t1 = t;
+      else
+        s2 = s, t2 = t;
+    }
+  if (isfinite(s2)) {
+    c->gauss_b = (t2 - t1) / (s2 - s1);
+    c->gauss_a = t1 - c->gauss_b * s1;
+  } else { /* one star count: the start-up of the exact method's fit */
+    c->gauss_a = c->newton_a;
+    c->gauss_b = (t1 - c->gauss_a) / s1;
+  }
+  c->startup = fmin(c->newton_a, c->gauss_a);
+  static const int runs[3] = {1, 16, 256};
+  for (int i = 0; i < 3; i++) {
+    snprintf(f, sizeof f, "ranks=1 run=%d", runs[i]);
+    c->h5_run[i] = runs[i];
+    c->h5_row[i] = 1e-6 * get("BENCH h5_row", f, "wall_us", 0);
+  }
+  /* best of the reps: on the loaded development machine the median measures the scheduler */
+  c->alpha = 1e-6 * get("BENCH pingpong", "bytes=8", "one_way_us", 1);
+  c->beta = 1048576 / (1e-6 * get("BENCH pingpong", "bytes=1048576", "one_way_us", 1));
+  double r1 = 1e-6 * get("BENCH farm_protocol", "chunk=1", "serve_cpu_us", 0);
+  double r128 = 1e-6 * get("BENCH farm_protocol", "chunk=128", "serve_cpu_us", 0);
+  c->req_b = fmax(0, (r128 - r1) / 127);
+  c->req_a = r1 - c->req_b;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int main(int argc, char **argv)
+{
+  char costs[PETSC_MAX_PATH_LEN] = "benchmarks/results/costs.txt", stages[PETSC_MAX_PATH_LEN] = "",
+       out[PETSC_MAX_PATH_LEN] = "benchmarks/results";
+  Costs c = {0};
+  PetscReal na = 2, nbw = 10;
+  PetscInt node = 128;
+  PetscCall(PetscInitialize(&argc, &argv, NULL, "chempysbi performance model"));
+  PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "bench_scaling options", NULL);
+  PetscCall(
+      PetscOptionsString("-costs", "measured costs (benchmarks/costs.sh)", NULL, costs, costs, sizeof costs, NULL));
+  PetscCall(PetscOptionsString("-stages", "measured stages (benchmarks/stages.sh)", NULL, stages, stages, sizeof stages,
+                               NULL));
+  PetscCall(PetscOptionsString("-out", "output directory", NULL, out, out, sizeof out, NULL));
+  PetscCall(PetscOptionsReal("-net_alpha_us", "assumed network latency between nodes [us]", NULL, na, &na, NULL));
+  PetscCall(PetscOptionsReal("-net_GBps", "assumed network bandwidth per node [GB/s]", NULL, nbw, &nbw, NULL));
+  PetscCall(PetscOptionsInt("-node_cores", "cores (ranks) per node", NULL, node, &node, NULL));
+  PetscOptionsEnd();
+  PetscCall(costs_read(costs, &c));
+  c.net_alpha = 1e-6 * na, c.net_beta = 1e9 * nbw, c.node_cores = (int)node;
+  char path[PETSC_MAX_PATH_LEN + 32];
+  snprintf(path, sizeof path, "%s/scaling.txt", out);
+  FILE *o = fopen(path, "w");
+  PetscCheck(o, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+  fprintf(o, "# chempysbi performance model from %s\n", costs);
+  fprintf(o,
+          "# CHEMPY %.3f ms (cv %.2f); emulator row %.2f us at batch 64, step %.1f us; NPE row %.2f us at batch 50, "
+          "step %.1f us, sample %.2f us\n",
+          1e3 * c.chempy, c.chempy_cv, 1e6 * interp_loglog(c.emu_b, c.emu_c, c.nemu, 64), 1e6 * c.emu_step,
+          1e6 * interp_loglog(c.npe_b, c.npe_c, c.nnpe, 50), 1e6 * c.npe_step, 1e6 * c.npe_sample);
+  fprintf(o, "# infer newton %.3f s + %.2f ms per star; gauss %.3f s + %.3f ms per star (1 rank, CPU)\n", c.newton_a,
+          1e3 * c.newton_b, c.gauss_a, 1e3 * c.gauss_b);
+  fprintf(o,
+          "# MPI on node: alpha %.2f us, beta %.2f GB/s; network (assumed) alpha %.2f us, beta %.1f GB/s, %d cores per "
+          "node; farm request %.2f us + %.4f us per row of the chunk\n",
+          1e6 * c.alpha, 1e-9 * c.beta, 1e6 * c.net_alpha, 1e-9 * c.net_beta, c.node_cores, 1e6 * c.req_a,
+          1e6 * c.req_b);
+  fprintf(o, "# HDF5 per row (1 rank): run 1 %.1f us, run 16 %.1f us, run 256 %.2f us\n", 1e6 * c.h5_row[0],
+          1e6 * c.h5_row[1], 1e6 * c.h5_row[2]);
+
+  /* 1. the check against the measured stages */
+  FarmPolicy pol = {PETSC_FALSE, PETSC_FALSE};
+  if (stages[0]) {
+    nlines = 0;
+    PetscCall(load(stages, "STAGE "));
+    Sizes s = {.sim_rows = 4000,
+               .emu_rows = 697435,
+               .emu_val = 49813,
+               .emu_epochs = 1,
+               .emu_batch = 64,
+               .npe_n = 50000,
+               .npe_epochs = 3,
+               .npe_batch = 50,
+               .val_n = 100,
+               .val_samples = 1000,
+               .stars = 1000,
+               .samples = 1000,
+               .galaxies = 2,
+               .cov_stars = 100};
+    fprintf(o, "\n## model vs measured (stages.txt: median wall and CPU of REPS runs; dev machine loaded)\n");
+    fprintf(o, "%-15s %5s %10s %10s %10s %8s %8s\n", "stage", "ranks", "model_s", "wall_s", "cpu/P_s", "wall/mod",
+            "cpu/mod");
+    for (int st = 0; st < ST_N; st++)
+      for (int P = 1; P <= 8; P *= 2) {
+        char f[32];
+        snprintf(f, sizeof f, "ranks=%d", P);
+        char head[64];
+        snprintf(head, sizeof head, "STAGE %s", stage_names[st]);
+        double wall = get(head, f, "wall_s", 0), cpu = get(head, f, "cpu_s", 0);
+        if (!isfinite(wall)) continue;
+        Sizes ss = s;
+        if (st == ST_NEWTON) ss.stars = 100;
+        double m = stage_time(&c, &ss, (Stage)st, P, pol);
+        fprintf(o, "%-15s %5d %10.2f %10.2f %10.2f %8.2f %8.2f\n", stage_names[st], P, m, wall, cpu / P, wall / m,
+                cpu / P / m);
+      }
+  }
+
+  /* 2. strong scaling of the paper-scale problem, and weak scaling */
+  static const int Ps[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+  const int nP = 11;
+  Sizes pa = paper();
+  snprintf(path, sizeof path, "%s/scaling_strong.dat", out);
+  FILE *ds = fopen(path, "w");
+  snprintf(path, sizeof path, "%s/scaling_weak.dat", out);
+  FILE *dw = fopen(path, "w");
+  PetscCheck(ds && dw, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write the .dat files in %s", out);
+  fprintf(ds, "# P, then per stage: time [s] and parallel efficiency T(1)/(P T(P)); last: infer_newton of 1e6 stars\n");
+  fprintf(dw, "# P, then per stage: weak-scaling efficiency T(1, n)/T(P, P n)\n");
+  double T1[ST_N + 1];
+  fprintf(o, "\n## strong scaling, paper-scale problem: time [s] (efficiency)\n%-6s", "P");
+  for (int st = 0; st < ST_N; st++) fprintf(o, " %21s", stage_names[st]);
+  fprintf(o, " %21s\n", "newton_1e6_stars");
+  for (int i = 0; i < nP; i++) {
+    int P = Ps[i];
+    fprintf(ds, "%d", P);
+    fprintf(o, "%-6d", P);
+    for (int st = 0; st <= ST_N; st++) {
+      double t = st < ST_N ? stage_time(&c, &pa, (Stage)st, P, pol) : infer_time(&c, 1000000, P, PETSC_TRUE);
+      if (i == 0) T1[st] = t;
+      fprintf(ds, " %.5g %.4f", t, T1[st] / (P * t));
+      fprintf(o, " %12.4g (%5.3f)", t, T1[st] / (P * t));
+    }
+    fprintf(ds, "\n");
+    fprintf(o, "\n");
+  }
+  /* weak: per rank the paper's problem / 64 (1 rank) growing with P; training with -batch_per_rank 64 */
+  Sizes w1 = pa;
+  w1.sim_rows = 1000, w1.emu_rows = 10000, w1.emu_val = 1000, w1.emu_bpr = 64, w1.npe_n = 10000, w1.npe_bpr = 50;
+  w1.val_n = 10, w1.stars = 1000, w1.cov_stars = 1000, w1.galaxies = 1;
+  fprintf(o,
+          "\n## weak scaling (per rank: 1000 CHEMPY rows, 10^4 training rows with -batch_per_rank 64 / 50, 10 test "
+          "cases, 1000 stars): efficiency\n%-6s",
+          "P");
+  for (int st = 0; st < ST_N; st++) fprintf(o, " %14s", stage_names[st]);
+  fprintf(o, "\n");
+  for (int i = 0; i < nP; i++) {
+    int P = Ps[i];
+    Sizes w = w1;
+    w.sim_rows *= P, w.emu_rows *= P, w.emu_val *= P, w.npe_n *= P, w.val_n *= P, w.stars *= P, w.cov_stars *= P;
+    fprintf(dw, "%d", P);
+    fprintf(o, "%-6d", P);
+    for (int st = 0; st < ST_N; st++) {
+      double t1 = stage_time(&c, &w1, (Stage)st, 1, pol), t = stage_time(&c, &w, (Stage)st, P, pol);
+      fprintf(dw, " %.4f", t1 / t);
+      fprintf(o, " %14.3f", t1 / t);
+    }
+    fprintf(dw, "\n");
+    fprintf(o, "\n");
+  }
+  fclose(ds);
+  fclose(dw);
+
+  /* 3. the farm at scale: rank 0's load, before and after the fix */
+  fprintf(
+      o,
+      "\n## the farm (700,000 rows): efficiency and rank 0's busy fraction; static first round; rank 0 serving only\n"
+      "%-6s %10s %8s %8s %10s %8s %10s %8s %8s\n",
+      "P", "T_s", "eff", "busy0", "T_static", "eff", "T_serve0", "eff", "busy0");
+  double f1 = farm_des(&c, 700000, 1, pol).T;
+  FarmPolicy fix = {PETSC_TRUE, PETSC_FALSE}, srv = {PETSC_TRUE, PETSC_TRUE};
+  for (int P = 2; P <= 8192; P *= 2) {
+    FarmResult a = farm_des(&c, 700000, P, pol), b = farm_des(&c, 700000, P, fix), d = farm_des(&c, 700000, P, srv);
+    fprintf(o, "%-6d %10.3f %8.4f %8.4f %10.3f %8.4f %10.3f %8.4f %8.4f\n", P, a.T, f1 / (P * a.T), a.busy0, b.T,
+            f1 / (P * b.T), d.T, f1 / (P * d.T), d.busy0);
+  }
+  /* 4. the headline projections */
+  fprintf(o, "\n## projected wall time [s] on P cores\n%-34s %10s %10s %10s %10s\n", "", "1", "16", "128", "1024");
+  static const int Pc[4] = {1, 16, 128, 1024};
+  const char *rows[4] = {"paper-scale pipeline (sum)", "infer newton, 10^6 stars", "infer gauss, 10^6 stars",
+                         "simulate 750k rows"};
+  for (int k = 0; k < 4; k++) {
+    fprintf(o, "%-34s", rows[k]);
+    for (int i = 0; i < 4; i++) {
+      int P = Pc[i];
+      double t = 0;
+      if (k == 0)
+        for (int st = 0; st <= ST_NEWTON; st++) t += st == ST_GAUSS ? 0 : stage_time(&c, &pa, (Stage)st, P, pol);
+      if (k == 1) t = infer_time(&c, 1000000, P, PETSC_TRUE);
+      if (k == 2) t = infer_time(&c, 1000000, P, PETSC_FALSE);
+      if (k == 3) t = sim_time(&c, 750000, P, pol);
+      fprintf(o, " %10.4g", t);
+    }
+    fprintf(o, "\n");
+  }
+  fclose(o);
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s/scaling.txt, scaling_strong.dat, scaling_weak.dat\n", out));
+  PetscCall(PetscFinalize());
+  return 0;
+}

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Measured inputs of the performance model (benchmarks/scaling_model): per-item costs on one
+# core (bench_costs), the MPI latencies and bandwidths of the stages' message sizes and the
+# farm's cost per request (bench_mpi at 2 ranks, all-reduce also at 4 and 8 oversubscribed),
+# the HDF5 write pattern at 1 and 2 ranks, and the exact inference (infer -method newton) and
+# the Gaussian product (-method gauss) per star through the real program. Every number is
+# the median of REPS runs with the min..max spread. Writes benchmarks/results/costs.txt
+# (one "BENCH ..." line per measurement, key=value) and logs beside it.
+#
+#   make bench-costs                 (or: bash benchmarks/costs.sh)
+# Environment: REPS (default 5; 3 for the program runs), NPE, EMULATOR (default the paper-scale
+# models in /work/data/paper), NEWTON_STARS (default "50 200"), GAUSS_STARS (default 1000),
+# COSTS_OUT (default benchmarks/results), MPIRUN, NICE (default "nice -n 19" for the
+# long runs; the MPI micro benchmarks run a few seconds each at normal priority, since a
+# niced rank on a loaded machine measures the scheduler, not MPI).
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${COSTS_OUT:-$ROOT/benchmarks/results}
+REPS=${REPS:-5}
+PREPS=${PREPS:-3}
+NPE=${NPE:-/work/data/paper/npe.h5}
+EMULATOR=${EMULATOR:-/work/data/paper/emulator.h5}
+NEWTON_STARS=${NEWTON_STARS:-"50 200"}
+GAUSS_STARS=${GAUSS_STARS:-1000}
+NICE=${NICE:-nice -n 19}
+if [ -z "${MPIRUN:-}" ]; then
+  MPIRUN="mpirun --oversubscribe"
+  [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+fi
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
+export CHEMPYSBI_DATA=${CHEMPYSBI_DATA:-$(cd "$ROOT/.." && pwd)/shared/chempy-data}
+B=$ROOT/bin
+for x in chempysbi bench/bench_costs bench/bench_mpi; do
+  [ -x "$B/$x" ] || { echo "costs.sh: $B/$x missing: make bench-costs" >&2; exit 1; }
+done
+mkdir -p "$OUT/logs"
+W=$(mktemp -d /tmp/chempysbi-costs.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+mkdir -p "$W/bin/bench" && cp "$B/chempysbi" "$W/bin/" && cp "$B"/bench/bench_* "$W/bin/bench/" && B=$W/bin # a rebuild does not change what is timed
+RES=$OUT/costs.txt
+{
+  echo "# chempysbi per-item costs and MPI timings, $(date -u +%FT%TZ), $(git -C "$ROOT" describe --always --dirty 2>/dev/null)"
+  echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "# every line: median over reps, min..max; cpu_us = CPU time of the thread (not counting other processes), wall_us = elapsed"
+} > "$RES.new"
+
+echo "== per-item costs (1 core)"
+$NICE "$B/bench/bench_costs" -reps "$REPS" -emulator "$EMULATOR" 2>&1 | tee "$OUT/logs/bench_costs.log" | grep '^BENCH' >> "$RES.new"
+for np in 1 2; do
+  echo "== HDF5 write pattern, $np ranks"
+  $NICE $MPIRUN -np $np "$B/bench/bench_costs" -reps "$REPS" -h5 "$W/h5bench.h5" 2>&1 | tee "$OUT/logs/bench_h5_$np.log" | grep '^BENCH' >> "$RES.new"
+done
+echo "== MPI micro benchmarks"
+$MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" 2>&1 | tee "$OUT/logs/bench_mpi_2.log" | grep '^BENCH' >> "$RES.new"
+$MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" -farm_row_us 0 -farm_chunk 1 -farm_rows 20000 2>&1 | grep '^BENCH farm' | sed 's/^BENCH farm/BENCH farm_protocol/' >> "$RES.new"
+$MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" -farm_row_us 0 -farm_chunk 128 -farm_rows 20000 2>&1 | grep '^BENCH farm' | sed 's/^BENCH farm/BENCH farm_protocol/' >> "$RES.new"
+for np in 4 8; do
+  $MPIRUN -np $np "$B/bench/bench_mpi" -reps "$REPS" -skip_farm 2>&1 | tee "$OUT/logs/bench_mpi_$np.log" | grep '^BENCH allreduce' >> "$RES.new"
+done
+
+# The program itself: wall and CPU (user + sys) of the whole command, REPS runs.
+run_timed() { # label stars command...
+  local label=$1 stars=$2; shift 2
+  local walls=() cpus=()
+  for r in $(seq "$PREPS"); do
+    /usr/bin/time -f "%e %U %S" -o "$W/time" "$@" > "$W/log" 2>&1 || { echo "costs.sh: $label failed:"; tail -5 "$W/log"; return 1; }
+    read -r e u s < "$W/time"
+    walls+=("$e"); cpus+=("$(echo "$u + $s" | bc -l)")
+    cp "$W/log" "$OUT/logs/$label-$stars-$r.log"
+  done
+  printf '%s\n' "${walls[@]}" | sort -g > "$W/w"; printf '%s\n' "${cpus[@]}" | sort -g > "$W/c"
+  med() { awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : 0.5*(v[NR/2]+v[NR/2+1]))}' "$1"; }
+  echo "BENCH $label stars=$stars wall_s=$(med "$W/w") min=$(head -1 "$W/w") max=$(tail -1 "$W/w") cpu_s=$(med "$W/c") min=$(head -1 "$W/c") max=$(tail -1 "$W/c") reps=$PREPS" | tee -a "$RES.new"
+}
+if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
+  maxs=$(printf '%s\n' $NEWTON_STARS $GAUSS_STARS | sort -g | tail -1)
+  echo "== mock of $maxs stars"
+  $NICE "$B/chempysbi" mock -n "$maxs" -seed 11 -out "$W/stars_all.csv" > "$OUT/logs/mock.log" 2>&1 || { echo "mock failed"; tail "$OUT/logs/mock.log"; exit 1; }
+  for n in $NEWTON_STARS $GAUSS_STARS; do head -n $((n + 1)) "$W/stars_all.csv" > "$W/stars_$n.csv"; done
+  for n in $NEWTON_STARS; do
+    echo "== infer -method newton, $n stars, 1 rank"
+    run_timed infer_newton "$n" $NICE "$B/chempysbi" infer -npe "$NPE" -emulator "$EMULATOR" -stars "$W/stars_$n.csv" \
+      -method newton -plots 0 -out "$W/inf.h5" -force
+  done
+  for n in $GAUSS_STARS; do
+    echo "== infer -method gauss, $n stars, 1 rank"
+    run_timed infer_gauss "$n" $NICE "$B/chempysbi" infer -npe "$NPE" -stars "$W/stars_$n.csv" -method gauss -plots 0 \
+      -out "$W/inf.h5" -force
+  done
+else
+  echo "costs.sh: no $NPE or $EMULATOR: the per-star costs of infer are not measured" | tee -a "$RES.new"
+fi
+echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RES.new"
+mv "$RES.new" "$RES"
+echo "wrote $RES"
