@@ -6,6 +6,8 @@
 #ifndef CHEMPYSBI_CASES_H
 #define CHEMPYSBI_CASES_H
 
+#include <chempysbi/cat.h>
+#include <chempysbi/par.h>
 #include <chempysbi/prior.h>
 #include <chempysbi/validate.h>
 
@@ -22,6 +24,22 @@ typedef struct {
  * cases (0: all). Errors name the file and the missing table. */
 PetscErrorCode cases_read(const char *path, PetscInt nmax, TestCases *tc);
 PetscErrorCode cases_destroy(TestCases *tc);
+
+/* The observations of a per-star estimator on every rank: the test cases of a
+ * validate output (every rank reads the small file; at most ncases, 0: all)
+ * or a star catalogue (rank 0 reads with the catalogue options, then
+ * broadcast). Exactly one of stars and cases is non-empty. */
+typedef struct {
+  PetscInt n;
+  double *x, *sigma, *usable; /* (n, 8) [dex] NaN = missing, (n, 8), (n) 1 or 0 */
+  PetscBool cases;            /* test cases: tc holds the truths */
+  TestCases tc;
+  char chempy[512]; /* the test cases' CHEMPY model ("" for a catalogue) */
+} ObsSet;
+
+PetscErrorCode obsset_load(const ParCtx *ctx, const char *stars, const char *cases, PetscInt ncases,
+                           const CatOptions *cat, ObsSet *o);
+PetscErrorCode obsset_destroy(ObsSet *o);
 
 /* Calibration of n cases with L samples each: samples (n, L, 6), truth (n, 6),
  * on one process. Fills in s the fields n, samples, nalpha, tarp_*, sbc_*,

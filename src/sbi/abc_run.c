@@ -175,88 +175,7 @@ static PetscErrorCode table_destroy(Table *t)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The observations on every rank: test cases (every rank reads the small
- * validate file) or a catalogue (rank 0 reads, then broadcast). */
-typedef struct {
-  PetscInt n;
-  double *x, *sigma, *usable; /* (n, 8), (n, 8), (n) */
-  TestCases tc;               /* -cases only */
-  PetscBool cases;
-  char chempy[512];
-} Obs;
-
-static PetscErrorCode obs_load(const ParCtx *ctx, const AbcConfig *c, Obs *o)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(o, sizeof(*o)));
-  if (c->cases[0]) {
-    o->cases = PETSC_TRUE;
-    PetscCall(cases_read(c->cases, c->ncases, &o->tc));
-    o->n = o->tc.n;
-    PetscCall(PetscMalloc3(o->n * CS_NELEM, &o->x, o->n * CS_NELEM, &o->sigma, o->n, &o->usable));
-    PetscCall(PetscArraycpy(o->x, o->tc.x, o->n * CS_NELEM));
-    PetscCall(PetscArraycpy(o->sigma, o->tc.sigma, o->n * CS_NELEM));
-    for (PetscInt i = 0; i < o->n; i++) o->usable[i] = 1;
-    PetscCall(PetscStrncpy(o->chempy, o->tc.chempy, sizeof(o->chempy)));
-    PetscFunctionReturn(PETSC_SUCCESS);
-  }
-  Catalogue cat;
-  double hdr[2] = {0, 0}; /* ok, n */
-  if (ctx->rank == 0) {
-    PetscErrorCode e = cat_read_opts(c->stars, &c->cat, &cat);
-    hdr[0] = e ? 0 : 1;
-    hdr[1] = e ? 0 : (double)cat.n;
-  }
-  PetscCall(par_bcast_doubles(ctx, hdr, 2));
-  PetscCheck(hdr[0] == 1, ctx->comm, PETSC_ERR_FILE_READ, "cannot read the star catalogue %s (see the message above)",
-             c->stars);
-  o->n = (PetscInt)hdr[1];
-  PetscCall(PetscMalloc3(o->n * CS_NELEM + 1, &o->x, o->n * CS_NELEM + 1, &o->sigma, o->n + 1, &o->usable));
-  if (ctx->rank == 0) {
-    PetscCall(PetscArraycpy(o->x, cat.abund, o->n * CS_NELEM));
-    PetscCall(PetscArraycpy(o->sigma, cat.err, o->n * CS_NELEM));
-    for (PetscInt i = 0; i < o->n; i++) o->usable[i] = cat.usable[i] ? 1 : 0;
-    PetscCall(cat_destroy(&cat));
-  }
-  PetscCall(par_bcast_doubles(ctx, o->x, o->n * CS_NELEM));
-  PetscCall(par_bcast_doubles(ctx, o->sigma, o->n * CS_NELEM));
-  PetscCall(par_bcast_doubles(ctx, o->usable, o->n));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode obs_destroy(Obs *o)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscFree3(o->x, o->sigma, o->usable));
-  if (o->cases) PetscCall(cases_destroy(&o->tc));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Quantile q of the n finite values of x (sorted copy; NaN when none). */
-static double quantile(const double *x, PetscInt n, double q)
-{
-  double *s = malloc((size_t)(n + 1) * sizeof(double)), v = NAN;
-  PetscInt m = 0;
-  if (!s) return NAN;
-  for (PetscInt i = 0; i < n; i++)
-    if (isfinite(x[i])) s[m++] = x[i];
-  if (m > 0) {
-    qsort(s, (size_t)m, sizeof(double), cmp_double);
-    double p = q * (double)(m - 1);
-    PetscInt a = (PetscInt)floor(p);
-    v = a + 1 < m ? s[a] + (p - (double)a) * (s[a + 1] - s[a]) : s[m - 1];
-  }
-  free(s);
-  return v;
-}
-
-static PetscErrorCode write_output(const AbcConfig *c, const Table *t, const Obs *o, const AbcSummary *s, PetscInt k,
+static PetscErrorCode write_output(const AbcConfig *c, const Table *t, const ObsSet *o, const AbcSummary *s, PetscInt k,
                                    const double *rec, const double *samples, const double *alpha, const double *ecp)
 {
   H5File f;
@@ -310,7 +229,7 @@ static PetscErrorCode write_output(const AbcConfig *c, const Table *t, const Obs
 PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
 {
   Table t;
-  Obs o;
+  ObsSet o;
   AbcWork *w = NULL;
   PetscInt lo, hi;
   ParProgress prog;
@@ -322,7 +241,7 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
   PetscCall(PetscMemzero(s, sizeof(*s)));
   double t0 = cs_wtime();
   PetscCall(table_load(ctx, c, &t));
-  PetscCall(obs_load(ctx, c, &o));
+  PetscCall(obsset_load(ctx, c->stars, c->cases, c->ncases, &c->cat, &o));
   PetscCheck(!gce_config_string_model_differs(t.d.chempy, o.chempy, fa, fb, sizeof(fa)), ctx->comm,
              PETSC_ERR_ARG_INCOMP, "-table %s was simulated with CHEMPY %s, but the test cases %s with %s", c->table,
              fa, c->cases, fb);
@@ -391,7 +310,7 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
     PetscCall(par_progress_report(ctx, &prog, j - lo + 1, nloc, "", j + 1 == hi));
   }
   double tt[2] = {cs_wtime() - t1, nloc > 0 ? (cs_wtime() - t1) / (double)nloc : 0};
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tt, 2, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscCall(par_allreduce_max(ctx, tt, 2));
   s->seconds = tt[0];
   s->star_seconds = tt[1];
   PetscCall(abc_work_destroy(&w));
@@ -406,13 +325,18 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
     PetscCall(PetscMalloc1(o.n + 1, &col));
     for (PetscInt i = 0; i < o.n; i++) s->nused += all_rec[i * RC_NCOL + RC_USED] != 0;
     for (PetscInt i = 0; i < o.n; i++) col[i] = all_rec[i * RC_NCOL + RC_EPS];
-    s->eps_median = quantile(col, o.n, 0.5);
-    s->eps_q90 = quantile(col, o.n, 0.9);
+    const double q[3] = {0, 0.5, 0.9};
+    double v[3];
+    PetscCall(calib_quantiles(o.n, col, 3, q, v));
+    s->eps_median = v[1];
+    s->eps_q90 = v[2];
     for (PetscInt i = 0; i < o.n; i++) col[i] = all_rec[i * RC_NCOL + RC_RATE];
-    s->rate = quantile(col, o.n, 0.5);
+    PetscCall(calib_quantiles(o.n, col, 3, q, v));
+    s->rate = v[1];
     for (PetscInt i = 0; i < o.n; i++) col[i] = all_rec[i * RC_NCOL + RC_ESS];
-    s->ess_median = quantile(col, o.n, 0.5);
-    s->ess_min = quantile(col, o.n, 0);
+    PetscCall(calib_quantiles(o.n, col, 3, q, v));
+    s->ess_median = v[1];
+    s->ess_min = v[0];
     for (PetscInt i = 0; i < o.n; i++) s->nadjusted += all_rec[i * RC_NCOL + RC_ADJ] == 1;
     PetscCall(PetscFree(col));
     if (o.cases) {
@@ -428,10 +352,10 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
     }
     if (alpha) PetscCall(PetscFree2(alpha, ecp));
   }
-  PetscCallMPI(MPI_Bcast(s, (int)sizeof(*s), MPI_BYTE, 0, ctx->comm));
+  PetscCall(par_bcast_bytes(ctx->comm, s, sizeof(*s)));
   PetscCall(PetscFree(all_rec));
   PetscCall(PetscFree(all_smp));
-  PetscCall(obs_destroy(&o));
+  PetscCall(obsset_destroy(&o));
   PetscCall(table_destroy(&t));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -121,3 +121,53 @@ PetscErrorCode cases_print(const char *what, const ValidateSummary *s, const Pri
                         s->ape_all[2], s->tarp_atc, s->tarp_ks_p));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode obsset_load(const ParCtx *ctx, const char *stars, const char *cases, PetscInt ncases,
+                           const CatOptions *cat, ObsSet *o)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(o, sizeof(*o)));
+  PetscCheck(!!stars[0] != !!cases[0], ctx->comm, PETSC_ERR_ARG_WRONG,
+             "give exactly one of -stars FILE (a catalogue) and -cases FILE (a validate output)");
+  if (cases[0]) {
+    o->cases = PETSC_TRUE;
+    PetscCall(cases_read(cases, ncases, &o->tc));
+    o->n = o->tc.n;
+    PetscCall(PetscMalloc3(o->n * CS_NELEM, &o->x, o->n * CS_NELEM, &o->sigma, o->n, &o->usable));
+    PetscCall(PetscArraycpy(o->x, o->tc.x, o->n * CS_NELEM));
+    PetscCall(PetscArraycpy(o->sigma, o->tc.sigma, o->n * CS_NELEM));
+    for (PetscInt i = 0; i < o->n; i++) o->usable[i] = 1;
+    PetscCall(PetscStrncpy(o->chempy, o->tc.chempy, sizeof(o->chempy)));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  Catalogue c;
+  double hdr[2] = {0, 0}; /* ok, n */
+  if (ctx->rank == 0) {
+    PetscErrorCode e = cat_read_opts(stars, cat, &c);
+    hdr[0] = e ? 0 : 1;
+    hdr[1] = e ? 0 : (double)c.n;
+  }
+  PetscCall(par_bcast_doubles(ctx, hdr, 2));
+  PetscCheck(hdr[0] == 1, ctx->comm, PETSC_ERR_FILE_READ, "cannot read the star catalogue %s (see the message above)",
+             stars);
+  o->n = (PetscInt)hdr[1];
+  PetscCall(PetscMalloc3(o->n * CS_NELEM + 1, &o->x, o->n * CS_NELEM + 1, &o->sigma, o->n + 1, &o->usable));
+  if (ctx->rank == 0) {
+    PetscCall(PetscArraycpy(o->x, c.abund, o->n * CS_NELEM));
+    PetscCall(PetscArraycpy(o->sigma, c.err, o->n * CS_NELEM));
+    for (PetscInt i = 0; i < o->n; i++) o->usable[i] = c.usable[i] ? 1 : 0;
+    PetscCall(cat_destroy(&c));
+  }
+  PetscCall(par_bcast_doubles(ctx, o->x, o->n * CS_NELEM));
+  PetscCall(par_bcast_doubles(ctx, o->sigma, o->n * CS_NELEM));
+  PetscCall(par_bcast_doubles(ctx, o->usable, o->n));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode obsset_destroy(ObsSet *o)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscFree3(o->x, o->sigma, o->usable));
+  if (o->cases) PetscCall(cases_destroy(&o->tc));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
