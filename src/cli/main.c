@@ -87,9 +87,8 @@ PetscErrorCode cli_force_option(MPI_Comm comm, PetscBool *force)
 static PetscErrorCode cli_error_handler(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n,
                                         PetscErrorType p, const char *mess, void *vctx)
 {
-  int rank = 0;
+  int rank = par_world_rank();
   PetscBool *debug = (PetscBool *)vctx;
-  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (p == PETSC_ERROR_INITIAL) {
     const char *text = NULL;
     if (!mess || !*mess) PetscErrorMessage(n, &text, NULL);
@@ -159,7 +158,7 @@ int main(int argc, char **argv)
   if (ierr) {
     /* PETSc has printed the error on the rank that failed; end all ranks. */
     guard_abort_cleanup();
-    MPI_Abort(PETSC_COMM_WORLD, 1);
+    par_abort(PETSC_COMM_WORLD, 1);
     return 1;
   }
   PetscCall(PetscFinalize());

@@ -310,7 +310,7 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
     PetscCall(par_progress_report(ctx, &prog, j - lo + 1, nloc, "", j + 1 == hi));
   }
   double tt[2] = {cs_wtime() - t1, nloc > 0 ? (cs_wtime() - t1) / (double)nloc : 0};
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tt, 2, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscCall(par_allreduce_max(ctx, tt, 2));
   s->seconds = tt[0];
   s->star_seconds = tt[1];
   PetscCall(abc_work_destroy(&w));
@@ -352,7 +352,7 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
     }
     if (alpha) PetscCall(PetscFree2(alpha, ecp));
   }
-  PetscCallMPI(MPI_Bcast(s, (int)sizeof(*s), MPI_BYTE, 0, ctx->comm));
+  PetscCall(par_bcast_bytes(ctx->comm, s, sizeof(*s)));
   PetscCall(PetscFree(all_rec));
   PetscCall(PetscFree(all_smp));
   PetscCall(obsset_destroy(&o));

@@ -37,7 +37,9 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
   PetscBool fa = PETSC_FALSE, fn = PETSC_FALSE;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "coverage: galaxy-level calibration of an inference method", "coverage");
-  PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-model", "posterior estimator file (.h5, from train-npe)", NULL, c->npe, c->npe,
+                               sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-npe", "synonym of -model", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
   PetscCall(PetscOptionsString("-emulator", "emulator file (default: the copy inside the NPE file)", NULL, c->emulator,
                                c->emulator, sizeof(c->emulator), NULL));
   PetscCall(
@@ -270,7 +272,7 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "coverage: resuming %s after %" PetscInt_FMT " galaxies\n", ckpt, g0));
     }
   }
-  PetscCallMPI(MPI_Bcast(&g0, 1, MPIU_INT, 0, ctx->comm));
+  PetscCall(par_bcast_ints(ctx, &g0, 1));
   par_progress_start(&prog, "coverage", g0, 0);
   for (PetscInt g = g0; g < c->galaxies; g++) {
     double *row = rows + g * CV_NCOL;

@@ -3,6 +3,7 @@
  * storage like the emulator's (one flat parameter vector and the sizes). */
 #include <chempysbi/nn.h>
 #include <chempysbi/nre.h>
+#include <chempysbi/par.h>
 #include <string.h>
 
 PetscErrorCode nre_create(int P, int X, const PetscInt *hidden, PetscInt nhidden, int max_batch, Nre **nre)
@@ -110,7 +111,7 @@ PetscErrorCode nre_write_h5(const Nre *nre, H5File *f, const char *group)
   PetscCall(h5_attr_write_str(f, group, "activation", "tanh"));
   PetscCall(h5_attr_write_str(f, group, "output", "logit d(theta, x) = log p(x | theta) / p(x)"));
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
+  PetscCall(par_comm_rank(f->comm, &rank));
   PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)nre->mlp->nparams, 0, NULL));
   PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)nre->mlp->nparams : 0,
                                 nre->mlp->params, PETSC_TRUE));

@@ -323,7 +323,7 @@ PetscErrorCode nre_run(const ParCtx *ctx, const NreRunConfig *c, NreRunSummary *
     PetscCall(par_progress_report(ctx, &prog, b0 - lo, nloc, "", b0 == hi));
   }
   double tt[2] = {cs_wtime() - t0, nloc > 0 ? (cs_wtime() - t0) / (double)nloc : 0};
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tt, 2, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscCall(par_allreduce_max(ctx, tt, 2));
   s->seconds = tt[0];
   s->star_seconds = tt[1];
 
@@ -364,7 +364,7 @@ PetscErrorCode nre_run(const ParCtx *ctx, const NreRunConfig *c, NreRunSummary *
     }
     if (alpha) PetscCall(PetscFree2(alpha, ecp));
   }
-  PetscCallMPI(MPI_Bcast(s, (int)sizeof(*s), MPI_BYTE, 0, ctx->comm));
+  PetscCall(par_bcast_bytes(ctx->comm, s, sizeof(*s)));
   PetscCall(PetscFree(all_rec));
   PetscCall(PetscFree(all_smp));
   PetscCall(obsset_destroy(&o));
