@@ -12,7 +12,8 @@
 #
 # Inputs (environment): DIR with emulator.h5 and npe.h5 (default /work/data/paper; made small
 # here if missing), TABLE a simulate file drawn from the gauss prior (made here if missing:
-# 1e6 CHEMPY runs are ~1000 CPU-s), NP ranks (2), OUT (benchmarks/results/compare_sbi[_quick]).
+# 1e6 CHEMPY runs are ~1000 CPU-s), NP ranks (2), OUT (benchmarks/results/compare_sbi[_quick]);
+# sizes NCASE, ROWS ("1e5 1e6" as integers), TROWS, NRE_N, NRE_EP.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/bin/chempysbi
@@ -25,10 +26,12 @@ if [ -z "${MPIRUN:-}" ]; then
 fi
 export OPENBLAS_NUM_THREADS=1 CHEMPYSBI_DATA=${CHEMPYSBI_DATA:-$(cd "$ROOT/.." && pwd)/shared/chempy-data}
 if [ $QUICK = 1 ]; then
-  NCASE=100 ROWS="2000 20000" TROWS=20000 NRE_N=20000 NRE_EP=10 OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi_quick}
+  d_ncase=100 d_rows="2000 20000" d_trows=20000 d_nre_n=20000 d_nre_ep=10 OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi_quick}
 else
-  NCASE=500 ROWS="100000 1000000" TROWS=1000000 NRE_N=100000 NRE_EP=200 OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi}
+  d_ncase=500 d_rows="100000 1000000" d_trows=1000000 d_nre_n=100000 d_nre_ep=200 OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi}
 fi
+# Sizes (environment overrides): test stars, ABC table rows used, rows simulated for a missing table, NRE sims and epochs.
+NCASE=${NCASE:-$d_ncase} ROWS=${ROWS:-$d_rows} TROWS=${TROWS:-$d_trows} NRE_N=${NRE_N:-$d_nre_n} NRE_EP=${NRE_EP:-$d_nre_ep}
 DIR=${DIR:-/work/data/paper}
 mkdir -p "$OUT"
 LOG=$OUT/log.txt
@@ -56,11 +59,10 @@ fi
 
 # 1. The test stars and the NPE's calibration on them.
 V=$OUT/validation.h5
-t0=$(now)
 run $MPIRUN -np $NP $BIN validate -npe $NPE -n $NCASE -samples 1000 -plots 0 -out $V -force
 npe_line=$(grep ^VALIDATION "$LOG" | tail -1)
 npe_samp=$(sed -n 's/.*(sampling \([0-9.]*\) s.*/\1/p' "$LOG" | tail -1)
-npe_train=$(h5dump -d /history "$NPE" 2>/dev/null | awk -F, '/^ *\([0-9]+,0\)/ { gsub(/[^0-9.e+-]/, "", $NF); s += $NF } END { printf "%.0f", s }')
+npe_train=$(h5dump -d /history "$NPE" 2>/dev/null | awk -F, '/^ *\([0-9]+,0\)/ { sub(/, *$/, ""); gsub(/[^0-9.e+-]/, "", $NF); s += $NF } END { printf "%.0f", s }')
 
 rows_md=()
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
