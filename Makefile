@@ -18,7 +18,7 @@ CFLAGS  := $(CSTD) $(OPT) $(WARN)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsundials_cvode -lsundials_nvecserial -lopenblas -lm
 TEST_LDLIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
-LIB_SRC := $(wildcard src/gce/*.c src/nn/*.c src/sbi/*.c src/par/*.c src/io/*.c)
+LIB_SRC := $(wildcard src/gce/*.c src/nn/*.c src/sbi/*.c src/par/*.c src/io/*.c src/report/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=build/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=build/%.o)
@@ -63,7 +63,7 @@ build/version.h: version-stamp
 
 # -MMD -MP: every object (and test binary) records the headers it includes in a
 # .d file beside it, so an edit to any header, private ones (gce_internal.h,
-# cli.h, sim_out.h) included, rebuilds exactly what includes it.
+# cli.h) included, rebuilds exactly what includes it.
 DEPFLAGS := -MMD -MP
 
 build/%.o: %.c | build/version.h

@@ -9,6 +9,7 @@
  * Run: OPENBLAS_NUM_THREADS=1 bin/bench/bench_sample [-npe output/npe.h5 [-emulator output/emulator.h5]]
  *      [-calls 2000] [-samples 1000] */
 #include <chempysbi/emu.h>
+#include <chempysbi/maf.h>
 #include <chempysbi/npe.h>
 #include <chempysbi/rng.h>
 #include <math.h>
@@ -75,11 +76,11 @@ int main(int argc, char **argv)
     double *z, *t, c[CS_NELEM] = {0}, m[CS_NPARAM] = {0}, v[CS_NPARAM] = {0};
     Rng r;
     PetscCall(npe_create(4, 8, 2, 1024, &npe));
-    PetscCall(maf_init(npe->maf, 1));
+    PetscCall(npe->est->ops->init(npe->est, 1));
     PetscCall(PetscMalloc2(M * CS_NPARAM, &z, M * CS_NPARAM, &t));
     rng_init(&r, 1, RNG_TEST, 0);
     for (int i = 0; i < M * CS_NPARAM; i++) z[i] = rng_normal(&r);
-    maf_sample(npe->maf, c, z, M, t);
+    estimator_sample(npe->est, c, z, M, t);
     for (int i = 0; i < M; i++)
       for (int k = 0; k < CS_NPARAM; k++) m[k] += t[i * CS_NPARAM + k] / M;
     for (int i = 0; i < M; i++)
@@ -92,8 +93,9 @@ int main(int argc, char **argv)
   }
   if (epath[0]) PetscCall(emu_read_h5(epath, "/emulator", 16, &emu));
   const char *what = set ? path : "random_4x8";
-  PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench_sample: %s, flow %d transforms x %d hidden, %d blocks\n", what,
-                        npe->maf->K, npe->maf->H, npe->maf->nblocks));
+  const Maf *maf = (const Maf *)npe->est->impl; /* a MAF: the only estimator with these sizes */
+  PetscCall(PetscPrintf(PETSC_COMM_SELF, "bench_sample: %s, flow %d transforms x %d hidden, %d blocks\n", what, maf->K,
+                        maf->H, maf->nblocks));
   /* Per-star calls as infer and validate make them, then one long call. */
   PetscCall(bench(npe, emu, what, calls, samples));
   PetscCall(bench(npe, emu, what, 2, 1000000));

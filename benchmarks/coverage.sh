@@ -4,24 +4,27 @@
 # table of the COVERAGE lines) and coverage.png (z sd against N). Runs resume
 # where they stopped (each run's checkpoint), so the script can be rerun.
 # Knobs (env): DIR (the models: npe.h5 and emulator.h5; default output/end_to_end,
-# made by benchmarks/end_to_end.sh), NP (2), RUNS (a list of method:N:galaxies:mock,
-# default below), OUT (benchmarks/results/coverage).
+# made by benchmarks/end_to_end.sh), NP (2), RUNS (a list of method:N:galaxies:mock:seed,
+# default below: the table of the README), OUT (benchmarks/results/coverage).
+# `auto` rows are the default method (hmc below 100 stars, newton from 100).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${DIR:-output/end_to_end}; NP=${NP:-2}; OUT=${OUT:-benchmarks/results/coverage}
-RUNS=${RUNS:-"gauss:10:100:emulator gauss:100:100:emulator gauss:300:100:emulator gauss:1000:100:emulator gauss:10000:30:emulator
- gauss:1000:100:chempy newton:1000:100:emulator newton:10000:30:emulator newton:1000:100:chempy newton:10000:30:chempy
- hmc:10:100:emulator hmc:100:100:emulator hmc:1000:40:emulator"}
+RUNS=${RUNS:-"auto:1000:100:emulator:21 auto:10000:30:emulator:22 auto:1000:100:chempy:23
+ gauss:1000:100:emulator:24 gauss:10000:30:emulator:25 gauss:1000:100:chempy:26 gauss:10000:30:chempy:27
+ gauss:10:100:chempy:31 gauss:100:100:chempy:32 gauss:300:100:chempy:33
+ gauss:10:100:emulator:1 gauss:100:100:emulator:1 gauss:300:100:emulator:1
+ auto:100:100:emulator:37 auto:10:100:emulator:38"}
 MPIRUN="mpirun --oversubscribe -np $NP"
 [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
 B=bin/chempysbi
 mkdir -p "$OUT"
 for r in $RUNS; do
-  IFS=: read -r m n g mk <<<"$r"
-  f="$OUT/${m}_${n}_${mk}"
+  IFS=: read -r m n g mk seed <<<"$r"
+  f="$OUT/cov_${m}_${n}_${mk}_s${seed}"
   [ -s "$f.log" ] && grep -q '^COVERAGE' "$f.log" && continue
   $MPIRUN $B coverage -npe "$DIR/npe.h5" -emulator "$DIR/emulator.h5" -method "$m" -n_stars "$n" -galaxies "$g" \
-    -mock "$mk" -seed 11 -out "$f.h5" > "$f.log" 2>&1 || { echo "coverage $r failed: see $f.log"; continue; }
+    -mock "$mk" -seed "$seed" -out "$f.h5" > "$f.log" 2>&1 || { echo "coverage $r failed: see $f.log"; continue; }
   grep '^COVERAGE' "$f.log"
 done
 {
@@ -32,15 +35,16 @@ done
   echo
   echo "| method | stars | galaxies | mock | z mean alpha | z sd alpha | z mean N_Ia | z sd N_Ia | 95% alpha | 95% N_Ia | 95% joint |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
-  for f in "$OUT"/*.log; do
-    grep -h '^COVERAGE' "$f" | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", v["method"], v["n_stars"], v["galaxies"], v["mock"],
+  for f in "$OUT"/cov_*.log; do
+    { grep -h '^COVERAGE' "$f" || true; } | awk '{ for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+      m = v["method"]; if (m == "auto") m = (v["n_stars"] < 100 ? "auto (hmc)" : "auto (newton)")
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", m, v["n_stars"], v["galaxies"], v["mock"],
         v["z_alpha_mean"], v["z_alpha_sd"], v["z_NIa_mean"], v["z_NIa_sd"], v["cover95_alpha"], v["cover95_NIa"], v["cover95_2d"] }'
   done | sort -t'|' -k2,2 -k5,5 -k3n,3
 } > benchmarks/results/coverage.md
 cat benchmarks/results/coverage.md
-# z sd against N, one line per method and mock kind.
-awk -F'|' 'NR > 8 { gsub(/ /, ""); print $2, $5, $3, $7, $9 }' benchmarks/results/coverage.md > "$OUT/zsd.dat"
+# z sd against N, one line per method and mock kind (default = auto: hmc below 100 stars, newton from 100).
+awk -F'|' 'NR > 8 { gsub(/ /, ""); m = $2; if (m ~ /^auto/) m = "default"; print m, $5, $3, $7, $9 }' benchmarks/results/coverage.md > "$OUT/zsd.dat"
 if command -v gnuplot > /dev/null; then
   gnuplot <<GP
 set terminal pngcairo size 900,600 noenhanced
@@ -49,9 +53,9 @@ set logscale x; set grid; set key top left
 set xlabel 'stars per galaxy'; set ylabel 'sd of z over galaxies'
 set yrange [0:*]
 plot 1 lw 2 dt 2 lc rgb 'black' title 'calibrated', \
-  for [m in "gauss newton hmc"] for [k in "emulator chempy"] \
+  for [m in "gauss default"] for [k in "emulator chempy"] \
   '< grep "^'.m.' '.k.' " $OUT/zsd.dat' using 3:4 with linespoints lw 2 title m.' '.k.' alpha', \
-  for [m in "gauss newton hmc"] for [k in "emulator chempy"] \
+  for [m in "gauss default"] for [k in "emulator chempy"] \
   '< grep "^'.m.' '.k.' " $OUT/zsd.dat' using 3:5 with linespoints dt 3 lw 2 title m.' '.k.' N_Ia'
 GP
 fi

@@ -8,6 +8,7 @@
 #define CHEMPYSBI_CAT_H
 
 #include <chempysbi/common.h>
+#include <chempysbi/par.h>
 
 #define CAT_ID_LEN  64 /* ids are fixed-length strings: one MPI_Bcast of n * CAT_ID_LEN chars */
 #define CAT_COL_LEN 64 /* longest column name of a map */
@@ -123,5 +124,8 @@ PetscErrorCode cat_fits_write(const char *path, PetscInt ncols, const char *cons
                               const double *data);
 /* The file starts with the FITS primary header ("SIMPLE  =") or the HDF5 signature. */
 PetscBool cat_is_fits(const char *path);
+
+/* Rank 0's catalogue to every rank (src/par/par_cat.c; collective). */
+PetscErrorCode par_bcast_catalogue(const ParCtx *ctx, Catalogue *cat);
 
 #endif

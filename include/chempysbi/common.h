@@ -10,13 +10,9 @@
 #define PETSC_SUCCESS ((PetscErrorCode)0)
 #endif
 
-/* Number of model parameters theta and of observed abundances. */
-#define CS_NPARAM 6
-#define CS_NELEM  8
-
-/* Parameter order (pipeline.md section 1) and abundance order (section 2). */
-extern const char *const cs_param_names[CS_NPARAM];
-extern const char *const cs_elem_names[CS_NELEM];
+/* The parameters and observables (names, units, bounds, priors, counts
+ * CS_NPARAM and CS_NELEM): one table each. */
+#include <chempysbi/vars.h>
 
 /* HDF5 calls return a negative value on failure: turn that into a PETSc
  * error naming the call. Use as H5Call(id = H5Fopen(...)). */

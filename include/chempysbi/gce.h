@@ -1,6 +1,7 @@
 /* CHEMPY one-zone galactic chemical evolution model (Rybizki et al. 2017, ChempyMulti
  * configuration of Buck et al.): maps theta = (alpha_IMF, log10_N_Ia, log10_SFE,
- * log10_SFR_peak, x_out, birth_time_Gyr) to eight abundances of a star born at T. */
+ * log10_SFR_peak, x_out, birth_time_Gyr) to the abundances of a star born at T
+ * (the observables of vars.h). */
 #ifndef CHEMPYSBI_GCE_H
 #define CHEMPYSBI_GCE_H
 
@@ -18,10 +19,10 @@ typedef enum {
 
 const char *gce_status_name(GceStatus);
 
-/* Hard model bounds of theta (pipeline.md section 1, closed intervals; same order as
-   gce_run's theta): outside them gce_run returns GCE_REJ_BOUNDS. The priors are
+/* Hard model bounds of theta (the lo, hi columns of CS_PARAMETERS, vars.h;
+   closed intervals): outside them gce_run returns GCE_REJ_BOUNDS. The priors are
    truncated to these (src/sbi/prior.c). */
-extern const double gce_theta_lo[6], gce_theta_hi[6];
+extern const double gce_theta_lo[CS_NPARAM], gce_theta_hi[CS_NPARAM];
 
 /* Yield tables, IMF grid and solar data: read-only after load, shareable by any
  * number of workspaces (and threads). */
@@ -83,7 +84,9 @@ PetscErrorCode gce_work_destroy(GceWork **w);
    abund order: C_Fe, Fe_H, He_Fe, Mg_Fe, N_Fe, Ne_Fe, O_Fe, Si_Fe (NaN when status != GCE_OK).
    Per-row problems go to *status (never a PETSc error); PETSc errors only for real faults.
    stats may be NULL. */
-PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceStatus *status, GceRunStats *stats);
+/* theta in CS_PARAMETERS order; abund the CS_OBSERVABLES (vars.h). */
+PetscErrorCode gce_run(GceWork *w, const double theta[CS_NPARAM], double abund[CS_NELEM], GceStatus *status,
+                       GceRunStats *stats);
 
 /* The continuum 5% rule of the cvode scheme: is the SFR at the birth time T
    [Gyr] at least 5% of the mean SFR over the age of the Universe, for the SFR
@@ -92,10 +95,10 @@ PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceSt
 PetscBool gce_sfr_rule_accepts(double log10_s, double T);
 
 /* Trajectory of the last gce_run (valid until the next run on w): n rows of
-   GCE_HIST_NCOL columns, row-major: time [Gyr], the 8 abundances (abund order),
-   ISM gas mass, corona gas mass, ISM metallicity. Discrete: one row per grid point;
+   GCE_HIST_NCOL columns, row-major: time [Gyr], the CS_NELEM observables (abund
+   order), ISM gas mass, corona gas mass, ISM metallicity. Discrete: one row per grid point;
    cvode: one row per cohort boundary. Empty (n = 0) after a rejection before the run. */
-#define GCE_HIST_NCOL 12
+#define GCE_HIST_NCOL (CS_NELEM + 4)
 extern const char *const gce_hist_names[GCE_HIST_NCOL];
 PetscErrorCode gce_history_get(GceWork *w, PetscInt *n, const double **rows);
 

@@ -10,9 +10,18 @@
 #include <chempysbi/obs.h>
 #include <chempysbi/prior.h>
 
-/* One mock star as a row: status, attempts, theta (6), clean (8), noisy (8),
- * sigma (8) [dex] and why each element is missing (8, OBS_PRESENT/RANDOM/PATTERN). */
-enum { MK_ST = 0, MK_ATT = 1, MK_TH = 2, MK_CLEAN = 8, MK_NOISY = 16, MK_SIG = 24, MK_WHY = 32, MK_NOUT = 40 };
+/* One mock star as a row: status, attempts, theta, clean and noisy abundances,
+ * sigma [dex] and why each element is missing (OBS_PRESENT/RANDOM/PATTERN). */
+enum {
+  MK_ST = 0,
+  MK_ATT = 1,
+  MK_TH = 2,
+  MK_CLEAN = MK_TH + CS_NPARAM,
+  MK_NOISY = MK_CLEAN + CS_NELEM,
+  MK_SIG = MK_NOISY + CS_NELEM,
+  MK_WHY = MK_SIG + CS_NELEM,
+  MK_NOUT = MK_WHY + CS_NELEM
+};
 #define MOCK_MAX_ATTEMPTS 200
 
 typedef struct {

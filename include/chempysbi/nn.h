@@ -28,13 +28,19 @@ void masked_linear_forward(double *out, const double *inp, const double *W, cons
 void masked_linear_backward(double *dinp, double *dW, double *db, const double *dout, const double *inp,
                             const double *W, const double *mask, int n, int nin, int nout);
 
+/* PyTorch's nn.Linear initialisation: W (nout, nin) then b (nout) uniform in
+ * (-1/sqrt(nin), 1/sqrt(nin)) from the stream (seed, RNG_INIT, index). */
+void linear_init(double *W, double *b, int nout, int nin, uint64_t seed, uint64_t index);
+
 /* Elementwise tanh over count values; backward takes the forward *output*. */
 void tanh_forward(double *out, const double *inp, int count);
 void tanh_backward(double *dinp, const double *dout, const double *out, int count);
 
 /* Mean squared error over n rows of d values: mean of (pred - target)^2 over
- * all n*d elements, as PyTorch's MSELoss. */
+ * all n*d elements, as PyTorch's MSELoss; mse_sum adds the squares to *sum
+ * (running sums over many batches, as data-parallel training reports them). */
 double mse_forward(const double *pred, const double *target, int n, int d);
+void mse_sum(double *sum, const double *pred, const double *target, int n, int d);
 /* dpred (n, d) += 2 (pred - target) * inv_count. inv_count = 1/(n d) gives the
  * gradient of mse_forward; under data parallelism pass 1/(n_global d) so the
  * all-reduced sum is the gradient of the global-batch mean. */

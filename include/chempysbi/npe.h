@@ -1,11 +1,12 @@
-/* Neural posterior estimator: a conditional MAF over the standardised six
- * parameters given the standardised eight abundances, with the prior it was
- * trained on (the prior the multi-star inference divides by). */
+/* Neural posterior estimator: a conditional density estimator (estimator.h;
+ * the MAF by default) over the standardised six parameters given the
+ * standardised eight abundances, with the prior it was trained on (the prior
+ * the multi-star inference divides by). */
 #ifndef CHEMPYSBI_NPE_H
 #define CHEMPYSBI_NPE_H
 
 #include <chempysbi/h5.h>
-#include <chempysbi/maf.h>
+#include <chempysbi/estimator.h>
 #include <chempysbi/par.h>
 #include <chempysbi/obs.h>
 #include <chempysbi/prior.h>
@@ -19,7 +20,7 @@ typedef enum { NPE_FIXED = 0, NPE_CONDITIONED = 1 } NpeKind;
 #define NPE_CTX_MAX (3 * CS_NELEM)
 
 typedef struct {
-  Maf *maf;
+  Estimator *est; /* q(theta_std | context) */
   NpeKind kind;
   double th_mean[CS_NPARAM], th_sd[CS_NPARAM]; /* z-scoring of theta */
   double x_mean[CS_NELEM], x_sd[CS_NELEM];     /* z-scoring of the observations */
@@ -48,8 +49,12 @@ typedef struct {
   PetscBool capped; /* stopped at the attempt cap before reaching n */
 } NpeSampleStats;
 
+/* An NPE on the estimator `estimator` ("maf") with its architecture integers
+ * (estimator.h), for either kind (context size 8 or 24). */
+PetscErrorCode npe_create_estimator(NpeKind kind, const char *estimator, const PetscInt *arch, int max_batch,
+                                    Npe **npe);
+/* A MAF NPE of K transforms x H hidden units x nblocks extra layers. */
 PetscErrorCode npe_create(PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe);
-/* As npe_create, for either kind (context size 8 or 24). */
 PetscErrorCode npe_create_kind(NpeKind kind, PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe);
 /* Conditioner inputs per observation: 8 (FIXED) or 24 (CONDITIONED). */
 int npe_context_size(NpeKind kind);

@@ -9,6 +9,7 @@
 
 typedef struct {
   char emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
+  char estimator[32]; /* -estimator: the density estimator (estimator.h), "maf" */
   PetscInt n, batch, max_epochs, patience, seed, transforms, hidden, blocks;
   PetscReal noise, lr, val_fraction, clip;
   PetscBool fresh, resume;

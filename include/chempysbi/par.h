@@ -1,5 +1,6 @@
 /* The MPI context and the few collective operations the rest of the program
- * needs. All MPI outside HDF5's MPI-IO lives in src/par. */
+ * needs, named for what they do. All MPI outside HDF5's MPI-IO lives in
+ * src/par (par.c, farm.c, par_cat.c): no other file calls MPI_* directly. */
 #ifndef CHEMPYSBI_PAR_H
 #define CHEMPYSBI_PAR_H
 
@@ -17,6 +18,27 @@ void par_block_range(PetscInt n, int rank, int size, PetscInt *lo, PetscInt *hi)
 PetscErrorCode par_allreduce_sum(const ParCtx *ctx, double *buf, PetscInt n);
 /* Sum of a count over all ranks. */
 PetscErrorCode par_allreduce_count(const ParCtx *ctx, PetscInt *v);
+/* Rank 0's n integers to every rank (counts, "rank 0 read it" flags). */
+PetscErrorCode par_bcast_ints(const ParCtx *ctx, PetscInt *v, PetscInt n);
+/* Rank 0's n bytes to every rank of comm (strings, flag arrays, records). */
+PetscErrorCode par_bcast_bytes(MPI_Comm comm, void *buf, size_t n);
+/* In-place maximum of a flat buffer over all ranks. */
+PetscErrorCode par_allreduce_max(const ParCtx *ctx, double *buf, PetscInt n);
+/* This rank's offset in a global numbering: the sum of n over the ranks before it. */
+PetscErrorCode par_offset(MPI_Comm comm, PetscInt n, PetscInt *offset);
+/* Synchronise every rank of comm (e.g. before renaming a file all have closed). */
+PetscErrorCode par_barrier(MPI_Comm comm);
+/* This process's rank in comm and the size of comm. */
+PetscErrorCode par_comm_rank(MPI_Comm comm, int *rank);
+PetscErrorCode par_comm_size(MPI_Comm comm, int *size);
+/* This process's rank in PETSC_COMM_WORLD for messages (unchecked: safe in error handlers). */
+int par_world_rank(void);
+/* The MPI library's version text (MPI_MAX_LIBRARY_VERSION_STRING bytes). */
+PetscErrorCode par_mpi_library_version(char *buf);
+/* Stop every rank at once: for an error one rank cannot report collectively. */
+void par_abort(MPI_Comm comm, int code);
+/* Whether `path` exists, as rank 0 sees it, on every rank. */
+PetscErrorCode par_root_file_exists(const ParCtx *ctx, const char *path, PetscBool *exists);
 /* Rank 0's n doubles to every rank. */
 PetscErrorCode par_bcast_doubles(const ParCtx *ctx, double *buf, PetscInt n);
 /* Progress line on rank 0: done/total, rate, ETA. Call as often as you like;

@@ -14,7 +14,6 @@ typedef struct {
   PriorKind kind;
   double mean[CS_NPARAM], sd[CS_NPARAM]; /* Gaussian part (T: sd unused) */
   double lo[CS_NPARAM], hi[CS_NPARAM];   /* support: hard bounds, or the wide box */
-  double t_lo, t_hi;                     /* birth time interval [Gyr] */
 } Prior;
 
 PetscErrorCode prior_init(PriorKind kind, Prior *p);

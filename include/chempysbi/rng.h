@@ -19,6 +19,8 @@ typedef enum {
   RNG_HMC = 9,       /* HMC momenta and decisions, index = (iteration << 32) | star */
   RNG_LOCAL = 10,    /* per-star local samplers (newton), index = star */
   RNG_COVERAGE = 11, /* coverage: the galaxies' globals, index = galaxy */
+  RNG_ABC = 12,      /* ABC: table rows' observation noise (index = row), resampling (2^40 + star) */
+  RNG_NRE = 13,      /* NRE: training pairs and shuffles, per-star MCMC */
   RNG_TEST = 99      /* unit tests */
 } RngPurpose;
 

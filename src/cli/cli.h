@@ -33,5 +33,8 @@ PetscErrorCode cmd_infer(const ParCtx *ctx);
 PetscErrorCode cmd_mock(const ParCtx *ctx);
 PetscErrorCode cmd_validate(const ParCtx *ctx);
 PetscErrorCode cmd_coverage(const ParCtx *ctx);
+PetscErrorCode cmd_abc(const ParCtx *ctx);
+PetscErrorCode cmd_train_nre(const ParCtx *ctx);
+PetscErrorCode cmd_nre(const ParCtx *ctx);
 
 #endif

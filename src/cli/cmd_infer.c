@@ -16,7 +16,7 @@ PetscErrorCode cmd_infer(const ParCtx *ctx)
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
   PetscCheck(c.npe[0] && c.stars[0], ctx->comm, PETSC_ERR_ARG_WRONG,
-             "infer needs -npe FILE -stars FILE (and usually -out FILE)");
+             "infer needs -model FILE (-npe is a synonym) -stars FILE (and usually -out FILE)");
   PetscCall(guard_memory(ctx->comm, 8.0 * CS_NPARAM * (double)c.samples, "-samples"));
   const char *in_opt[3] = {"-npe", "-stars", "-emulator"}, *in_path[3] = {c.npe, c.stars, c.emulator};
   PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));

@@ -171,10 +171,10 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
       ok = cat_read_opts(tmpl, &co, &tc) ? 0 : 1;
       if (ok) nt = tc.n;
     }
-    PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_INT, 0, ctx->comm));
+    PetscCall(par_bcast_ints(ctx, &ok, 1));
     PetscCheck(ok, ctx->comm, PETSC_ERR_FILE_READ, "-errors_from %s: cannot read the template catalogue (see above)",
                tmpl);
-    PetscCallMPI(MPI_Bcast(&nt, 1, MPIU_INT, 0, ctx->comm));
+    PetscCall(par_bcast_ints(ctx, &nt, 1));
     PetscCall(PetscMalloc1(nt * CS_NELEM, &tmpl_err));
     if (ctx->rank == 0) {
       PetscCall(PetscArraycpy(tmpl_err, tc.err, nt * CS_NELEM));
@@ -186,8 +186,10 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   }
   PetscCall(prior_init(PRIOR_GAUSS, &m.spec.prior));
   m.spec.seed = (uint64_t)seed;
-  double th[CS_NPARAM] = {m.spec.alpha,         m.spec.nia,           m.spec.prior.mean[2],
-                          m.spec.prior.mean[3], m.spec.prior.mean[4], m.spec.prior.mean[5]};
+  double th[CS_NPARAM]; /* the globals given, the locals at their prior means */
+  for (int k = 0; k < CS_NPARAM; k++) th[k] = m.spec.prior.mean[k];
+  th[CS_alpha_IMF] = m.spec.alpha;
+  th[CS_log10_N_Ia] = m.spec.nia;
   PetscCheck(prior_contains(&m.spec.prior, th), ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-alpha_IMF %g / -log10_N_Ia %g lie outside the model's bounds", m.spec.alpha, m.spec.nia);
   if (emu_path[0]) PetscCall(emu_read_h5(emu_path, "/emulator", 16, &m.spec.emu));

@@ -2,11 +2,12 @@
  * file (-params), or on -n rows drawn from a prior: the training-set farm,
  * written into parallel HDF5, resumable after a kill. */
 #include "cli.h"
-#include "sim_out.h"
+#include <chempysbi/sim_out.h>
 #include <chempysbi/csv.h>
 #include <chempysbi/gce.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/prior.h>
+#include <chempysbi/report.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static PetscErrorCode simulate_one(const ParCtx *ctx, SimJob *job, const double 
     PetscCall(gce_history_get(job->work, &n, &rows));
     PetscCall(csv_write(history, GCE_HIST_NCOL, gce_hist_names, n, rows));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "history: %" PetscInt_FMT " rows written to %s\n", n, history));
-    PetscCall(sim_plot_history(history));
+    PetscCall(report_history_plot(history));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -17,6 +17,9 @@ static const CliCommand commands[] = {
     {"mock", "make a mock galaxy catalogue with CHEMPY (fixed globals, local parameters from the prior)", cmd_mock},
     {"infer", "infer alpha_IMF and log10_N_Ia from a star catalogue (stars sharded over ranks)", cmd_infer},
     {"coverage", "galaxy-level calibration of an inference method on many mock galaxies", cmd_coverage},
+    {"abc", "rejection ABC of each star's parameters on a simulation table (or a validate run's test cases)", cmd_abc},
+    {"train-nre", "train the neural ratio estimator (classifier NRE) on emulator simulations", cmd_train_nre},
+    {"nre", "per-star posteriors from a ratio estimator by MCMC (or on a validate run's test cases)", cmd_nre},
     {"version", "print the program and library versions", cmd_version},
 };
 static const int ncommands = sizeof(commands) / sizeof(commands[0]);
@@ -84,9 +87,8 @@ PetscErrorCode cli_force_option(MPI_Comm comm, PetscBool *force)
 static PetscErrorCode cli_error_handler(MPI_Comm comm, int line, const char *func, const char *file, PetscErrorCode n,
                                         PetscErrorType p, const char *mess, void *vctx)
 {
-  int rank = 0;
+  int rank = par_world_rank();
   PetscBool *debug = (PetscBool *)vctx;
-  MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
   if (p == PETSC_ERROR_INITIAL) {
     const char *text = NULL;
     if (!mess || !*mess) PetscErrorMessage(n, &text, NULL);
@@ -156,7 +158,7 @@ int main(int argc, char **argv)
   if (ierr) {
     /* PETSc has printed the error on the rank that failed; end all ranks. */
     guard_abort_cleanup();
-    MPI_Abort(PETSC_COMM_WORLD, 1);
+    par_abort(PETSC_COMM_WORLD, 1);
     return 1;
   }
   PetscCall(PetscFinalize());

@@ -8,8 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const gce_hist_names[GCE_HIST_NCOL] = {"time_Gyr", "C_Fe", "Fe_H",  "He_Fe",    "Mg_Fe",       "N_Fe",
-                                                   "Ne_Fe",    "O_Fe", "Si_Fe", "ism_mass", "corona_mass", "ism_Z"};
+#define OBS_NAME(n, u, e) #n,
+#define OBS_PICK(n, u, e) E_##e,
+const char *const gce_hist_names[GCE_HIST_NCOL] = {"time_Gyr", CS_OBSERVABLES(OBS_NAME) "ism_mass", "corona_mass",
+                                                   "ism_Z"};
+/* CHEMPY's ratio (abund9 index) of each observable. */
+static const int pick[CS_NELEM] = {CS_OBSERVABLES(OBS_PICK)};
 
 const char *gce_status_name(GceStatus s)
 {
@@ -180,29 +184,32 @@ PetscErrorCode gce_work_destroy(GceWork **wp)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-const double gce_theta_lo[6] = {-4.0, -5.0, -3.0, 0.294, 0.0, 1.0};
-const double gce_theta_hi[6] = {-1.0, -1.0, 2.0, 1.0, 1.0, 13.8};
+#define PAR_LO(n, u, lo, hi, ...) lo,
+#define PAR_HI(n, u, lo, hi, ...) hi,
+const double gce_theta_lo[CS_NPARAM] = {CS_PARAMETERS(PAR_LO)};
+const double gce_theta_hi[CS_NPARAM] = {CS_PARAMETERS(PAR_HI)};
 
 /* The hard bounds above. The birth time is checked against the 13 Gyr age limit
    first, as the reference does. */
-static GceStatus check_theta(const double th[6], GceParams *p)
+static GceStatus check_theta(const double th[CS_NPARAM], GceParams *p)
 {
   const double *lo = gce_theta_lo, *hi = gce_theta_hi;
-  for (int i = 0; i < 6; i++)
+  for (int i = 0; i < CS_NPARAM; i++)
     if (!isfinite(th[i])) return GCE_REJ_BOUNDS;
-  if (GCE_END - th[5] > GCE_MAX_AGE) return GCE_REJ_AGE;
-  for (int i = 0; i < 6; i++)
+  if (GCE_END - th[CS_birth_time_Gyr] > GCE_MAX_AGE) return GCE_REJ_AGE;
+  for (int i = 0; i < CS_NPARAM; i++)
     if (th[i] < lo[i] || th[i] > hi[i]) return GCE_REJ_BOUNDS;
-  p->alpha = th[0];
-  p->n_ia = pow(10.0, th[1]);
-  p->sfe = pow(10.0, th[2]);
-  p->s = pow(10.0, th[3]);
-  p->x_out = th[4];
-  p->T = th[5];
+  p->alpha = th[CS_alpha_IMF];
+  p->n_ia = pow(10.0, th[CS_log10_N_Ia]);
+  p->sfe = pow(10.0, th[CS_log10_SFE]);
+  p->s = pow(10.0, th[CS_log10_SFR_peak]);
+  p->x_out = th[CS_x_out];
+  p->T = th[CS_birth_time_Gyr];
   return GCE_OK;
 }
 
-PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceStatus *status, GceRunStats *stats)
+PetscErrorCode gce_run(GceWork *w, const double theta[CS_NPARAM], double abund[CS_NELEM], GceStatus *status,
+                       GceRunStats *stats)
 {
   GceParams p;
   GceRunStats st = {0, 0, 0, 0, 0, 0.0};
@@ -223,8 +230,7 @@ PetscErrorCode gce_run(GceWork *w, const double theta[6], double abund[8], GceSt
   }
   /* Non-finite output means an element mass went negative at the unchecked last step. */
   if (s == GCE_OK && gce_abundances(w->y, G9, w->abund9)) s = GCE_REJ_NEGATIVE;
-  static const int pick[8] = {E_C, E_FE, E_HE, E_MG, E_N, E_NE, E_O, E_SI};
-  for (int i = 0; i < 8; i++) abund[i] = s == GCE_OK ? w->abund9[pick[i]] : NAN;
+  for (int i = 0; i < CS_NELEM; i++) abund[i] = s == GCE_OK ? w->abund9[pick[i]] : NAN;
   if (s != GCE_OK)
     for (int e = 0; e < GCE_NE; e++) w->abund9[e] = NAN;
   *status = s;
@@ -248,17 +254,14 @@ PetscErrorCode gce_last_abund9(const GceWork *w, double abund9[9])
 
 PetscErrorCode gce_history_get(GceWork *w, PetscInt *n, const double **rows)
 {
-  static const int pick[8] = {E_C, E_FE, E_HE, E_MG, E_N, E_NE, E_O, E_SI};
   PetscFunctionBeginUser;
   for (PetscInt i = 0; i < w->nhist; i++) {
     const double *r = w->hist + i * GCE_HRAW;
     double *o = w->histout + i * GCE_HIST_NCOL, a9[GCE_NE];
     o[0] = r[0];
     (void)gce_abundances(w->y, r + 1, a9);
-    for (int k = 0; k < 8; k++) o[1 + k] = a9[pick[k]];
-    o[9] = r[10];
-    o[10] = r[11];
-    o[11] = r[12];
+    for (int k = 0; k < CS_NELEM; k++) o[1 + k] = a9[pick[k]];
+    for (int k = 0; k < 3; k++) o[1 + CS_NELEM + k] = r[1 + GCE_NE + k]; /* ISM gas, corona gas, ISM Z */
   }
   *n = w->nhist;
   *rows = w->histout;

@@ -36,6 +36,25 @@ static const char *full_to_symbol(const char *full)
   return NULL;
 }
 
+/* map[e] = the Species_names entry of traced element e (the last, if named
+   twice); every entry must be a known species and every traced element present. */
+static PetscErrorCode species_map(const char *path, int nspec, char spec[][32], int map[GCE_NE])
+{
+  PetscFunctionBeginUser;
+  for (int e = 0; e < GCE_NE; e++) map[e] = -1;
+  for (int i = 0; i < nspec; i++) {
+    const char *sym = full_to_symbol(spec[i]);
+    PetscCheck(sym, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: unknown species name '%s'", path,
+               spec[i]);
+    int e = gce_traced_index(sym);
+    if (e >= 0) map[e] = i;
+  }
+  for (int e = 0; e < GCE_NE; e++)
+    PetscCheck(map[e] >= 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "yield file %s: species for element %s missing in Species_names", path, gce_elem_symbol[e]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Read a 1-D (or scalar) float dataset of exactly n values as float32. */
 static PetscErrorCode h5_read_floats(hid_t f, const char *file, const char *name, hsize_t n, float *buf)
 {
@@ -113,20 +132,7 @@ static PetscErrorCode load_tng_proc(const char *dir, const char *fname, double m
   PetscCall(PetscSNPrintf(path, sizeof(path), "%s/yields/TNG/%s", dir, fname));
   PetscCall(h5_open(path, &f));
   PetscCall(h5_read_strings(f, path, "Species_names", 64, &nspec, spec));
-  for (int e = 0; e < GCE_NE; e++) {
-    int found = 0;
-    for (int i = 0; i < nspec; i++) {
-      const char *sym = full_to_symbol(spec[i]);
-      PetscCheck(sym, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: unknown species name '%s'", path,
-                 spec[i]);
-      if (!strcmp(sym, gce_elem_symbol[e])) {
-        map[e] = i;
-        found = 1;
-      }
-    }
-    PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-               "yield file %s: species for element %s missing in Species_names", path, gce_elem_symbol[e]);
-  }
+  PetscCall(species_map(path, nspec, spec, map));
   hid_t d;
   hsize_t dims[1];
   H5Call(d = H5Dopen2(f, "Masses", H5P_DEFAULT));
@@ -257,20 +263,9 @@ static PetscErrorCode load_tng_ia(const char *dir, GceYields *y)
   float m = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
   for (; i < nspec; i++) m += yl[i];
   y->m_ia = (double)m;
-  for (int e = 0; e < GCE_NE; e++) {
-    int found = 0;
-    for (int k = 0; k < nspec; k++) {
-      const char *sym = full_to_symbol(spec[k]);
-      PetscCheck(sym, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: unknown species name '%s'", path,
-                 spec[k]);
-      if (!strcmp(sym, gce_elem_symbol[e])) {
-        y->y_ia[e] = (double)(yl[k] / m);
-        found = 1;
-      }
-    }
-    PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "yield file %s: element %s missing", path,
-               gce_elem_symbol[e]);
-  }
+  int map[GCE_NE];
+  PetscCall(species_map(path, nspec, spec, map));
+  for (int e = 0; e < GCE_NE; e++) y->y_ia[e] = (double)(yl[map[e]] / m);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -173,9 +173,8 @@ static PetscErrorCode cat_h5_columns(H5File *f, const char *name, const char *su
   PetscFunctionBeginUser;
   PetscCall(h5_table_info(f, name, &nr, &nc));
   PetscCheck(nc == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "file %s: dataset %s has %" PetscInt_FMT
-             " columns, expected %d (C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe)",
-             f->path, name, nc, CS_NELEM);
+             "file %s: dataset %s has %" PetscInt_FMT " columns, expected %d (%s)", f->path, name, nc, CS_NELEM,
+             cs_elem_list);
   PetscCheck(n < 0 || nr == n, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "file %s: dataset %s has %" PetscInt_FMT " rows, /abundances has %" PetscInt_FMT, f->path, name, nr, n);
   PetscCall(h5_attr_read_str(f, name, "columns", cols, sizeof(cols)));

@@ -1,13 +1,21 @@
-/* Names shared by every module and the wall clock. */
+/* The parameter and observable tables, and the wall clock. */
 #include <chempysbi/common.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-const char *const cs_param_names[CS_NPARAM] = {"alpha_IMF",      "log10_N_Ia", "log10_SFE",
-                                               "log10_SFR_peak", "x_out",      "birth_time_Gyr"};
-const char *const cs_elem_names[CS_NELEM] = {"C_Fe", "Fe_H", "He_Fe", "Mg_Fe", "N_Fe", "Ne_Fe", "O_Fe", "Si_Fe"};
+/* The tables of vars.h as arrays. */
+#define PARAM_ROW(n, u, lo, hi, pr, a, b, wlo, whi) {#n, u, lo, hi, CS_PRIOR_##pr, a, b, wlo, whi},
+#define OBS_ROW(n, u, e)                            {#n, u},
+#define NAME(n, ...)                                #n,
+#define LIST(n, ...)                                "," #n
+const CsParameter cs_parameters[CS_NPARAM] = {CS_PARAMETERS(PARAM_ROW)};
+const CsObservable cs_observables[CS_NELEM] = {CS_OBSERVABLES(OBS_ROW)};
+const char *const cs_param_names[CS_NPARAM] = {CS_PARAMETERS(NAME)};
+const char *const cs_elem_names[CS_NELEM] = {CS_OBSERVABLES(NAME)};
+static const char param_list[] = CS_PARAMETERS(LIST), elem_list[] = CS_OBSERVABLES(LIST);
+const char *const cs_param_list = param_list + 1, *const cs_elem_list = elem_list + 1; /* past the first comma */
 
 double cs_wtime(void)
 {

@@ -2,6 +2,7 @@
  * inputs or files of another kind, and the writer's lock. Rank 0 looks at the
  * file system and broadcasts one verdict, so every rank fails together with
  * the same message, before any MPI-IO open could add its own noise. */
+#include <chempysbi/par.h>
 #include <chempysbi/guard.h>
 #include <hdf5.h>
 #include <errno.h>
@@ -20,7 +21,7 @@
 static PetscErrorCode guard_verdict(MPI_Comm comm, char *msg, PetscErrorCode code)
 {
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Bcast(msg, GUARD_MSG_LEN, MPI_CHAR, 0, comm));
+  PetscCall(par_bcast_bytes(comm, msg, GUARD_MSG_LEN));
   PetscCheck(!msg[0], comm, code, "%s", msg);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -35,6 +36,10 @@ static const struct {
     {"infer", "an inference result (infer output)"},
     {"coverage", "a coverage result (coverage output)"},
     {"coverage checkpoint", "a coverage checkpoint"},
+    {"abc", "an ABC result (abc output)"},
+    {"train-nre", "a ratio estimator (train-nre output)"},
+    {"train-nre checkpoint", "a ratio-estimator checkpoint"},
+    {"nre", "NRE posteriors (nre output)"},
     {"catalogue", "a star catalogue (HDF5)"},
     {"train-emulator checkpoint", "an emulator checkpoint"},
     {"train-npe checkpoint", "an NPE checkpoint"},
@@ -165,7 +170,7 @@ PetscErrorCode guard_file_identity(MPI_Comm comm, const char *path, char *buf, s
 {
   int rank;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(par_comm_rank(comm, &rank));
   if (rank == 0) {
     char abs[PETSC_MAX_PATH_LEN], when[64];
     struct stat sb;
@@ -174,7 +179,7 @@ PetscErrorCode guard_file_identity(MPI_Comm comm, const char *path, char *buf, s
     guard_h5_attr(path, "created_utc", when, sizeof(when));
     snprintf(buf, len, "%s:%lld:%s", abs, (long long)sb.st_size, when);
   }
-  PetscCallMPI(MPI_Bcast(buf, (int)len, MPI_CHAR, 0, comm));
+  PetscCall(par_bcast_bytes(comm, buf, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -205,7 +210,7 @@ PetscErrorCode guard_input(MPI_Comm comm, const char *opt, const char *path, con
   char msg[GUARD_MSG_LEN] = "", kind[GUARD_KIND_LEN], w[GUARD_KIND_LEN];
   int rank;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(par_comm_rank(comm, &rank));
   if (rank == 0) {
     struct stat sb;
     PetscCall(guard_file_kind(path, kind, sizeof(kind)));
@@ -230,7 +235,7 @@ PetscErrorCode guard_output(MPI_Comm comm, const char *opt, const char *path, co
   char msg[GUARD_MSG_LEN] = "", have[GUARD_KIND_LEN], dir[PETSC_MAX_PATH_LEN];
   int rank;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(par_comm_rank(comm, &rank));
   if (rank == 0 && path[0]) {
     struct stat so, si;
     PetscCall(PetscStrncpy(dir, path, sizeof(dir)));
@@ -274,7 +279,7 @@ PetscErrorCode guard_lock(MPI_Comm comm, const char *out, GuardLock *lk)
   char msg[GUARD_MSG_LEN] = "";
   int rank;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(par_comm_rank(comm, &rank));
   lk->fd = -1;
   PetscCall(PetscSNPrintf(lk->path, sizeof(lk->path), "%s.lock", out));
   /* Retry when the file we locked was removed by the holder in between (its

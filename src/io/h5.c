@@ -1,6 +1,7 @@
 /* Parallel HDF5 files and row tables. Each rank moves its own block of rows
  * through a hyperslab; writes land in "<path>.tmp" and h5_commit renames, so a
  * failed run never leaves a truncated file under the final name. */
+#include <chempysbi/par.h>
 #include <chempysbi/h5.h>
 #include <math.h>
 #include <stdio.h>
@@ -120,12 +121,12 @@ PetscErrorCode h5_commit(H5File *f)
   H5CallW(f, H5Fflush(f->id, H5F_SCOPE_GLOBAL));
   H5CallW(f, H5Fclose(f->id));
   f->id = -1;
-  PetscCallMPI(MPI_Barrier(f->comm));
-  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
+  PetscCall(par_barrier(f->comm));
+  PetscCall(par_comm_rank(f->comm, &rank));
   if (rank == 0)
     PetscCheck(rename(f->tmp, f->path) == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_WRITE, "cannot rename %s to %s", f->tmp,
                f->path);
-  PetscCallMPI(MPI_Barrier(f->comm));
+  PetscCall(par_barrier(f->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -262,12 +263,11 @@ PetscErrorCode h5_table_write(H5File *f, const char *name, hid_t type, PetscInt 
                               const char *const colnames[], const void *data)
 {
   PetscInt off = 0, total = nlocal;
-  int rank;
+  ParCtx pc;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
-  PetscCallMPI(MPI_Exscan(&nlocal, &off, 1, MPIU_INT, MPI_SUM, f->comm));
-  if (rank == 0) off = 0; /* MPI_Exscan leaves rank 0's result undefined */
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPIU_INT, MPI_SUM, f->comm));
+  PetscCall(par_ctx_init(f->comm, &pc));
+  PetscCall(par_offset(f->comm, nlocal, &off));
+  PetscCall(par_allreduce_count(&pc, &total));
   PetscCall(h5_table_create(f, name, type, total, ncols, colnames));
   PetscCall(h5_table_write_rows(f, name, type, off, nlocal, data, PETSC_TRUE));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -1,5 +1,6 @@
 /* Program and library versions, and the provenance attributes written on
  * every output file, so a result can always be traced to what made it. */
+#include <chempysbi/par.h>
 #include <chempysbi/h5.h>
 #include <sundials/sundials_version.h>
 #include <stdlib.h>
@@ -12,12 +13,11 @@ PetscErrorCode cs_library_versions(char *buf, size_t len)
 {
   char petsc[128], mpi[MPI_MAX_LIBRARY_VERSION_STRING], sun[64];
   unsigned hmaj, hmin, hrel;
-  int mlen;
   PetscFunctionBeginUser;
   PetscCall(PetscGetVersion(petsc, sizeof(petsc)));
   H5Call(H5get_libversion(&hmaj, &hmin, &hrel));
   SUNCall(SUNDIALSGetVersion(sun, sizeof(sun)));
-  PetscCallMPI(MPI_Get_library_version(mpi, &mlen));
+  PetscCall(par_mpi_library_version(mpi));
   for (char *p = mpi; *p; p++) /* first line only: Open MPI adds build details */
     if (*p == '\n' || *p == ',') {
       *p = 0;
@@ -41,13 +41,13 @@ PetscErrorCode h5_write_provenance(H5File *f, const char *command)
   int rank, size;
   PetscInt nranks;
   PetscFunctionBeginUser;
-  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
-  PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+  PetscCall(par_comm_rank(f->comm, &rank));
+  PetscCall(par_comm_size(PETSC_COMM_WORLD, &size));
   if (rank == 0) { /* one clock for all ranks: attribute values must agree */
     time_t t = time(NULL);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
   }
-  PetscCallMPI(MPI_Bcast(when, sizeof(when), MPI_CHAR, 0, f->comm));
+  PetscCall(par_bcast_bytes(f->comm, when, sizeof(when)));
   PetscCall(PetscOptionsGetAll(NULL, &opts));
   PetscCall(cs_library_versions(libs, sizeof(libs)));
   nranks = size;

@@ -135,15 +135,6 @@ void maf_apply_masks(Maf *m)
   }
 }
 
-static void init_layer(double *W, double *b, int nout, int nin, uint64_t seed, uint64_t index)
-{
-  Rng r;
-  double bound = 1.0 / sqrt((double)nin);
-  rng_init(&r, seed, RNG_INIT, index);
-  for (size_t i = 0; i < (size_t)nout * nin; i++) W[i] = bound * (2.0 * rng_uniform(&r) - 1.0);
-  for (int i = 0; i < nout; i++) b[i] = bound * (2.0 * rng_uniform(&r) - 1.0);
-}
-
 PetscErrorCode maf_init(Maf *m, uint64_t seed)
 {
   int D = m->D, C = m->C, H = m->H, L = m->nblocks;
@@ -152,10 +143,10 @@ PetscErrorCode maf_init(Maf *m, uint64_t seed)
   for (int k = 0; k < m->K; k++) {
     MadeView *p = &m->p[k];
     uint64_t base = 64 * (uint64_t)k;
-    init_layer(p->W0, p->b0, H, D, seed, base + 0);
-    if (C > 0) init_layer(p->Wc, p->bc, H, C, seed, base + 1);
-    for (int j = 0; j < L; j++) init_layer(p->Wh[j], p->bh[j], H, H, seed, base + 2 + j);
-    init_layer(p->Wo, p->bo, 2 * D, H, seed, base + 2 + L);
+    linear_init(p->W0, p->b0, H, D, seed, base + 0);
+    if (C > 0) linear_init(p->Wc, p->bc, H, C, seed, base + 1);
+    for (int j = 0; j < L; j++) linear_init(p->Wh[j], p->bh[j], H, H, seed, base + 2 + j);
+    linear_init(p->Wo, p->bo, 2 * D, H, seed, base + 2 + L);
   }
   maf_apply_masks(m);
   m->n_cached = 0;
@@ -252,24 +243,22 @@ void maf_backward(Maf *m, const double *dlogp, int n)
         dout[ro] = (dv[ri] * u[ri] + dlogp[r] / s) * sig;
         dout[ro + 1] = dv[ri];
       }
-    /* MADE, top down. dA holds the gradient of a layer's output. */
+    /* MADE, top down: a holds the gradient of a layer's output, b of its pre-activation. */
     double *a = dA, *b = dB;
     memset(a, 0, nH * sizeof(double));
     masked_linear_backward(a, g->Wo, g->bo, dout, m->h[k][L], p->Wo, m->masko, n, H, 2 * D);
     for (int j = L; j >= 1; j--) {
-      const double *hj = m->h[k][j];
-      for (size_t i = 0; i < nH; i++) a[i] *= 1.0 - hj[i] * hj[i];
       memset(b, 0, nH * sizeof(double));
-      masked_linear_backward(b, g->Wh[j - 1], g->bh[j - 1], a, m->h[k][j - 1], p->Wh[j - 1], m->maskh, n, H, H);
-      double *t = a;
-      a = b, b = t;
+      tanh_backward(b, a, m->h[k][j], (int)nH);
+      memset(a, 0, nH * sizeof(double));
+      masked_linear_backward(a, g->Wh[j - 1], g->bh[j - 1], b, m->h[k][j - 1], p->Wh[j - 1], m->maskh, n, H, H);
     }
-    const double *h0 = m->h[k][0];
-    for (size_t i = 0; i < nH; i++) a[i] *= 1.0 - h0[i] * h0[i];
-    masked_linear_backward(du, g->W0, g->b0, a, u, p->W0, m->mask0, n, D, H);
-    if (C > 0) {
-      const double *ct = m->ct[k];
-      for (size_t i = 0; i < nH; i++) dC[i] = a[i] * (1.0 - ct[i] * ct[i]);
+    memset(b, 0, nH * sizeof(double));
+    tanh_backward(b, a, m->h[k][0], (int)nH);
+    masked_linear_backward(du, g->W0, g->b0, b, u, p->W0, m->mask0, n, D, H);
+    if (C > 0) { /* the context enters h_0's pre-activation through tanh(Wc c + bc) */
+      memset(dC, 0, nH * sizeof(double));
+      tanh_backward(dC, b, m->ct[k], (int)nH);
       linear_backward(NULL, g->Wc, g->bc, dC, m->ctx, p->Wc, n, C, H);
     }
     /* u_k[i] = v_{k-1}[perm[i]] */

@@ -46,14 +46,8 @@ PetscErrorCode mlp_create(const int *sizes, int nsizes, int max_batch, Mlp **out
 PetscErrorCode mlp_init(Mlp *m, uint64_t seed)
 {
   PetscFunctionBeginUser;
-  for (int l = 0; l + 1 < m->nsizes; l++) {
-    Rng r;
-    double bound = 1.0 / sqrt((double)m->sizes[l]);
-    size_t nw = (size_t)m->sizes[l + 1] * m->sizes[l];
-    rng_init(&r, seed, RNG_INIT, (uint64_t)l);
-    for (size_t i = 0; i < nw; i++) m->W[l][i] = bound * (2.0 * rng_uniform(&r) - 1.0);
-    for (int i = 0; i < m->sizes[l + 1]; i++) m->b[l][i] = bound * (2.0 * rng_uniform(&r) - 1.0);
-  }
+  for (int l = 0; l + 1 < m->nsizes; l++)
+    linear_init(m->W[l], m->b[l], m->sizes[l + 1], m->sizes[l], seed, (uint64_t)l);
   m->n_cached = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -102,10 +96,9 @@ void mlp_backward(Mlp *m, const double *dy, int n)
     }
     memset(dprev, 0, (size_t)n * nin * sizeof(double));
     linear_backward(dprev, m->dW[l], m->db[l], dcur, m->act[l], m->W[l], n, nin, nout);
-    /* through tanh: d pre = d post * (1 - post^2), written into dcur's buffer */
-    const double *post = m->act[l];
-    size_t cnt = (size_t)n * nin;
-    for (size_t i = 0; i < cnt; i++) dcur[i] = dprev[i] * (1.0 - post[i] * post[i]);
+    /* through tanh, into dcur's buffer */
+    memset(dcur, 0, (size_t)n * nin * sizeof(double));
+    tanh_backward(dcur, dprev, m->act[l], n * nin);
   }
 }
 

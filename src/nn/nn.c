@@ -2,6 +2,7 @@
  * Linear layers go through OpenBLAS dgemm; everything else is a plain loop.
  * Conventions (outputs first, backward accumulates) are in nn.h. */
 #include <chempysbi/nn.h>
+#include <chempysbi/rng.h>
 #include <cblas.h>
 
 void linear_forward(double *out, const double *inp, const double *W, const double *b, int n, int nin, int nout)
@@ -27,6 +28,15 @@ void linear_backward(double *dinp, double *dW, double *db, const double *dout, c
       for (int o = 0; o < nout; o++) db[o] += row[o];
     }
   }
+}
+
+void linear_init(double *W, double *b, int nout, int nin, uint64_t seed, uint64_t index)
+{
+  Rng r;
+  double bound = 1.0 / sqrt((double)nin);
+  rng_init(&r, seed, RNG_INIT, index);
+  for (size_t i = 0; i < (size_t)nout * nin; i++) W[i] = bound * (2.0 * rng_uniform(&r) - 1.0);
+  for (int i = 0; i < nout; i++) b[i] = bound * (2.0 * rng_uniform(&r) - 1.0);
 }
 
 void nn_mask_apply(double *W, const double *mask, int count)
@@ -69,6 +79,15 @@ double mse_forward(const double *pred, const double *target, int n, int d)
     s += e * e;
   }
   return count ? s / (double)count : 0.0;
+}
+
+void mse_sum(double *sum, const double *pred, const double *target, int n, int d)
+{
+  size_t count = (size_t)n * d;
+  for (size_t i = 0; i < count; i++) {
+    double e = pred[i] - target[i];
+    *sum += e * e;
+  }
 }
 
 void mse_backward(double *dpred, const double *pred, const double *target, int n, int d, double inv_count)

@@ -3,6 +3,7 @@
 #include <chempysbi/par.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 PetscErrorCode par_ctx_init(MPI_Comm comm, ParCtx *ctx)
 {
@@ -31,6 +32,88 @@ PetscErrorCode par_allreduce_count(const ParCtx *ctx, PetscInt *v)
 {
   PetscFunctionBeginUser;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, v, 1, MPIU_INT, MPI_SUM, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_bcast_ints(const ParCtx *ctx, PetscInt *v, PetscInt n)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Bcast(v, (int)n, MPIU_INT, 0, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_bcast_bytes(MPI_Comm comm, void *buf, size_t n)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(n <= (size_t)PETSC_MPI_INT_MAX, comm, PETSC_ERR_ARG_OUTOFRANGE, "par_bcast_bytes: %zu bytes in one call",
+             n);
+  PetscCallMPI(MPI_Bcast(buf, (int)n, MPI_BYTE, 0, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_allreduce_max(const ParCtx *ctx, double *buf, PetscInt n)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_offset(MPI_Comm comm, PetscInt n, PetscInt *offset)
+{
+  int rank;
+  PetscFunctionBeginUser;
+  *offset = 0;
+  PetscCallMPI(MPI_Exscan(&n, offset, 1, MPIU_INT, MPI_SUM, comm));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (rank == 0) *offset = 0; /* MPI_Exscan leaves rank 0's result undefined */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_barrier(MPI_Comm comm)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Barrier(comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_comm_rank(MPI_Comm comm, int *rank)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_rank(comm, rank));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_comm_size(MPI_Comm comm, int *size)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Comm_size(comm, size));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+int par_world_rank(void)
+{
+  int rank = 0;
+  (void)MPI_Comm_rank(PETSC_COMM_WORLD, &rank);
+  return rank;
+}
+
+PetscErrorCode par_mpi_library_version(char *buf)
+{
+  int len;
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Get_library_version(buf, &len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void par_abort(MPI_Comm comm, int code) { MPI_Abort(comm, code); }
+
+PetscErrorCode par_root_file_exists(const ParCtx *ctx, const char *path, PetscBool *exists)
+{
+  PetscInt have = 0;
+  PetscFunctionBeginUser;
+  if (ctx->rank == 0) have = access(path, F_OK) == 0;
+  PetscCallMPI(MPI_Bcast(&have, 1, MPIU_INT, 0, ctx->comm));
+  *exists = have ? PETSC_TRUE : PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -1,5 +1,6 @@
 /* Emulator model: construction, HDF5 storage and batched prediction. */
 #include <chempysbi/emu.h>
+#include <chempysbi/par.h>
 #include <string.h>
 
 PetscErrorCode emu_create(const PetscInt *hidden, PetscInt nhidden, int max_batch, Emulator **e)
@@ -50,13 +51,12 @@ PetscErrorCode emu_write_h5(const Emulator *e, H5File *f, const char *group)
   PetscCall(h5_attr_write_double(f, group, "out_mean", CS_NELEM, e->out_mean));
   PetscCall(h5_attr_write_double(f, group, "out_sd", CS_NELEM, e->out_sd));
   PetscCall(h5_attr_write_str(f, group, "activation", "tanh"));
-  PetscCall(
-      h5_attr_write_str(f, group, "inputs", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
-  PetscCall(h5_attr_write_str(f, group, "outputs", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
+  PetscCall(h5_attr_write_str(f, group, "inputs", cs_param_list));
+  PetscCall(h5_attr_write_str(f, group, "outputs", cs_elem_list));
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
   /* Every rank holds identical weights; rank 0 writes the one vector. */
   int rank;
-  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
+  PetscCall(par_comm_rank(f->comm, &rank));
   PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)e->mlp->nparams, 0, NULL));
   PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)e->mlp->nparams : 0,
                                 e->mlp->params, PETSC_TRUE));
@@ -88,8 +88,11 @@ PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, E
              "%s: emulator maps %" PetscInt_FMT " inputs to %" PetscInt_FMT " outputs, expected %d -> %d", path,
              sizes[0], sizes[nsizes - 1], CS_NPARAM, CS_NELEM);
   PetscCall(h5_attr_read_str(&f, group, "outputs", buf, sizeof(buf)));
-  PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: emulator outputs are %s, expected this program's element set", path, buf);
+  PetscCheck(!strcmp(buf, cs_elem_list), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: emulator outputs are %s, this program's observables %s", path, buf, cs_elem_list);
+  PetscCall(h5_attr_read_str(&f, group, "inputs", buf, sizeof(buf)));
+  PetscCheck(!strcmp(buf, cs_param_list), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: emulator inputs are %s, this program's parameters %s", path, buf, cs_param_list);
   PetscCall(emu_create(sizes + 1, nsizes - 2, max_batch, e));
   PetscCall(h5_attr_read_double(&f, group, "in_mean", CS_NPARAM, (*e)->in_mean));
   PetscCall(h5_attr_read_double(&f, group, "in_sd", CS_NPARAM, (*e)->in_sd));

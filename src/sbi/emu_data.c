@@ -76,8 +76,8 @@ PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d)
   }
   PetscCheck(bad < 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: row %" PetscInt_FMT " has status ok but a non-finite value", path, bad);
-  PetscCallMPI(MPI_Exscan(&d->nloc, &off, 1, MPIU_INT, MPI_SUM, ctx->comm));
-  d->g0 = ctx->rank == 0 ? 0 : off;
+  PetscCall(par_offset(ctx->comm, d->nloc, &off));
+  d->g0 = off;
   d->N = d->nloc;
   PetscCall(par_allreduce_count(ctx, &d->N));
   PetscCheck(d->N > 0, ctx->comm, PETSC_ERR_FILE_UNEXPECTED, "%s: no row has status ok", path);

@@ -1,17 +1,17 @@
-/* The emulator training loop: standardise, shuffle by (seed, epoch), split
- * each global batch over ranks, all-reduce the gradient, step; validate and
- * checkpoint after every epoch so -resume continues exactly. */
-#include <chempysbi/batch.h>
+/* The emulator's training: its options, its validation report, and the
+ * emulator as a model of the shared trainer (src/sbi/train.c): standardised
+ * shards and the mean squared error. */
 #include <chempysbi/calib.h>
-#include <chempysbi/plot.h>
+#include <chempysbi/report.h>
 #include <chempysbi/emu_train.h>
 #include <chempysbi/gce.h>
 #include <chempysbi/guard.h>
+#include <chempysbi/nn.h>
+#include <chempysbi/train.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
 {
@@ -30,7 +30,8 @@ PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
 
 PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
 {
-  char opt[32] = "schedulefree";
+  const char *opts[] = {"adam", "schedulefree", "OptKind", "OPT_", NULL};
+  PetscEnum opt = (PetscEnum)c->optimizer;
   PetscInt nh = 8;
   PetscBool set;
   PetscFunctionBeginUser;
@@ -48,17 +49,12 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
   PetscCall(PetscOptionsReal("-weight_decay", "decoupled weight decay", NULL, c->weight_decay, &c->weight_decay, NULL));
   PetscCall(PetscOptionsIntArray("-hidden", "hidden layer sizes, comma-separated", NULL, c->hidden, &nh, &set));
   if (set) c->nhidden = nh;
-  PetscCall(PetscOptionsString("-optimizer", "schedulefree (schedule-free AdamW, the paper's) or adam", NULL, opt, opt,
-                               sizeof(opt), NULL));
+  PetscCall(PetscOptionsEnum("-optimizer", "schedulefree (schedule-free AdamW, the paper's) or adam", NULL, opts, opt,
+                             &opt, NULL));
   PetscCall(PetscOptionsInt("-seed", "seed of the initialisation and the shuffles", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
-  if (!strcmp(opt, "schedulefree"))
-    c->optimizer = OPT_SCHEDULEFREE;
-  else if (!strcmp(opt, "adam"))
-    c->optimizer = OPT_ADAM;
-  else
-    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-optimizer %s: expected schedulefree or adam", opt);
+  c->optimizer = (OptKind)opt;
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
   PetscCall(guard_real_option(comm, "-weight_decay", c->weight_decay, 0, PETSC_MAX_REAL));
   PetscCheck(c->epochs > 0 && c->batch > 0 && c->lr > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -103,16 +99,15 @@ static PetscErrorCode emu_config_string(MPI_Comm comm, const EmuTrainConfig *c, 
 
 typedef struct {
   double loss, median_dex;
-  double stats[CS_NELEM][6]; /* per element: abs dex q25, q50, q75; APE % q25, q50, q75 */
+  double stats[CS_NELEM][6];               /* per element: abs dex q25, q50, q75; APE % q25, q50, q75 */
+  double cdf[CS_NELEM][REPORT_CDF_POINTS]; /* rank 0, full: |error| at cumulative fractions j/(points-1) */
 } EmuValResult;
 
 /* Validation loss (standardised MSE) and median |error| over all values,
  * with the model in eval mode. With full (the final report) also the
- * quartiles per element of |error| and of the percentage error, and the
- * cumulative distribution of |error| for the plot (plot_base, rank 0). */
-#define EMU_CDF_POINTS 400
-static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, PetscBool full, EmuValResult *res,
-                                   const char *plot_base)
+ * quartiles per element of |error| and of the percentage error, and on rank 0
+ * the cumulative distribution of |error| for the report. */
+static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData *v, PetscBool full, EmuValResult *res)
 {
   const PetscInt n = v->nloc;
   const double q3[3] = {0.25, 0.5, 0.75}, half = 0.5;
@@ -132,7 +127,7 @@ static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData
   PetscCall(par_gather_doubles(ctx, pred, n * CS_NELEM, &all, &ntot));
   if (ctx->rank == 0) PetscCall(calib_quantiles(ntot, all, 1, &half, &res->median_dex));
   PetscCall(PetscFree(all));
-  PetscCallMPI(MPI_Bcast(&res->median_dex, 1, MPI_DOUBLE, 0, ctx->comm));
+  PetscCall(par_bcast_doubles(ctx, &res->median_dex, 1));
   PetscCall(PetscMemzero(res->stats, sizeof(res->stats)));
   /* Per element: one gather per column keeps each column's rows together. */
   for (int k = 0; full && k < CS_NELEM; k++)
@@ -144,17 +139,10 @@ static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData
       PetscCall(par_gather_doubles(ctx, col, n, &all, &ntot));
       if (ctx->rank == 0) {
         PetscCall(calib_quantiles(ntot, all, 3, q3, &res->stats[k][3 * w]));
-        if (plot_base && w == 0) { /* cumulative distribution of |error| for the report plot */
-          double qs[EMU_CDF_POINTS], xs[EMU_CDF_POINTS];
-          char path[PETSC_MAX_PATH_LEN];
-          for (int j = 0; j < EMU_CDF_POINTS; j++) qs[j] = (double)j / (EMU_CDF_POINTS - 1);
-          PetscCall(calib_quantiles(ntot, all, EMU_CDF_POINTS, qs, xs));
-          PetscCall(PetscSNPrintf(path, sizeof(path), "%s.cdf_%d.dat", plot_base, k));
-          FILE *fp = fopen(path, "w");
-          if (fp) {
-            for (int j = 0; j < EMU_CDF_POINTS; j++) fprintf(fp, "%g %g\n", xs[j], qs[j]);
-            fclose(fp);
-          }
+        if (w == 0) { /* cumulative distribution of |error| for the report */
+          double qs[REPORT_CDF_POINTS];
+          for (int j = 0; j < REPORT_CDF_POINTS; j++) qs[j] = (double)j / (REPORT_CDF_POINTS - 1);
+          PetscCall(calib_quantiles(ntot, all, REPORT_CDF_POINTS, qs, res->cdf[k]));
         }
       }
       PetscCall(PetscFree(all));
@@ -165,85 +153,81 @@ static PetscErrorCode emu_validate(const ParCtx *ctx, Emulator *e, const EmuData
 
 #define HIST_NCOL 5
 static const char *const hist_names[HIST_NCOL] = {"epoch", "train_loss", "val_loss", "val_median_abs_dex", "seconds"};
+static const char *const hist_fmt[HIST_NCOL - 2] = {"%.6e", "%.6e", "%.5f"};
 
-/* Checkpoint (rank 0, atomic): weights in train mode, optimiser state, epoch, history. */
-static PetscErrorCode emu_checkpoint_write(const EmuTrainConfig *c, const char *config, Emulator *e, Opt *o,
-                                           PetscInt epoch, const double *hist)
+/* The emulator as a TrainModel: standardised shards, MSE loss. */
+typedef struct {
+  const ParCtx *ctx;
+  const EmuTrainConfig *c;
+  Emulator *e;
+  const EmuData *tr, *va;
+  double *x, *y;               /* this rank's standardised shard */
+  double *xb, *yb, *yhat, *dy; /* one batch */
+} EmuFit;
+
+static PetscErrorCode emu_fit_start(void *p, PetscBool resumed)
 {
-  H5File f;
-  char path[PETSC_MAX_PATH_LEN];
-  PetscInt sc[2] = {(PetscInt)o->step, o->train_mode};
-  double ds[2] = {o->lr_max, o->weight_sum};
+  EmuFit *t = p;
+  Emulator *e = t->e;
+  const EmuData *tr = t->tr;
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
-  PetscCall(h5_create(PETSC_COMM_SELF, path, &f));
-  PetscCall(h5_write_provenance(&f, "train-emulator checkpoint"));
-  PetscCall(h5_attr_write_str(&f, "/", "config", config));
-  PetscCall(h5_attr_write_int(&f, "/", "epoch", 1, &epoch));
-  PetscCall(h5_attr_write_int(&f, "/", "opt_step_train_mode", 2, sc));
-  PetscCall(h5_attr_write_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
-  PetscCall(emu_write_h5(e, &f, "/emulator"));
-  PetscCall(h5_table_create(&f, "opt_state", H5T_NATIVE_DOUBLE, (PetscInt)o->nstate, 0, NULL));
-  PetscCall(h5_table_write_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_TRUE));
-  PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, epoch, HIST_NCOL, hist_names, hist));
-  PetscCall(h5_commit(&f));
+  if (!resumed) {
+    PetscCall(par_column_stats(t->ctx, tr->theta, tr->nloc, CS_NPARAM, e->in_mean, e->in_sd));
+    PetscCall(par_column_stats(t->ctx, tr->abund, tr->nloc, CS_NELEM, e->out_mean, e->out_sd));
+    PetscCall(mlp_init(e->mlp, (uint64_t)t->c->seed));
+  }
+  /* Standardise this rank's shard once. */
+  emu_standardise_in(e, tr->theta, (size_t)tr->nloc, t->x);
+  for (PetscInt i = 0; i < tr->nloc; i++)
+    for (int k = 0; k < CS_NELEM; k++)
+      t->y[i * CS_NELEM + k] = (tr->abund[i * CS_NELEM + k] - e->out_mean[k]) / e->out_sd[k];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode emu_checkpoint_read(const EmuTrainConfig *c, const char *config, Emulator *e, Opt *o,
-                                          PetscInt *epoch, double *hist)
+static PetscErrorCode emu_fit_batch(void *p, const PetscInt *local, PetscInt n, PetscInt ng, double *loss)
 {
-  H5File f;
-  char path[PETSC_MAX_PATH_LEN];
-  PetscInt sc[2], n, nc;
-  double ds[2];
+  EmuFit *t = p;
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
-  PetscCall(h5_open_checkpoint(path, config, &f));
-  PetscCall(h5_attr_read_int(&f, "/", "epoch", 1, epoch));
-  /* Checked before the history is read: hist holds -epochs rows, and -epochs is not part of the config. */
-  PetscCheck(*epoch >= 0 && *epoch <= c->epochs, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
-             "%s: checkpoint is at epoch %" PetscInt_FMT ", beyond -epochs %" PetscInt_FMT, path, *epoch, c->epochs);
-  PetscCall(h5_attr_read_int(&f, "/", "opt_step_train_mode", 2, sc));
-  PetscCall(h5_attr_read_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
-  PetscCall(h5_table_info(&f, "emulator/params", &n, &nc));
-  PetscCheck(n == (PetscInt)e->mlp->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: %" PetscInt_FMT " weights, the network has %zu", path, n, e->mlp->nparams);
-  PetscCall(h5_table_read_rows(&f, "emulator/params", H5T_NATIVE_DOUBLE, 0, n, e->mlp->params, PETSC_FALSE));
-  PetscCall(h5_attr_read_double(&f, "/emulator", "in_mean", CS_NPARAM, e->in_mean));
-  PetscCall(h5_attr_read_double(&f, "/emulator", "in_sd", CS_NPARAM, e->in_sd));
-  PetscCall(h5_attr_read_double(&f, "/emulator", "out_mean", CS_NELEM, e->out_mean));
-  PetscCall(h5_attr_read_double(&f, "/emulator", "out_sd", CS_NELEM, e->out_sd));
-  PetscCall(h5_table_read_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_FALSE));
-  if (*epoch > 0) PetscCall(h5_table_read_rows(&f, "history", H5T_NATIVE_DOUBLE, 0, *epoch, hist, PETSC_FALSE));
-  PetscCall(h5_close(&f));
-  o->step = sc[0];
-  o->train_mode = (int)sc[1];
-  o->lr_max = ds[0];
-  o->weight_sum = ds[1];
+  for (PetscInt i = 0; i < n; i++) {
+    memcpy(t->xb + i * CS_NPARAM, t->x + local[i] * CS_NPARAM, CS_NPARAM * sizeof(double));
+    memcpy(t->yb + i * CS_NELEM, t->y + local[i] * CS_NELEM, CS_NELEM * sizeof(double));
+  }
+  mlp_forward(t->e->mlp, t->xb, (int)n, t->yhat);
+  mse_sum(loss, t->yhat, t->yb, (int)n, CS_NELEM);
+  /* the gradient of the global batch's mean squared error */
+  memset(t->dy, 0, (size_t)n * CS_NELEM * sizeof(double));
+  mse_backward(t->dy, t->yhat, t->yb, (int)n, CS_NELEM, 1.0 / ((double)ng * CS_NELEM));
+  mlp_backward(t->e->mlp, t->dy, (int)n);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode emu_plot_cdf(const char *base)
+static PetscErrorCode emu_fit_validate(void *p, double *metric)
 {
-  char png[PETSC_MAX_PATH_LEN + 8], body[4096] = "set logscale x\nset format x '%.0e'\nset grid\nset key bottom right\n"
-                                                 "set xlabel '|emulator - CHEMPY| [dex]'\n"
-                                                 "set ylabel 'cumulative fraction of validation rows'\n"
-                                                 "set title 'Emulator validation error'\nplot ";
+  EmuFit *t = p;
+  EmuValResult vr;
   PetscFunctionBeginUser;
-  for (int k = 0; k < CS_NELEM; k++) {
-    char one[PETSC_MAX_PATH_LEN + 64];
-    PetscCall(PetscSNPrintf(one, sizeof(one), "%s'%s.cdf_%d.dat' using 1:2 with lines lw 2 title '%s'", k ? ", " : "",
-                            base, k, cs_elem_names[k]));
-    PetscCall(PetscStrlcat(body, one, sizeof(body)));
-  }
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.png", base));
-  PetscCall(plot_png(png, 900, 600, body));
-  for (int k = 0; k < CS_NELEM; k++) { /* the data files were only for the plot */
-    char dat[PETSC_MAX_PATH_LEN + 16];
-    PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.cdf_%d.dat", base, k));
-    remove(dat);
-  }
+  PetscCall(emu_validate(t->ctx, t->e, t->va, PETSC_FALSE, &vr));
+  metric[0] = vr.loss;
+  metric[1] = vr.median_dex;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode emu_fit_write(void *p, H5File *f)
+{
+  EmuFit *t = p;
+  PetscFunctionBeginUser;
+  PetscCall(emu_write_h5(t->e, f, "/emulator"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode emu_fit_read(void *p, H5File *f)
+{
+  Emulator *e = ((EmuFit *)p)->e;
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_read_double(f, "/emulator", "in_mean", CS_NPARAM, e->in_mean));
+  PetscCall(h5_attr_read_double(f, "/emulator", "in_sd", CS_NPARAM, e->in_sd));
+  PetscCall(h5_attr_read_double(f, "/emulator", "out_mean", CS_NELEM, e->out_mean));
+  PetscCall(h5_attr_read_double(f, "/emulator", "out_sd", CS_NELEM, e->out_sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -252,15 +236,9 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   EmuData tr, va;
   Emulator *e;
   Opt *o;
-  Batcher bt;
-  PetscInt *local, epoch0 = 0;
-  double *x, *y, *yhat, *dy, *hist;
+  TrainResult res;
   static char config[H5_CONFIG_LEN];
-  PetscLogEvent ev_step, ev_reduce, ev_val;
   PetscFunctionBeginUser;
-  PetscCall(par_log_event("emu_fwd_bwd", &ev_step));
-  PetscCall(par_log_event("grad_allreduce", &ev_reduce));
-  PetscCall(par_log_event("emu_validate", &ev_val));
   PetscCall(emu_data_load(ctx, c->train, &tr));
   PetscCall(emu_data_load(ctx, c->val, &va));
   /* An emulator learns one CHEMPY model: training and validation rows must come from the same. */
@@ -278,100 +256,34 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   PetscCall(opt_create(c->optimizer, e->mlp->nparams, &o));
   o->lr = c->lr;
   o->weight_decay = c->weight_decay;
-  PetscCall(PetscMalloc1(HIST_NCOL * (c->epochs + 1), &hist));
-  PetscBool resume = c->resume;
-  if (resume) { /* a requeued job may not have got as far as its first checkpoint */
-    char ck[PETSC_MAX_PATH_LEN + 8];
-    PetscInt have = 1;
-    PetscCall(PetscSNPrintf(ck, sizeof(ck), "%s.ckpt", c->out));
-    if (ctx->rank == 0) have = access(ck, F_OK) == 0;
-    PetscCallMPI(MPI_Bcast(&have, 1, MPIU_INT, 0, ctx->comm));
-    if (!have) PetscCall(PetscPrintf(ctx->comm, "note: -resume: no checkpoint %s; starting from scratch\n", ck));
-    resume = have ? PETSC_TRUE : PETSC_FALSE;
-  }
-  if (resume) {
-    PetscCall(emu_checkpoint_read(c, config, e, o, &epoch0, hist));
-    PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", epoch0));
-  } else {
-    PetscCall(par_column_stats(ctx, tr.theta, tr.nloc, CS_NPARAM, e->in_mean, e->in_sd));
-    PetscCall(par_column_stats(ctx, tr.abund, tr.nloc, CS_NELEM, e->out_mean, e->out_sd));
-    PetscCall(mlp_init(e->mlp, (uint64_t)c->seed));
-  }
-  /* Standardise this rank's shard once. */
-  PetscCall(PetscMalloc2(tr.nloc * CS_NPARAM + 1, &x, tr.nloc * CS_NELEM + 1, &y));
-  emu_standardise_in(e, tr.theta, (size_t)tr.nloc, x);
-  for (PetscInt i = 0; i < tr.nloc; i++)
-    for (int k = 0; k < CS_NELEM; k++)
-      y[i * CS_NELEM + k] = (tr.abund[i * CS_NELEM + k] - e->out_mean[k]) / e->out_sd[k];
-  PetscCall(batcher_create(tr.N, tr.g0, tr.nloc, c->batch, (uint64_t)c->seed, &bt));
-  double *xb, *yb;
-  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &xb, c->batch * CS_NELEM, &yb, c->batch * CS_NELEM,
-                         &yhat, c->batch * CS_NELEM, &dy));
-  double t_start = cs_wtime();
-  for (PetscInt epoch = epoch0 + 1; epoch <= c->epochs; epoch++) {
-    double t0 = cs_wtime(), sse = 0;
-    batcher_shuffle(&bt, (uint64_t)c->seed, epoch);
-    PetscInt nb = batcher_nbatches(&bt);
-    for (PetscInt b = 0; b < nb; b++) {
-      PetscInt ng, n = batcher_local(&bt, b, local, &ng);
-      PetscCall(PetscLogEventBegin(ev_step, 0, 0, 0, 0));
-      memset(e->mlp->grads, 0, e->mlp->nparams * sizeof(double));
-      if (n > 0) {
-        for (PetscInt i = 0; i < n; i++) {
-          memcpy(xb + i * CS_NPARAM, x + local[i] * CS_NPARAM, CS_NPARAM * sizeof(double));
-          memcpy(yb + i * CS_NELEM, y + local[i] * CS_NELEM, CS_NELEM * sizeof(double));
-        }
-        mlp_forward(e->mlp, xb, (int)n, yhat);
-        double scale = 2.0 / ((double)ng * CS_NELEM); /* d(mean squared error)/d yhat */
-        for (PetscInt i = 0; i < n * CS_NELEM; i++) {
-          double d = yhat[i] - yb[i];
-          sse += d * d;
-          dy[i] = scale * d;
-        }
-        mlp_backward(e->mlp, dy, (int)n);
-      }
-      PetscCall(PetscLogEventEnd(ev_step, 0, 0, 0, 0));
-      PetscCall(PetscLogEventBegin(ev_reduce, 0, 0, 0, 0));
-      PetscCall(par_allreduce_sum(ctx, e->mlp->grads, (PetscInt)e->mlp->nparams));
-      PetscCall(PetscLogEventEnd(ev_reduce, 0, 0, 0, 0));
-      opt_step(o, e->mlp->params, e->mlp->grads);
-    }
-    PetscCall(par_allreduce_sum(ctx, &sse, 1));
-    double t_train = cs_wtime() - t0;
-    EmuValResult vr;
-    PetscCall(PetscLogEventBegin(ev_val, 0, 0, 0, 0));
-    opt_eval_mode(o, e->mlp->params);
-    PetscCall(emu_validate(ctx, e, &va, PETSC_FALSE, &vr, NULL));
-    opt_train_mode(o, e->mlp->params);
-    PetscCall(PetscLogEventEnd(ev_val, 0, 0, 0, 0));
-    double w = 0;
-    for (size_t k = 0; k < e->mlp->nparams; k++) w += e->mlp->params[k];
-    if (!(isfinite(sse) && isfinite(vr.loss) && isfinite(w))) {
-      char msg[256]; /* snprintf: PETSc's printf writes nan as "nan." */
-      snprintf(msg, sizeof(msg),
-               "train-emulator: epoch %d: %s is not finite (train_loss %g, val_loss %g): training diverged; likely "
-               "cause: -lr %g too large",
-               (int)epoch, isfinite(w) ? "the loss" : "a weight", sse / ((double)tr.N * CS_NELEM), vr.loss,
-               (double)c->lr);
-      SETERRQ(ctx->comm, PETSC_ERR_FP, "%s", msg);
-    }
-    double *h = hist + HIST_NCOL * (epoch - 1);
-    h[0] = (double)epoch;
-    h[1] = sse / ((double)tr.N * CS_NELEM);
-    h[2] = vr.loss;
-    h[3] = vr.median_dex;
-    h[4] = t_train;
-    double per = (cs_wtime() - t_start) / (double)(epoch - epoch0);
-    PetscCall(PetscPrintf(ctx->comm,
-                          "epoch %3" PetscInt_FMT
-                          "  train_loss %.6e  val_loss %.6e  val_median_dex %.5f  %.2f s  (%.0f rows/s, ETA %.0f s)\n",
-                          epoch, h[1], h[2], h[3], t_train, (double)tr.N / t_train, per * (double)(c->epochs - epoch)));
-    if (ctx->rank == 0) PetscCall(emu_checkpoint_write(c, config, e, o, epoch, hist));
-  }
-  /* Final model at the evaluation point, with the validation report. */
-  opt_eval_mode(o, e->mlp->params);
+  EmuFit fit = {.ctx = ctx, .c = c, .e = e, .tr = &tr, .va = &va};
+  PetscCall(PetscMalloc2(tr.nloc * CS_NPARAM + 1, &fit.x, tr.nloc * CS_NELEM + 1, &fit.y));
+  PetscCall(PetscMalloc4(c->batch * CS_NPARAM, &fit.xb, c->batch * CS_NELEM, &fit.yb, c->batch * CS_NELEM, &fit.yhat,
+                         c->batch * CS_NELEM, &fit.dy));
+  TrainModel m = {e->mlp->nparams, e->mlp->params,   e->mlp->grads, &fit,        emu_fit_start, NULL,
+                  emu_fit_batch,   emu_fit_validate, emu_fit_write, emu_fit_read};
+  TrainSpec s = {.command = "train-emulator",
+                 .out = c->out,
+                 .group = "emulator",
+                 .config = config,
+                 .ntrain = tr.N,
+                 .g0 = tr.g0,
+                 .nloc = tr.nloc,
+                 .batch = c->batch,
+                 .max_epochs = c->epochs,
+                 .seed = c->seed,
+                 .epochs_option = "-epochs",
+                 .loss_norm = (double)tr.N * CS_NELEM,
+                 .nmetric = 2,
+                 .hist_names = hist_names,
+                 .fmt = hist_fmt,
+                 .rows = "rows",
+                 .resume = c->resume};
+  PetscCall(train_run(ctx, &s, &m, o, &res));
+  double *hist = res.hist;
+  /* The final model (at the evaluation point), with the validation report. */
   EmuValResult vr;
-  PetscCall(emu_validate(ctx, e, &va, PETSC_TRUE, &vr, ctx->rank == 0 ? c->out : NULL));
+  PetscCall(emu_validate(ctx, e, &va, PETSC_TRUE, &vr));
   PetscCall(PetscPrintf(
       ctx->comm,
       "validation (%" PetscInt_FMT " rows): |error| in dex and absolute percentage error, quartiles 25/50/75\n", va.N));
@@ -396,16 +308,15 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
     PetscCall(emu_write_h5(e, &f, "/emulator"));
     PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, c->epochs, HIST_NCOL, hist_names, hist));
     PetscCall(h5_table_write(&f, "validation", H5T_NATIVE_DOUBLE, CS_NELEM, 6, vnames, tab));
-    PetscCall(h5_attr_write_str(&f, "validation", "rows", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
+    PetscCall(h5_attr_write_str(&f, "validation", "rows", cs_elem_list));
     PetscCall(h5_attr_write_double(&f, "validation", "median_abs_dex", 1, &vr.median_dex));
     PetscCall(h5_commit(&f));
-    PetscCall(emu_plot_cdf(c->out));
+    PetscCall(report_emulator_cdf(c->out, vr.cdf));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
   }
-  PetscCall(PetscFree5(local, xb, yb, yhat, dy));
+  PetscCall(PetscFree4(fit.xb, fit.yb, fit.yhat, fit.dy));
   PetscCall(PetscFree(hist));
-  PetscCall(PetscFree2(x, y));
-  PetscCall(batcher_destroy(&bt));
+  PetscCall(PetscFree2(fit.x, fit.y));
   PetscCall(opt_destroy(&o));
   PetscCall(emu_destroy(&e));
   PetscCall(emu_data_destroy(&tr));

@@ -1,21 +1,45 @@
 /* The inference command's engine. Each star's samples come from the stream
  * (seed, posterior, global star index), so the answer is the same for any
- * number of ranks; the only communication is one MPI_Allreduce of the
- * combination sums and one gather of the per-star Gaussians for the output. */
+ * number of ranks. Communication: the catalogue broadcast from rank 0, one
+ * all-reduce of the combination sums (and a few of counts and timings), and
+ * one gather of the per-star Gaussians for the output. */
 #include <chempysbi/cat.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/h5.h>
 #include <chempysbi/infer.h>
 #include <chempysbi/npe.h>
-#include <chempysbi/plot.h>
+#include <chempysbi/report.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Per-star record: usable flag (0 left out, 1 used, 2 used but outside the
- * training range, -keep_out_of_range), mean (6), sd (6), mu2 (2), S2 (4), acceptance rate. */
-enum { ST_FLAG = 0, ST_MEAN = 1, ST_SD = 7, ST_MU2 = 13, ST_S2 = 15, ST_ACC = 19, ST_NCOL = 20 };
+ * training range, -keep_out_of_range), posterior mean and sd of every parameter, mean (2) and
+ * covariance (2 x 2) of the globals, acceptance rate. */
+enum {
+  ST_FLAG = 0,
+  ST_MEAN = 1,
+  ST_SD = ST_MEAN + CS_NPARAM,
+  ST_MU2 = ST_SD + CS_NPARAM,
+  ST_S2 = ST_MU2 + 2,
+  ST_ACC = ST_S2 + 4,
+  ST_NCOL
+};
+
+/* The names of the per-star record's columns. */
+static void star_columns(char names[ST_NCOL][H5_NAME_LEN], const char *cols[ST_NCOL])
+{
+  snprintf(names[ST_FLAG], H5_NAME_LEN, "usable");
+  for (int k = 0; k < CS_NPARAM; k++) {
+    snprintf(names[ST_MEAN + k], H5_NAME_LEN, "mean_%s", cs_param_names[k]);
+    snprintf(names[ST_SD + k], H5_NAME_LEN, "sd_%s", cs_param_names[k]);
+  }
+  for (int k = 0; k < 2; k++) snprintf(names[ST_MU2 + k], H5_NAME_LEN, "mu_%s", cs_param_names[k]);
+  for (int k = 0; k < 4; k++) snprintf(names[ST_S2 + k], H5_NAME_LEN, "S_%d%d", k / 2, k % 2);
+  snprintf(names[ST_ACC], H5_NAME_LEN, "acceptance");
+  for (int k = 0; k < ST_NCOL; k++) cols[k] = names[k];
+}
 
 PetscErrorCode infer_config_default(InferConfig *c)
 {
@@ -35,7 +59,9 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
 {
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "infer: global parameters from a star catalogue", "infer");
-  PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-model", "posterior estimator file (.h5, from train-npe)", NULL, c->npe, c->npe,
+                               sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-npe", "synonym of -model", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
   PetscCall(PetscOptionsString("-stars", "star catalogue: CSV (Fe_H, C_Fe, ... columns) or HDF5 (/abundances)", NULL,
                                c->stars, c->stars, sizeof(c->stars), NULL));
   PetscCall(PetscOptionsString("-out", "result file (.h5); PNG plots are written beside it", NULL, c->out, c->out,
@@ -74,24 +100,12 @@ PetscErrorCode infer_set_from_options(MPI_Comm comm, InferConfig *c)
 /* Rank 0 reads the catalogue; every rank gets abundances, errors, missing reasons, usable flags and ids. */
 static PetscErrorCode load_catalogue(const ParCtx *ctx, const char *path, const CatOptions *o, Catalogue *cat)
 {
-  PetscInt ok = 1, n = 0;
+  PetscInt ok = 1;
   PetscFunctionBeginUser;
-  if (ctx->rank == 0) {
-    PetscErrorCode e = cat_read_opts(path, o, cat);
-    ok = e ? 0 : 1;
-    if (ok) n = cat->n;
-  }
-  PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_INT, 0, ctx->comm));
+  if (ctx->rank == 0) ok = cat_read_opts(path, o, cat) ? 0 : 1;
+  PetscCall(par_bcast_ints(ctx, &ok, 1));
   PetscCheck(ok, ctx->comm, PETSC_ERR_FILE_READ, "cannot read the star catalogue %s (see the message above)", path);
-  PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, ctx->comm));
-  if (ctx->rank != 0) PetscCall(cat_alloc(n, cat));
-  PetscCallMPI(MPI_Bcast(cat->abund, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->err, (int)(n * CS_NELEM), MPI_DOUBLE, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->missing, (int)(n * CS_NELEM), MPI_UNSIGNED_CHAR, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->err_present, CS_NELEM, MPIU_BOOL, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->ids, (int)(n * CAT_ID_LEN), MPI_CHAR, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(cat->usable, (int)n, MPIU_BOOL, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(&cat->nunusable, 1, MPIU_INT, 0, ctx->comm));
+  PetscCall(par_bcast_catalogue(ctx, cat));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -109,79 +123,17 @@ static const char *missing_list(const Catalogue *cat, PetscInt i)
   return buf;
 }
 
-static PetscErrorCode plot_results(const char *out, const CombineResult *run, PetscInt n, const CombineResult *r,
-                                   const double mu0[2])
-{
-  char dat[PETSC_MAX_PATH_LEN + 16], png[PETSC_MAX_PATH_LEN + 16], body[4 * PETSC_MAX_PATH_LEN];
-  FILE *fp;
-  PetscFunctionBeginUser;
-  if (!plot_available()) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.running.dat", out));
-  fp = fopen(dat, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
-  for (PetscInt k = 0; k < n; k++)
-    if (run[k].pd)
-      fprintf(fp, "%" PetscInt_FMT " %.8g %.8g %.8g %.8g\n", k + 1, run[k].mean[0], run[k].sd[0], run[k].mean[1],
-              run[k].sd[1]);
-  fclose(fp);
-  /* Running estimate (paper Fig. 5). */
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.running.png", out));
-  PetscCall(
-      PetscSNPrintf(body, sizeof(body),
-                    "set multiplot layout 2,1\nset logscale x\nset grid\nset xlabel 'number of stars'\n"
-                    "set ylabel 'alpha_IMF'\nplot '%s' using 1:($2-$3):($2+$3) with filledcurves lc rgb '#a0c0ff' "
-                    "title '1 sd', '' using 1:2 with lines lw 2 lc rgb '#0030a0' title 'combined mean', %.6g lw 2 "
-                    "dt 2 lc rgb 'black' title 'prior mean'\n"
-                    "set ylabel 'log10_N_Ia'\nplot '%s' using 1:($4-$5):($4+$5) with filledcurves lc rgb "
-                    "'#ffc0a0' title '1 sd', '' using 1:4 with lines lw 2 lc rgb '#a03000' title 'combined "
-                    "mean', %.6g lw 2 dt 2 lc rgb 'black' title 'prior mean'\nunset multiplot",
-                    dat, mu0[0], dat, mu0[1]));
-  PetscCall(plot_png(png, 1000, 700, body));
-  remove(dat);
-  if (r->pd) {
-    /* Joint 1-3 sigma ellipses (Fig. 6): mean + k L (cos t, sin t), L the Cholesky factor of cov. */
-    double l00 = sqrt(r->cov[0]), l10 = r->cov[2] / l00, l11 = sqrt(PetscMax(r->cov[3] - l10 * l10, 0));
-    PetscCall(PetscSNPrintf(png, sizeof(png), "%s.ellipse.png", out));
-    PetscCall(PetscSNPrintf(body, sizeof(body),
-                            "set parametric\nset trange [0:2*pi]\nset grid\nset samples 200\n"
-                            "set xlabel 'alpha_IMF'\nset ylabel 'log10_N_Ia'\n"
-                            "set title 'combined posterior of %.0f stars: 1, 2, 3 sigma'\n"
-                            "fx(t,k) = %.10g + k*%.10g*cos(t)\nfy(t,k) = %.10g + k*(%.10g*cos(t) + %.10g*sin(t))\n"
-                            "plot for [k=1:3] fx(t,k), fy(t,k) with lines lw 2 title sprintf('%%d sigma', k)",
-                            r->n, r->mean[0], l00, r->mean[1], l10, l11));
-    PetscCall(plot_png(png, 800, 700, body));
-  }
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode write_output(const InferConfig *c, const Catalogue *cat, const double *stars,
                                    const CombineResult *r, const CombineResult *run, PetscInt nrun)
 {
   H5File f;
-  static const char *const cols[ST_NCOL] = {"usable",
-                                            "mean_alpha_IMF",
-                                            "mean_log10_N_Ia",
-                                            "mean_log10_SFE",
-                                            "mean_log10_SFR_peak",
-                                            "mean_x_out",
-                                            "mean_birth_time_Gyr",
-                                            "sd_alpha_IMF",
-                                            "sd_log10_N_Ia",
-                                            "sd_log10_SFE",
-                                            "sd_log10_SFR_peak",
-                                            "sd_x_out",
-                                            "sd_birth_time_Gyr",
-                                            "mu_alpha_IMF",
-                                            "mu_log10_N_Ia",
-                                            "S_00",
-                                            "S_01",
-                                            "S_10",
-                                            "S_11",
-                                            "acceptance"};
   static const char *const rcols[7] = {"n_stars",       "mean_alpha_IMF", "sd_alpha_IMF",     "mean_log10_N_Ia",
                                        "sd_log10_N_Ia", "corr",           "positive_definite"};
   double res[8], *rr;
+  static char names[ST_NCOL][H5_NAME_LEN];
+  const char *cols[ST_NCOL];
   PetscFunctionBeginUser;
+  star_columns(names, cols);
   PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
   PetscCall(h5_write_provenance(&f, "infer"));
   PetscCall(h5_attr_write_str(&f, "/", "npe_file", c->npe));
@@ -310,7 +262,7 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
   PetscInt ntot;
   PetscCall(par_gather_doubles(ctx, mine, (hi - lo) * ST_NCOL, &all, &ntot));
   double tmax = t_local;
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &tmax, 1, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscCall(par_allreduce_max(ctx, &tmax, 1));
   PetscCall(PetscPrintf(ctx->comm,
                         "infer: %" PetscInt_FMT " stars x %" PetscInt_FMT
                         " samples in %.3f s on %d ranks (%.2f ms per star per rank)\n",
@@ -346,7 +298,7 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
     if (c->out[0]) {
       PetscCall(write_output(c, cat, all, r, run, nu));
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
-      if (c->plots && nu > 0) PetscCall(plot_results(c->out, run, nu, r, mu0));
+      if (c->plots && nu > 0) PetscCall(report_infer_plots(c->out, run, nu, r, mu0));
     }
     PetscCall(PetscFree3(mu2, S2, run));
   }

@@ -10,11 +10,11 @@ PetscErrorCode mock_star(MockSpec *m, PetscInt i, double out[MK_NOUT])
   PetscFunctionBeginUser;
   for (int a = 0; a < MOCK_MAX_ATTEMPTS && st != GCE_OK; a++) {
     prior_sample(&m->prior, m->seed, RNG_MOCK, (uint64_t)i + ((uint64_t)a << 32), out + MK_TH);
-    out[MK_TH + 0] = m->alpha;
-    out[MK_TH + 1] = m->nia;
+    out[MK_TH + CS_alpha_IMF] = m->alpha;
+    out[MK_TH + CS_log10_N_Ia] = m->nia;
     if (m->emu) {
       /* The emulator is trusted only where CHEMPY accepts: the same 5% SFR rule. */
-      st = gce_sfr_rule_accepts(out[MK_TH + 3], out[MK_TH + 5]) ? GCE_OK : GCE_REJ_SFR;
+      st = gce_sfr_rule_accepts(out[MK_TH + CS_log10_SFR_peak], out[MK_TH + CS_birth_time_Gyr]) ? GCE_OK : GCE_REJ_SFR;
       if (st == GCE_OK) emu_predict(m->emu, out + MK_TH, 1, out + MK_CLEAN);
     } else
       PetscCall(gce_run(m->work, out + MK_TH, out + MK_CLEAN, &st, NULL));

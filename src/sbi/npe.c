@@ -10,16 +10,16 @@
 #include <string.h>
 
 #define NPE_CHUNK   4096
-#define NPE_LP_ROWS 2048 /* rows per maf_log_prob call in npe_log_prob */
+#define NPE_LP_ROWS 2048 /* rows per estimator_log_prob call in npe_log_prob */
 
 int npe_context_size(NpeKind kind) { return kind == NPE_CONDITIONED ? 3 * CS_NELEM : CS_NELEM; }
 
-PetscErrorCode npe_create_kind(NpeKind kind, PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe)
+/* Everything but the estimator. */
+static PetscErrorCode npe_alloc(NpeKind kind, Npe **npe)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscNew(npe));
   (*npe)->kind = kind;
-  PetscCall(maf_create(CS_NPARAM, npe_context_size(kind), (int)K, (int)H, (int)nblocks, max_batch, &(*npe)->maf));
   (*npe)->chunk = NPE_CHUNK;
   PetscCall(PetscMalloc3(NPE_CHUNK * CS_NPARAM, &(*npe)->zbuf, NPE_CHUNK * CS_NPARAM, &(*npe)->tbuf,
                          NPE_LP_ROWS * NPE_CTX_MAX, &(*npe)->cbuf));
@@ -28,6 +28,22 @@ PetscErrorCode npe_create_kind(NpeKind kind, PetscInt K, PetscInt H, PetscInt nb
   obs_fixed(0.05, &(*npe)->obs);
   (*npe)->noise = 0.05;
   PetscCall(prior_init(PRIOR_GAUSS, &(*npe)->prior));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode npe_create_estimator(NpeKind kind, const char *estimator, const PetscInt *arch, int max_batch, Npe **npe)
+{
+  PetscFunctionBeginUser;
+  PetscCall(npe_alloc(kind, npe));
+  PetscCall(estimator_create(estimator, CS_NPARAM, npe_context_size(kind), max_batch, arch, &(*npe)->est));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode npe_create_kind(NpeKind kind, PetscInt K, PetscInt H, PetscInt nblocks, int max_batch, Npe **npe)
+{
+  const PetscInt arch[3] = {K, H, nblocks};
+  PetscFunctionBeginUser;
+  PetscCall(npe_create_estimator(kind, "maf", arch, max_batch, npe));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -42,7 +58,7 @@ PetscErrorCode npe_destroy(Npe **npe)
 {
   PetscFunctionBeginUser;
   if (!*npe) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(maf_destroy(&(*npe)->maf));
+  PetscCall(estimator_destroy(&(*npe)->est));
   PetscCall(PetscFree3((*npe)->zbuf, (*npe)->tbuf, (*npe)->cbuf));
   PetscCall(PetscFree(*npe));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -50,22 +66,14 @@ PetscErrorCode npe_destroy(Npe **npe)
 
 PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
 {
-  char name[256];
-  const Maf *m = npe->maf;
-  PetscInt arch[5] = {m->D, m->C, m->K, m->H, m->nblocks}, kind = npe->prior.kind, *perm;
+  PetscInt kind = npe->prior.kind;
   double pr[4 * CS_NPARAM];
   hid_t g;
-  int rank;
   PetscFunctionBeginUser;
   if (!h5_exists(f, group)) {
     H5Call(g = H5Gcreate2(f->id, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     H5Call(H5Gclose(g));
   }
-  PetscCall(h5_attr_write_int(f, group, "D_C_K_H_blocks", 5, arch));
-  PetscCall(PetscMalloc1(m->K * m->D, &perm));
-  for (int i = 0; i < m->K * m->D; i++) perm[i] = m->perm[i];
-  PetscCall(h5_attr_write_int(f, group, "permutations", m->K * m->D, perm));
-  PetscCall(PetscFree(perm));
   PetscCall(h5_attr_write_double(f, group, "theta_mean", CS_NPARAM, npe->th_mean));
   PetscCall(h5_attr_write_double(f, group, "theta_sd", CS_NPARAM, npe->th_sd));
   PetscCall(h5_attr_write_double(f, group, "x_mean", CS_NELEM, npe->x_mean));
@@ -84,9 +92,8 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
   PetscCall(h5_attr_write_int(f, group, "prior_kind", 1, &kind));
   prior_pack(&npe->prior, pr);
   PetscCall(h5_attr_write_double(f, group, "prior_mean_sd_lo_hi", 4 * CS_NPARAM, pr));
-  PetscCall(
-      h5_attr_write_str(f, group, "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
-  PetscCall(h5_attr_write_str(f, group, "observables", "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"));
+  PetscCall(h5_attr_write_str(f, group, "parameters", cs_param_list));
+  PetscCall(h5_attr_write_str(f, group, "observables", cs_elem_list));
   if (npe->has_range) {
     PetscCall(h5_attr_write_double(f, group, "x_range_lo", CS_NELEM, npe->x_lo));
     PetscCall(h5_attr_write_double(f, group, "x_range_hi", CS_NELEM, npe->x_hi));
@@ -95,27 +102,26 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
                           "per observable: 0.1% and 99.9% quantiles of the noisy training simulations, widened by "
                           "5 noise sd; infer leaves out stars outside it (-keep_out_of_range keeps them)"));
   }
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCallMPI(MPI_Comm_rank(f->comm, &rank));
-  PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)m->nparams, 0, NULL));
-  PetscCall(
-      h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)m->nparams : 0, m->params, PETSC_TRUE));
+  PetscCall(estimator_write_h5(npe->est, f, group));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, Npe **npe)
 {
   H5File f;
-  PetscInt arch[5], kind, n, nc, *perm;
+  PetscInt kind;
   double pr[4 * CS_NPARAM], want[4 * CS_NPARAM];
-  char buf[256], name[256];
+  char buf[256];
   PetscFunctionBeginUser;
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
   PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: no NPE (group %s missing): is this an npe file?", path, group);
   PetscCall(h5_attr_read_str(&f, group, "observables", buf, sizeof(buf)));
-  PetscCheck(!strcmp(buf, "C_Fe,Fe_H,He_Fe,Mg_Fe,N_Fe,Ne_Fe,O_Fe,Si_Fe"), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: NPE was made for observables %s, not this program's element set", path, buf);
+  PetscCheck(!strcmp(buf, cs_elem_list), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: NPE was made for observables %s, this program's are %s", path, buf, cs_elem_list);
+  PetscCall(h5_attr_read_str(&f, group, "parameters", buf, sizeof(buf)));
+  PetscCheck(!strcmp(buf, cs_param_list), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: NPE was made for parameters %s, this program's are %s", path, buf, cs_param_list);
   NpeKind kind_npe = NPE_FIXED;
   if (h5_attr_exists(&f, group, "kind")) { /* files before the conditioned NPE have no kind: fixed noise */
     PetscCall(h5_attr_read_str(&f, group, "kind", buf, sizeof(buf)));
@@ -123,15 +129,8 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
                "%s: NPE kind '%s' is not fixed or conditioned", path, buf);
     kind_npe = strcmp(buf, "conditioned") ? NPE_FIXED : NPE_CONDITIONED;
   }
-  PetscCall(h5_attr_read_int(&f, group, "D_C_K_H_blocks", 5, arch));
-  PetscCheck(arch[0] == CS_NPARAM && arch[1] == npe_context_size(kind_npe), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: NPE has %" PetscInt_FMT " parameters and %" PetscInt_FMT " conditioner inputs, expected %d and %d",
-             path, arch[0], arch[1], CS_NPARAM, npe_context_size(kind_npe));
-  PetscCall(npe_create_kind(kind_npe, arch[2], arch[3], arch[4], max_batch, npe));
-  PetscCall(PetscMalloc1(arch[2] * arch[0], &perm));
-  PetscCall(h5_attr_read_int(&f, group, "permutations", arch[2] * arch[0], perm));
-  for (PetscInt i = 0; i < arch[2] * arch[0]; i++) (*npe)->maf->perm[i] = (int)perm[i];
-  PetscCall(PetscFree(perm));
+  PetscCall(npe_alloc(kind_npe, npe));
+  PetscCall(estimator_read_h5(&f, path, group, CS_NPARAM, npe_context_size(kind_npe), max_batch, &(*npe)->est));
   PetscCall(h5_attr_read_double(&f, group, "theta_mean", CS_NPARAM, (*npe)->th_mean));
   PetscCall(h5_attr_read_double(&f, group, "theta_sd", CS_NPARAM, (*npe)->th_sd));
   PetscCall(h5_attr_read_double(&f, group, "x_mean", CS_NELEM, (*npe)->x_mean));
@@ -164,12 +163,6 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
     PetscCall(h5_attr_read_double(&f, group, "x_range_hi", CS_NELEM, (*npe)->x_hi));
     (*npe)->has_range = PETSC_TRUE;
   }
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCall(h5_table_info(&f, name, &n, &nc));
-  PetscCheck(n == (PetscInt)(*npe)->maf->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: %s has %" PetscInt_FMT " values, the architecture needs %zu", path, name, n, (*npe)->maf->nparams);
-  PetscCall(h5_table_read_rows(&f, name, H5T_NATIVE_DOUBLE, 0, n, (*npe)->maf->params, PETSC_FALSE));
-  maf_apply_masks((*npe)->maf);
   PetscCall(h5_close(&f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -209,22 +202,22 @@ PetscBool npe_context(const Npe *npe, const double *x, const double *sigma, doub
 void npe_log_prob_ctx(Npe *npe, const double *theta, const double *ctx, int n, double *logp)
 {
   double *t = npe->tbuf, logsd = 0;
-  const int C = npe->maf->C;
+  const int C = npe->est->C;
   for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
-  int mb = npe->maf->max_batch < NPE_LP_ROWS ? npe->maf->max_batch : NPE_LP_ROWS; /* tbuf holds 4096 rows */
+  int mb = npe->est->max_batch < NPE_LP_ROWS ? npe->est->max_batch : NPE_LP_ROWS; /* tbuf holds 4096 rows */
   for (int i0 = 0; i0 < n; i0 += mb) {
     int m = n - i0 < mb ? n - i0 : mb;
     for (int i = 0; i < m; i++)
       for (int k = 0; k < CS_NPARAM; k++)
         t[i * CS_NPARAM + k] = (theta[(i0 + i) * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
-    maf_log_prob(npe->maf, t, ctx + (size_t)i0 * C, m, logp + i0);
+    estimator_log_prob(npe->est, t, ctx + (size_t)i0 * C, m, logp + i0);
     for (int i = 0; i < m; i++) logp[i0 + i] -= logsd;
   }
 }
 
 void npe_log_prob(Npe *npe, const double *theta, const double *x, int n, double *logp)
 {
-  const int C = npe->maf->C;
+  const int C = npe->est->C;
   for (int i0 = 0; i0 < n; i0 += NPE_LP_ROWS) {
     int m = n - i0 < NPE_LP_ROWS ? n - i0 : NPE_LP_ROWS;
     for (int i = 0; i < m; i++)
@@ -264,7 +257,7 @@ PetscErrorCode npe_sample_ctx(Npe *npe, const double *c, PetscInt n, uint64_t se
     size_t m = (size_t)PetscMin(PetscMin((PetscInt)npe->chunk, max_draws - st->drawn),
                                 (n - st->accepted) + (n - st->accepted) / 8 + 16);
     for (size_t i = 0; i < m * CS_NPARAM; i++) npe->zbuf[i] = rng_normal(&r);
-    maf_sample(npe->maf, c, npe->zbuf, m, npe->tbuf);
+    estimator_sample(npe->est, c, npe->zbuf, m, npe->tbuf);
     st->drawn += (PetscInt)m;
     for (size_t i = 0; i < m && st->accepted < n; i++) {
       double *t = npe->tbuf + i * CS_NPARAM, *o = theta + st->accepted * CS_NPARAM;

@@ -1,15 +1,15 @@
 /* NPE training loop (sbi's defaults: Adam, lr 5e-4, batch 50, 10% validation,
  * stop after 20 epochs without improvement, gradient norm clipped at 5, best
- * model kept). Each rank simulates its own rows with the emulator. */
-#include <chempysbi/batch.h>
+ * model kept), run by the shared trainer (src/sbi/train.c). Each rank
+ * simulates its own rows with the emulator. */
 #include <chempysbi/emu.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/npe_train.h>
 #include <chempysbi/opt.h>
+#include <chempysbi/train.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 PetscErrorCode npe_train_config_default(NpeTrainConfig *c)
 {
@@ -29,6 +29,7 @@ PetscErrorCode npe_train_config_default(NpeTrainConfig *c)
   c->clip = 5.0;
   c->kind = NPE_FIXED;
   obs_fixed(c->noise, &c->obs);
+  PetscCall(PetscStrncpy(c->estimator, "maf", sizeof(c->estimator)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -37,7 +38,9 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   char range[64] = "0.01,0.2", drop[256] = "";
   PetscReal p_missing = 0.2, p_drop = 0.5;
   PetscBool set_range = PETSC_FALSE, set_pm = PETSC_FALSE, set_drop = PETSC_FALSE;
+  char names[128];
   PetscFunctionBeginUser;
+  estimator_names(names, sizeof(names));
   PetscOptionsBegin(comm, NULL, "train-npe: train the neural posterior estimator", "train-npe");
   PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5) that simulates the training data", NULL,
                                c->emulator, c->emulator, sizeof(c->emulator), NULL));
@@ -54,6 +57,7 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscCall(PetscOptionsReal("-val_fraction", "fraction of simulations held out for validation", NULL, c->val_fraction,
                              &c->val_fraction, NULL));
   PetscCall(PetscOptionsReal("-clip", "gradient norm clip (0 = none)", NULL, c->clip, &c->clip, NULL));
+  PetscCall(PetscOptionsString("-estimator", names, NULL, c->estimator, c->estimator, sizeof(c->estimator), NULL));
   PetscCall(PetscOptionsInt("-transforms", "MAF transforms", NULL, c->transforms, &c->transforms, NULL));
   PetscCall(PetscOptionsInt("-hidden_features", "hidden units per MADE layer", NULL, c->hidden, &c->hidden, NULL));
   PetscCall(
@@ -100,6 +104,8 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
   PetscCheck(c->val_fraction > 0 && c->val_fraction < 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-val_fraction must be in (0, 1)");
+  PetscCheck(estimator_find(c->estimator), comm, PETSC_ERR_ARG_WRONG, "-estimator %s: expected one of %s", c->estimator,
+             names);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -156,7 +162,7 @@ static PetscErrorCode x_stats(const ParCtx *ctx, const double *x, PetscInt n, do
 static void standardise(const Npe *npe, PetscInt n, const double *th, const double *x, const double *sig, double *ths,
                         double *xs)
 {
-  const int C = npe->maf->C;
+  const int C = npe->est->C;
   for (PetscInt i = 0; i < n; i++) {
     for (int k = 0; k < CS_NPARAM; k++)
       ths[i * CS_NPARAM + k] = (th[i * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
@@ -168,14 +174,14 @@ static void standardise(const Npe *npe, PetscInt n, const double *th, const doub
 static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, const double *ths, const double *xs,
                           double *out)
 {
-  int mb = npe->maf->max_batch;
+  int mb = npe->est->max_batch;
   double s = 0, logsd = 0, *lp;
   PetscFunctionBeginUser;
   for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
   PetscCall(PetscMalloc1(mb, &lp));
   for (PetscInt i0 = 0; i0 < n; i0 += mb) {
     int m = (int)PetscMin(mb, n - i0);
-    maf_log_prob(npe->maf, ths + i0 * CS_NPARAM, xs + i0 * npe->maf->C, m, lp);
+    estimator_log_prob(npe->est, ths + i0 * CS_NPARAM, xs + i0 * npe->est->C, m, lp);
     for (int i = 0; i < m; i++) s -= lp[i] - logsd;
   }
   PetscCall(PetscFree(lp));
@@ -186,11 +192,7 @@ static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, c
 
 #define HIST_NCOL 4
 static const char *const hist_names[HIST_NCOL] = {"epoch", "train_nll", "val_nll", "seconds"};
-
-typedef struct {
-  PetscInt epoch, since_best;
-  double best_val;
-} NpeState;
+static const char *const hist_fmt[HIST_NCOL - 2] = {"%.5f", "%.5f"};
 
 static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char *s, size_t len)
 {
@@ -204,6 +206,10 @@ static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char
                           ";seed=%" PetscInt_FMT ";fresh=%d;patience=%" PetscInt_FMT,
                           c->emulator, id, c->n, (double)c->noise, c->batch, (double)c->lr, (double)c->val_fraction,
                           (double)c->clip, c->transforms, c->hidden, c->blocks, c->seed, (int)c->fresh, c->patience));
+  if (strcmp(c->estimator, "maf")) { /* a MAF's config stays as before, so its checkpoints resume */
+    PetscCall(PetscStrlcat(s, ";estimator=", len));
+    PetscCall(PetscStrlcat(s, c->estimator, len));
+  }
   if (c->kind == NPE_CONDITIONED) { /* fixed-noise configs stay as before, so their checkpoints resume */
     char more[384], drop[256];
     obs_elements_string(c->obs.drop, drop, sizeof(drop));
@@ -214,76 +220,92 @@ static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ckpt_write(const NpeTrainConfig *c, const char *config, Npe *npe, const double *best, Opt *o,
-                                 const NpeState *s, const double *hist)
-{
-  H5File f;
-  char path[PETSC_MAX_PATH_LEN];
-  PetscInt iv[3] = {s->epoch, s->since_best, (PetscInt)o->step};
-  PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
-  PetscCall(h5_create(PETSC_COMM_SELF, path, &f));
-  PetscCall(h5_write_provenance(&f, "train-npe checkpoint"));
-  PetscCall(h5_attr_write_str(&f, "/", "config", config));
-  PetscCall(h5_attr_write_int(&f, "/", "epoch_since_best_step", 3, iv));
-  PetscCall(h5_attr_write_double(&f, "/", "best_val", 1, &s->best_val));
-  PetscCall(npe_write_h5(npe, &f, "/npe"));
-  PetscCall(h5_table_write(&f, "best_params", H5T_NATIVE_DOUBLE, (PetscInt)npe->maf->nparams, 0, NULL, best));
-  PetscCall(h5_table_write(&f, "opt_state", H5T_NATIVE_DOUBLE, (PetscInt)o->nstate, 0, NULL, o->state));
-  if (s->epoch > 0) PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, s->epoch, HIST_NCOL, hist_names, hist));
-  PetscCall(h5_commit(&f));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+/* The flow as a TrainModel: maximum likelihood on standardised simulations. */
+typedef struct {
+  const ParCtx *ctx;
+  const NpeTrainConfig *c;
+  Npe *npe;
+  Emulator *emu;
+  PetscInt nl, nv, ntr, nval, tlo, thi;
+  double *th, *x, *sig, *ths, *xs;      /* this rank's training simulations, raw and standardised */
+  double *vth, *vx, *vsig, *vths, *vxs; /* and validation simulations */
+  double *tb, *cb, *lp, *dl;            /* one batch */
+  double logsd;                         /* log |d theta_std / d theta|: the nll in original units */
+} NpeFit;
 
-static PetscErrorCode ckpt_read(const NpeTrainConfig *c, const char *config, Npe *npe, double *best, Opt *o,
-                                NpeState *s, double *hist)
+static PetscErrorCode npe_fit_start(void *p, PetscBool resumed)
 {
-  H5File f;
-  char path[PETSC_MAX_PATH_LEN];
-  PetscInt iv[3];
+  NpeFit *t = p;
+  Npe *npe = t->npe;
   PetscFunctionBeginUser;
-  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", c->out));
-  PetscCall(h5_open_checkpoint(path, config, &f));
-  PetscCall(h5_attr_read_int(&f, "/", "epoch_since_best_step", 3, iv));
-  PetscCall(h5_attr_read_double(&f, "/", "best_val", 1, &s->best_val));
-  s->epoch = iv[0];
-  s->since_best = iv[1];
-  o->step = iv[2];
-  /* The history buffer holds -max_epochs rows, and -max_epochs is not part of the config. */
-  PetscCheck(s->epoch >= 0 && s->epoch <= c->max_epochs, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
-             "%s: checkpoint is at epoch %" PetscInt_FMT ", beyond -max_epochs %" PetscInt_FMT, path, s->epoch,
-             c->max_epochs);
-  PetscCall(h5_table_read_rows(&f, "npe/params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, npe->maf->params,
-                               PETSC_FALSE));
-  PetscCall(h5_attr_read_double(&f, "/npe", "theta_mean", CS_NPARAM, npe->th_mean));
-  PetscCall(h5_attr_read_double(&f, "/npe", "theta_sd", CS_NPARAM, npe->th_sd));
-  PetscCall(h5_attr_read_double(&f, "/npe", "x_mean", CS_NELEM, npe->x_mean));
-  PetscCall(h5_attr_read_double(&f, "/npe", "x_sd", CS_NELEM, npe->x_sd));
-  PetscCall(
-      h5_table_read_rows(&f, "best_params", H5T_NATIVE_DOUBLE, 0, (PetscInt)npe->maf->nparams, best, PETSC_FALSE));
-  PetscCall(h5_table_read_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_FALSE));
-  if (s->epoch > 0) PetscCall(h5_table_read_rows(&f, "history", H5T_NATIVE_DOUBLE, 0, s->epoch, hist, PETSC_FALSE));
-  PetscCall(h5_close(&f));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* A diverged training (NaN or infinite loss or weights) stops with the epoch
- * and the likely cause, instead of saving a NaN model. */
-static PetscErrorCode npe_check_finite(const ParCtx *ctx, const NpeTrainConfig *c, const Npe *npe, PetscInt epoch,
-                                       double train, double val)
-{
-  double w = 0;
-  PetscFunctionBeginUser;
-  for (size_t k = 0; k < npe->maf->nparams; k++) w += npe->maf->params[k];
-  if (!(isfinite(train) && isfinite(val) && isfinite(w))) {
-    char msg[256]; /* snprintf: PETSc's printf writes nan as "nan." */
-    snprintf(msg, sizeof(msg),
-             "train-npe: epoch %d: %s is not finite (train_nll %g, val_nll %g): training diverged; likely cause: -lr "
-             "%g too large%s",
-             (int)epoch, isfinite(w) ? "the loss" : "a weight", train, val, (double)c->lr,
-             c->clip > 0 ? "" : " without gradient clipping (-clip 0)");
-    SETERRQ(ctx->comm, PETSC_ERR_FP, "%s", msg);
+  if (!resumed) {
+    PetscCall(par_column_stats(t->ctx, t->th, t->nl, CS_NPARAM, npe->th_mean, npe->th_sd));
+    if (t->c->kind == NPE_FIXED)
+      PetscCall(par_column_stats(t->ctx, t->x, t->nl, CS_NELEM, npe->x_mean, npe->x_sd));
+    else
+      PetscCall(x_stats(t->ctx, t->x, t->nl, npe->x_mean, npe->x_sd));
+    PetscCall(npe->est->ops->init(npe->est, (uint64_t)t->c->seed));
   }
+  standardise(npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs);
+  standardise(npe, t->nv, t->vth, t->vx, t->vsig, t->vths, t->vxs);
+  t->logsd = 0;
+  for (int k = 0; k < CS_NPARAM; k++) t->logsd += log(npe->th_sd[k]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode npe_fit_epoch_begin(void *p, PetscInt epoch)
+{
+  NpeFit *t = p;
+  PetscFunctionBeginUser;
+  if (t->c->fresh && epoch > 1) {
+    PetscCall(simulate_rows(t->c, t->emu, &t->npe->prior, epoch - 1, t->tlo, t->thi, t->th, t->x, t->sig));
+    standardise(t->npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode npe_fit_batch(void *p, const PetscInt *local, PetscInt n, PetscInt ng, double *loss)
+{
+  NpeFit *t = p;
+  Estimator *est = t->npe->est;
+  const int C = est->C;
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n; i++) {
+    memcpy(t->tb + i * CS_NPARAM, t->ths + local[i] * CS_NPARAM, sizeof(double) * CS_NPARAM);
+    memcpy(t->cb + i * C, t->xs + local[i] * C, sizeof(double) * C);
+  }
+  estimator_log_prob(est, t->tb, t->cb, (int)n, t->lp);
+  for (PetscInt i = 0; i < n; i++) {
+    *loss -= t->lp[i] - t->logsd;
+    t->dl[i] = -1.0 / (double)ng; /* gradient of the batch-mean negative log-likelihood */
+  }
+  estimator_backward(est, t->dl, (int)n);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode npe_fit_validate(void *p, double *metric)
+{
+  NpeFit *t = p;
+  PetscFunctionBeginUser;
+  PetscCall(nll(t->ctx, t->npe, t->nv, t->nval, t->vths, t->vxs, &metric[0]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode npe_fit_write(void *p, H5File *f)
+{
+  PetscFunctionBeginUser;
+  PetscCall(npe_write_h5(((NpeFit *)p)->npe, f, "/npe"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode npe_fit_read(void *p, H5File *f)
+{
+  Npe *npe = ((NpeFit *)p)->npe;
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_read_double(f, "/npe", "theta_mean", CS_NPARAM, npe->th_mean));
+  PetscCall(h5_attr_read_double(f, "/npe", "theta_sd", CS_NPARAM, npe->th_sd));
+  PetscCall(h5_attr_read_double(f, "/npe", "x_mean", CS_NELEM, npe->x_mean));
+  PetscCall(h5_attr_read_double(f, "/npe", "x_sd", CS_NELEM, npe->x_sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -292,24 +314,19 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   Emulator *emu;
   Npe *npe;
   Opt *o;
-  Batcher bt;
-  NpeState s = {0, 0, INFINITY};
+  TrainResult res;
   static char config[H5_CONFIG_LEN]; /* the -emulator path, its identity and every other field, never truncated */
   char chempy[512];
-  PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi,
-           *local;
-  double *th, *x, *ths, *xs, *sig, *vth, *vx, *vths, *vxs, *vsig, *best, *hist, *tb, *cb, *lp, *dl;
-  PetscLogEvent ev_step, ev_reduce;
+  PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi;
   PetscFunctionBeginUser;
-  PetscCall(par_log_event("maf_fwd_bwd", &ev_step));
-  PetscCall(par_log_event("grad_allreduce", &ev_reduce));
   PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
   /* The CHEMPY the emulator learnt is the NPE's simulator: recorded in npe.h5 for validate. */
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
-  PetscCall(npe_create_kind(c->kind, c->transforms, c->hidden, c->blocks, (int)PetscMax(c->batch, 1024), &npe));
+  const PetscInt arch[3] = {c->transforms, c->hidden, c->blocks};
+  PetscCall(npe_create_estimator(c->kind, c->estimator, arch, (int)PetscMax(c->batch, 1024), &npe));
   npe->obs = c->obs;
   npe->noise = c->kind == NPE_CONDITIONED ? sqrt(c->obs.lo * c->obs.hi) : c->noise;
-  const int C = npe->maf->C;
+  const int C = npe->est->C;
   PetscCall(config_string(ctx->comm, c, config, sizeof(config)));
   /* Sized by the options: checked before the allocations, naming them. */
   PetscCall(guard_memory(ctx->comm,
@@ -318,50 +335,35 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                          "-n, -batch, -max_epochs and the flow size"));
   par_block_range(ntr, ctx->rank, ctx->size, &tlo, &thi);
   par_block_range(nval, ctx->rank, ctx->size, &vlo, &vhi);
-  PetscInt nl = thi - tlo, nv = vhi - vlo;
-  PetscCall(PetscMalloc5(nl * CS_NPARAM + 1, &th, nl * CS_NELEM + 1, &x, nl * CS_NPARAM + 1, &ths, nl * C + 1, &xs,
-                         nl * CS_NELEM + 1, &sig));
-  PetscCall(PetscMalloc5(nv * CS_NPARAM + 1, &vth, nv * CS_NELEM + 1, &vx, nv * CS_NPARAM + 1, &vths, nv * C + 1, &vxs,
-                         nv * CS_NELEM + 1, &vsig));
+  NpeFit t = {.ctx = ctx,
+              .c = c,
+              .npe = npe,
+              .emu = emu,
+              .nl = thi - tlo,
+              .nv = vhi - vlo,
+              .ntr = ntr,
+              .nval = nval,
+              .tlo = tlo,
+              .thi = thi};
+  const PetscInt nl = t.nl, nv = t.nv;
+  PetscCall(PetscMalloc5(nl * CS_NPARAM + 1, &t.th, nl * CS_NELEM + 1, &t.x, nl * CS_NPARAM + 1, &t.ths, nl * C + 1,
+                         &t.xs, nl * CS_NELEM + 1, &t.sig));
+  PetscCall(PetscMalloc5(nv * CS_NPARAM + 1, &t.vth, nv * CS_NELEM + 1, &t.vx, nv * CS_NPARAM + 1, &t.vths, nv * C + 1,
+                         &t.vxs, nv * CS_NELEM + 1, &t.vsig));
   /* Validation simulations follow the training ones in the global numbering. */
-  PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, th, x, sig));
-  PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, vth, vx, vsig));
+  PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, t.th, t.x, t.sig));
+  PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, t.vth, t.vx, t.vsig));
   /* The range of the training observations, stored with the model so that infer can tell a star outside it. */
-  PetscCall(npe_set_range(npe, ctx, nl, x));
-  PetscCall(opt_create(OPT_ADAM, npe->maf->nparams, &o));
+  PetscCall(npe_set_range(npe, ctx, nl, t.x));
+  PetscCall(opt_create(OPT_ADAM, npe->est->nparams, &o));
   o->lr = c->lr;
-  PetscCall(PetscMalloc2(npe->maf->nparams, &best, HIST_NCOL * (c->max_epochs + 1), &hist));
-  PetscBool resume = c->resume;
-  if (resume) { /* a requeued job may not have got as far as its first checkpoint */
-    char ck[PETSC_MAX_PATH_LEN + 8];
-    PetscInt have = 1;
-    PetscCall(PetscSNPrintf(ck, sizeof(ck), "%s.ckpt", c->out));
-    if (ctx->rank == 0) have = access(ck, F_OK) == 0;
-    PetscCallMPI(MPI_Bcast(&have, 1, MPIU_INT, 0, ctx->comm));
-    if (!have) PetscCall(PetscPrintf(ctx->comm, "note: -resume: no checkpoint %s; starting from scratch\n", ck));
-    resume = have ? PETSC_TRUE : PETSC_FALSE;
-  }
-  if (resume) {
-    PetscCall(ckpt_read(c, config, npe, best, o, &s, hist));
-    PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", s.epoch));
-  } else {
-    PetscCall(par_column_stats(ctx, th, nl, CS_NPARAM, npe->th_mean, npe->th_sd));
-    if (c->kind == NPE_FIXED)
-      PetscCall(par_column_stats(ctx, x, nl, CS_NELEM, npe->x_mean, npe->x_sd));
-    else
-      PetscCall(x_stats(ctx, x, nl, npe->x_mean, npe->x_sd));
-    PetscCall(maf_init(npe->maf, (uint64_t)c->seed));
-    PetscCall(PetscArraycpy(best, npe->maf->params, npe->maf->nparams));
-  }
-  standardise(npe, nl, th, x, sig, ths, xs);
-  standardise(npe, nv, vth, vx, vsig, vths, vxs);
-  PetscCall(batcher_create(ntr, tlo, nl, c->batch, (uint64_t)c->seed, &bt));
-  PetscCall(PetscMalloc5(c->batch, &local, c->batch * CS_NPARAM, &tb, c->batch * C, &cb, c->batch, &lp, c->batch, &dl));
+  PetscCall(PetscMalloc4(c->batch * CS_NPARAM, &t.tb, c->batch * C, &t.cb, c->batch, &t.lp, c->batch, &t.dl));
   PetscCall(PetscPrintf(ctx->comm,
                         "train-npe: %" PetscInt_FMT " training + %" PetscInt_FMT
-                        " validation simulations, MAF %" PetscInt_FMT " transforms x %" PetscInt_FMT
+                        " validation simulations, %s %" PetscInt_FMT " transforms x %" PetscInt_FMT
                         " hidden (%zu weights), %d ranks\n",
-                        ntr, nval, c->transforms, c->hidden, npe->maf->nparams, ctx->size));
+                        ntr, nval, strcmp(c->estimator, "maf") ? c->estimator : "MAF", c->transforms, c->hidden,
+                        npe->est->nparams, ctx->size));
   if (c->kind == NPE_CONDITIONED) {
     char drop[256];
     obs_elements_string(c->obs.drop, drop, sizeof(drop));
@@ -370,74 +372,32 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                           "dex, each element missing with p %g, pattern {%s} on a fraction %g\n",
                           C, c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
   }
-  double t_start = cs_wtime(), logsd = 0;
-  PetscInt epoch0 = s.epoch; /* > 0 after -resume */
-  for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
-  while (s.epoch < c->max_epochs && s.since_best < c->patience) {
-    double t0 = cs_wtime(), sum = 0;
-    s.epoch++;
-    if (c->fresh && s.epoch > 1) {
-      PetscCall(simulate_rows(c, emu, &npe->prior, s.epoch - 1, tlo, thi, th, x, sig));
-      standardise(npe, nl, th, x, sig, ths, xs);
-    }
-    batcher_shuffle(&bt, (uint64_t)c->seed, s.epoch);
-    for (PetscInt b = 0; b < batcher_nbatches(&bt); b++) {
-      PetscInt ng, n = batcher_local(&bt, b, local, &ng);
-      PetscCall(PetscLogEventBegin(ev_step, 0, 0, 0, 0));
-      memset(npe->maf->grads, 0, npe->maf->nparams * sizeof(double));
-      if (n > 0) {
-        for (PetscInt i = 0; i < n; i++) {
-          memcpy(tb + i * CS_NPARAM, ths + local[i] * CS_NPARAM, sizeof(double) * CS_NPARAM);
-          memcpy(cb + i * C, xs + local[i] * C, sizeof(double) * C);
-        }
-        maf_log_prob(npe->maf, tb, cb, (int)n, lp);
-        for (PetscInt i = 0; i < n; i++) {
-          sum -= lp[i] - logsd;
-          dl[i] = -1.0 / (double)ng; /* gradient of the batch-mean negative log-likelihood */
-        }
-        maf_backward(npe->maf, dl, (int)n);
-      }
-      PetscCall(PetscLogEventEnd(ev_step, 0, 0, 0, 0));
-      PetscCall(PetscLogEventBegin(ev_reduce, 0, 0, 0, 0));
-      PetscCall(par_allreduce_sum(ctx, npe->maf->grads, (PetscInt)npe->maf->nparams));
-      PetscCall(PetscLogEventEnd(ev_reduce, 0, 0, 0, 0));
-      if (c->clip > 0) { /* identical on every rank: the gradient already is */
-        double g2 = 0;
-        for (size_t k = 0; k < npe->maf->nparams; k++) g2 += npe->maf->grads[k] * npe->maf->grads[k];
-        if (sqrt(g2) > c->clip)
-          for (size_t k = 0; k < npe->maf->nparams; k++) npe->maf->grads[k] *= c->clip / sqrt(g2);
-      }
-      opt_step(o, npe->maf->params, npe->maf->grads);
-    }
-    PetscCall(par_allreduce_sum(ctx, &sum, 1));
-    double val = 0;
-    PetscCall(nll(ctx, npe, nv, nval, vths, vxs, &val));
-    if (val < s.best_val) {
-      s.best_val = val;
-      s.since_best = 0;
-      PetscCall(PetscArraycpy(best, npe->maf->params, npe->maf->nparams));
-    } else
-      s.since_best++;
-    PetscCall(npe_check_finite(ctx, c, npe, s.epoch, sum / (double)ntr, val));
-    double *h = hist + HIST_NCOL * (s.epoch - 1), dt = cs_wtime() - t0;
-    h[0] = (double)s.epoch;
-    h[1] = sum / (double)ntr;
-    h[2] = val;
-    h[3] = dt;
-    /* Early stopping makes the end unknown: the ETA is the bound set by -patience and -max_epochs. */
-    double per = (cs_wtime() - t_start) / (double)(s.epoch - epoch0);
-    PetscInt left = PetscMin(c->max_epochs - s.epoch, c->patience - s.since_best);
-    PetscCall(PetscPrintf(ctx->comm,
-                          "epoch %3" PetscInt_FMT "  train_nll %.5f  val_nll %.5f  best %.5f (%" PetscInt_FMT
-                          " since)  %.2f s  %.0f sims/s  elapsed %.0f s  ETA <= %.0f s\n",
-                          s.epoch, h[1], val, s.best_val, s.since_best, dt, (double)ntr / dt, cs_wtime() - t_start,
-                          per * (double)left));
-    if (ctx->rank == 0) PetscCall(ckpt_write(c, config, npe, best, o, &s, hist));
-  }
+  TrainModel m = {npe->est->nparams, npe->est->params, npe->est->grads, &t,          npe_fit_start, npe_fit_epoch_begin,
+                  npe_fit_batch,     npe_fit_validate, npe_fit_write,   npe_fit_read};
+  TrainSpec s = {.command = "train-npe",
+                 .out = c->out,
+                 .group = "npe",
+                 .config = config,
+                 .ntrain = ntr,
+                 .g0 = tlo,
+                 .nloc = nl,
+                 .batch = c->batch,
+                 .max_epochs = c->max_epochs,
+                 .seed = c->seed,
+                 .epochs_option = "-max_epochs",
+                 .patience = c->patience,
+                 .clip = c->clip,
+                 .clip_hint = PETSC_TRUE,
+                 .loss_norm = (double)ntr,
+                 .nmetric = 1,
+                 .hist_names = hist_names,
+                 .fmt = hist_fmt,
+                 .rows = "sims",
+                 .resume = c->resume};
+  PetscCall(train_run(ctx, &s, &m, o, &res));
   PetscCall(PetscPrintf(ctx->comm, "train-npe: %s after %" PetscInt_FMT " epochs, best val_nll %.5f, %.1f s\n",
-                        s.since_best >= c->patience ? "converged (early stopping)" : "stopped at -max_epochs", s.epoch,
-                        s.best_val, cs_wtime() - t_start));
-  PetscCall(PetscArraycpy(npe->maf->params, best, npe->maf->nparams));
+                        res.early_stopped ? "converged (early stopping)" : "stopped at -max_epochs", res.epoch,
+                        res.best_val, res.seconds));
   if (ctx->rank == 0) {
     H5File f;
     PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
@@ -447,16 +407,15 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
     PetscCall(npe_write_h5(npe, &f, "/npe"));
     /* The emulator travels with the NPE: the exact inference methods need it as their likelihood. */
     PetscCall(emu_write_h5(emu, &f, "/emulator"));
-    PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, s.epoch, HIST_NCOL, hist_names, hist));
-    PetscCall(h5_attr_write_double(&f, "/", "best_val_nll", 1, &s.best_val));
+    PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, res.epoch, HIST_NCOL, hist_names, res.hist));
+    PetscCall(h5_attr_write_double(&f, "/", "best_val_nll", 1, &res.best_val));
     PetscCall(h5_commit(&f));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
   }
-  PetscCall(PetscFree5(local, tb, cb, lp, dl));
-  PetscCall(PetscFree2(best, hist));
-  PetscCall(PetscFree5(th, x, ths, xs, sig));
-  PetscCall(PetscFree5(vth, vx, vths, vxs, vsig));
-  PetscCall(batcher_destroy(&bt));
+  PetscCall(PetscFree4(t.tb, t.cb, t.lp, t.dl));
+  PetscCall(PetscFree(res.hist));
+  PetscCall(PetscFree5(t.th, t.x, t.ths, t.xs, t.sig));
+  PetscCall(PetscFree5(t.vth, t.vx, t.vths, t.vxs, t.vsig));
   PetscCall(opt_destroy(&o));
   PetscCall(npe_destroy(&npe));
   PetscCall(emu_destroy(&emu));

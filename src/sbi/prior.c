@@ -6,30 +6,29 @@
 #include <math.h>
 #include <string.h>
 
-static const double gauss_mean[CS_NPARAM] = {-2.3, -2.89, -0.3, 0.55, 0.5, 0};
-static const double gauss_sd[CS_NPARAM] = {0.3, 0.3, 0.3, 0.1, 0.1, 0};
-
 PetscErrorCode prior_init(PriorKind kind, Prior *p)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(p, sizeof(*p)));
   p->kind = kind;
   for (int k = 0; k < CS_NPARAM; k++) {
-    p->mean[k] = gauss_mean[k];
-    p->sd[k] = gauss_sd[k];
+    const CsParameter *v = &cs_parameters[k];
     p->lo[k] = gce_theta_lo[k]; /* the model's own bounds (gce_run rejects theta outside them) */
     p->hi[k] = gce_theta_hi[k];
-    if (kind == PRIOR_WIDE && k < 5) { /* mean +- 5 sd, clipped to the hard bounds */
-      p->lo[k] = fmax(gce_theta_lo[k], gauss_mean[k] - 5 * gauss_sd[k]);
-      p->hi[k] = fmin(gce_theta_hi[k], gauss_mean[k] + 5 * gauss_sd[k]);
+    if (v->prior == CS_PRIOR_NORMAL) {
+      p->mean[k] = v->a;
+      p->sd[k] = v->b;
+      if (kind == PRIOR_WIDE) { /* mean +- 5 sd, clipped to the hard bounds */
+        p->lo[k] = fmax(gce_theta_lo[k], v->a - 5 * v->b);
+        p->hi[k] = fmin(gce_theta_hi[k], v->a + 5 * v->b);
+      }
+    } else { /* uniform: its own interval, wider for the emulator's training box */
+      p->lo[k] = kind == PRIOR_WIDE ? v->wide_lo : v->a;
+      p->hi[k] = kind == PRIOR_WIDE ? v->wide_hi : v->b;
+      p->mean[k] = 0.5 * (p->lo[k] + p->hi[k]);
+      p->sd[k] = (p->hi[k] - p->lo[k]) / sqrt(12.0);
     }
   }
-  p->t_lo = kind == PRIOR_WIDE ? 1.0 : 2.0;
-  p->t_hi = kind == PRIOR_WIDE ? 13.8 : 12.8;
-  p->lo[5] = p->t_lo;
-  p->hi[5] = p->t_hi;
-  p->mean[5] = 0.5 * (p->t_lo + p->t_hi);
-  p->sd[5] = (p->t_hi - p->t_lo) / sqrt(12.0);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -51,8 +50,8 @@ void prior_sample(const Prior *p, uint64_t seed, RngPurpose purpose, uint64_t in
 {
   Rng r;
   rng_init(&r, seed, purpose, index);
-  for (int k = 0; k < 5; k++) {
-    if (p->kind == PRIOR_WIDE) {
+  for (int k = 0; k < CS_NPARAM; k++) {
+    if (p->kind == PRIOR_WIDE || cs_parameters[k].prior == CS_PRIOR_UNIFORM) {
       theta[k] = p->lo[k] + (p->hi[k] - p->lo[k]) * rng_uniform(&r);
     } else {
       /* Rejection from the Gaussian: acceptance >= 0.99 for every parameter. */
@@ -60,7 +59,6 @@ void prior_sample(const Prior *p, uint64_t seed, RngPurpose purpose, uint64_t in
       while (theta[k] <= p->lo[k] || theta[k] >= p->hi[k]);
     }
   }
-  theta[5] = p->t_lo + (p->t_hi - p->t_lo) * rng_uniform(&r);
 }
 
 PetscBool prior_contains(const Prior *p, const double theta[CS_NPARAM])
@@ -75,7 +73,8 @@ double prior_log_prob(const Prior *p, const double theta[CS_NPARAM])
   if (!prior_contains(p, theta)) return -INFINITY;
   double lp = 0;
   if (p->kind == PRIOR_GAUSS)
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < CS_NPARAM; k++) {
+      if (cs_parameters[k].prior != CS_PRIOR_NORMAL) continue;
       double z = (theta[k] - p->mean[k]) / p->sd[k];
       lp -= 0.5 * z * z;
     }

@@ -3,7 +3,7 @@
  * rank that owns it, then SBC, TARP and APE on rank 0 from the gathered cases.
  * Every random number is keyed by the global case index (validate.h), so the
  * numbers are the same for any number of ranks. */
-#include <chempysbi/plot.h>
+#include <chempysbi/report.h>
 #include <chempysbi/calib.h>
 #include <chempysbi/emu.h>
 #include <chempysbi/guard.h>
@@ -54,14 +54,17 @@ PetscErrorCode validate_config_default(ValidateConfig *c)
 
 PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
 {
-  char sim[32] = "chempy";
+  const char *sims[] = {"chempy", "emulator", "ValidateSimulator", "VALIDATE_SIM_", NULL};
+  PetscEnum sim = (PetscEnum)c->simulator;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "validate: calibration of the NPE (SBC, TARP, APE of posterior means)", "validate");
-  PetscCall(PetscOptionsString("-npe", "NPE model file (.h5)", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-model", "posterior estimator file (.h5, from train-npe)", NULL, c->npe, c->npe,
+                               sizeof(c->npe), NULL));
+  PetscCall(PetscOptionsString("-npe", "synonym of -model", NULL, c->npe, c->npe, sizeof(c->npe), NULL));
   PetscCall(PetscOptionsInt("-n", "test cases (theta from the NPE's prior)", NULL, c->n, &c->n, NULL));
   PetscCall(PetscOptionsInt("-samples", "posterior samples per test case", NULL, c->samples, &c->samples, NULL));
-  PetscCall(PetscOptionsString("-simulator", "observations from chempy (the honest test, default) or emulator", NULL,
-                               sim, sim, sizeof(sim), NULL));
+  PetscCall(PetscOptionsEnum("-simulator", "observations from chempy (the honest test, default) or emulator", NULL,
+                             sims, sim, &sim, NULL));
   PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5), for -simulator emulator", NULL, c->emulator,
                                c->emulator, sizeof(c->emulator), NULL));
   PetscCall(PetscOptionsInt("-seed", "seed of test parameters, noise, posterior draws and TARP references", NULL,
@@ -87,12 +90,7 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
   PetscCall(PetscOptionsInt("-exact_samples", "importance samples per -exact case", NULL, c->exact_samples,
                             &c->exact_samples, NULL));
   PetscOptionsEnd();
-  if (!strcmp(sim, "chempy"))
-    c->simulator = VALIDATE_SIM_CHEMPY;
-  else if (!strcmp(sim, "emulator"))
-    c->simulator = VALIDATE_SIM_EMULATOR;
-  else
-    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-simulator %s: expected chempy or emulator", sim);
+  c->simulator = (ValidateSimulator)sim;
   PetscCall(gce_config_set_from_options(&c->gce));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -100,7 +98,8 @@ PetscErrorCode validate_set_from_options(MPI_Comm comm, ValidateConfig *c)
 PetscErrorCode validate_check_config(MPI_Comm comm, const ValidateConfig *c)
 {
   PetscFunctionBeginUser;
-  PetscCheck(c->npe[0], comm, PETSC_ERR_ARG_WRONG, "validate needs -npe FILE (the NPE to validate)");
+  PetscCheck(c->npe[0], comm, PETSC_ERR_ARG_WRONG,
+             "validate needs -model FILE (the posterior estimator to validate; -npe is a synonym)");
   PetscCheck(c->n > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-n %" PetscInt_FMT ": the number of test cases must be positive", c->n);
   PetscCheck(c->n <= VALIDATE_MAX_CASES, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -169,13 +168,13 @@ static PetscErrorCode case_obs_model(MPI_Comm comm, const ValidateConfig *c, con
 /* The TARP normalisation box, fixed by the prior rather than by the truths
  * (sbi uses the truths' min/max): the reference distribution then does not
  * depend on the test set. Gaussian prior: mean +- 3 sd clipped to the support
- * (what 500 truths span anyway); birth time and the wide prior: the support. */
+ * (what 500 truths span anyway); uniform parameters and the wide prior: the support. */
 static void tarp_box(const Prior *p, double lo[CS_NPARAM], double hi[CS_NPARAM])
 {
   for (int k = 0; k < CS_NPARAM; k++) {
     lo[k] = p->lo[k];
     hi[k] = p->hi[k];
-    if (p->kind == PRIOR_GAUSS && k < 5) {
+    if (p->kind == PRIOR_GAUSS && cs_parameters[k].prior == CS_PRIOR_NORMAL) {
       lo[k] = PetscMax(p->lo[k], p->mean[k] - 3 * p->sd[k]);
       hi[k] = PetscMin(p->hi[k], p->mean[k] + 3 * p->sd[k]);
     }
@@ -201,7 +200,7 @@ static PetscErrorCode exact_posterior(CaseCtx *cc, PetscInt j, const double *x, 
                                       double *rec)
 {
   const PetscInt M = cc->c->exact_samples;
-  const int C = cc->npe->maf->C;
+  const int C = cc->npe->est->C;
   double *th, *cx, *lq, *mu, *w, wmax = -INFINITY, sw = 0, sw2 = 0;
   NpeSampleStats ss;
   PetscFunctionBeginUser;
@@ -521,8 +520,7 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
     PetscCall(gce_config_string(&c->gce, gce, sizeof(gce)));
     PetscCall(h5_attr_write_str(&f, "/", "chempy_config", gce));
   }
-  PetscCall(
-      h5_attr_write_str(&f, "/", "parameters", "alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr"));
+  PetscCall(h5_attr_write_str(&f, "/", "parameters", cs_param_list));
   PetscCall(h5_attr_write_int(&f, "/", "n_cases_samples_seed", 3, iv));
   PetscCall(h5_attr_write_double(&f, "/", "noise_dex", 1, &npe->noise));
   double om[4] = {s->obs.lo, s->obs.hi, s->obs.p_missing, s->obs.p_drop};
@@ -553,118 +551,6 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
   PetscCall(h5_attr_write_int(&f, "/", "n_low_acceptance_n_capped_chempy_redraws", 3, cnt));
   PetscCall(h5_commit(&f));
   PetscCall(PetscFree2(buf, ibuf));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode plot_all(const ValidateConfig *c, const ValidateSummary *s, const double *rec,
-                               const double *alpha, const double *ecp)
-{
-  char base[PETSC_MAX_PATH_LEN], dat[PETSC_MAX_PATH_LEN], gp[PETSC_MAX_PATH_LEN], png[PETSC_MAX_PATH_LEN];
-  const PetscInt n = s->n, L = s->samples;
-  FILE *fp;
-  PetscFunctionBeginUser;
-  if (!plot_available()) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscStrncpy(base, c->out, sizeof(base)));
-  size_t len = strlen(base);
-  if (len > 3 && !strcmp(base + len - 3, ".h5")) base[len - 3] = 0;
-
-  /* SBC rank histograms. Bins group whole rank values, so the expected count
-   * per bin is exact; the band is the 99% binomial interval of one bin. */
-  const PetscInt B = PetscMin(20, L + 1);
-  PetscInt *cnt, *width;
-  PetscCall(PetscCalloc2(B * CS_NPARAM, &cnt, B, &width));
-  for (PetscInt r = 0; r <= L; r++) width[r * B / (L + 1)]++;
-  for (PetscInt i = 0; i < n; i++)
-    for (int d = 0; d < CS_NPARAM; d++) cnt[((PetscInt)rec[i * RC_NCOL + RC_RANK + d] * B / (L + 1)) * CS_NPARAM + d]++;
-  PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.sbc.dat", base));
-  fp = fopen(dat, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
-  for (PetscInt b = 0; b < B; b++) {
-    double q = (double)width[b] / (double)(L + 1), e = n * q, h = 2.576 * sqrt(n * q * (1 - q));
-    fprintf(fp, "%.6g", (b + 0.5) / B);
-    for (int d = 0; d < CS_NPARAM; d++) fprintf(fp, " %" PetscInt_FMT, cnt[b * CS_NPARAM + d]);
-    fprintf(fp, " %.6g %.6g %.6g\n", e, PetscMax(0, e - h), e + h);
-  }
-  fclose(fp);
-  PetscCall(PetscFree2(cnt, width));
-  PetscCall(PetscSNPrintf(gp, sizeof(gp), "%s.sbc.gp", base));
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.sbc.png", base));
-  fp = fopen(gp, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
-  fprintf(fp, "set terminal pngcairo noenhanced size 1350,800\nset output '%s'\n", png);
-  fprintf(fp,
-          "set multiplot layout 2,3 title 'SBC ranks: %" PetscInt_FMT " cases x %" PetscInt_FMT
-          " samples (grey: 99%% band of a uniform bin)'\n",
-          n, L);
-  fprintf(fp, "set style fill transparent solid 0.6 noborder\nset xrange [0:1]\nset yrange [0:*]\nset xlabel 'rank / "
-              "(samples + 1)'\nset ylabel 'cases'\nset grid\n");
-  for (int d = 0; d < CS_NPARAM; d++) {
-    fprintf(fp, "set title '%s  (KS p = %.3g)'\n", cs_param_names[d], s->sbc_p[d]);
-    fprintf(fp,
-            "plot '%s' using 1:9:10 with filledcurves lc rgb '#d8d8d8' notitle, '' using 1:%d:(%.8g) with boxes lc rgb "
-            "'#3060b0' notitle, '' using 1:8 with lines lw 2 lc rgb 'black' notitle\n",
-            dat, 2 + d, 1.0 / B);
-  }
-  fprintf(fp, "unset multiplot\n");
-  fclose(fp);
-  PetscCall(plot_run_script(gp, png));
-  remove(dat);
-
-  /* TARP expected coverage against the diagonal. */
-  PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.tarp.dat", base));
-  fp = fopen(dat, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
-  for (PetscInt k = 0; k < s->nalpha; k++) fprintf(fp, "%.6g %.6g\n", alpha[k], ecp[k]);
-  fclose(fp);
-  PetscCall(PetscSNPrintf(gp, sizeof(gp), "%s.tarp.gp", base));
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.tarp.png", base));
-  fp = fopen(gp, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
-  fprintf(
-      fp,
-      "set terminal pngcairo noenhanced size 750,700\nset output '%s'\nset size square\nset grid\nset key top left\n",
-      png);
-  fprintf(fp, "set xrange [0:1]\nset yrange [0:1]\nset xlabel 'credibility level'\nset ylabel 'expected coverage'\n");
-  fprintf(fp, "set title 'TARP: %" PetscInt_FMT " cases, ATC = %.4f (area), KS p = %.3g'\n", n, s->tarp_atc,
-          s->tarp_ks_p);
-  fprintf(fp,
-          "plot x with lines dt 2 lw 2 lc rgb 'black' title 'ideal', '%s' using 1:2 with linespoints pt 7 ps 0.6 lw 2 "
-          "lc rgb '#c03020' title 'NPE'\n",
-          dat);
-  fclose(fp);
-  PetscCall(plot_run_script(gp, png));
-  remove(dat);
-
-  /* True against predicted (posterior mean +- sd). */
-  PetscCall(PetscSNPrintf(dat, sizeof(dat), "%s.true_vs_pred.dat", base));
-  fp = fopen(dat, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", dat);
-  for (PetscInt i = 0; i < n; i++) {
-    const double *r = rec + i * RC_NCOL;
-    for (int d = 0; d < CS_NPARAM; d++) fprintf(fp, "%.8g %.8g %.8g ", r[RC_TH + d], r[RC_MEAN + d], r[RC_SD + d]);
-    fprintf(fp, "\n");
-  }
-  fclose(fp);
-  PetscCall(PetscSNPrintf(gp, sizeof(gp), "%s.true_vs_pred.gp", base));
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.true_vs_pred.png", base));
-  fp = fopen(gp, "w");
-  PetscCheck(fp, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", gp);
-  fprintf(fp, "set terminal pngcairo noenhanced size 1350,850\nset output '%s'\n", png);
-  fprintf(fp,
-          "set multiplot layout 2,3 title 'true vs posterior mean +- sd, %" PetscInt_FMT
-          " cases (%s)'\nset grid\nset bars small\nset xlabel 'true'\nset ylabel 'predicted'\n",
-          n, sim_name(c));
-  for (int d = 0; d < CS_NPARAM; d++) {
-    fprintf(fp, "set title '%s  (APE median %.2f%%)'\n", cs_param_names[d], s->ape_median[d]);
-    fprintf(fp,
-            "plot '%s' using %d:%d:%d with yerrorbars pt 7 ps 0.3 lc rgb '#a0b8e0' notitle, '' using %d:%d with points "
-            "pt 7 ps 0.4 lc rgb '#203880' notitle, x with lines lw 2 lc rgb 'black' notitle\n",
-            dat, 3 * d + 1, 3 * d + 2, 3 * d + 3, 3 * d + 1, 3 * d + 2);
-  }
-  fprintf(fp, "unset multiplot\n");
-  fclose(fp);
-  PetscCall(plot_run_script(gp, png));
-  remove(dat);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -727,7 +613,7 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
     PetscCall(par_progress_report(ctx, &prog, j - lo + 1, nloc, extra, j + 1 == hi));
   }
   double tt[2] = {cs_wtime() - t0, cc.t_sample};
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tt, 2, MPI_DOUBLE, MPI_MAX, ctx->comm));
+  PetscCall(par_allreduce_max(ctx, tt, 2));
   s->seconds = tt[0];
   s->sample_seconds = tt[1];
 
@@ -743,11 +629,27 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
     if (c->out[0]) {
       PetscCall(write_output(c, cc.npe, s, all_rec, tarp_f, alpha, ecp));
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
-      if (c->plots) PetscCall(plot_all(c, s, all_rec, alpha, ecp));
+      ReportValidate rv = {.out = c->out,
+                           .simulator = sim_name(c),
+                           .n = s->n,
+                           .samples = s->samples,
+                           .stride = RC_NCOL,
+                           .rank = all_rec + RC_RANK,
+                           .truth = all_rec + RC_TH,
+                           .mean = all_rec + RC_MEAN,
+                           .sd = all_rec + RC_SD,
+                           .nalpha = s->nalpha,
+                           .alpha = alpha,
+                           .ecp = ecp,
+                           .sbc_p = s->sbc_p,
+                           .ape_median = s->ape_median,
+                           .tarp_atc = s->tarp_atc,
+                           .tarp_ks_p = s->tarp_ks_p};
+      if (c->plots) PetscCall(report_validate_plots(&rv));
     }
     PetscCall(PetscFree3(tarp_f, alpha, ecp));
   }
-  PetscCallMPI(MPI_Bcast(s, (int)sizeof(*s), MPI_BYTE, 0, ctx->comm));
+  PetscCall(par_bcast_bytes(ctx->comm, s, sizeof(*s)));
   PetscCall(PetscFree(all_rec));
   PetscCall(PetscFree(all_samples));
   if (cc.work) PetscCall(gce_work_destroy(&cc.work));

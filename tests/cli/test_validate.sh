@@ -46,5 +46,5 @@ check_fails "validate: -n 0 refused" "number of test cases must be positive" $V 
 check_fails "validate: -samples -5 refused" "need at least 2 posterior samples" $V -samples -5 -out $TMP/x.h5
 check_fails "validate: -simulator emulator without -emulator refused" "needs -emulator" $V -simulator emulator -out $TMP/x.h5
 check_fails "validate: an NPE file given as -emulator is named" "$TMP/npe.h5" $V -simulator emulator -emulator $TMP/npe.h5 -out $TMP/x.h5
-check_fails "validate: unknown -simulator refused" "expected chempy or emulator" $V -simulator python -out $TMP/x.h5
-check_fails "validate: -npe is required" "needs -npe" $BIN validate -n 5
+check_fails "validate: unknown -simulator refused" "Unknown option python for -simulator. Available options: chempy emulator" $V -simulator python -out $TMP/x.h5
+check_fails "validate: -model is required" "needs -model" $BIN validate -n 5

@@ -21,7 +21,7 @@ static Npe *make_npe(NpeKind kind)
 {
   Npe *npe = NULL;
   assert_int_equal(npe_create_kind(kind, 3, 16, 2, 256, &npe), 0);
-  assert_int_equal(maf_init(npe->maf, 5), 0);
+  assert_int_equal(npe->est->ops->init(npe->est, 5), 0);
   for (int k = 0; k < CS_NELEM; k++) {
     npe->x_mean[k] = 0.1 * k;
     npe->x_sd[k] = 0.2 + 0.01 * k;
@@ -120,10 +120,10 @@ static void test_file_format(void **state)
   write_npe(c, "/tmp/cs_npe_cond.h5");
   assert_int_equal(npe_read_h5("/tmp/cs_npe_cond.h5", "/npe", 64, &r), 0);
   assert_int_equal(r->kind, NPE_CONDITIONED);
-  assert_int_equal(r->maf->C, 3 * CS_NELEM);
+  assert_int_equal(r->est->C, 3 * CS_NELEM);
   assert_true(r->obs.lo == 0.01 && r->obs.hi == 0.2 && r->obs.p_missing == 0.2 && r->obs.p_drop == 0.5);
   assert_int_equal(r->obs.drop, c->obs.drop);
-  assert_memory_equal(r->maf->params, c->maf->params, sizeof(double) * c->maf->nparams);
+  assert_memory_equal(r->est->params, c->est->params, sizeof(double) * c->est->nparams);
   for (int i = 0; i < 4; i++) {
     double x[CS_NELEM], s[CS_NELEM];
     for (int k = 0; k < CS_NELEM; k++) {
@@ -145,7 +145,7 @@ static void test_file_format(void **state)
   assert_int_equal(h5_close(&h), 0);
   assert_int_equal(npe_read_h5("/tmp/cs_npe_fixed.h5", "/npe", 64, &r), 0);
   assert_int_equal(r->kind, NPE_FIXED);
-  assert_int_equal(r->maf->C, CS_NELEM);
+  assert_int_equal(r->est->C, CS_NELEM);
   assert_true(obs_is_fixed(&r->obs) && r->obs.lo == 0.05);
   npe_destroy(&r);
   npe_destroy(&c);

@@ -2,10 +2,8 @@
  * "<out>.tmp" with every row's status at -1; rows are written as they finish
  * (status last), so after a kill the same command computes exactly the rows
  * whose status is still -1. A file made with another configuration is refused. */
-#include "sim_out.h"
-#include "cli.h"
+#include <chempysbi/sim_out.h>
 #include <chempysbi/csv.h>
-#include <chempysbi/plot.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,17 +59,17 @@ PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job)
     if (ctx->rank == 0) e = csv_read(job->params_file, CS_NPARAM, cs_param_names, NULL, PETSC_FALSE, NULL, &t);
     /* Rank 0 read the file; all ranks learn whether that worked before going on. */
     PetscInt ok = e ? 0 : 1;
-    PetscCallMPI(MPI_Bcast(&ok, 1, MPIU_INT, 0, ctx->comm));
+    PetscCall(par_bcast_ints(ctx, &ok, 1));
     PetscCheck(ok, ctx->comm, PETSC_ERR_FILE_READ, "cannot read parameter rows from %s (see the message above)",
                job->params_file);
     if (ctx->rank == 0) n = t.nrows;
-    PetscCallMPI(MPI_Bcast(&n, 1, MPIU_INT, 0, ctx->comm));
+    PetscCall(par_bcast_ints(ctx, &n, 1));
     PetscCall(PetscMalloc1(n * CS_NPARAM, &job->params));
     if (ctx->rank == 0) {
       PetscCall(PetscArraycpy(job->params, t.data, n * CS_NPARAM));
       PetscCall(csv_table_destroy(&t));
     }
-    PetscCallMPI(MPI_Bcast(job->params, (int)(n * CS_NPARAM), MPI_DOUBLE, 0, ctx->comm));
+    PetscCall(par_bcast_doubles(ctx, job->params, n * CS_NPARAM));
   }
   job->n = n;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -207,8 +205,8 @@ static PetscErrorCode sim_probe(const ParCtx *ctx, SimJob *job, char *have, size
                  "%s exists but is not a chempysbi simulate file: refusing to overwrite it", cand[k]);
     }
   }
-  PetscCallMPI(MPI_Bcast(state, 1, MPIU_INT, 0, ctx->comm));
-  PetscCallMPI(MPI_Bcast(have, (int)len, MPI_CHAR, 0, ctx->comm));
+  PetscCall(par_bcast_ints(ctx, state, 1));
+  PetscCall(par_bcast_bytes(ctx->comm, have, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -329,7 +327,7 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
     spec.store = sim_store_mem;
     spec.direct = PETSC_FALSE;
   }
-  PetscCallMPI(MPI_Bcast(&npending, 1, MPIU_INT, 0, ctx->comm));
+  PetscCall(par_bcast_ints(ctx, &npending, 1));
   PetscCall(farm_run(ctx, &spec, npending, pending, job->n, job->n - npending, &sum));
   PetscCall(PetscFree(pending));
   if (job->to_h5)
@@ -352,21 +350,5 @@ PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*comp
       PetscCall(
           PetscPrintf(ctx->comm, "  %-18s %" PetscInt_FMT "\n", status_names[k] ? status_names[k] : "?", sum.count[k]));
   PetscCall(PetscPrintf(ctx->comm, "wrote %s\n", job->out));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PetscErrorCode sim_plot_history(const char *csv)
-{
-  char png[PETSC_MAX_PATH_LEN + 8], body[PETSC_MAX_PATH_LEN + 512];
-  PetscFunctionBeginUser;
-  /* [X/Fe] against [Fe/H] along the ISM trajectory (columns: time, C_Fe, Fe_H, ...). */
-  PetscCall(PetscSNPrintf(png, sizeof(png), "%s.png", csv));
-  PetscCall(PetscSNPrintf(
-      body, sizeof(body),
-      "set datafile separator ','\nset key outside\nset xrange [-3:*]\nset grid\n"
-      "set xlabel '[Fe/H]'\nset ylabel '[X/Fe]'\n"
-      "plot for [c in '2 4 5 6 7 8 9'] '%s' using 3:int(c) title columnhead(int(c)) with linespoints lw 2",
-      csv));
-  PetscCall(plot_png(png, 900, 600, body));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

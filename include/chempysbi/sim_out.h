@@ -1,5 +1,6 @@
 /* The simulate job: where parameters come from, the farm's per-row output
- * layout, and the resumable HDF5 / CSV output. Shared by simulate and mock. */
+ * layout, and the resumable HDF5 / CSV output: the engine of `simulate`, in the
+ * library so that tests/unit/test_sim_out.c links it. */
 #ifndef CHEMPYSBI_SIM_OUT_H
 #define CHEMPYSBI_SIM_OUT_H
 
@@ -9,7 +10,13 @@
 #include <chempysbi/prior.h>
 
 /* Farm result row: status, 8 abundances, CVODE steps, RHS evaluations. */
-enum { SIM_COL_STATUS = 0, SIM_COL_ABUND = 1, SIM_COL_STEPS = 1 + CS_NELEM, SIM_COL_RHS = 2 + CS_NELEM, SIM_NOUT = 3 + CS_NELEM };
+enum {
+  SIM_COL_STATUS = 0,
+  SIM_COL_ABUND = 1,
+  SIM_COL_STEPS = 1 + CS_NELEM,
+  SIM_COL_RHS = 2 + CS_NELEM,
+  SIM_NOUT = 3 + CS_NELEM
+};
 
 /* Largest -n: every per-row table (n x 15 values at most) stays indexable by a 32-bit PetscInt. */
 #define SIM_MAX_ROWS (PETSC_MAX_INT / 16)
@@ -37,6 +44,5 @@ PetscErrorCode sim_job_params(const SimJob *job, PetscInt row, double theta[CS_N
 PetscErrorCode sim_job_read_params(const ParCtx *ctx, SimJob *job);
 PetscErrorCode sim_job_run(const ParCtx *ctx, SimJob *job, PetscErrorCode (*compute)(void *, PetscInt, double *),
                            const char *const status_names[]);
-PetscErrorCode sim_plot_history(const char *csv);
 
 #endif

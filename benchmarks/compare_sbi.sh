@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The three SBI families side by side on the same CHEMPY test stars (issue 17):
+# NPE (validate), rejection ABC on stored CHEMPY tables of two sizes (abc
+# -cases), and the classifier NRE (train-nre, nre -cases). One validate run
+# makes the test stars (truth from the NPE's prior, CHEMPY, 0.05 dex noise);
+# ABC and NRE read the same stars from its output. Per method: SBC KS p of
+# every parameter, TARP ATC and KS p, APE of the globals' posterior means,
+# training time and inference time per star. Writes $OUT/compare_sbi.md.
+#
+#   benchmarks/compare_sbi.sh            # 500 stars, ABC at 1e5 and 1e6 rows, NRE on 1e5 simulations
+#   benchmarks/compare_sbi.sh -quick     # 100 stars, ABC at 2e3 and 2e4 rows, NRE on 2e4 (make bench)
+#
+# Inputs (environment): DIR with emulator.h5 and npe.h5 (default /work/data/paper; made small
+# here if missing), TABLE a simulate file drawn from the gauss prior (made here if missing:
+# 1e6 CHEMPY runs are ~1000 CPU-s), NP ranks (2), OUT (benchmarks/results/compare_sbi[_quick]);
+# sizes NCASE, ROWS ("1e5 1e6" as integers), TROWS, NRE_N, NRE_EP.
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/bin/chempysbi
+QUICK=0
+[ "${1:-}" = -quick ] && QUICK=1
+NP=${NP:-2}
+if [ -z "${MPIRUN:-}" ]; then
+  MPIRUN="mpirun --oversubscribe"
+  [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+fi
+export OPENBLAS_NUM_THREADS=1 CHEMPYSBI_DATA=${CHEMPYSBI_DATA:-$(cd "$ROOT/.." && pwd)/shared/chempy-data}
+if [ $QUICK = 1 ]; then
+  d_ncase=100 d_rows="2000 20000" d_trows=20000 d_nre_n=20000 d_nre_ep=10 OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi_quick}
+else
+  d_ncase=500 d_rows="100000 1000000" d_trows=1000000 d_nre_n=100000 d_nre_ep=200 OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi}
+fi
+# Sizes (environment overrides): test stars, ABC table rows used, rows simulated for a missing table, NRE sims and epochs.
+NCASE=${NCASE:-$d_ncase} ROWS=${ROWS:-$d_rows} TROWS=${TROWS:-$d_trows} NRE_N=${NRE_N:-$d_nre_n} NRE_EP=${NRE_EP:-$d_nre_ep}
+DIR=${DIR:-/work/data/paper}
+mkdir -p "$OUT"
+LOG=$OUT/log.txt
+: >"$LOG"
+say() { echo "[compare_sbi $(date -u +%H:%M:%S)] $*" | tee -a "$LOG"; }
+run() { say "$*"; "$@" >>"$LOG" 2>&1 || { say "FAILED: $*"; tail -5 "$LOG"; exit 1; }; }
+now() { date +%s.%N; }
+say "load before: $(uptime)"
+
+# Models: the given ones, or small ones made here (quick runs on a fresh clone).
+EMU=$DIR/emulator.h5 NPE=$DIR/npe.h5
+if [ ! -s "$EMU" ] || [ ! -s "$NPE" ]; then
+  EMU=$OUT/emulator.h5 NPE=$OUT/npe.h5
+  run $MPIRUN -np $NP $BIN simulate -n 20000 -prior wide -seed 1 -progress_every 600 -out $OUT/tr.h5
+  run $MPIRUN -np $NP $BIN simulate -n 2000 -prior wide -seed 2 -progress_every 600 -out $OUT/va.h5
+  run $MPIRUN -np $NP $BIN train-emulator -train $OUT/tr.h5 -val $OUT/va.h5 -epochs 10 -out $EMU -force
+  run $MPIRUN -np $NP $BIN train-npe -emulator $EMU -n 20000 -max_epochs 30 -out $NPE -force
+fi
+TABLE=${TABLE:-$OUT/table_gauss.h5}
+if [ ! -s "$TABLE" ]; then
+  t0=$(now)
+  run $MPIRUN -np $NP $BIN simulate -n $TROWS -prior gauss -seed 17 -progress_every 600 -out $TABLE
+  say "table: $TROWS CHEMPY runs in $(echo "$(now) - $t0" | bc) s on $NP ranks"
+fi
+
+# 1. The test stars and the NPE's calibration on them.
+V=$OUT/validation.h5
+run $MPIRUN -np $NP $BIN validate -npe $NPE -n $NCASE -samples 1000 -plots 0 -out $V -force
+npe_line=$(grep ^VALIDATION "$LOG" | tail -1)
+npe_samp=$(sed -n 's/.*(sampling \([0-9.]*\) s.*/\1/p' "$LOG" | tail -1)
+npe_train=$(h5dump -d /history "$NPE" 2>/dev/null | awk -F, '/^ *\([0-9]+,0\)/ { sub(/, *$/, ""); gsub(/[^0-9.e+-]/, "", $NF); s += $NF } END { printf "%.0f", s }')
+
+rows_md=()
+field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
+minp() { local l=$1 m=1; for p in alpha_IMF log10_N_Ia log10_SFE log10_SFR_peak x_out birth_time_Gyr; do v=$(field "$l" ${p}_sbc_p); m=$(awk -v a=$m -v b=$v 'BEGIN { print (b < a ? b : a) }'); done; echo $m; }
+row() { # method sims vline train per_star
+  local l=$2
+  rows_md+=("| $1 | $(field "$l" alpha_IMF_sbc_p) | $(field "$l" log10_N_Ia_sbc_p) | $(minp "$l") | $(field "$l" tarp_atc) | $(field "$l" tarp_ks_p) | $(field "$l" alpha_IMF_ape_median) | $(field "$l" log10_N_Ia_ape_median) | $3 | $4 |")
+}
+per_npe=$(awk -v s="$npe_samp" -v n=$NCASE -v p=$NP 'BEGIN { printf "%.3g", s / (n / p) }')
+row "NPE (MAF 5x32, 1e5 emulator sims)" "$npe_line" "${npe_train} s" "$per_npe s"
+
+# 2. ABC on the CHEMPY table at each size (uniform kernel + regression adjustment, and the Gaussian kernel).
+for r in $ROWS; do
+  for variant in "uniform -adjust 1" "gauss"; do
+    k=$(echo "$variant" | cut -d' ' -f1)
+    run $MPIRUN -np $NP $BIN abc -table $TABLE -rows $r -cases $V -accept 1000 -kernel $variant -out $OUT/abc_${r}_$k.h5 -force
+    l=$(grep ^VALIDATION "$LOG" | tail -1)
+    a=$(grep ^ABC "$LOG" | tail -1)
+    row "ABC $k$( [ $k = uniform ] && echo ' + adjust'), $r CHEMPY rows (rate $(field "$a" rate), eps $(field "$a" eps_median))" "$l" "table" "$(field "$a" s_per_star) s"
+  done
+done
+
+# 3. NRE on the NPE's simulations (same seed: the same 1e5 emulator draws).
+t0=$(now)
+run $MPIRUN -np $NP $BIN train-nre -emulator $EMU -n $NRE_N -max_epochs $NRE_EP -out $OUT/nre.h5 -force
+nre_train=$(echo "$(now) - $t0" | bc | xargs printf "%.0f")
+run $MPIRUN -np $NP $BIN nre -model $OUT/nre.h5 -cases $V -out $OUT/nre_post.h5 -force
+l=$(grep ^VALIDATION "$LOG" | tail -1)
+n=$(grep ^NRE "$LOG" | tail -1)
+row "NRE (MLP 3x64, $NRE_N emulator sims; R-hat median $(field "$n" rhat_alpha_median))" "$l" "${nre_train} s" "$(field "$n" s_per_star) s"
+
+{
+  echo "# SBI families on the same $NCASE CHEMPY test stars"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%MZ), $NP ranks, load before: $(head -1 "$LOG" | sed 's/.*load average: //')"
+  echo
+  echo "| method | SBC p alpha_IMF | SBC p log10_N_Ia | min SBC p (6) | TARP ATC | TARP KS p | APE alpha_IMF % | APE log10_N_Ia % | training | per star (1 rank) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${rows_md[@]}"
+  echo
+  echo "ABC's training is the table: CHEMPY runs, ~1 ms of CPU each. Load after: $(uptime | sed 's/.*load average: //')"
+} >"$OUT/compare_sbi.md"
+say "wrote $OUT/compare_sbi.md"
+cat "$OUT/compare_sbi.md"

@@ -1,0 +1,53 @@
+/* The abc command's engine: a CHEMPY simulation table (a simulate file) read
+ * by every rank, the observations (a star catalogue, or the test cases of a
+ * validate run) block-distributed over the ranks, rejection ABC per star
+ * (abc.h), the per-star posteriors gathered to rank 0 and written; on test
+ * cases also SBC, TARP and APE with validate's statistics (cases.h). */
+#ifndef CHEMPYSBI_ABC_RUN_H
+#define CHEMPYSBI_ABC_RUN_H
+
+#include <chempysbi/abc.h>
+#include <chempysbi/cat.h>
+#include <chempysbi/par.h>
+#include <chempysbi/prior.h>
+#include <chempysbi/validate.h>
+
+typedef struct {
+  char table[PETSC_MAX_PATH_LEN], stars[PETSC_MAX_PATH_LEN], cases[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
+  PetscInt rows;      /* use the first rows usable table rows (0: all) */
+  PetscInt ncases;    /* use the first ncases test cases (0: all) */
+  PetscInt k;         /* accepted rows per star (-accept) */
+  PetscReal quantile; /* > 0: k = quantile x eligible rows instead (-quantile) */
+  AbcKernel kernel;
+  PetscBool adjust;
+  PetscInt samples; /* equally weighted posterior draws per star (resampled) */
+  PetscInt seed;    /* table rows' noise and resampling streams */
+  PriorKind prior;  /* the target prior (the NPE's: gauss) */
+  PetscInt tarp_bins;
+  PetscReal progress_every;
+  CatOptions cat;
+} AbcConfig;
+
+typedef struct {
+  PetscInt n, nused;            /* stars (cases), and those with a posterior */
+  PetscInt rows, eligible;      /* usable table rows, and those inside the target prior */
+  double eps_median, eps_q90;   /* tolerance in noise units over the stars */
+  double rate;                  /* median acceptance rate */
+  double ess_median, ess_min;   /* of the accepted weights */
+  PetscInt nadjusted;           /* stars whose regression adjustment was applied */
+  double seconds, star_seconds; /* star loop (slowest rank), and per star on one rank */
+  double load_seconds;          /* reading the table and drawing its noise */
+  PetscBool calibrated;         /* test cases: cal holds SBC/TARP/APE */
+  ValidateSummary cal;
+} AbcSummary;
+
+PetscErrorCode abc_config_default(AbcConfig *c);
+/* -table -rows -stars -cases -n -accept -quantile -kernel uniform|gauss -adjust
+ * -samples -seed -prior -out -tarp_bins -progress_every, plus the catalogue
+ * options; checked here (one clear error per bad option). */
+PetscErrorCode abc_set_from_options(MPI_Comm comm, AbcConfig *c);
+PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s);
+/* "ABC n=.. rows=.. k=.. rate=.. eps_median=.. ess_median=.. s_per_star=.." (no newline). */
+PetscErrorCode abc_summary_line(const AbcConfig *c, const AbcSummary *s, char *buf, size_t len);
+
+#endif

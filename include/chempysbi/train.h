@@ -1,0 +1,78 @@
+/* The one data-parallel training loop of every network (emulator, flow, and
+ * any later estimator): global mini-batches from (seed, epoch) split over
+ * ranks, the gradient summed over ranks every step, optional gradient-norm
+ * clipping, the optimiser step, validation in the optimiser's evaluation
+ * mode, early stopping with the best model kept, an atomic checkpoint after
+ * every epoch that -resume continues bit for bit, and the progress line.
+ * A model plugs in its loss, forward and backward through TrainModel. */
+#ifndef CHEMPYSBI_TRAIN_H
+#define CHEMPYSBI_TRAIN_H
+
+#include <chempysbi/h5.h>
+#include <chempysbi/opt.h>
+#include <chempysbi/par.h>
+
+#define TRAIN_MAX_METRICS 4
+
+typedef struct {
+  /* The network's one flat parameter buffer and its gradient. */
+  size_t nparams;
+  double *params, *grads;
+  void *ctx; /* handed to every callback */
+  /* After the checkpoint (if any) is read: a fresh start (resumed false) sets
+   * its standardisation and initial weights; both then prepare their data. */
+  PetscErrorCode (*start)(void *ctx, PetscBool resumed);
+  /* Optional: before epoch `epoch` (1-based), e.g. draw fresh simulations. */
+  PetscErrorCode (*epoch_begin)(void *ctx, PetscInt epoch);
+  /* This rank's rows local[0..n) (n > 0, local indices of the shard) of a
+   * global batch of ng rows: add the sum of their losses to *loss and the
+   * gradient of the global batch-mean loss to grads (zeroed by the trainer). */
+  PetscErrorCode (*batch)(void *ctx, const PetscInt *local, PetscInt n, PetscInt ng, double *loss);
+  /* Validation metrics (collective, every rank the same values); metric[0] is
+   * the validation loss that early stopping watches. */
+  PetscErrorCode (*validate)(void *ctx, double *metric);
+  /* Checkpoint: write the model (weights and standardisation, the group
+   * `group` of TrainSpec), and read back what is not the weights. */
+  PetscErrorCode (*write)(void *ctx, H5File *f);
+  PetscErrorCode (*read)(void *ctx, H5File *f);
+} TrainModel;
+
+typedef struct {
+  const char *command;       /* "train-emulator": messages and the checkpoint's provenance */
+  const char *out;           /* model file; the checkpoint is <out>.ckpt */
+  const char *group;         /* the model's group in the checkpoint ("emulator"): weights in <group>/params */
+  const char *config;        /* the run's identity: a checkpoint made with another is refused */
+  PetscInt ntrain, g0, nloc; /* training rows in all; this rank holds [g0, g0 + nloc) */
+  PetscInt batch, max_epochs, seed;
+  const char *epochs_option; /* the option that sets max_epochs ("-epochs"), for messages */
+  PetscInt patience;         /* > 0: stop after this many epochs without a better validation loss and
+                                keep the best model; 0: train max_epochs, keep the last */
+  double clip;               /* gradient norm clip, 0 = none */
+  PetscBool clip_hint;       /* the model has a -clip option: name it when training diverges unclipped */
+  double loss_norm;          /* train loss reported = the batches' loss sum / loss_norm */
+  /* History columns: epoch, train loss, the nmetric validation metrics, seconds;
+   * the progress line prints them with fmt[0] (train loss) and fmt[1 + m]. */
+  PetscInt nmetric;
+  const char *const *hist_names;
+  const char *const *fmt;
+  const char *rows; /* what a row is, for the rate: "rows", "sims" */
+  PetscBool resume;
+} TrainSpec;
+
+/* The run's outcome: history (epoch rows, 3 + nmetric columns), epochs done,
+ * best validation loss, and why it stopped. */
+typedef struct {
+  PetscInt epoch, since_best;
+  double best_val;
+  double *hist; /* allocated by train_run, free with PetscFree */
+  PetscInt ncol;
+  PetscBool early_stopped;
+  double seconds; /* wall time of the epochs run here (not those before a resume) */
+} TrainResult;
+
+/* Train m on o (hyperparameters set by the caller). On return the parameters
+ * are the final model: the best epoch's with patience > 0, else the last
+ * epoch's at the optimiser's evaluation point. */
+PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, Opt *o, TrainResult *r);
+
+#endif

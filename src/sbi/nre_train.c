@@ -1,0 +1,289 @@
+/* train-nre (nre_train.h). The model plugs into the training loop through
+ * start / epoch_begin / batch / validate callbacks over the one flat
+ * parameter buffer, the shape of the shared trainer's TrainModel (issue 15);
+ * until that trainer is on main, fit() below is a minimal loop with the same
+ * semantics (global batches from (seed, epoch), gradient all-reduce, Adam,
+ * validation, early stopping keeping the best weights), without checkpoints. */
+#include <chempysbi/batch.h>
+#include <chempysbi/emu.h>
+#include <chempysbi/guard.h>
+#include <chempysbi/nre_train.h>
+#include <chempysbi/opt.h>
+#include <chempysbi/rng.h>
+#include <math.h>
+#include <string.h>
+
+PetscErrorCode nre_train_config_default(NreTrainConfig *c)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMemzero(c, sizeof(*c)));
+  c->n = 100000;
+  c->batch = 256;
+  c->max_epochs = 200;
+  c->patience = 10;
+  c->seed = 1;
+  c->nhidden = 3;
+  c->hidden[0] = c->hidden[1] = c->hidden[2] = 64;
+  c->noise = 0.05;
+  c->lr = 1e-3;
+  c->val_fraction = 0.1;
+  c->clip = 5.0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode nre_train_set_from_options(MPI_Comm comm, NreTrainConfig *c)
+{
+  PetscInt nh = 8;
+  PetscBool set;
+  PetscFunctionBeginUser;
+  PetscOptionsBegin(comm, NULL, "train-nre: train the neural ratio estimator (classifier NRE)", "train-nre");
+  PetscCall(PetscOptionsString("-emulator", "emulator model file (.h5) that simulates the training data", NULL,
+                               c->emulator, c->emulator, sizeof(c->emulator), NULL));
+  PetscCall(PetscOptionsString("-out", "ratio-estimator file (.h5)", NULL, c->out, c->out, sizeof(c->out), NULL));
+  PetscCall(PetscOptionsInt("-n", "simulations (training + validation)", NULL, c->n, &c->n, NULL));
+  PetscCall(PetscOptionsReal("-noise", "Gaussian observation noise added to the emulator output [dex]", NULL, c->noise,
+                             &c->noise, NULL));
+  PetscCall(PetscOptionsInt("-batch", "global batch of matched pairs (as many contrastive pairs join it)", NULL,
+                            c->batch, &c->batch, NULL));
+  PetscCall(PetscOptionsReal("-lr", "Adam learning rate", NULL, c->lr, &c->lr, NULL));
+  PetscCall(PetscOptionsInt("-max_epochs", "upper limit on epochs", NULL, c->max_epochs, &c->max_epochs, NULL));
+  PetscCall(PetscOptionsInt("-patience", "stop after this many epochs without a better validation loss", NULL,
+                            c->patience, &c->patience, NULL));
+  PetscCall(PetscOptionsReal("-val_fraction", "fraction of simulations held out for validation", NULL, c->val_fraction,
+                             &c->val_fraction, NULL));
+  PetscCall(PetscOptionsReal("-clip", "gradient norm clip (0 = none)", NULL, c->clip, &c->clip, NULL));
+  PetscCall(PetscOptionsIntArray("-hidden", "hidden layer widths, e.g. 64,64,64", NULL, c->hidden, &nh, &set));
+  PetscCall(
+      PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
+  PetscOptionsEnd();
+  if (set) c->nhidden = nh;
+  PetscCall(guard_int_array_option(comm, "-hidden", 8, 1, 4096));
+  PetscCall(guard_real_option(comm, "-noise", c->noise, 1e-6, 10));
+  PetscCall(guard_real_option(comm, "-lr", c->lr, 1e-12, 10));
+  PetscCall(guard_real_option(comm, "-clip", c->clip, 0, PETSC_MAX_REAL));
+  PetscCall(guard_real_option(comm, "-val_fraction", c->val_fraction, 1e-6, 0.9));
+  PetscCall(guard_int_option(comm, "-n", c->n, 20, PETSC_MAX_INT / 16));
+  PetscCall(guard_int_option(comm, "-batch", c->batch, 1, 100000));
+  PetscCall(guard_int_option(comm, "-max_epochs", c->max_epochs, 1, 1000000));
+  PetscCall(guard_int_option(comm, "-patience", c->patience, 1, PETSC_MAX_INT));
+  PetscCall(guard_int_option(comm, "-seed", c->seed, 0, PETSC_MAX_INT));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The model as the trainer sees it. */
+typedef struct {
+  const NreTrainConfig *c;
+  const ParCtx *ctx;
+  Nre *nre;
+  PetscInt ntr, nval, g0, nloc, vg0, nv; /* global counts; this rank's training and validation rows */
+  double *th, *x, *thm;                  /* (nloc, 6), (nloc, 8), (nloc, 6) this epoch's contrastive thetas */
+  double *vth, *vx, *vthm;               /* validation rows, contrastive thetas fixed (epoch 0) */
+  double *bth, *bx, *bthm;               /* batch scratch */
+  PetscInt epoch;
+} NreModel;
+
+/* Contrastive thetas of global rows [g, g + n) for epoch e: a fresh prior draw per row and epoch. */
+static void draw_marginal(const Nre *nre, uint64_t seed, PetscInt e, PetscInt g, PetscInt n, double *thm)
+{
+  for (PetscInt i = 0; i < n; i++)
+    prior_sample(&nre->prior, seed, RNG_NRE, ((uint64_t)e << 40) | (uint64_t)(g + i), thm + i * CS_NPARAM);
+}
+
+static PetscErrorCode model_epoch_begin(void *vm, PetscInt epoch)
+{
+  NreModel *m = vm;
+  PetscFunctionBeginUser;
+  m->epoch = epoch;
+  draw_marginal(m->nre, (uint64_t)m->c->seed, epoch, m->g0, m->nloc, m->thm);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode model_batch(void *vm, const PetscInt *local, PetscInt n, PetscInt ng, double *loss)
+{
+  NreModel *m = vm;
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < n; i++) {
+    memcpy(m->bth + i * CS_NPARAM, m->th + local[i] * CS_NPARAM, CS_NPARAM * sizeof(double));
+    memcpy(m->bthm + i * CS_NPARAM, m->thm + local[i] * CS_NPARAM, CS_NPARAM * sizeof(double));
+    memcpy(m->bx + i * CS_NELEM, m->x + local[i] * CS_NELEM, CS_NELEM * sizeof(double));
+  }
+  *loss += nre_bce(m->nre, m->bth, m->bthm, m->bx, (int)n, 1.0 / (2.0 * (double)ng), PETSC_TRUE, NULL);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* metric[0]: mean BCE per row over every rank's validation pairs; metric[1]: classification accuracy. */
+static PetscErrorCode model_validate(void *vm, double *metric)
+{
+  NreModel *m = vm;
+  const int half = m->nre->mlp->max_batch / 2;
+  double s[2] = {0, 0};
+  PetscFunctionBeginUser;
+  for (PetscInt i0 = 0; i0 < m->nv; i0 += half) {
+    int k = (int)PetscMin(half, m->nv - i0);
+    PetscInt hits;
+    s[0] += nre_bce(m->nre, m->vth + i0 * CS_NPARAM, m->vthm + i0 * CS_NPARAM, m->vx + i0 * CS_NELEM, k, 0, PETSC_FALSE,
+                    &hits);
+    s[1] += (double)hits;
+  }
+  PetscCall(par_allreduce_sum(m->ctx, s, 2));
+  metric[0] = s[0] / (2.0 * (double)m->nval);
+  metric[1] = s[1] / (2.0 * (double)m->nval);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The minimal loop (see the file comment). Returns epochs run and the best validation loss. */
+static PetscErrorCode fit(const ParCtx *ctx, NreModel *m, Opt *o, PetscInt *epochs, double *best_val, double *acc)
+{
+  const NreTrainConfig *c = m->c;
+  Mlp *mlp = m->nre->mlp;
+  Batcher bt;
+  PetscInt *local, since = 0, e = 0;
+  double *best, t0 = cs_wtime();
+  PetscLogEvent ev_step, ev_reduce;
+  PetscFunctionBeginUser;
+  PetscCall(par_log_event("nre_fwd_bwd", &ev_step));
+  PetscCall(par_log_event("grad_allreduce", &ev_reduce));
+  PetscCall(batcher_create(m->ntr, m->g0, m->nloc, c->batch, (uint64_t)c->seed, &bt));
+  PetscCall(PetscMalloc2(c->batch, &local, mlp->nparams, &best));
+  PetscCall(PetscArraycpy(best, mlp->params, mlp->nparams));
+  *best_val = INFINITY;
+  while (e < c->max_epochs && since < c->patience) {
+    double te = cs_wtime(), loss = 0, metric[2] = {0, 0};
+    e++;
+    PetscCall(model_epoch_begin(m, e));
+    batcher_shuffle(&bt, (uint64_t)c->seed, e);
+    for (PetscInt b = 0; b < batcher_nbatches(&bt); b++) {
+      PetscInt ng, n = batcher_local(&bt, b, local, &ng);
+      PetscCall(PetscLogEventBegin(ev_step, 0, 0, 0, 0));
+      memset(mlp->grads, 0, mlp->nparams * sizeof(double));
+      if (n > 0) PetscCall(model_batch(m, local, n, ng, &loss));
+      PetscCall(PetscLogEventEnd(ev_step, 0, 0, 0, 0));
+      PetscCall(PetscLogEventBegin(ev_reduce, 0, 0, 0, 0));
+      PetscCall(par_allreduce_sum(ctx, mlp->grads, (PetscInt)mlp->nparams));
+      PetscCall(PetscLogEventEnd(ev_reduce, 0, 0, 0, 0));
+      if (c->clip > 0) {
+        double g2 = 0;
+        for (size_t k = 0; k < mlp->nparams; k++) g2 += mlp->grads[k] * mlp->grads[k];
+        if (sqrt(g2) > c->clip)
+          for (size_t k = 0; k < mlp->nparams; k++) mlp->grads[k] *= c->clip / sqrt(g2);
+      }
+      opt_step(o, mlp->params, mlp->grads);
+    }
+    PetscCall(par_allreduce_sum(ctx, &loss, 1));
+    PetscCall(model_validate(m, metric));
+    PetscCheck(isfinite(loss) && isfinite(metric[0]), ctx->comm, PETSC_ERR_NOT_CONVERGED,
+               "train-nre: the loss is not finite at epoch %" PetscInt_FMT " (-lr %g too large?)", e, c->lr);
+    if (metric[0] < *best_val) {
+      *best_val = metric[0];
+      *acc = metric[1];
+      since = 0;
+      PetscCall(PetscArraycpy(best, mlp->params, mlp->nparams));
+    } else
+      since++;
+    double per = (cs_wtime() - t0) / (double)e;
+    PetscCall(PetscPrintf(
+        ctx->comm,
+        "epoch %3" PetscInt_FMT "  train_bce %.5f  val_bce %.5f  val_acc %.4f  best %.5f (%" PetscInt_FMT
+        " since)  %.2f s  %.0f sims/s  ETA <= %.0f s\n",
+        e, loss / (2.0 * (double)m->ntr), metric[0], metric[1], *best_val, since, cs_wtime() - te,
+        (double)m->ntr / (cs_wtime() - te), per * (double)PetscMin(c->max_epochs - e, c->patience - since)));
+  }
+  PetscCall(PetscArraycpy(mlp->params, best, mlp->nparams));
+  *epochs = e;
+  PetscCall(PetscFree2(local, best));
+  PetscCall(batcher_destroy(&bt));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Simulations [i0, i1): theta from the prior, x = emulator + noise; train-npe's streams and numbering. */
+static void simulate_rows(const NreTrainConfig *c, Emulator *emu, const Prior *pr, PetscInt i0, PetscInt i1, double *th,
+                          double *x)
+{
+  for (PetscInt i = i0; i < i1; i++)
+    prior_sample(pr, (uint64_t)c->seed, RNG_NPE_THETA, (uint64_t)i, th + (i - i0) * CS_NPARAM);
+  emu_predict(emu, th, (size_t)(i1 - i0), x);
+  for (PetscInt i = i0; i < i1; i++) {
+    Rng r;
+    rng_init(&r, (uint64_t)c->seed, RNG_NPE_NOISE, (uint64_t)i);
+    for (int e = 0; e < CS_NELEM; e++) x[(i - i0) * CS_NELEM + e] += c->noise * rng_normal(&r);
+  }
+}
+
+PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
+{
+  Emulator *emu;
+  NreModel m = {.c = c, .ctx = ctx};
+  Opt *o;
+  char chempy[512], id[PETSC_MAX_PATH_LEN + 128];
+  PetscInt lo, hi, vlo, vhi, epochs = 0;
+  double best_val = INFINITY, acc = NAN;
+  PetscFunctionBeginUser;
+  PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
+  PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
+  PetscCall(guard_file_identity(ctx->comm, c->emulator, id, sizeof(id)));
+  m.nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n));
+  m.ntr = c->n - m.nval;
+  PetscCall(guard_memory(ctx->comm, 8.0 * (double)c->n / ctx->size * 2 * (2 * CS_NPARAM + CS_NELEM),
+                         "-n (simulations per rank)"));
+  PetscCall(
+      nre_create(CS_NPARAM, CS_NELEM, c->hidden, c->nhidden, (int)(2 * c->batch > 4096 ? 2 * c->batch : 4096), &m.nre));
+  m.nre->noise = c->noise;
+  PetscCall(prior_init(PRIOR_GAUSS, &m.nre->prior));
+  par_block_range(m.ntr, ctx->rank, ctx->size, &lo, &hi);
+  par_block_range(m.nval, ctx->rank, ctx->size, &vlo, &vhi);
+  m.g0 = lo, m.nloc = hi - lo, m.vg0 = vlo, m.nv = vhi - vlo;
+  PetscCall(PetscMalloc6(m.nloc * CS_NPARAM + 1, &m.th, m.nloc * CS_NELEM + 1, &m.x, m.nloc * CS_NPARAM + 1, &m.thm,
+                         m.nv * CS_NPARAM + 1, &m.vth, m.nv * CS_NELEM + 1, &m.vx, m.nv * CS_NPARAM + 1, &m.vthm));
+  PetscCall(PetscMalloc3(c->batch * CS_NPARAM, &m.bth, c->batch * CS_NELEM, &m.bx, c->batch * CS_NPARAM, &m.bthm));
+  simulate_rows(c, emu, &m.nre->prior, lo, hi, m.th, m.x);
+  simulate_rows(c, emu, &m.nre->prior, m.ntr + vlo, m.ntr + vhi, m.vth, m.vx); /* after the training rows */
+  draw_marginal(m.nre, (uint64_t)c->seed, 0, m.ntr + vlo, m.nv, m.vthm);
+  PetscCall(par_column_stats(ctx, m.th, m.nloc, CS_NPARAM, m.nre->th_mean, m.nre->th_sd));
+  PetscCall(par_column_stats(ctx, m.x, m.nloc, CS_NELEM, m.nre->x_mean, m.nre->x_sd));
+  PetscCall(mlp_init(m.nre->mlp, (uint64_t)c->seed));
+  PetscCall(opt_create(OPT_ADAM, m.nre->mlp->nparams, &o));
+  o->lr = c->lr;
+  char arch[128] = "";
+  for (PetscInt l = 0; l < c->nhidden; l++) {
+    char one[16];
+    PetscCall(PetscSNPrintf(one, sizeof(one), "%s%" PetscInt_FMT, l ? "-" : "", c->hidden[l]));
+    PetscCall(PetscStrlcat(arch, one, sizeof(arch)));
+  }
+  PetscCall(PetscPrintf(ctx->comm,
+                        "train-nre: %" PetscInt_FMT " training + %" PetscInt_FMT
+                        " validation simulations (emulator + %g dex noise), each with a contrastive theta from the "
+                        "prior; MLP 14-%s-1 (%zu weights), batch %" PetscInt_FMT " + %" PetscInt_FMT ", %d ranks\n",
+                        m.ntr, m.nval, c->noise, arch, m.nre->mlp->nparams, c->batch, c->batch, ctx->size));
+  double t0 = cs_wtime();
+  PetscCall(fit(ctx, &m, o, &epochs, &best_val, &acc));
+  double secs = cs_wtime() - t0;
+  PetscCall(PetscPrintf(ctx->comm,
+                        "train-nre: %" PetscInt_FMT " epochs, best val_bce %.5f (accuracy %.4f; log 2 = 0.69315 is "
+                        "chance), %.1f s\n",
+                        epochs, best_val, acc, secs));
+  if (ctx->rank == 0) {
+    H5File f;
+    char config[H5_CONFIG_LEN];
+    PetscCall(PetscSNPrintf(config, sizeof(config),
+                            "emulator=%s;n=%" PetscInt_FMT ";noise=%g;batch=%" PetscInt_FMT
+                            ";lr=%g;hidden=%s;seed=%" PetscInt_FMT,
+                            id, c->n, c->noise, c->batch, c->lr, arch, c->seed));
+    PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
+    PetscCall(h5_write_provenance(&f, "train-nre"));
+    PetscCall(h5_attr_write_str(&f, "/", "config", config));
+    if (chempy[0]) PetscCall(h5_attr_write_str(&f, "/", "chempy_config", chempy));
+    PetscCall(nre_write_h5(m.nre, &f, "/nre"));
+    PetscCall(emu_write_h5(emu, &f, "/emulator"));
+    const double dv[3] = {best_val, acc, secs};
+    PetscCall(h5_attr_write_double(&f, "/", "best_val_bce_accuracy_seconds", 3, dv));
+    PetscCall(h5_attr_write_int(&f, "/", "epochs", 1, &epochs));
+    PetscCall(h5_commit(&f));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
+  }
+  PetscCall(PetscFree3(m.bth, m.bx, m.bthm));
+  PetscCall(PetscFree6(m.th, m.x, m.thm, m.vth, m.vx, m.vthm));
+  PetscCall(opt_destroy(&o));
+  PetscCall(nre_destroy(&m.nre));
+  PetscCall(emu_destroy(&emu));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

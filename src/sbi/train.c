@@ -1,0 +1,235 @@
+/* The training loop shared by every network (include/chempysbi/train.h).
+ * The order of operations is part of the contract: every rank takes the same
+ * global batches and the same summed gradient, so the trained weights are the
+ * same bits for any number of ranks, and a resumed run continues the
+ * uninterrupted one exactly. */
+#include <chempysbi/batch.h>
+#include <chempysbi/train.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  PetscInt epoch, since_best;
+  double best_val;
+} TrainState;
+
+/* The checkpoint: config, the loop's counters, the optimiser's scalars and
+ * state, the model (its group), the best weights with early stopping, and
+ * the history. Written by rank 0 under a temporary name, then renamed. */
+static PetscErrorCode ckpt_write(const TrainSpec *s, TrainModel *m, const Opt *o, const TrainState *st,
+                                 const double *best, const double *hist, PetscInt ncol)
+{
+  H5File f;
+  char path[PETSC_MAX_PATH_LEN], what[128];
+  PetscInt sc[2] = {(PetscInt)o->step, o->train_mode};
+  double ds[2] = {o->lr_max, o->weight_sum};
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", s->out));
+  PetscCall(PetscSNPrintf(what, sizeof(what), "%s checkpoint", s->command));
+  PetscCall(h5_create(PETSC_COMM_SELF, path, &f));
+  PetscCall(h5_write_provenance(&f, what));
+  PetscCall(h5_attr_write_str(&f, "/", "config", s->config));
+  PetscCall(h5_attr_write_int(&f, "/", "epoch", 1, &st->epoch));
+  PetscCall(h5_attr_write_int(&f, "/", "opt_step_train_mode", 2, sc));
+  PetscCall(h5_attr_write_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
+  PetscCall(m->write(m->ctx, &f));
+  if (s->patience > 0) {
+    PetscCall(h5_attr_write_int(&f, "/", "since_best", 1, &st->since_best));
+    PetscCall(h5_attr_write_double(&f, "/", "best_val", 1, &st->best_val));
+    PetscCall(h5_table_write(&f, "best_params", H5T_NATIVE_DOUBLE, (PetscInt)m->nparams, 0, NULL, best));
+  }
+  PetscCall(h5_table_write(&f, "opt_state", H5T_NATIVE_DOUBLE, (PetscInt)o->nstate, 0, NULL, o->state));
+  if (st->epoch > 0) PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, st->epoch, ncol, s->hist_names, hist));
+  PetscCall(h5_commit(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Every rank reads the checkpoint. Checkpoints of train-npe before the shared
+ * trainer kept (epoch, since_best, step) in one attribute and no optimiser
+ * scalars (Adam has none that matter): still read. */
+static PetscErrorCode ckpt_read(const TrainSpec *s, TrainModel *m, Opt *o, TrainState *st, double *best, double *hist)
+{
+  H5File f;
+  char path[PETSC_MAX_PATH_LEN], params[128];
+  PetscInt n, nc;
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(path, sizeof(path), "%s.ckpt", s->out));
+  PetscCall(h5_open_checkpoint(path, s->config, &f));
+  if (!h5_attr_exists(&f, "/", "epoch") && h5_attr_exists(&f, "/", "epoch_since_best_step")) {
+    PetscInt iv[3];
+    PetscCall(h5_attr_read_int(&f, "/", "epoch_since_best_step", 3, iv));
+    st->epoch = iv[0];
+    st->since_best = iv[1];
+    o->step = iv[2];
+  } else {
+    PetscInt sc[2];
+    double ds[2];
+    PetscCall(h5_attr_read_int(&f, "/", "epoch", 1, &st->epoch));
+    PetscCall(h5_attr_read_int(&f, "/", "opt_step_train_mode", 2, sc));
+    PetscCall(h5_attr_read_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
+    o->step = sc[0];
+    o->train_mode = (int)sc[1];
+    o->lr_max = ds[0];
+    o->weight_sum = ds[1];
+    if (s->patience > 0) PetscCall(h5_attr_read_int(&f, "/", "since_best", 1, &st->since_best));
+  }
+  /* Checked before the history is read: hist holds max_epochs rows, and the limit is not part of the config. */
+  PetscCheck(st->epoch >= 0 && st->epoch <= s->max_epochs, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "%s: checkpoint is at epoch %" PetscInt_FMT ", beyond %s %" PetscInt_FMT, path, st->epoch,
+             s->epochs_option, s->max_epochs);
+  PetscCall(PetscSNPrintf(params, sizeof(params), "%s/params", s->group));
+  PetscCall(h5_table_info(&f, params, &n, &nc));
+  PetscCheck(n == (PetscInt)m->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %" PetscInt_FMT " weights, the network has %zu", path, n, m->nparams);
+  PetscCall(h5_table_read_rows(&f, params, H5T_NATIVE_DOUBLE, 0, n, m->params, PETSC_FALSE));
+  PetscCall(m->read(m->ctx, &f));
+  if (s->patience > 0) {
+    PetscCall(h5_attr_read_double(&f, "/", "best_val", 1, &st->best_val));
+    PetscCall(h5_table_read_rows(&f, "best_params", H5T_NATIVE_DOUBLE, 0, n, best, PETSC_FALSE));
+  }
+  PetscCall(h5_table_read_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_FALSE));
+  if (st->epoch > 0) PetscCall(h5_table_read_rows(&f, "history", H5T_NATIVE_DOUBLE, 0, st->epoch, hist, PETSC_FALSE));
+  PetscCall(h5_close(&f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A diverged training (NaN or infinite loss or weights) stops with the epoch
+ * and the likely cause, instead of saving a NaN model. */
+static PetscErrorCode check_finite(const ParCtx *ctx, const TrainSpec *s, const TrainModel *m, const Opt *o,
+                                   PetscInt epoch, double train, double val)
+{
+  double w = 0;
+  PetscFunctionBeginUser;
+  for (size_t k = 0; k < m->nparams; k++) w += m->params[k];
+  if (!(isfinite(train) && isfinite(val) && isfinite(w))) {
+    char msg[320]; /* snprintf: PETSc's printf writes nan as "nan." */
+    snprintf(msg, sizeof(msg),
+             "%s: epoch %d: %s is not finite (%s %g, %s %g): training diverged; likely cause: -lr %g too large%s",
+             s->command, (int)epoch, isfinite(w) ? "the loss" : "a weight", s->hist_names[1], train, s->hist_names[2],
+             val, o->lr, s->clip_hint && s->clip <= 0 ? " without gradient clipping (-clip 0)" : "");
+    SETERRQ(ctx->comm, PETSC_ERR_FP, "%s", msg);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* "epoch  12  train_nll 1.23456  val_nll ...  best ... (3 since)  0.52 s  (96000 sims/s, elapsed 6 s, ETA <= 10 s)" */
+static PetscErrorCode progress(const ParCtx *ctx, const TrainSpec *s, const TrainState *st, const double *h,
+                               double rate, double elapsed, double eta)
+{
+  char line[512], one[96];
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(line, sizeof(line), "epoch %3" PetscInt_FMT, st->epoch));
+  for (PetscInt c = 1; c <= 1 + s->nmetric; c++) {
+    char f[32];
+    PetscCall(PetscSNPrintf(f, sizeof(f), "  %%s %s", s->fmt[c - 1]));
+    snprintf(one, sizeof(one), f, s->hist_names[c], h[c]);
+    PetscCall(PetscStrlcat(line, one, sizeof(line)));
+  }
+  if (s->patience > 0) {
+    PetscCall(PetscSNPrintf(one, sizeof(one), "  best %.5f (%" PetscInt_FMT " since)", st->best_val, st->since_best));
+    PetscCall(PetscStrlcat(line, one, sizeof(line)));
+  }
+  /* With early stopping the end is unknown: the ETA is the bound -patience and the epoch limit set. */
+  PetscCall(PetscSNPrintf(one, sizeof(one), "  %.2f s  (%.0f %s/s, elapsed %.0f s, ETA%s %.0f s)\n", h[2 + s->nmetric],
+                          rate, s->rows, elapsed, s->patience > 0 ? " <=" : "", eta));
+  PetscCall(PetscStrlcat(line, one, sizeof(line)));
+  PetscCall(PetscPrintf(ctx->comm, "%s", line));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, Opt *o, TrainResult *r)
+{
+  TrainState st = {0, 0, INFINITY};
+  Batcher bt;
+  PetscInt *local, ncol = 3 + s->nmetric;
+  double *best = NULL, *hist;
+  PetscLogEvent ev_step, ev_reduce, ev_val;
+  PetscFunctionBeginUser;
+  PetscCheck(s->nmetric >= 1 && s->nmetric <= TRAIN_MAX_METRICS, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "train_run: %" PetscInt_FMT " metrics, expected 1 to %d", s->nmetric, TRAIN_MAX_METRICS);
+  PetscCall(par_log_event("train_fwd_bwd", &ev_step));
+  PetscCall(par_log_event("grad_allreduce", &ev_reduce));
+  PetscCall(par_log_event("train_validate", &ev_val));
+  PetscCall(PetscMalloc1(ncol * (s->max_epochs + 1), &hist));
+  if (s->patience > 0) PetscCall(PetscMalloc1(m->nparams, &best));
+  PetscBool resume = s->resume;
+  if (resume) { /* a requeued job may not have got as far as its first checkpoint */
+    char ck[PETSC_MAX_PATH_LEN + 8];
+    PetscCall(PetscSNPrintf(ck, sizeof(ck), "%s.ckpt", s->out));
+    PetscCall(par_root_file_exists(ctx, ck, &resume));
+    if (!resume) PetscCall(PetscPrintf(ctx->comm, "note: -resume: no checkpoint %s; starting from scratch\n", ck));
+  }
+  if (resume) {
+    PetscCall(ckpt_read(s, m, o, &st, best, hist));
+    PetscCall(PetscPrintf(ctx->comm, "resuming after epoch %" PetscInt_FMT "\n", st.epoch));
+  }
+  PetscCall(m->start(m->ctx, resume));
+  if (!resume && best) PetscCall(PetscArraycpy(best, m->params, m->nparams));
+  PetscCall(batcher_create(s->ntrain, s->g0, s->nloc, s->batch, (uint64_t)s->seed, &bt));
+  PetscCall(PetscMalloc1(s->batch, &local));
+  double t_start = cs_wtime();
+  const PetscInt epoch0 = st.epoch; /* > 0 after -resume */
+  while (st.epoch < s->max_epochs && (s->patience <= 0 || st.since_best < s->patience)) {
+    double t0 = cs_wtime(), loss = 0, metric[TRAIN_MAX_METRICS];
+    st.epoch++;
+    if (m->epoch_begin) PetscCall(m->epoch_begin(m->ctx, st.epoch));
+    batcher_shuffle(&bt, (uint64_t)s->seed, st.epoch);
+    for (PetscInt b = 0; b < batcher_nbatches(&bt); b++) {
+      PetscInt ng, n = batcher_local(&bt, b, local, &ng);
+      PetscCall(PetscLogEventBegin(ev_step, 0, 0, 0, 0));
+      memset(m->grads, 0, m->nparams * sizeof(double));
+      if (n > 0) PetscCall(m->batch(m->ctx, local, n, ng, &loss));
+      PetscCall(PetscLogEventEnd(ev_step, 0, 0, 0, 0));
+      PetscCall(PetscLogEventBegin(ev_reduce, 0, 0, 0, 0));
+      PetscCall(par_allreduce_sum(ctx, m->grads, (PetscInt)m->nparams));
+      PetscCall(PetscLogEventEnd(ev_reduce, 0, 0, 0, 0));
+      if (s->clip > 0) { /* identical on every rank: the gradient already is */
+        double g2 = 0;
+        for (size_t k = 0; k < m->nparams; k++) g2 += m->grads[k] * m->grads[k];
+        if (sqrt(g2) > s->clip)
+          for (size_t k = 0; k < m->nparams; k++) m->grads[k] *= s->clip / sqrt(g2);
+      }
+      opt_step(o, m->params, m->grads);
+    }
+    PetscCall(par_allreduce_sum(ctx, &loss, 1));
+    double t_train = cs_wtime() - t0;
+    PetscCall(PetscLogEventBegin(ev_val, 0, 0, 0, 0));
+    opt_eval_mode(o, m->params); /* schedule-free: the averaged point is the model */
+    PetscCall(m->validate(m->ctx, metric));
+    if (s->patience > 0) {
+      if (metric[0] < st.best_val) {
+        st.best_val = metric[0];
+        st.since_best = 0;
+        PetscCall(PetscArraycpy(best, m->params, m->nparams));
+      } else
+        st.since_best++;
+    }
+    opt_train_mode(o, m->params);
+    PetscCall(PetscLogEventEnd(ev_val, 0, 0, 0, 0));
+    PetscCall(check_finite(ctx, s, m, o, st.epoch, loss / s->loss_norm, metric[0]));
+    double *h = hist + ncol * (st.epoch - 1);
+    h[0] = (double)st.epoch;
+    h[1] = loss / s->loss_norm;
+    for (PetscInt k = 0; k < s->nmetric; k++) h[2 + k] = metric[k];
+    h[2 + s->nmetric] = cs_wtime() - t0;
+    double per = (cs_wtime() - t_start) / (double)(st.epoch - epoch0);
+    PetscInt left = s->max_epochs - st.epoch;
+    if (s->patience > 0) left = PetscMin(left, s->patience - st.since_best);
+    PetscCall(progress(ctx, s, &st, h, (double)s->ntrain / t_train, cs_wtime() - t_start, per * (double)left));
+    if (ctx->rank == 0) PetscCall(ckpt_write(s, m, o, &st, best, hist, ncol));
+  }
+  opt_eval_mode(o, m->params);
+  if (best) PetscCall(PetscArraycpy(m->params, best, m->nparams));
+  r->epoch = st.epoch;
+  r->since_best = st.since_best;
+  r->best_val = st.best_val;
+  r->hist = hist;
+  r->ncol = ncol;
+  r->early_stopped = s->patience > 0 && st.since_best >= s->patience ? PETSC_TRUE : PETSC_FALSE;
+  r->seconds = cs_wtime() - t_start;
+  PetscCall(PetscFree(local));
+  PetscCall(PetscFree(best));
+  PetscCall(batcher_destroy(&bt));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

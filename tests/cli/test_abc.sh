@@ -1,0 +1,23 @@
+# abc: rejection ABC on a small CHEMPY table (discrete scheme, 4000 rows from
+# the gauss prior) and a 12-star mock: the result is the same on 1 and 3
+# ranks, the ABC line and the output tables are there, -rows and -quantile
+# size what they should, and bad combinations are refused with a clear
+# message. Correctness against an exact posterior is tests/unit/test_abc.c.
+cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
+$MPIRUN -np 2 $BIN simulate -prior gauss -scheme discrete -n 4000 -seed 3 -progress_every 100 -out $TMP/tab.h5 > $TMP/sim.log 2>&1
+$BIN mock -n 12 -seed 5 -scheme discrete -out $TMP/stars.csv > $TMP/mock.log 2>&1
+check "abc: fixtures (a gauss-prior table and a mock)" test -s $TMP/tab.h5 -a -s $TMP/stars.csv
+A="$BIN abc -table $TMP/tab.h5 -stars $TMP/stars.csv -accept 100 -samples 200 -progress_every 100"
+for np in 1 3; do $MPIRUN -np $np $A -out $TMP/abc$np.h5 > $TMP/abc$np.log 2>&1; done
+check "abc: ends with an ABC line naming rows, rate and tolerance" bash -c "tail -1 $TMP/abc1.log | grep -Eq '^ABC n=12 used=12 rows=[0-9]+ eligible=[0-9]+ rate=[0-9.e-]+ eps_median=[0-9.]+ '"
+check "abc: -np 1 and -np 3 give identical posteriors and samples" bash -c "h5diff -q $TMP/abc1.h5 $TMP/abc3.h5 /posterior_mean && h5diff -q $TMP/abc1.h5 $TMP/abc3.h5 /samples && h5diff -q $TMP/abc1.h5 $TMP/abc3.h5 /abc"
+check "abc: output has means, sds, per-star eps/rate/ESS and 12 x 200 samples" bash -c "for d in posterior_mean posterior_sd abc samples; do h5ls $TMP/abc1.h5/\$d > /dev/null || exit 1; done; h5ls $TMP/abc1.h5/samples | grep -q '{2400/'"
+check "abc: 100 of the usable rows accepted, the rate is 100/eligible" bash -c "l=\$(tail -1 $TMP/abc1.log); e=\$(echo \"\$l\" | sed -n 's/.* eligible=\([0-9]*\).*/\1/p'); r=\$(echo \"\$l\" | sed -n 's/.* rate=\([^ ]*\).*/\1/p'); awk -v e=\$e -v r=\$r 'BEGIN { exit !(e > 3000 && (r * e - 100)^2 < 1e-3) }'"
+check "abc: -rows 1000 -quantile 0.05 accepts 50 of the first 1000 rows" bash -c "$A -rows 1000 -quantile 0.05 -out $TMP/q.h5 > $TMP/q.log 2>&1 && tail -1 $TMP/q.log | grep -q ' rows=1000 ' && grep -q ' 50 accepted per star' $TMP/q.log"
+check "abc: -kernel gauss runs" bash -c "$A -kernel gauss -out $TMP/g.h5 > $TMP/g.log 2>&1 && tail -1 $TMP/g.log | grep -q '^ABC n=12 used=12'"
+check_fails "abc: -kernel gauss with -adjust refused" "applies to -kernel uniform only" $A -kernel gauss -adjust -out $TMP/x.h5
+check_fails "abc: a gauss table for the wide prior refused" "does not cover the wide target prior" $A -prior wide -out $TMP/x.h5
+check_fails "abc: -stars and -cases together refused" "exactly one of -stars FILE" $A -cases $TMP/tab.h5 -out $TMP/x.h5
+check_fails "abc: -cases that is not a validate output refused" "expected a validation result" $BIN abc -table $TMP/tab.h5 -cases $TMP/tab.h5 -out $TMP/x.h5
+check_fails "abc: a catalogue as -table refused" "-table" $BIN abc -table $TMP/stars.csv -stars $TMP/stars.csv -out $TMP/x.h5
+check_fails "abc: its own input as -out refused" "-out" $A -out $TMP/tab.h5 -force

@@ -1,0 +1,187 @@
+/* The shared trainer (train.c) on a model with a known answer: least squares
+ * y = a x + b. It must reach the normal-equation solution, a run stopped and
+ * resumed from its checkpoint must end with the same bits as one run straight
+ * through, and early stopping must hand back the best epoch's weights. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <chempysbi/rng.h>
+#include <chempysbi/train.h>
+#include "testutil.h"
+
+#define NTR 400
+#define NVA 100
+
+typedef struct {
+  double x[NTR + NVA], y[NTR + NVA];
+  double params[2], grads[2]; /* a, b */
+  double val_seen[64];        /* validation loss of each epoch, and its weights */
+  double w_seen[64][2];
+  int nval;
+} Line;
+
+static void data(Line *L)
+{
+  Rng r;
+  rng_init(&r, 5, RNG_TEST, 0);
+  for (int i = 0; i < NTR + NVA; i++) {
+    L->x[i] = 2 * rng_uniform(&r) - 1;
+    L->y[i] = 1.5 * L->x[i] - 0.7 + 0.3 * rng_normal(&r);
+  }
+}
+
+static PetscErrorCode start(void *p, PetscBool resumed)
+{
+  Line *L = p;
+  if (!resumed) L->params[0] = L->params[1] = 0;
+  return PETSC_SUCCESS;
+}
+
+static PetscErrorCode batch(void *p, const PetscInt *local, PetscInt n, PetscInt ng, double *loss)
+{
+  Line *L = p;
+  for (PetscInt k = 0; k < n; k++) {
+    double x = L->x[local[k]], e = L->params[0] * x + L->params[1] - L->y[local[k]];
+    *loss += e * e;
+    L->grads[0] += 2 * e * x / ng;
+    L->grads[1] += 2 * e / ng;
+  }
+  return PETSC_SUCCESS;
+}
+
+static PetscErrorCode validate(void *p, double *metric)
+{
+  Line *L = p;
+  double s = 0;
+  for (int i = NTR; i < NTR + NVA; i++) {
+    double e = L->params[0] * L->x[i] + L->params[1] - L->y[i];
+    s += e * e;
+  }
+  metric[0] = s / NVA;
+  if (L->nval < 64) {
+    L->val_seen[L->nval] = metric[0];
+    memcpy(L->w_seen[L->nval++], L->params, sizeof(L->params));
+  }
+  return PETSC_SUCCESS;
+}
+
+static PetscErrorCode ln_write(void *p, H5File *f)
+{
+  Line *L = p;
+  hid_t g;
+  PetscFunctionBeginUser;
+  H5Call(g = H5Gcreate2(f->id, "line", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Call(H5Gclose(g));
+  PetscCall(h5_table_write(f, "line/params", H5T_NATIVE_DOUBLE, 2, 0, NULL, L->params));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode ln_read(void *p, H5File *f) { return PETSC_SUCCESS; } /* the trainer reads line/params */
+
+static const char *const names[4] = {"epoch", "train_mse", "val_mse", "seconds"};
+static const char *const fmt[2] = {"%.6f", "%.6f"};
+
+/* Train L for max_epochs (resuming if resume) with Adam; returns the result. */
+static void fit(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resume, double lr, TrainResult *res)
+{
+  ParCtx ctx;
+  Opt *o;
+  TrainModel m = {2, L->params, L->grads, L, start, NULL, batch, validate, ln_write, ln_read};
+  TrainSpec s = {.command = "test-train",
+                 .out = "/tmp/cs_test_train.h5",
+                 .group = "line",
+                 .config = "line;lr",
+                 .ntrain = NTR,
+                 .g0 = 0,
+                 .nloc = NTR,
+                 .batch = 20,
+                 .max_epochs = max_epochs,
+                 .seed = 3,
+                 .epochs_option = "-max_epochs",
+                 .patience = patience,
+                 .loss_norm = NTR,
+                 .nmetric = 1,
+                 .hist_names = names,
+                 .fmt = fmt,
+                 .rows = "rows",
+                 .resume = resume};
+  assert_int_equal(par_ctx_init(PETSC_COMM_WORLD, &ctx), 0);
+  assert_int_equal(opt_create(OPT_ADAM, 2, &o), 0);
+  o->lr = lr;
+  assert_int_equal(train_run(&ctx, &s, &m, o, res), 0);
+  assert_int_equal(opt_destroy(&o), 0);
+}
+
+static void test_least_squares(void **state)
+{
+  static Line L;
+  TrainResult r;
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  data(&L);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit(&L, 100, 0, PETSC_FALSE, 0.01, &r);
+  for (int i = 0; i < NTR; i++) { sx += L.x[i], sy += L.y[i], sxx += L.x[i] * L.x[i], sxy += L.x[i] * L.y[i]; }
+  double a = (NTR * sxy - sx * sy) / (NTR * sxx - sx * sx), b = (sy - a * sx) / NTR;
+  assert_true(fabs(L.params[0] - a) < 0.05 && fabs(L.params[1] - b) < 0.05);
+  assert_int_equal(r.epoch, 100);
+  assert_int_equal(r.ncol, 4);
+  PetscFree(r.hist);
+}
+
+static void test_resume_bit_for_bit(void **state)
+{
+  static Line A, B;
+  TrainResult ra, rb;
+  data(&A);
+  data(&B);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit(&A, 8, 0, PETSC_FALSE, 0.01, &ra); /* straight through */
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit(&B, 3, 0, PETSC_FALSE, 0.01, &rb); /* stopped after 3 epochs ... */
+  PetscFree(rb.hist);
+  B.params[0] = B.params[1] = 99; /* ... the process gone: only the checkpoint knows */
+  fit(&B, 8, 0, PETSC_TRUE, 0.01, &rb);
+  assert_memory_equal(A.params, B.params, sizeof(A.params));
+  assert_int_equal(rb.epoch, 8);
+  for (int e = 0; e < 8; e++) /* every epoch's losses in the history, resumed part included */
+    for (int k = 0; k < 3; k++) assert_true(ra.hist[e * 4 + k] == rb.hist[e * 4 + k]);
+  PetscFree(ra.hist);
+  PetscFree(rb.hist);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+}
+
+static void test_early_stopping_keeps_best(void **state)
+{
+  static Line L;
+  TrainResult r;
+  data(&L);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit(&L, 60, 2, PETSC_FALSE, 0.5, &r); /* a large step: the validation loss soon stops improving */
+  int best = 0;
+  for (int e = 1; e < L.nval; e++)
+    if (L.val_seen[e] < L.val_seen[best]) best = e;
+  assert_true(r.early_stopped);
+  assert_int_equal(r.epoch, best + 1 + 2); /* stopped `patience` epochs after the best */
+  assert_true(r.best_val == L.val_seen[best]);
+  assert_memory_equal(L.params, L.w_seen[best], sizeof(L.params));
+  PetscFree(r.hist);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+}
+
+int main(int argc, char **argv)
+{
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_least_squares),
+      cmocka_unit_test(test_resume_bit_for_bit),
+      cmocka_unit_test(test_early_stopping_keeps_best),
+  };
+  PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
+  int r = cmocka_run_group_tests(tests, NULL, NULL);
+  PetscCall(PetscFinalize());
+  return r;
+}
