@@ -11,6 +11,7 @@
 
 #include <chempysbi/globals.h>
 #include <chempysbi/gce.h>
+#include <chempysbi/obs.h>
 
 typedef struct {
   char npe[PETSC_MAX_PATH_LEN], emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
@@ -18,6 +19,10 @@ typedef struct {
   PetscBool mock_emulator;  /* stars from the emulator (method error alone) instead of CHEMPY */
   PetscBool fixed;          /* globals fixed at alpha, nia instead of drawn from the prior */
   double alpha, nia, noise; /* [dex] noise of the mock abundances */
+  /* The stars' errors and gaps, as `mock` makes them (-errors, -p_missing, -drop; -columns drops
+   * the elements its map has no column for): obs_fixed(noise) unless set. */
+  ObsModel obs;
+  char columns[PETSC_MAX_PATH_LEN];
   PetscBool plots;
   GlobalsConfig g;
   GceConfig gce;

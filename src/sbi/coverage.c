@@ -2,6 +2,7 @@
  * (seed, RNG_COVERAGE, g), its stars from the mock streams keyed by a
  * per-galaxy seed, its inference from a per-galaxy seed: every galaxy is the
  * same for any rank count and whether or not the run was resumed. */
+#include <chempysbi/cat.h>
 #include <chempysbi/coverage.h>
 #include <chempysbi/h5.h>
 #include <chempysbi/infer.h>
@@ -10,6 +11,7 @@
 #include <chempysbi/plot.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 static const char *const cv_cols[CV_NCOL] = {
     "true_alpha_IMF",  "true_log10_N_Ia", "mean_alpha_IMF", "mean_log10_N_Ia", "sd_alpha_IMF", "sd_log10_N_Ia",
@@ -25,6 +27,8 @@ PetscErrorCode coverage_config_default(CoverageConfig *c)
   c->seed = 1;
   c->alpha = -2.3, c->nia = -2.89, c->noise = 0.05;
   c->plots = PETSC_TRUE;
+  obs_fixed(c->noise, &c->obs);
+  PetscCall(PetscStrncpy(c->columns, "chempysbi", sizeof(c->columns)));
   globals_config_default(&c->g);
   PetscCall(gce_config_default(&c->gce));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -34,7 +38,9 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
 {
   const char *mocks[] = {"chempy", "emulator", "CoverageMock", "MOCK_", NULL};
   PetscEnum mk = c->mock_emulator ? 1 : 0;
-  PetscBool fa = PETSC_FALSE, fn = PETSC_FALSE;
+  PetscBool fa = PETSC_FALSE, fn = PETSC_FALSE, fe;
+  char errors[64] = "", drop[256] = "";
+  PetscReal p_missing = c->obs.p_missing;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "coverage: galaxy-level calibration of an inference method", "coverage");
   PetscCall(PetscOptionsString("-model", "posterior estimator file (.h5, from train-npe)", NULL, c->npe, c->npe,
@@ -54,6 +60,17 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
   PetscCall(PetscOptionsReal("-log10_N_Ia", "fix every galaxy's log10_N_Ia (default: drawn from the prior)", NULL,
                              c->nia, &c->nia, &fn));
   PetscCall(PetscOptionsReal("-noise", "Gaussian noise of the mock abundances [dex]", NULL, c->noise, &c->noise, NULL));
+  PetscCall(PetscOptionsString("-errors",
+                               "per-star errors: LO,HI draws each sigma log-uniform in [LO, HI] [dex], as mock", NULL,
+                               errors, errors, sizeof(errors), &fe));
+  PetscCall(PetscOptionsReal("-p_missing", "probability that an element is missing at random, as mock", NULL, p_missing,
+                             &p_missing, NULL));
+  PetscCall(PetscOptionsString("-drop", "elements the survey does not measure, e.g. He_Fe,Ne_Fe, as mock", NULL, drop,
+                               drop, sizeof(drop), NULL));
+  PetscCall(PetscOptionsString("-columns",
+                               "survey column map (chempysbi, apogee, galah or a map file): its elements without a "
+                               "value column are missing in every star",
+                               NULL, c->columns, c->columns, sizeof(c->columns), NULL));
   PetscCall(
       PetscOptionsInt("-seed", "seed of the galaxies, their stars and their inference", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsInt("-samples", "gauss: NPE draws per star", NULL, c->g.samples, &c->g.samples, NULL));
@@ -73,27 +90,46 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
   PetscCheck(c->noise > 0 && isfinite(c->noise), comm, PETSC_ERR_ARG_OUTOFRANGE, "-noise %g: must be positive",
              c->noise);
   PetscCheck(c->g.samples >= 2, comm, PETSC_ERR_ARG_OUTOFRANGE, "-samples: need at least 2");
+  /* The stars' observation model, as mock builds it from the same options. */
+  obs_fixed(c->noise, &c->obs);
+  PetscCheck(p_missing >= 0 && p_missing < 1, comm, PETSC_ERR_ARG_OUTOFRANGE, "-p_missing %g: need [0, 1)",
+             (double)p_missing);
+  c->obs.p_missing = p_missing;
+  if (fe) PetscCall(obs_parse_range(comm, "-errors", errors, &c->obs.lo, &c->obs.hi));
+  if (drop[0] && strcmp(drop, "none")) PetscCall(obs_parse_elements(comm, "-drop", drop, &c->obs.drop));
+  {
+    CatColumns map;
+    PetscCall(cat_columns_get(c->columns, &map));
+    for (int k = 0; k < CS_NELEM; k++)
+      if (!map.val[k][0]) c->obs.drop |= 1u << k;
+  }
+  if (c->obs.drop) c->obs.p_drop = 1; /* a survey pattern: every star */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Everything that fixes the galaxies and their answers: a resume must match it. */
 static PetscErrorCode config_string(const CoverageConfig *c, char *buf, size_t len)
 {
-  char gce[512];
+  char gce[512], obs[384] = "", drop[256];
   PetscFunctionBeginUser;
   PetscCall(gce_config_string(&c->gce, gce, sizeof(gce)));
+  if (!obs_is_fixed(&c->obs)) { /* unset: the configuration string of the runs before these options */
+    obs_elements_string(c->obs.drop, drop, sizeof(drop));
+    PetscCall(PetscSNPrintf(obs, sizeof(obs), ";errors=%.17g,%.17g;p_missing=%.17g;drop=%s", c->obs.lo, c->obs.hi,
+                            c->obs.p_missing, drop));
+  }
   PetscCall(
       PetscSNPrintf(buf, len,
                     "npe=%s;emulator=%s;galaxies=%" PetscInt_FMT ";n_stars=%" PetscInt_FMT
                     ";mock=%s;fixed=%d;alpha=%.17g;nia=%.17g;noise=%.17g;seed=%" PetscInt_FMT
                     ";method=%s;correct=%d;auto_below=%" PetscInt_FMT ";init=%" PetscInt_FMT ";samples=%" PetscInt_FMT
                     ";err=%.17g;hmc=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
-                    ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ";gce=%s",
+                    ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ";gce=%s%s",
                     c->npe, c->emulator, c->galaxies, c->n_stars, c->mock_emulator ? "emulator" : "chempy",
                     (int)c->fixed, c->alpha, c->nia, c->noise, c->seed, globals_method_names[c->g.method],
                     (int)c->g.correct, c->g.auto_hmc_below, c->g.init_samples, c->g.samples, c->g.default_err,
                     c->g.hmc.chains, c->g.hmc.warmup, c->g.hmc.draws, c->g.hmc.max_leapfrog, c->g.hmc.target_accept,
-                    c->g.newton.max_iter, c->g.newton.steps, c->g.newton.final_steps, c->g.newton.thin, gce));
+                    c->g.newton.max_iter, c->g.newton.steps, c->g.newton.final_steps, c->g.newton.thin, gce, obs));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -129,10 +165,14 @@ void coverage_summarise(PetscInt m, const double *rows, CoverageSummary *s)
 static PetscErrorCode run_galaxy(const ParCtx *ctx, const CoverageConfig *c, PetscInt g, Npe *npe, Emulator *emu,
                                  GceWork *work, double row[CV_NCOL])
 {
-  MockSpec ms = {
-      .alpha = c->alpha, .nia = c->nia, .noise = c->noise, .work = work, .emu = c->mock_emulator ? emu : NULL};
+  MockSpec ms = {.alpha = c->alpha,
+                 .nia = c->nia,
+                 .noise = c->noise,
+                 .obs = c->obs,
+                 .work = work,
+                 .emu = c->mock_emulator ? emu : NULL};
   PetscInt lo, hi;
-  double *x, out[MK_NOUT];
+  double *x, *err, out[MK_NOUT];
   GlobalsConfig gc = c->g;
   GlobalsResult r;
   gc.chempy = c->g.correct ? work : NULL;
@@ -146,13 +186,17 @@ static PetscErrorCode run_galaxy(const ParCtx *ctx, const CoverageConfig *c, Pet
   }
   ms.seed = ((uint64_t)c->seed << 32) + (uint64_t)g + 1;
   par_block_range(c->n_stars, ctx->rank, ctx->size, &lo, &hi);
-  PetscCall(PetscMalloc1((hi - lo) * CS_NELEM + 1, &x));
-  for (PetscInt i = lo; i < hi; i++) {
+  PetscCall(PetscMalloc2((hi - lo) * CS_NELEM + 1, &x, (hi - lo) * CS_NELEM + 1, &err));
+  for (PetscInt i = lo; i < hi; i++) { /* each star's own errors; a missing value drops out (NaN) */
     PetscCall(mock_star(&ms, i, out));
-    PetscCall(PetscArraycpy(x + (i - lo) * CS_NELEM, out + MK_NOISY, CS_NELEM));
+    for (int k = 0; k < CS_NELEM; k++) {
+      PetscBool have = out[MK_WHY + k] == OBS_PRESENT ? PETSC_TRUE : PETSC_FALSE;
+      x[(i - lo) * CS_NELEM + k] = have ? out[MK_NOISY + k] : NAN;
+      err[(i - lo) * CS_NELEM + k] = have ? out[MK_SIG + k] : NAN;
+    }
   }
   gc.seed = (PetscInt)((c->seed * 1000003 + g) & 0x7fffffff);
-  PetscCall(globals_infer(ctx, &gc, npe, emu, hi - lo, x, NULL, lo, &r));
+  PetscCall(globals_infer(ctx, &gc, npe, emu, hi - lo, x, err, lo, &r));
   double t[2] = {ms.alpha, ms.nia}, d[2] = {r.mean[0] - t[0], r.mean[1] - t[1]};
   double det = r.cov[0] * r.cov[3] - r.cov[1] * r.cov[2];
   row[CV_TRUTH] = t[0], row[CV_TRUTH + 1] = t[1];
@@ -168,7 +212,7 @@ static PetscErrorCode run_galaxy(const ParCtx *ctx, const CoverageConfig *c, Pet
   row[CV_SECONDS] = r.seconds;
   row[CV_METHOD] = (double)r.method;
   PetscCall(globals_result_destroy(&r));
-  PetscCall(PetscFree(x));
+  PetscCall(PetscFree2(x, err));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

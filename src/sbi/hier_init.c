@@ -23,8 +23,19 @@ PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const do
     double xs[CS_NELEM], acc[COMBINE_NACC], e[CS_NPARAM], *mu = in->mu + i * 6, *C = in->cov + i * 36;
     NpeSampleStats st;
     CombineStar g;
-    for (int k = 0; k < CS_NELEM; k++) xs[k] = isfinite(x[i * CS_NELEM + k]) ? x[i * CS_NELEM + k] : npe->x_mean[k];
-    PetscCall(npe_sample(npe, xs, nsamples, seed, RNG_POSTERIOR, (uint64_t)(lo + i), 100 * nsamples, draws, &st));
+    double sg[CS_NELEM], cx[NPE_CTX_MAX];
+    /* A conditioned NPE sees the star's own errors and gaps (the model's weights); a fixed one
+     * cannot take a gap, and gets the training mean there instead. */
+    for (int k = 0; k < CS_NELEM; k++) {
+      double w = m->w[i * CS_NELEM + k];
+      xs[k] = w > 0 && isfinite(x[i * CS_NELEM + k]) ? x[i * CS_NELEM + k] : NAN;
+      sg[k] = w > 0 ? 1 / sqrt(w) : NAN;
+    }
+    if (!npe_context(npe, xs, sg, cx, NULL)) {
+      for (int k = 0; k < CS_NELEM; k++) xs[k] = isfinite(xs[k]) ? xs[k] : npe->x_mean[k];
+      npe_context(npe, xs, NULL, cx, NULL);
+    }
+    PetscCall(npe_sample_ctx(npe, cx, nsamples, seed, RNG_POSTERIOR, (uint64_t)(lo + i), 100 * nsamples, draws, &st));
     in->ok[i] = !st.capped && st.accepted == nsamples;
     if (!in->ok[i]) { /* prior moments; the samplers find their own way */
       for (int k = 0; k < CS_NPARAM; k++) {

@@ -223,8 +223,8 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
     thL[0] += f * step[0], thL[1] += f * step[1];
     if (getenv("NEWTON_DEBUG"))
       printf("newton iteration %d: step %.3g sd (noise %.3g) -> (%.6f, %.6f)\n", (int)it, dsd, dnoise, thL[0], thL[1]);
-    PetscCall(PetscInfo(NULL, "newton iteration %" PetscInt_FMT ": step %.3g sd (noise %.3g) -> (%.6f, %.6f)\n", it, dsd,
-                        dnoise, thL[0], thL[1]));
+    PetscCall(PetscInfo(NULL, "newton iteration %" PetscInt_FMT ": step %.3g sd (noise %.3g) -> (%.6f, %.6f)\n", it,
+                        dsd, dnoise, thL[0], thL[1]));
     /* Proposals from the chains' own draws at these globals. */
     PetscInt R = c->steps / c->thin;
     for (PetscInt i = 0; i < n; i++) {

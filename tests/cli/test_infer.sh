@@ -73,3 +73,14 @@ $MPIRUN -np 3 $C -out $TMP/cov2.h5 > $TMP/cov2b.log 2>&1
 dump() { h5dump -d galaxies -s 0,0 -c 4,16 $1 | sed 1d; h5dump -d galaxies -s 0,17 -c 4,1 $1 | sed 1d; } # all but the seconds column
 export -f dump
 check "coverage: the resumed run (on 3 ranks) reproduces the uninterrupted table" bash -c "grep -q 'resuming' $TMP/cov2b.log && [ \"\$(dump $TMP/cov.h5)\" = \"\$(dump $TMP/cov2.h5)\" ]"
+# coverage with survey stars (issue 14): the options of mock; -columns apogee lacks He and Ne like -drop.
+$C -errors 0.01,0.2 -drop He_Fe,Ne_Fe -out $TMP/cova.h5 > $TMP/cova.log 2>&1
+$MPIRUN -np 2 $C -errors 0.01,0.2 -columns apogee -out $TMP/covb.h5 > $TMP/covb.log 2>&1
+check "coverage: -errors -drop runs and records the stars' model" bash -c "grep -q '^COVERAGE method=newton n_stars=15 galaxies=4' $TMP/cova.log && h5dump -w 0 -a /config $TMP/cova.h5 | grep -q 'errors=0.01,0.2[0-9]*;p_missing=0;drop=He_Fe,Ne_Fe'"
+check "coverage: -columns apogee (2 ranks) gives the table of -drop He_Fe,Ne_Fe (1 rank)" bash -c "[ \"\$(dump $TMP/cova.h5)\" = \"\$(dump $TMP/covb.h5)\" ]"
+check "coverage: survey errors and gaps change the answers" bash -c "[ \"\$(dump $TMP/cova.h5)\" != \"\$(dump $TMP/cov.h5)\" ]"
+$C -p_missing 0.3 -out $TMP/covc.h5 > $TMP/covc.log 2>&1
+check "coverage: -p_missing runs and changes the answers" bash -c "grep -q '^COVERAGE method=newton' $TMP/covc.log && [ \"\$(dump $TMP/covc.h5)\" != \"\$(dump $TMP/cov.h5)\" ]"
+check_fails "coverage: -drop names an unknown element" "'Xx_Fe' is not an element name" $C -drop Xx_Fe
+check_fails "coverage: -errors with HI below LO refused" "-errors 0.2,0.01" $C -errors 0.2,0.01
+check_fails "coverage: -p_missing 1 refused" "-p_missing 1" $C -p_missing 1
