@@ -15,6 +15,7 @@ typedef struct {
   char emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
   PetscInt n, batch, max_epochs, patience, seed, nhidden, hidden[8];
   PetscReal noise, lr, val_fraction, clip;
+  PetscBool resume;
 } NreTrainConfig;
 
 PetscErrorCode nre_train_config_default(NreTrainConfig *c);

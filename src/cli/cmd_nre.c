@@ -20,7 +20,7 @@ PetscErrorCode cmd_train_nre(const ParCtx *ctx)
   PetscCheck(c.emulator[0] && c.out[0], ctx->comm, PETSC_ERR_ARG_WRONG, "train-nre needs -emulator FILE -out FILE");
   const char *in_opt[1] = {"-emulator"}, *in_path[1] = {c.emulator};
   PetscCall(guard_input(ctx->comm, "-emulator", c.emulator, "train-emulator,hdf5"));
-  PetscCall(guard_output(ctx->comm, "-out", c.out, "train-nre", in_opt, in_path, 1, force));
+  PetscCall(guard_output(ctx->comm, "-out", c.out, "train-nre", in_opt, in_path, 1, force || c.resume));
   PetscCall(guard_lock(ctx->comm, c.out, &lock));
   PetscCall(nre_train_run(ctx, &c));
   PetscCall(guard_unlock(&lock));

@@ -153,7 +153,9 @@ static PetscErrorCode table_load(const ParCtx *ctx, const AbcConfig *c, Table *t
   t->eligible = 0;
   for (PetscInt i = 0; i < n; i++) {
     const double *th = t->d.theta + i * CS_NPARAM;
-    t->logw[i] = prior_log_prob(&t->target, th) - (tk == c->prior ? 0 : prior_log_prob(&tab, th));
+    /* Rows drawn from the target itself weigh the same (only its support counts); from another prior, the ratio. */
+    const double lt = prior_log_prob(&t->target, th);
+    t->logw[i] = tk == c->prior ? (isfinite(lt) ? 0 : -INFINITY) : lt - prior_log_prob(&tab, th);
     if (isfinite(t->logw[i])) t->eligible++;
   }
   if (c->kernel == ABC_KERNEL_UNIFORM)

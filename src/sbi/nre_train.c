@@ -1,15 +1,13 @@
-/* train-nre (nre_train.h). The model plugs into the training loop through
- * start / epoch_begin / batch / validate callbacks over the one flat
- * parameter buffer, the shape of the shared trainer's TrainModel (issue 15);
- * until that trainer is on main, fit() below is a minimal loop with the same
- * semantics (global batches from (seed, epoch), gradient all-reduce, Adam,
- * validation, early stopping keeping the best weights), without checkpoints. */
-#include <chempysbi/batch.h>
+/* train-nre (nre_train.h): the ratio estimator as a TrainModel of the shared
+ * trainer (train.h: global batches from (seed, epoch), gradient all-reduce,
+ * clipping, Adam, validation, early stopping with the best weights kept,
+ * checkpoint after every epoch and -resume). */
 #include <chempysbi/emu.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/nre_train.h>
 #include <chempysbi/opt.h>
 #include <chempysbi/rng.h>
+#include <chempysbi/train.h>
 #include <math.h>
 #include <string.h>
 
@@ -55,6 +53,7 @@ PetscErrorCode nre_train_set_from_options(MPI_Comm comm, NreTrainConfig *c)
   PetscCall(PetscOptionsIntArray("-hidden", "hidden layer widths, e.g. 64,64,64", NULL, c->hidden, &nh, &set));
   PetscCall(
       PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
+  PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
   if (set) c->nhidden = nh;
   PetscCall(guard_int_array_option(comm, "-hidden", 8, 1, 4096));
@@ -131,69 +130,39 @@ static PetscErrorCode model_validate(void *vm, double *metric)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The minimal loop (see the file comment). Returns epochs run and the best validation loss. */
-static PetscErrorCode fit(const ParCtx *ctx, NreModel *m, Opt *o, PetscInt *epochs, double *best_val, double *acc)
+static PetscErrorCode model_start(void *vm, PetscBool resumed)
 {
-  const NreTrainConfig *c = m->c;
-  Mlp *mlp = m->nre->mlp;
-  Batcher bt;
-  PetscInt *local, since = 0, e = 0;
-  double *best, t0 = cs_wtime();
-  PetscLogEvent ev_step, ev_reduce;
+  NreModel *m = vm;
   PetscFunctionBeginUser;
-  PetscCall(par_log_event("nre_fwd_bwd", &ev_step));
-  PetscCall(par_log_event("grad_allreduce", &ev_reduce));
-  PetscCall(batcher_create(m->ntr, m->g0, m->nloc, c->batch, (uint64_t)c->seed, &bt));
-  PetscCall(PetscMalloc2(c->batch, &local, mlp->nparams, &best));
-  PetscCall(PetscArraycpy(best, mlp->params, mlp->nparams));
-  *best_val = INFINITY;
-  while (e < c->max_epochs && since < c->patience) {
-    double te = cs_wtime(), loss = 0, metric[2] = {0, 0};
-    e++;
-    PetscCall(model_epoch_begin(m, e));
-    batcher_shuffle(&bt, (uint64_t)c->seed, e);
-    for (PetscInt b = 0; b < batcher_nbatches(&bt); b++) {
-      PetscInt ng, n = batcher_local(&bt, b, local, &ng);
-      PetscCall(PetscLogEventBegin(ev_step, 0, 0, 0, 0));
-      memset(mlp->grads, 0, mlp->nparams * sizeof(double));
-      if (n > 0) PetscCall(model_batch(m, local, n, ng, &loss));
-      PetscCall(PetscLogEventEnd(ev_step, 0, 0, 0, 0));
-      PetscCall(PetscLogEventBegin(ev_reduce, 0, 0, 0, 0));
-      PetscCall(par_allreduce_sum(ctx, mlp->grads, (PetscInt)mlp->nparams));
-      PetscCall(PetscLogEventEnd(ev_reduce, 0, 0, 0, 0));
-      if (c->clip > 0) {
-        double g2 = 0;
-        for (size_t k = 0; k < mlp->nparams; k++) g2 += mlp->grads[k] * mlp->grads[k];
-        if (sqrt(g2) > c->clip)
-          for (size_t k = 0; k < mlp->nparams; k++) mlp->grads[k] *= c->clip / sqrt(g2);
-      }
-      opt_step(o, mlp->params, mlp->grads);
-    }
-    PetscCall(par_allreduce_sum(ctx, &loss, 1));
-    PetscCall(model_validate(m, metric));
-    PetscCheck(isfinite(loss) && isfinite(metric[0]), ctx->comm, PETSC_ERR_NOT_CONVERGED,
-               "train-nre: the loss is not finite at epoch %" PetscInt_FMT " (-lr %g too large?)", e, c->lr);
-    if (metric[0] < *best_val) {
-      *best_val = metric[0];
-      *acc = metric[1];
-      since = 0;
-      PetscCall(PetscArraycpy(best, mlp->params, mlp->nparams));
-    } else
-      since++;
-    double per = (cs_wtime() - t0) / (double)e;
-    PetscCall(PetscPrintf(
-        ctx->comm,
-        "epoch %3" PetscInt_FMT "  train_bce %.5f  val_bce %.5f  val_acc %.4f  best %.5f (%" PetscInt_FMT
-        " since)  %.2f s  %.0f sims/s  ETA <= %.0f s\n",
-        e, loss / (2.0 * (double)m->ntr), metric[0], metric[1], *best_val, since, cs_wtime() - te,
-        (double)m->ntr / (cs_wtime() - te), per * (double)PetscMin(c->max_epochs - e, c->patience - since)));
+  if (!resumed) {
+    PetscCall(par_column_stats(m->ctx, m->th, m->nloc, CS_NPARAM, m->nre->th_mean, m->nre->th_sd));
+    PetscCall(par_column_stats(m->ctx, m->x, m->nloc, CS_NELEM, m->nre->x_mean, m->nre->x_sd));
+    PetscCall(mlp_init(m->nre->mlp, (uint64_t)m->c->seed));
   }
-  PetscCall(PetscArraycpy(mlp->params, best, mlp->nparams));
-  *epochs = e;
-  PetscCall(PetscFree2(local, best));
-  PetscCall(batcher_destroy(&bt));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+static PetscErrorCode model_write(void *vm, H5File *f)
+{
+  PetscFunctionBeginUser;
+  PetscCall(nre_write_h5(((NreModel *)vm)->nre, f, "/nre"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode model_read(void *vm, H5File *f)
+{
+  Nre *nre = ((NreModel *)vm)->nre;
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_read_double(f, "/nre", "theta_mean", nre->P, nre->th_mean));
+  PetscCall(h5_attr_read_double(f, "/nre", "theta_sd", nre->P, nre->th_sd));
+  PetscCall(h5_attr_read_double(f, "/nre", "x_mean", nre->X, nre->x_mean));
+  PetscCall(h5_attr_read_double(f, "/nre", "x_sd", nre->X, nre->x_sd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+#define HIST_NCOL 5
+static const char *const hist_names[HIST_NCOL] = {"epoch", "train_bce", "val_bce", "val_accuracy", "seconds"};
+static const char *const hist_fmt[HIST_NCOL - 2] = {"%.5f", "%.5f", "%.4f"};
 
 /* Simulations [i0, i1): theta from the prior, x = emulator + noise; train-npe's streams and numbering. */
 static void simulate_rows(const NreTrainConfig *c, Emulator *emu, const Prior *pr, PetscInt i0, PetscInt i1, double *th,
@@ -238,9 +207,6 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
   simulate_rows(c, emu, &m.nre->prior, lo, hi, m.th, m.x);
   simulate_rows(c, emu, &m.nre->prior, m.ntr + vlo, m.ntr + vhi, m.vth, m.vx); /* after the training rows */
   draw_marginal(m.nre, (uint64_t)c->seed, 0, m.ntr + vlo, m.nv, m.vthm);
-  PetscCall(par_column_stats(ctx, m.th, m.nloc, CS_NPARAM, m.nre->th_mean, m.nre->th_sd));
-  PetscCall(par_column_stats(ctx, m.x, m.nloc, CS_NELEM, m.nre->x_mean, m.nre->x_sd));
-  PetscCall(mlp_init(m.nre->mlp, (uint64_t)c->seed));
   PetscCall(opt_create(OPT_ADAM, m.nre->mlp->nparams, &o));
   o->lr = c->lr;
   char arch[128] = "";
@@ -254,9 +220,41 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                         " validation simulations (emulator + %g dex noise), each with a contrastive theta from the "
                         "prior; MLP 14-%s-1 (%zu weights), batch %" PetscInt_FMT " + %" PetscInt_FMT ", %d ranks\n",
                         m.ntr, m.nval, c->noise, arch, m.nre->mlp->nparams, c->batch, c->batch, ctx->size));
-  double t0 = cs_wtime();
-  PetscCall(fit(ctx, &m, o, &epochs, &best_val, &acc));
-  double secs = cs_wtime() - t0;
+  static char config[H5_CONFIG_LEN];
+  PetscCall(PetscSNPrintf(config, sizeof(config),
+                          "emulator=%s;n=%" PetscInt_FMT ";noise=%g;batch=%" PetscInt_FMT
+                          ";lr=%g;hidden=%s;val_fraction=%g;"
+                          "clip=%g;seed=%" PetscInt_FMT,
+                          id, c->n, c->noise, c->batch, c->lr, arch, c->val_fraction, c->clip, c->seed));
+  TrainModel tm = {m.nre->mlp->nparams, m.nre->mlp->params, m.nre->mlp->grads, &m,          model_start,
+                   model_epoch_begin,   model_batch,        model_validate,    model_write, model_read};
+  TrainSpec ts = {.command = "train-nre",
+                  .out = c->out,
+                  .group = "nre",
+                  .config = config,
+                  .ntrain = m.ntr,
+                  .g0 = m.g0,
+                  .nloc = m.nloc,
+                  .batch = c->batch,
+                  .max_epochs = c->max_epochs,
+                  .seed = c->seed,
+                  .epochs_option = "-max_epochs",
+                  .patience = c->patience,
+                  .clip = c->clip,
+                  .clip_hint = PETSC_TRUE,
+                  .loss_norm = 2.0 * (double)m.ntr,
+                  .nmetric = 2,
+                  .hist_names = hist_names,
+                  .fmt = hist_fmt,
+                  .rows = "sims",
+                  .resume = c->resume};
+  TrainResult res;
+  PetscCall(train_run(ctx, &ts, &tm, o, &res));
+  double secs = res.seconds;
+  epochs = res.epoch;
+  best_val = res.best_val;
+  for (PetscInt q = 0; q < res.epoch; q++) /* the accuracy of the kept (best) epoch */
+    if (res.hist[q * res.ncol + 2] == best_val) acc = res.hist[q * res.ncol + 3];
   PetscCall(PetscPrintf(ctx->comm,
                         "train-nre: %" PetscInt_FMT " epochs, best val_bce %.5f (accuracy %.4f; log 2 = 0.69315 is "
                         "chance), %.1f s\n",
@@ -277,9 +275,11 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
     const double dv[3] = {best_val, acc, secs};
     PetscCall(h5_attr_write_double(&f, "/", "best_val_bce_accuracy_seconds", 3, dv));
     PetscCall(h5_attr_write_int(&f, "/", "epochs", 1, &epochs));
+    PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, res.epoch, res.ncol, hist_names, res.hist));
     PetscCall(h5_commit(&f));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
   }
+  PetscCall(PetscFree(res.hist));
   PetscCall(PetscFree3(m.bth, m.bx, m.bthm));
   PetscCall(PetscFree6(m.th, m.x, m.thm, m.vth, m.vx, m.vthm));
   PetscCall(opt_destroy(&o));
