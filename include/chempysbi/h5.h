@@ -65,6 +65,8 @@ PetscErrorCode h5_attr_write_int(H5File *f, const char *obj, const char *name, P
 PetscErrorCode h5_attr_read_str(H5File *f, const char *obj, const char *name, char *value, size_t len);
 PetscErrorCode h5_attr_read_double(H5File *f, const char *obj, const char *name, PetscInt n, double *v);
 PetscErrorCode h5_attr_read_int(H5File *f, const char *obj, const char *name, PetscInt n, PetscInt *v);
+/* The number of elements of attribute name on object obj. */
+PetscErrorCode h5_attr_length(H5File *f, const char *obj, const char *name, PetscInt *n);
 PetscBool h5_attr_exists(H5File *f, const char *obj, const char *name);
 /* Provenance on "/": program version, command, full option set, ranks,
  * SLURM_JOB_ID, UTC time, compiler and library versions. */

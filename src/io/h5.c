@@ -449,3 +449,15 @@ PetscErrorCode h5_open_checkpoint(const char *path, const char *config, H5File *
           "it; run without -resume to start again",
           path, ta ? ta : "(nothing)", tb ? tb : "(nothing)");
 }
+
+PetscErrorCode h5_attr_length(H5File *f, const char *obj, const char *name, PetscInt *n)
+{
+  hid_t a, sp;
+  PetscFunctionBeginUser;
+  H5Call(a = H5Aopen_by_name(f->id, obj, name, H5P_DEFAULT, H5P_DEFAULT));
+  H5Call(sp = H5Aget_space(a));
+  *n = (PetscInt)H5Sget_simple_extent_npoints(sp);
+  H5Call(H5Sclose(sp));
+  H5Call(H5Aclose(a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

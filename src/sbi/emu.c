@@ -73,14 +73,7 @@ PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, E
   PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: no emulator (group %s missing): is this an emulator file?", path, group);
   /* The sizes attribute's length is the number of layers. */
-  {
-    hid_t a, sp;
-    H5Call(a = H5Aopen_by_name(f.id, group, "sizes", H5P_DEFAULT, H5P_DEFAULT));
-    H5Call(sp = H5Aget_space(a));
-    nsizes = (PetscInt)H5Sget_simple_extent_npoints(sp);
-    H5Call(H5Sclose(sp));
-    H5Call(H5Aclose(a));
-  }
+  PetscCall(h5_attr_length(&f, group, "sizes", &nsizes));
   PetscCheck(nsizes >= 3 && nsizes <= MLP_MAX_LAYERS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: emulator has %" PetscInt_FMT " layer sizes", path, nsizes);
   PetscCall(h5_attr_read_int(&f, group, "sizes", nsizes, sizes));

@@ -127,14 +127,7 @@ PetscErrorCode nre_read_h5(const char *path, const char *group, int max_batch, N
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
   PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: no ratio estimator (group %s missing): is this a train-nre file?", path, group);
-  {
-    hid_t a, sp;
-    H5Call(a = H5Aopen_by_name(f.id, group, "sizes", H5P_DEFAULT, H5P_DEFAULT));
-    H5Call(sp = H5Aget_space(a));
-    nsizes = (PetscInt)H5Sget_simple_extent_npoints(sp);
-    H5Call(H5Sclose(sp));
-    H5Call(H5Aclose(a));
-  }
+  PetscCall(h5_attr_length(&f, group, "sizes", &nsizes));
   PetscCheck(nsizes >= 3 && nsizes <= MLP_MAX_LAYERS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: the ratio network has %" PetscInt_FMT " layer sizes", path, nsizes);
   PetscCall(h5_attr_read_int(&f, group, "sizes", nsizes, sizes));
