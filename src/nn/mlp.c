@@ -78,31 +78,11 @@ void mlp_forward(Mlp *m, const double *x, int n, double *y)
   m->n_cached = n;
 }
 
-void mlp_backward(Mlp *m, const double *dy, int n)
-{
-  int nlin = m->nsizes - 1, wmax = 0;
-  assert(n == m->n_cached);
-  for (int l = 0; l < m->nsizes; l++)
-    if (m->sizes[l] > wmax) wmax = m->sizes[l];
-  /* dcur holds d loss / d (pre-activation of layer l+1); dprev receives the
-   * gradient of the layer below, whose tanh is then undone in place. */
-  double *dcur = m->scratch, *dprev = m->scratch + (size_t)m->max_batch * wmax;
-  memcpy(dcur, dy, (size_t)n * m->sizes[nlin] * sizeof(double));
-  for (int l = nlin - 1; l >= 0; l--) {
-    int nin = m->sizes[l], nout = m->sizes[l + 1];
-    if (l == 0) {
-      linear_backward(NULL, m->dW[l], m->db[l], dcur, m->act[l], m->W[l], n, nin, nout);
-      break;
-    }
-    memset(dprev, 0, (size_t)n * nin * sizeof(double));
-    linear_backward(dprev, m->dW[l], m->db[l], dcur, m->act[l], m->W[l], n, nin, nout);
-    /* through tanh, into dcur's buffer */
-    memset(dcur, 0, (size_t)n * nin * sizeof(double));
-    tanh_backward(dcur, dprev, m->act[l], n * nin);
-  }
-}
-
-void mlp_backward_input(Mlp *m, const double *dy, int n, double *dx)
+/* One backward pass: weight gradients into dW, db when weights, the input
+ * gradient into dx when dx is not NULL. dcur holds d loss / d (pre-activation
+ * of layer l+1); dprev receives the gradient of the layer below, whose tanh is
+ * then undone in place. */
+static void backward(Mlp *m, const double *dy, int n, double *dx, int weights)
 {
   int nlin = m->nsizes - 1, wmax = 0;
   assert(n == m->n_cached);
@@ -113,13 +93,17 @@ void mlp_backward_input(Mlp *m, const double *dy, int n, double *dx)
   for (int l = nlin - 1; l >= 0; l--) {
     int nin = m->sizes[l], nout = m->sizes[l + 1];
     double *dst = l == 0 ? dx : dprev;
-    memset(dst, 0, (size_t)n * nin * sizeof(double));
-    linear_backward(dst, NULL, NULL, dcur, m->act[l], m->W[l], n, nin, nout);
+    if (dst) memset(dst, 0, (size_t)n * nin * sizeof(double));
+    linear_backward(dst, weights ? m->dW[l] : NULL, weights ? m->db[l] : NULL, dcur, m->act[l], m->W[l], n, nin, nout);
     if (l == 0) break;
     memset(dcur, 0, (size_t)n * nin * sizeof(double));
     tanh_backward(dcur, dprev, m->act[l], n * nin);
   }
 }
+
+void mlp_backward(Mlp *m, const double *dy, int n) { backward(m, dy, n, NULL, 1); }
+
+void mlp_backward_input(Mlp *m, const double *dy, int n, double *dx) { backward(m, dy, n, dx, 0); }
 
 PetscErrorCode mlp_forward_jet(Mlp *m, const double *x, const double *u, const double *v, int n, double *y, double *dy,
                                double *d2y)
