@@ -6,6 +6,7 @@
 
 #include <chempysbi/npe.h>
 #include <chempysbi/par.h>
+#include <chempysbi/train.h>
 
 typedef struct {
   char emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
@@ -17,6 +18,7 @@ typedef struct {
    * the fixed-noise NPE of the paper (-noise). */
   NpeKind kind;
   ObsModel obs;
+  TrainWeak weak; /* -batch_per_rank and the rest (train.h) */
 } NpeTrainConfig;
 
 PetscErrorCode npe_train_config_default(NpeTrainConfig *c);
