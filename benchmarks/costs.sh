@@ -52,6 +52,7 @@ for np in 1 2; do
   echo "== HDF5 write pattern, $np ranks"
   $NICE $MPIRUN -np $np "$B/bench/bench_costs" -reps "$REPS" -h5 "$W/h5bench.h5" 2>&1 | tee "$OUT/logs/bench_h5_$np.log" | grep '^BENCH' >> "$RES.new"
 done
+if [ -z "${SKIP_MPI:-}" ]; then # SKIP_MPI=1: measured apart (benchmarks/quiet_window.sh, both cores idle)
 echo "== MPI micro benchmarks"
 $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" 2>&1 | tee "$OUT/logs/bench_mpi_2.log" | grep '^BENCH' >> "$RES.new"
 $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" -farm_row_us 0 -farm_chunk 1 -farm_rows 20000 2>&1 | grep '^BENCH farm' | sed 's/^BENCH farm/BENCH farm_protocol/' >> "$RES.new"
@@ -59,6 +60,7 @@ $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" -farm_row_us 0 -farm_chunk 128 
 for np in 4 8; do
   $MPIRUN -np $np "$B/bench/bench_mpi" -reps "$REPS" -skip_farm 2>&1 | tee "$OUT/logs/bench_mpi_$np.log" | grep '^BENCH allreduce' >> "$RES.new"
 done
+fi
 
 # The program itself: wall and CPU (user + sys) of the whole command, REPS runs.
 run_timed() { # label stars command...
@@ -78,6 +80,11 @@ run_timed() { # label stars command...
 run_timed startup_none 0 $NICE "$B/chempysbi" version
 run_timed startup_mpirun 0 $NICE $MPIRUN -np 1 "$B/chempysbi" version
 if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
+  # train-emulator's fixed cost (its final report and plot): a 1-epoch run on the 50k-row validation set
+  VAL=${VAL:-/work/data/paper/val.h5}
+  [ -f "$VAL" ] && run_timed emu_small 0 $NICE "$B/chempysbi" train-emulator -train "$VAL" -val "$VAL" -epochs 1 -out "$W/emu_small.h5" -force
+  # train-npe's fixed cost (simulating with the emulator, start-up, writing): a 1-epoch run on 20k simulations
+  run_timed npe_small 0 $NICE "$B/chempysbi" train-npe -emulator "$EMULATOR" -n 20000 -max_epochs 1 -out "$W/npe_small.h5" -force
   maxs=$(printf '%s\n' $NEWTON_STARS $GAUSS_STARS | sort -g | tail -1)
   echo "== mock of $maxs stars"
   $NICE "$B/chempysbi" mock -n "$maxs" -seed 11 -out "$W/stars_all.csv" > "$OUT/logs/mock.log" 2>&1 || { echo "mock failed"; tail "$OUT/logs/mock.log"; exit 1; }
