@@ -7,6 +7,7 @@
 #include <chempysbi/emu.h>
 #include <chempysbi/opt.h>
 #include <chempysbi/par.h>
+#include <chempysbi/train.h>
 
 /* A shard of usable (status ok) rows of a simulate file. */
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct {
   PetscReal lr, weight_decay;
   OptKind optimizer;
   PetscBool resume;
+  TrainSchedule sched; /* -lr_decay, -lr_patience (constant by default) */
 } EmuTrainConfig;
 
 PetscErrorCode emu_train_config_default(EmuTrainConfig *c);

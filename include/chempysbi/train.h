@@ -4,7 +4,9 @@
  * clipping, the optimiser step, validation in the optimiser's evaluation
  * mode, early stopping with the best model kept, an atomic checkpoint after
  * every epoch that -resume continues bit for bit, and the progress line.
- * A model plugs in its loss, forward and backward through TrainModel. */
+ * A model plugs in its loss, forward and backward through TrainModel. The
+ * learning-rate schedule (reduce on plateau) is the trainer's, so every
+ * network has the same -lr_decay and -lr_patience options. */
 #ifndef CHEMPYSBI_TRAIN_H
 #define CHEMPYSBI_TRAIN_H
 
@@ -13,6 +15,14 @@
 #include <chempysbi/par.h>
 
 #define TRAIN_MAX_METRICS 4
+
+/* Reduce on plateau: lr *= lr_decay after every lr_patience epochs without a
+ * better validation loss (counted from the last better one). lr_decay 1 (or 0,
+ * an unset field): a constant rate, and checkpoints exactly as before. */
+typedef struct {
+  double lr_decay;
+  PetscInt lr_patience;
+} TrainSchedule;
 
 typedef struct {
   /* The network's one flat parameter buffer and its gradient. */
@@ -57,6 +67,7 @@ typedef struct {
   const char *const *fmt;
   const char *rows; /* what a row is, for the rate: "rows", "sims" */
   PetscBool resume;
+  TrainSchedule sched;
 } TrainSpec;
 
 /* The run's outcome: history (epoch rows, 3 + nmetric columns), epochs done,
@@ -74,5 +85,15 @@ typedef struct {
  * are the final model: the best epoch's with patience > 0, else the last
  * epoch's at the optimiser's evaluation point. */
 PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, Opt *o, TrainResult *r);
+
+/* The schedule's defaults (lr_decay 1: constant, lr_patience 5), its options
+ * -lr_decay and -lr_patience of `command` (note: appended to the -lr_decay
+ * help, e.g. another default, or NULL; *set_decay says whether -lr_decay was
+ * given, may be NULL), and its part of a run's config string (appended to s,
+ * nothing for a constant rate, so constant-rate checkpoints still resume). */
+void train_schedule_default(TrainSchedule *t);
+PetscErrorCode train_schedule_from_options(MPI_Comm comm, const char *command, const char *note, TrainSchedule *t,
+                                           PetscBool *set_decay);
+PetscErrorCode train_schedule_config(const TrainSchedule *t, char *s, size_t len);
 
 #endif

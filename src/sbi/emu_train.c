@@ -20,6 +20,7 @@ PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
   c->epochs = 20;
   c->batch = 64;
   c->lr = 1e-3;
+  train_schedule_default(&c->sched);
   c->seed = 1;
   c->nhidden = 2;
   c->hidden[0] = 100;
@@ -54,6 +55,7 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
   PetscCall(PetscOptionsInt("-seed", "seed of the initialisation and the shuffles", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
+  PetscCall(train_schedule_from_options(comm, "train-emulator", NULL, &c->sched, NULL));
   c->optimizer = (OptKind)opt;
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
   PetscCall(guard_real_option(comm, "-weight_decay", c->weight_decay, 0, PETSC_MAX_REAL));
@@ -94,6 +96,7 @@ static PetscErrorCode emu_config_string(MPI_Comm comm, const EmuTrainConfig *c, 
                           ";lr=%g;wd=%g;hidden=%s;optimizer=%s;seed=%" PetscInt_FMT ";train=%s;val=%s",
                           N, c->batch, (double)c->lr, (double)c->weight_decay, h,
                           c->optimizer == OPT_ADAM ? "adam" : "schedulefree", c->seed, idt, idv));
+  PetscCall(train_schedule_config(&c->sched, s, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -278,7 +281,8 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
                  .hist_names = hist_names,
                  .fmt = hist_fmt,
                  .rows = "rows",
-                 .resume = c->resume};
+                 .resume = c->resume,
+                 .sched = c->sched};
   PetscCall(train_run(ctx, &s, &m, o, &res));
   double *hist = res.hist;
   /* The final model (at the evaluation point), with the validation report. */

@@ -26,6 +26,7 @@ PetscErrorCode nre_train_config_default(NreTrainConfig *c)
   c->lr = 1e-3;
   c->val_fraction = 0.1;
   c->clip = 5.0;
+  train_schedule_default(&c->sched);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -55,6 +56,7 @@ PetscErrorCode nre_train_set_from_options(MPI_Comm comm, NreTrainConfig *c)
       PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
+  PetscCall(train_schedule_from_options(comm, "train-nre", NULL, &c->sched, NULL));
   if (set) c->nhidden = nh;
   PetscCall(guard_int_array_option(comm, "-hidden", 8, 1, 4096));
   PetscCall(guard_real_option(comm, "-noise", c->noise, 1e-6, 10));
@@ -226,6 +228,7 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                           ";lr=%g;hidden=%s;val_fraction=%g;"
                           "clip=%g;seed=%" PetscInt_FMT,
                           id, c->n, c->noise, c->batch, c->lr, arch, c->val_fraction, c->clip, c->seed));
+  PetscCall(train_schedule_config(&c->sched, config, sizeof(config)));
   TrainModel tm = {m.nre->mlp->nparams, m.nre->mlp->params, m.nre->mlp->grads, &m,          model_start,
                    model_epoch_begin,   model_batch,        model_validate,    model_write, model_read};
   TrainSpec ts = {.command = "train-nre",
@@ -247,7 +250,8 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                   .hist_names = hist_names,
                   .fmt = hist_fmt,
                   .rows = "sims",
-                  .resume = c->resume};
+                  .resume = c->resume,
+                  .sched = c->sched};
   TrainResult res;
   PetscCall(train_run(ctx, &ts, &tm, o, &res));
   double secs = res.seconds;

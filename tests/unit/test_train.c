@@ -1,7 +1,10 @@
 /* The shared trainer (train.c) on a model with a known answer: least squares
  * y = a x + b. It must reach the normal-equation solution, a run stopped and
  * resumed from its checkpoint must end with the same bits as one run straight
- * through, and early stopping must hand back the best epoch's weights. */
+ * through, early stopping must hand back the best epoch's weights, and the
+ * reduce-on-plateau schedule must cut the rate exactly when the validation
+ * losses say so (replayed here from the losses seen), survive a resume bit for
+ * bit, and end nearer the optimum than the constant rate. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -86,8 +89,11 @@ static PetscErrorCode ln_read(void *p, H5File *f) { return PETSC_SUCCESS; } /* t
 static const char *const names[4] = {"epoch", "train_mse", "val_mse", "seconds"};
 static const char *const fmt[2] = {"%.6f", "%.6f"};
 
-/* Train L for max_epochs (resuming if resume) with Adam; returns the result. */
-static void fit(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resume, double lr, TrainResult *res)
+/* Train L for max_epochs (resuming if resume) with Adam, the rate times decay after every
+ * 2 epochs without a better validation loss (decay 1: constant); returns the result and,
+ * if lr_end, the final rate. */
+static void fit_sched(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resume, double lr, double decay,
+                      TrainResult *res, double *lr_end)
 {
   ParCtx ctx;
   Opt *o;
@@ -109,12 +115,19 @@ static void fit(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resum
                  .hist_names = names,
                  .fmt = fmt,
                  .rows = "rows",
-                 .resume = resume};
+                 .resume = resume,
+                 .sched = {decay, 2}};
   assert_int_equal(par_ctx_init(PETSC_COMM_WORLD, &ctx), 0);
   assert_int_equal(opt_create(OPT_ADAM, 2, &o), 0);
   o->lr = lr;
   assert_int_equal(train_run(&ctx, &s, &m, o, res), 0);
+  if (lr_end) *lr_end = o->lr;
   assert_int_equal(opt_destroy(&o), 0);
+}
+
+static void fit(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resume, double lr, TrainResult *res)
+{
+  fit_sched(L, max_epochs, patience, resume, lr, 1, res, NULL);
 }
 
 static void test_least_squares(void **state)
@@ -173,12 +186,75 @@ static void test_early_stopping_keeps_best(void **state)
   unlink("/tmp/cs_test_train.h5.ckpt");
 }
 
+static double val_mse(const Line *L)
+{
+  double s = 0;
+  for (int i = NTR; i < NTR + NVA; i++) {
+    double e = L->params[0] * L->x[i] + L->params[1] - L->y[i];
+    s += e * e;
+  }
+  return s / NVA;
+}
+
+static void test_lr_decay_on_plateau(void **state)
+{
+  static Line L, K;
+  TrainResult r;
+  double lr, lr_const;
+  data(&L);
+  data(&K);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit_sched(&L, 40, 0, PETSC_FALSE, 0.5, 0.5, &r, &lr); /* a large step: plateaus soon */
+  PetscFree(r.hist);
+  /* The rule replayed on the validation losses the trainer reported. */
+  double best = INFINITY;
+  int since = 0, cuts = 0;
+  for (int e = 0; e < L.nval; e++)
+    if (L.val_seen[e] < best)
+      best = L.val_seen[e], since = 0;
+    else if (++since % 2 == 0)
+      cuts++;
+  assert_int_equal(L.nval, 40);
+  assert_true(cuts >= 2);
+  assert_true(lr == 0.5 * pow(0.5, cuts)); /* halvings are exact */
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit_sched(&K, 40, 0, PETSC_FALSE, 0.5, 1, &r, &lr_const);
+  PetscFree(r.hist);
+  assert_true(lr_const == 0.5);
+  /* Smaller last steps: nearer the least-squares optimum than the constant rate. */
+  if (!(val_mse(&L) < val_mse(&K))) fail_msg("decayed %.8g, constant %.8g", val_mse(&L), val_mse(&K));
+  unlink("/tmp/cs_test_train.h5.ckpt");
+}
+
+static void test_lr_decay_resume(void **state)
+{
+  static Line A, B;
+  TrainResult ra, rb;
+  double la, lb;
+  data(&A);
+  data(&B);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit_sched(&A, 30, 0, PETSC_FALSE, 0.5, 0.5, &ra, &la);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit_sched(&B, 17, 0, PETSC_FALSE, 0.5, 0.5, &rb, NULL); /* after some cuts ... */
+  PetscFree(rb.hist);
+  B.params[0] = B.params[1] = 99;
+  fit_sched(&B, 30, 0, PETSC_TRUE, 0.5, 0.5, &rb, &lb); /* ... the rate and the plateau count come back */
+  assert_true(la < 0.5 && la == lb);
+  assert_memory_equal(A.params, B.params, sizeof(A.params));
+  PetscFree(ra.hist);
+  PetscFree(rb.hist);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+}
+
 int main(int argc, char **argv)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_least_squares),
       cmocka_unit_test(test_resume_bit_for_bit),
       cmocka_unit_test(test_early_stopping_keeps_best),
+      cmocka_unit_test(test_lr_decay_on_plateau),
+      cmocka_unit_test(test_lr_decay_resume),
   };
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   int r = cmocka_run_group_tests(tests, NULL, NULL);
