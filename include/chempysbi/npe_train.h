@@ -21,6 +21,7 @@ typedef struct {
    * the fixed-noise NPE of the paper (-noise). */
   NpeKind kind;
   ObsModel obs;
+  TrainWeak weak; /* -batch_per_rank and the rest (train.h) */
 } NpeTrainConfig;
 
 PetscErrorCode npe_train_config_default(NpeTrainConfig *c);

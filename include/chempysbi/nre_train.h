@@ -17,6 +17,7 @@ typedef struct {
   PetscInt n, batch, max_epochs, patience, seed, nhidden, hidden[8];
   PetscReal noise, lr, val_fraction, clip;
   PetscBool resume;
+  TrainWeak weak;      /* -batch_per_rank and the rest (train.h) */
   TrainSchedule sched; /* -lr_decay, -lr_patience (constant by default) */
 } NreTrainConfig;
 

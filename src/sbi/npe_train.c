@@ -93,6 +93,7 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscCall(PetscOptionsReal("-p_drop", "conditioned NPE: fraction of simulations with the -drop_patterns gap", NULL,
                              p_drop, &p_drop, NULL));
   PetscOptionsEnd();
+  PetscCall(train_weak_set_from_options(comm, 50, &c->weak));
   PetscCall(train_schedule_from_options(comm, "train-npe", "conditioned NPE: 0.5", &c->sched, &set_decay));
   PetscCall(guard_real_option(comm, "-noise", c->noise, 0, 10));
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
@@ -217,7 +218,7 @@ static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, c
 static const char *const hist_names[HIST_NCOL] = {"epoch", "train_nll", "val_nll", "seconds"};
 static const char *const hist_fmt[HIST_NCOL - 2] = {"%.5f", "%.5f"};
 
-static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char *s, size_t len)
+static PetscErrorCode config_string(MPI_Comm comm, int size, const NpeTrainConfig *c, char *s, size_t len)
 {
   char id[PETSC_MAX_PATH_LEN + 128];
   PetscFunctionBeginUser;
@@ -240,6 +241,7 @@ static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char
                             c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
     PetscCall(PetscStrlcat(s, more, len));
   }
+  PetscCall(train_weak_config(&c->weak, size, s, len));
   PetscCall(train_schedule_config(&c->sched, s, len)); /* nothing for a constant rate: configs as before */
   if (c->logit_uniform) PetscCall(PetscStrlcat(s, ";logit_uniform=1", len));
   if (c->init[0]) {
@@ -337,6 +339,15 @@ static PetscErrorCode npe_fit_write(void *p, H5File *f)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode npe_fit_grad_hook(void *p, TrainGradHook hook, void *arg)
+{
+  Estimator *est = ((NpeFit *)p)->npe->est;
+  PetscFunctionBeginUser;
+  est->grad_hook = hook;
+  est->grad_hook_arg = arg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode npe_fit_read(void *p, H5File *f)
 {
   Npe *npe = ((NpeFit *)p)->npe;
@@ -392,18 +403,19 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   /* The CHEMPY the emulator learnt is the NPE's simulator: recorded in npe.h5 for validate. */
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
   const PetscInt arch[3] = {c->transforms, c->hidden, c->blocks};
-  PetscCall(npe_create_estimator(c->kind, c->estimator, arch, (int)PetscMax(c->batch, 1024), &npe));
+  const PetscInt lb = train_weak_local_batch(&c->weak, c->batch); /* rows of one step on this rank, at most */
+  PetscCall(npe_create_estimator(c->kind, c->estimator, arch, (int)PetscMax(lb, 1024), &npe));
   npe->obs = c->obs;
   npe->th_logit = c->logit_uniform ? npe_uniform_params(&npe->prior) : 0;
   npe->noise = c->kind == NPE_CONDITIONED ? sqrt(c->obs.lo * c->obs.hi) : c->noise;
   Npe *init = NULL;
   if (c->init[0]) PetscCall(init_from(ctx, c, arch, npe, &init));
   const int C = npe->est->C;
-  PetscCall(config_string(ctx->comm, c, config, sizeof(config)));
+  PetscCall(config_string(ctx->comm, ctx->size, c, config, sizeof(config)));
   /* Sized by the options: checked before the allocations, naming them. */
   PetscCall(guard_memory(ctx->comm,
                          8.0 * ((double)c->n / ctx->size * 2 * (CS_NPARAM + 2 * CS_NELEM + C) + 4.0 * c->max_epochs +
-                                (double)PetscMax(c->batch, 1024) * c->transforms * c->hidden * (c->blocks + 2) * 4),
+                                (double)PetscMax(lb, 1024) * c->transforms * c->hidden * (c->blocks + 2) * 4),
                          "-n, -batch, -max_epochs and the flow size"));
   par_block_range(ntr, ctx->rank, ctx->size, &tlo, &thi);
   par_block_range(nval, ctx->rank, ctx->size, &vlo, &vhi);
@@ -431,7 +443,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(npe_set_range(npe, ctx, nl, t.x));
   PetscCall(opt_create(OPT_ADAM, npe->est->nparams, &o));
   o->lr = c->lr;
-  PetscCall(PetscMalloc4(c->batch * CS_NPARAM, &t.tb, c->batch * C, &t.cb, c->batch, &t.lp, c->batch, &t.dl));
+  PetscCall(PetscMalloc4(lb * CS_NPARAM, &t.tb, lb * C, &t.cb, lb, &t.lp, lb, &t.dl));
   PetscCall(PetscPrintf(ctx->comm,
                         "train-npe: %" PetscInt_FMT " training + %" PetscInt_FMT
                         " validation simulations, %s %" PetscInt_FMT " transforms x %" PetscInt_FMT
@@ -446,8 +458,9 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                           "dex, each element missing with p %g, pattern {%s} on a fraction %g\n",
                           C, c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
   }
-  TrainModel m = {npe->est->nparams, npe->est->params, npe->est->grads, &t,          npe_fit_start, npe_fit_epoch_begin,
-                  npe_fit_batch,     npe_fit_validate, npe_fit_write,   npe_fit_read};
+  TrainModel m = {npe->est->nparams, npe->est->params,    npe->est->grads,  &t,
+                  npe_fit_start,     npe_fit_epoch_begin, npe_fit_batch,    npe_fit_validate,
+                  npe_fit_write,     npe_fit_read,        npe_fit_grad_hook};
   TrainSpec s = {.command = "train-npe",
                  .out = c->out,
                  .group = "npe",
@@ -468,6 +481,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                  .fmt = hist_fmt,
                  .rows = "sims",
                  .resume = c->resume,
+                 .weak = c->weak,
                  .sched = c->sched};
   PetscCall(train_run(ctx, &s, &m, o, &res));
   PetscCall(PetscPrintf(ctx->comm, "train-npe: %s after %" PetscInt_FMT " epochs, best val_nll %.5f, %.1f s\n",
