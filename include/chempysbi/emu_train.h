@@ -32,6 +32,7 @@ typedef struct {
   PetscBool resume;
   PetscInt train_rows; /* > 0: only the first train_rows rows of -train */
   TrainWeak weak;      /* -batch_per_rank and the rest (train.h) */
+  TrainSchedule sched; /* -lr_decay, -lr_patience (constant by default) */
 } EmuTrainConfig;
 
 PetscErrorCode emu_train_config_default(EmuTrainConfig *c);

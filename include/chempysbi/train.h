@@ -6,7 +6,9 @@
  * every epoch that -resume continues bit for bit, and the progress line.
  * Or, with -batch_per_rank, weak-scaling training: a fixed number of rows per
  * rank and step, the learning rate scaled with the global batch and warmed up.
- * A model plugs in its loss, forward and backward through TrainModel. */
+ * A model plugs in its loss, forward and backward through TrainModel. The
+ * learning-rate schedule (reduce on plateau) is the trainer's too, so every
+ * network has the same -lr_decay and -lr_patience options. */
 #ifndef CHEMPYSBI_TRAIN_H
 #define CHEMPYSBI_TRAIN_H
 
@@ -61,6 +63,14 @@ PetscErrorCode train_weak_config(const TrainWeak *w, int ranks, char *config, si
  * ranks with `steps_per_epoch` steps per epoch (lr itself in the fixed mode). */
 double train_weak_lr(const TrainWeak *w, double lr, int ranks, int64_t step, PetscInt steps_per_epoch);
 
+/* Reduce on plateau: lr *= lr_decay after every lr_patience epochs without a
+ * better validation loss (counted from the last better one). lr_decay 1 (or 0,
+ * an unset field): a constant rate, and checkpoints exactly as before. */
+typedef struct {
+  double lr_decay;
+  PetscInt lr_patience;
+} TrainSchedule;
+
 typedef struct {
   /* The network's one flat parameter buffer and its gradient. */
   size_t nparams;
@@ -108,6 +118,7 @@ typedef struct {
   const char *rows; /* what a row is, for the rate: "rows", "sims" */
   PetscBool resume;
   TrainWeak weak; /* zero: the fixed global batch `batch` */
+  TrainSchedule sched;
 } TrainSpec;
 
 /* The run's outcome: history (epoch rows, 3 + nmetric columns), epochs done,
@@ -118,12 +129,23 @@ typedef struct {
   double *hist; /* allocated by train_run, free with PetscFree */
   PetscInt ncol;
   PetscBool early_stopped;
-  double seconds; /* wall time of the epochs run here (not those before a resume) */
+  double seconds;   /* wall time of the epochs run here (not those before a resume) */
+  double lr_factor; /* the rate's final -lr_decay factor (1: never decayed) */
 } TrainResult;
 
 /* Train m on o (hyperparameters set by the caller). On return the parameters
  * are the final model: the best epoch's with patience > 0, else the last
  * epoch's at the optimiser's evaluation point. */
 PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, Opt *o, TrainResult *r);
+
+/* The schedule's defaults (lr_decay 1: constant, lr_patience 5), its options
+ * -lr_decay and -lr_patience of `command` (note: appended to the -lr_decay
+ * help, e.g. another default, or NULL; *set_decay says whether -lr_decay was
+ * given, may be NULL), and its part of a run's config string (appended to s,
+ * nothing for a constant rate, so constant-rate checkpoints still resume). */
+void train_schedule_default(TrainSchedule *t);
+PetscErrorCode train_schedule_from_options(MPI_Comm comm, const char *command, const char *note, TrainSchedule *t,
+                                           PetscBool *set_decay);
+PetscErrorCode train_schedule_config(const TrainSchedule *t, char *s, size_t len);
 
 #endif

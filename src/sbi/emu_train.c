@@ -20,6 +20,7 @@ PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
   c->epochs = 20;
   c->batch = 64;
   c->lr = 1e-3;
+  train_schedule_default(&c->sched);
   c->seed = 1;
   c->nhidden = 2;
   c->hidden[0] = 100;
@@ -56,6 +57,7 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
   PetscCall(PetscOptionsInt("-train_rows", "use only the first N rows of -train (0: all)", NULL, c->train_rows,
                             &c->train_rows, NULL));
   PetscOptionsEnd();
+  PetscCall(train_schedule_from_options(comm, "train-emulator", NULL, &c->sched, NULL));
   c->optimizer = (OptKind)opt;
   PetscCall(train_weak_set_from_options(comm, 64, &c->weak));
   PetscCall(guard_int_option(comm, "-train_rows", c->train_rows, 0, PETSC_MAX_INT));
@@ -106,6 +108,7 @@ static PetscErrorCode emu_config_string(MPI_Comm comm, int size, const EmuTrainC
     PetscCall(PetscStrlcat(s, more, len));
   }
   PetscCall(train_weak_config(&c->weak, size, s, len));
+  PetscCall(train_schedule_config(&c->sched, s, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -301,7 +304,8 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
                  .fmt = hist_fmt,
                  .rows = "rows",
                  .resume = c->resume,
-                 .weak = c->weak};
+                 .weak = c->weak,
+                 .sched = c->sched};
   PetscCall(train_run(ctx, &s, &m, o, &res));
   double *hist = res.hist;
   /* The final model (at the evaluation point), with the validation report. */

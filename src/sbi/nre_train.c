@@ -26,6 +26,7 @@ PetscErrorCode nre_train_config_default(NreTrainConfig *c)
   c->lr = 1e-3;
   c->val_fraction = 0.1;
   c->clip = 5.0;
+  train_schedule_default(&c->sched);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -55,6 +56,7 @@ PetscErrorCode nre_train_set_from_options(MPI_Comm comm, NreTrainConfig *c)
       PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
+  PetscCall(train_schedule_from_options(comm, "train-nre", NULL, &c->sched, NULL));
   if (set) c->nhidden = nh;
   PetscCall(train_weak_set_from_options(comm, 256, &c->weak));
   PetscCall(guard_int_array_option(comm, "-hidden", 8, 1, 4096));
@@ -237,6 +239,7 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                           "clip=%g;seed=%" PetscInt_FMT,
                           id, c->n, c->noise, c->batch, c->lr, arch, c->val_fraction, c->clip, c->seed));
   PetscCall(train_weak_config(&c->weak, ctx->size, config, sizeof(config)));
+  PetscCall(train_schedule_config(&c->sched, config, sizeof(config)));
   TrainModel tm = {m.nre->mlp->nparams, m.nre->mlp->params, m.nre->mlp->grads, &m,
                    model_start,         model_epoch_begin,  model_batch,       model_validate,
                    model_write,         model_read,         model_grad_hook};
@@ -260,7 +263,8 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                   .fmt = hist_fmt,
                   .rows = "sims",
                   .resume = c->resume,
-                  .weak = c->weak};
+                  .weak = c->weak,
+                  .sched = c->sched};
   TrainResult res;
   PetscCall(train_run(ctx, &ts, &tm, o, &res));
   double secs = res.seconds;

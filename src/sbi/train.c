@@ -4,6 +4,7 @@
  * same bits for any number of ranks, and a resumed run continues the
  * uninterrupted one exactly. */
 #include <chempysbi/batch.h>
+#include <chempysbi/guard.h>
 #include <chempysbi/train.h>
 #include <math.h>
 #include <stdint.h>
@@ -13,7 +14,55 @@
 typedef struct {
   PetscInt epoch, since_best;
   double best_val;
+  double lr_factor; /* the plateau schedule's product of -lr_decay factors so far */
 } TrainState;
+
+static PetscBool decaying(const TrainSpec *s)
+{
+  return s->sched.lr_decay > 0 && s->sched.lr_decay < 1 ? PETSC_TRUE : PETSC_FALSE;
+}
+
+/* Whether the loop tracks the best validation loss: for early stopping and for the plateaus. */
+static PetscBool tracks_best(const TrainSpec *s) { return s->patience > 0 || decaying(s) ? PETSC_TRUE : PETSC_FALSE; }
+
+void train_schedule_default(TrainSchedule *t)
+{
+  t->lr_decay = 1;
+  t->lr_patience = 5;
+}
+
+PetscErrorCode train_schedule_from_options(MPI_Comm comm, const char *command, const char *note, TrainSchedule *t,
+                                           PetscBool *set_decay)
+{
+  char help[256], title[96];
+  PetscBool set = PETSC_FALSE;
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(help, sizeof(help),
+                          "multiply the learning rate by this after every -lr_patience epochs without a better "
+                          "validation loss (1: constant)%s%s",
+                          note ? "; " : "", note ? note : ""));
+  PetscCall(PetscSNPrintf(title, sizeof(title), "%s: learning-rate schedule", command));
+  PetscOptionsBegin(comm, NULL, title, command);
+  PetscCall(PetscOptionsReal("-lr_decay", help, NULL, t->lr_decay, &t->lr_decay, &set));
+  PetscCall(PetscOptionsInt("-lr_patience", "epochs without a better validation loss before each -lr_decay", NULL,
+                            t->lr_patience, &t->lr_patience, NULL));
+  PetscOptionsEnd();
+  PetscCheck(t->lr_decay > 0 && t->lr_decay <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "%s: -lr_decay %g: need a factor in (0, 1]", command, (double)t->lr_decay);
+  PetscCall(guard_int_option(comm, "-lr_patience", t->lr_patience, 1, PETSC_MAX_INT));
+  if (set_decay) *set_decay = set;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode train_schedule_config(const TrainSchedule *t, char *s, size_t len)
+{
+  char more[96];
+  PetscFunctionBeginUser;
+  if (!(t->lr_decay > 0 && t->lr_decay < 1)) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscSNPrintf(more, sizeof(more), ";lr_decay=%g;lr_patience=%" PetscInt_FMT, t->lr_decay, t->lr_patience));
+  PetscCall(PetscStrlcat(s, more, len));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 /* The checkpoint: config, the loop's counters, the optimiser's scalars and
  * state, the model (its group), the best weights with early stopping, and
@@ -35,11 +84,13 @@ static PetscErrorCode ckpt_write(const TrainSpec *s, TrainModel *m, const Opt *o
   PetscCall(h5_attr_write_int(&f, "/", "opt_step_train_mode", 2, sc));
   PetscCall(h5_attr_write_double(&f, "/", "opt_lr_max_weight_sum", 2, ds));
   PetscCall(m->write(m->ctx, &f));
-  if (s->patience > 0) {
+  if (tracks_best(s)) {
     PetscCall(h5_attr_write_int(&f, "/", "since_best", 1, &st->since_best));
     PetscCall(h5_attr_write_double(&f, "/", "best_val", 1, &st->best_val));
-    PetscCall(h5_table_write(&f, "best_params", H5T_NATIVE_DOUBLE, (PetscInt)m->nparams, 0, NULL, best));
   }
+  if (s->patience > 0)
+    PetscCall(h5_table_write(&f, "best_params", H5T_NATIVE_DOUBLE, (PetscInt)m->nparams, 0, NULL, best));
+  if (decaying(s)) PetscCall(h5_attr_write_double(&f, "/", "lr_decay_factor", 1, &st->lr_factor));
   PetscCall(h5_table_write(&f, "opt_state", H5T_NATIVE_DOUBLE, (PetscInt)o->nstate, 0, NULL, o->state));
   if (st->epoch > 0) PetscCall(h5_table_write(&f, "history", H5T_NATIVE_DOUBLE, st->epoch, ncol, s->hist_names, hist));
   PetscCall(h5_commit(&f));
@@ -73,8 +124,9 @@ static PetscErrorCode ckpt_read(const TrainSpec *s, TrainModel *m, Opt *o, Train
     o->train_mode = (int)sc[1];
     o->lr_max = ds[0];
     o->weight_sum = ds[1];
-    if (s->patience > 0) PetscCall(h5_attr_read_int(&f, "/", "since_best", 1, &st->since_best));
+    if (tracks_best(s)) PetscCall(h5_attr_read_int(&f, "/", "since_best", 1, &st->since_best));
   }
+  if (decaying(s)) PetscCall(h5_attr_read_double(&f, "/", "lr_decay_factor", 1, &st->lr_factor));
   /* Checked before the history is read: hist holds max_epochs rows, and the limit is not part of the config. */
   PetscCheck(st->epoch >= 0 && st->epoch <= s->max_epochs, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
              "%s: checkpoint is at epoch %" PetscInt_FMT ", beyond %s %" PetscInt_FMT, path, st->epoch,
@@ -85,10 +137,8 @@ static PetscErrorCode ckpt_read(const TrainSpec *s, TrainModel *m, Opt *o, Train
              "%s: %" PetscInt_FMT " weights, the network has %zu", path, n, m->nparams);
   PetscCall(h5_table_read_rows(&f, params, H5T_NATIVE_DOUBLE, 0, n, m->params, PETSC_FALSE));
   PetscCall(m->read(m->ctx, &f));
-  if (s->patience > 0) {
-    PetscCall(h5_attr_read_double(&f, "/", "best_val", 1, &st->best_val));
-    PetscCall(h5_table_read_rows(&f, "best_params", H5T_NATIVE_DOUBLE, 0, n, best, PETSC_FALSE));
-  }
+  if (tracks_best(s)) PetscCall(h5_attr_read_double(&f, "/", "best_val", 1, &st->best_val));
+  if (s->patience > 0) PetscCall(h5_table_read_rows(&f, "best_params", H5T_NATIVE_DOUBLE, 0, n, best, PETSC_FALSE));
   PetscCall(h5_table_read_rows(&f, "opt_state", H5T_NATIVE_DOUBLE, 0, (PetscInt)o->nstate, o->state, PETSC_FALSE));
   if (st->epoch > 0) PetscCall(h5_table_read_rows(&f, "history", H5T_NATIVE_DOUBLE, 0, st->epoch, hist, PETSC_FALSE));
   PetscCall(h5_close(&f));
@@ -115,7 +165,7 @@ static PetscErrorCode check_finite(const ParCtx *ctx, const TrainSpec *s, const 
 }
 
 /* "epoch  12  train_nll 1.23456  val_nll ...  best ... (3 since)  0.52 s  (96000 sims/s, elapsed 6 s, ETA <= 10 s)" */
-static PetscErrorCode progress(const ParCtx *ctx, const TrainSpec *s, const TrainState *st, const double *h,
+static PetscErrorCode progress(const ParCtx *ctx, const TrainSpec *s, const TrainState *st, const double *h, double lr,
                                double rate, double elapsed, double eta)
 {
   char line[512], one[96];
@@ -127,8 +177,12 @@ static PetscErrorCode progress(const ParCtx *ctx, const TrainSpec *s, const Trai
     snprintf(one, sizeof(one), f, s->hist_names[c], h[c]);
     PetscCall(PetscStrlcat(line, one, sizeof(line)));
   }
-  if (s->patience > 0) {
+  if (tracks_best(s)) {
     PetscCall(PetscSNPrintf(one, sizeof(one), "  best %.5f (%" PetscInt_FMT " since)", st->best_val, st->since_best));
+    PetscCall(PetscStrlcat(line, one, sizeof(line)));
+  }
+  if (decaying(s)) {
+    PetscCall(PetscSNPrintf(one, sizeof(one), "  lr %.3g", lr));
     PetscCall(PetscStrlcat(line, one, sizeof(line)));
   }
   /* With early stopping the end is unknown: the ETA is the bound -patience and the epoch limit set. */
@@ -237,7 +291,7 @@ static void overlap_ready(void *arg, size_t lo)
 
 PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, Opt *o, TrainResult *r)
 {
-  TrainState st = {0, 0, INFINITY};
+  TrainState st = {0, 0, INFINITY, 1};
   Batcher bt;
   PetscInt *local, ncol = 3 + s->nmetric;
   double *best = NULL, *hist;
@@ -317,7 +371,7 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
         if (sqrt(g2) > s->clip)
           for (size_t k = 0; k < m->nparams; k++) m->grads[k] *= s->clip / sqrt(g2);
       }
-      o->lr = train_weak_lr(w, lr_base, ctx->size, o->step, batcher_nbatches(&bt));
+      o->lr = train_weak_lr(w, lr_base, ctx->size, o->step, batcher_nbatches(&bt)) * st.lr_factor;
       opt_step(o, m->params, m->grads);
     }
     PetscCall(par_allreduce_sum(ctx, &loss, 1));
@@ -325,13 +379,16 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
     PetscCall(PetscLogEventBegin(ev_val, 0, 0, 0, 0));
     opt_eval_mode(o, m->params); /* schedule-free: the averaged point is the model */
     PetscCall(m->validate(m->ctx, metric));
-    if (s->patience > 0) {
+    if (tracks_best(s)) {
       if (metric[0] < st.best_val) {
         st.best_val = metric[0];
         st.since_best = 0;
-        PetscCall(PetscArraycpy(best, m->params, m->nparams));
-      } else
+        if (best) PetscCall(PetscArraycpy(best, m->params, m->nparams));
+      } else {
         st.since_best++;
+        /* Constant-rate Adam ends on noisy steps (biases SBC sees); a smaller rate averages them out. */
+        if (decaying(s) && st.since_best % s->sched.lr_patience == 0) st.lr_factor *= s->sched.lr_decay;
+      }
     }
     opt_train_mode(o, m->params);
     PetscCall(PetscLogEventEnd(ev_val, 0, 0, 0, 0));
@@ -344,7 +401,8 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
     double per = (cs_wtime() - t_start) / (double)(st.epoch - epoch0);
     PetscInt left = s->max_epochs - st.epoch;
     if (s->patience > 0) left = PetscMin(left, s->patience - st.since_best);
-    PetscCall(progress(ctx, s, &st, h, (double)s->ntrain / t_train, cs_wtime() - t_start, per * (double)left));
+    const double lr_next = train_weak_lr(w, lr_base, ctx->size, o->step, batcher_nbatches(&bt)) * st.lr_factor;
+    PetscCall(progress(ctx, s, &st, h, lr_next, (double)s->ntrain / t_train, cs_wtime() - t_start, per * (double)left));
     if (ctx->rank == 0) PetscCall(ckpt_write(s, m, o, &st, best, hist, ncol));
   }
   if (overlap) PetscCall(m->set_grad_hook(m->ctx, NULL, NULL));
@@ -358,6 +416,7 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
   r->ncol = ncol;
   r->early_stopped = s->patience > 0 && st.since_best >= s->patience ? PETSC_TRUE : PETSC_FALSE;
   r->seconds = cs_wtime() - t_start;
+  r->lr_factor = st.lr_factor;
   PetscCall(PetscFree(local));
   PetscCall(PetscFree(best));
   PetscCall(batcher_destroy(&bt));

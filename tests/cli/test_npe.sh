@@ -28,5 +28,17 @@ check "npe: uninterrupted run" $MPIRUN -np 2 $T -max_epochs 12 -patience 100 -ou
 check "npe: resumed model equals the uninterrupted one exactly" h5diff -q $TMP/k.h5 $TMP/full.h5 /npe/params
 check_fails "npe: -resume from a checkpoint beyond -max_epochs refused" "beyond -max_epochs 2" $BIN train-npe -emulator $TMP/emu.h5 -n 5000 -seed 4 -patience 100 -max_epochs 2 -out $TMP/k.h5 -resume
 
+# -init (fine-tuning): a negligible rate leaves the init model's weights; another size is refused.
+check "npe: -init training" $MPIRUN -np 2 $T -max_epochs 1 -lr 1e-12 -init $TMP/n1.h5 -out $TMP/ni.h5
+r=$(bash tests/cli/maxrel.sh $TMP/n1.h5 $TMP/ni.h5 /npe/params)
+check "npe: -init with -lr 1e-12 keeps the init weights within 1e-6 relative (max rel diff $r)" awk -v r="$r" 'BEGIN { exit !(r + 0 <= 1e-6 && r != "nan") }'
+check_fails "npe: -init from an NPE of another size refused" "the same kind, estimator and size" $T -max_epochs 1 -hidden_features 8 -init $TMP/n1.h5 -out $TMP/nx.h5
+check_fails "npe: -lr_decay outside (0, 1] refused" "lr_decay" $T -lr_decay 1.5 -out $TMP/nx.h5
+# The conditioned defaults: birth time through its logit (mask bit 5) and a decaying rate; a
+# fixed-noise file keeps the old format (no logit mask).
+check "npe: conditioned training with its defaults" $MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -n 3000 -seed 4 -max_epochs 2 -noise_range 0.01,0.2 -out $TMP/nc.h5
+check "npe: conditioned model: theta_logit_mask 32 (birth time), lr_decay in its config" bash -c "h5dump -a /npe/theta_logit_mask $TMP/nc.h5 | grep -q '(0): 32' && h5dump -a /config $TMP/nc.h5 | grep -q 'lr_decay=0.5;lr_patience=5;logit_uniform=1'"
+check "npe: fixed-noise model: no theta_logit_mask, no lr_decay in its config" bash -c "! h5dump -a /npe/theta_logit_mask $TMP/n1.h5 > /dev/null 2>&1 && ! h5dump -a /config $TMP/n1.h5 | grep -q lr_decay"
+
 check_fails "npe: a simulate file is not an emulator" "is a training set (simulate output), expected an emulator" $BIN train-npe -emulator $TMP/tr.h5 -out $TMP/x.h5
 check_fails "npe: -noise must not be negative" "noise" $BIN train-npe -emulator $TMP/emu.h5 -noise -1 -out $TMP/x.h5

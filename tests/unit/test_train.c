@@ -1,7 +1,10 @@
 /* The shared trainer (train.c) on a model with a known answer: least squares
  * y = a x + b. It must reach the normal-equation solution, a run stopped and
  * resumed from its checkpoint must end with the same bits as one run straight
- * through, and early stopping must hand back the best epoch's weights. */
+ * through, early stopping must hand back the best epoch's weights, and the
+ * reduce-on-plateau schedule must cut the rate exactly when the validation
+ * losses say so (replayed here from the losses seen), survive a resume bit for
+ * bit, and end nearer the optimum than the constant rate. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -87,9 +90,10 @@ static PetscErrorCode ln_read(void *p, H5File *f) { return PETSC_SUCCESS; } /* t
 static const char *const names[4] = {"epoch", "train_mse", "val_mse", "seconds"};
 static const char *const fmt[2] = {"%.6f", "%.6f"};
 
-/* Train L for max_epochs (resuming if resume) with Adam, weak scaling if w; returns the result. */
-static void fit_weak(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resume, double lr, const TrainWeak *w,
-                     TrainResult *res)
+/* Train L for max_epochs (resuming if resume) with Adam, weak scaling if w, the rate times decay
+ * after every 2 epochs without a better validation loss (decay 1: constant); returns the result. */
+static void fit_full(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resume, double lr, const TrainWeak *w,
+                     double decay, TrainResult *res)
 {
   ParCtx ctx;
   Opt *o;
@@ -111,7 +115,8 @@ static void fit_weak(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool 
                  .hist_names = names,
                  .fmt = fmt,
                  .rows = "rows",
-                 .resume = resume};
+                 .resume = resume,
+                 .sched = {decay, 2}};
   if (w) s.weak = *w;
   assert_int_equal(par_ctx_init(PETSC_COMM_WORLD, &ctx), 0);
   assert_int_equal(opt_create(OPT_ADAM, 2, &o), 0);
@@ -120,9 +125,15 @@ static void fit_weak(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool 
   assert_int_equal(opt_destroy(&o), 0);
 }
 
+static void fit_weak(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resume, double lr, const TrainWeak *w,
+                     TrainResult *res)
+{
+  fit_full(L, max_epochs, patience, resume, lr, w, 1, res);
+}
+
 static void fit(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool resume, double lr, TrainResult *res)
 {
-  fit_weak(L, max_epochs, patience, resume, lr, NULL, res);
+  fit_full(L, max_epochs, patience, resume, lr, NULL, 1, res);
 }
 
 static void test_least_squares(void **state)
@@ -178,6 +189,66 @@ static void test_early_stopping_keeps_best(void **state)
   assert_true(r.best_val == L.val_seen[best]);
   assert_memory_equal(L.params, L.w_seen[best], sizeof(L.params));
   PetscFree(r.hist);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+}
+
+static double val_mse(const Line *L)
+{
+  double s = 0;
+  for (int i = NTR; i < NTR + NVA; i++) {
+    double e = L->params[0] * L->x[i] + L->params[1] - L->y[i];
+    s += e * e;
+  }
+  return s / NVA;
+}
+
+static void test_lr_decay_on_plateau(void **state)
+{
+  static Line L, K;
+  TrainResult r;
+  data(&L);
+  data(&K);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit_full(&L, 40, 0, PETSC_FALSE, 0.5, NULL, 0.5, &r); /* a large step: plateaus soon */
+  PetscFree(r.hist);
+  const double factor = r.lr_factor;
+  /* The rule replayed on the validation losses the trainer reported. */
+  double best = INFINITY;
+  int since = 0, cuts = 0;
+  for (int e = 0; e < L.nval; e++)
+    if (L.val_seen[e] < best)
+      best = L.val_seen[e], since = 0;
+    else if (++since % 2 == 0)
+      cuts++;
+  assert_int_equal(L.nval, 40);
+  assert_true(cuts >= 2);
+  assert_true(factor == pow(0.5, cuts)); /* halvings are exact */
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit_full(&K, 40, 0, PETSC_FALSE, 0.5, NULL, 1, &r);
+  PetscFree(r.hist);
+  assert_true(r.lr_factor == 1);
+  /* Smaller last steps: nearer the least-squares optimum than the constant rate. */
+  if (!(val_mse(&L) < val_mse(&K))) fail_msg("decayed %.8g, constant %.8g", val_mse(&L), val_mse(&K));
+  unlink("/tmp/cs_test_train.h5.ckpt");
+}
+
+static void test_lr_decay_resume(void **state)
+{
+  static Line A, B;
+  TrainResult ra, rb;
+  data(&A);
+  data(&B);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit_full(&A, 30, 0, PETSC_FALSE, 0.5, NULL, 0.5, &ra);
+  unlink("/tmp/cs_test_train.h5.ckpt");
+  fit_full(&B, 17, 0, PETSC_FALSE, 0.5, NULL, 0.5, &rb); /* after some cuts ... */
+  PetscFree(rb.hist);
+  B.params[0] = B.params[1] = 99;
+  fit_full(&B, 30, 0, PETSC_TRUE, 0.5, NULL, 0.5, &rb); /* ... the rate and the plateau count come back */
+  assert_true(ra.lr_factor < 1 && ra.lr_factor == rb.lr_factor);
+  assert_memory_equal(A.params, B.params, sizeof(A.params));
+  PetscFree(ra.hist);
+  PetscFree(rb.hist);
   unlink("/tmp/cs_test_train.h5.ckpt");
 }
 
@@ -295,6 +366,8 @@ int main(int argc, char **argv)
       cmocka_unit_test(test_least_squares),
       cmocka_unit_test(test_resume_bit_for_bit),
       cmocka_unit_test(test_early_stopping_keeps_best),
+      cmocka_unit_test(test_lr_decay_on_plateau),
+      cmocka_unit_test(test_lr_decay_resume),
       cmocka_unit_test(test_weak_batches),
       cmocka_unit_test(test_weak_lr),
       cmocka_unit_test(test_weak_fit_and_resume),
