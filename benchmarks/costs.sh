@@ -10,7 +10,7 @@
 #   make bench-costs                 (or: bash benchmarks/costs.sh)
 # Environment: REPS (default 5; PREPS, default 3, for the program runs), NPE, EMULATOR, TRAIN (default
 # the paper-scale files in /work/data/paper), NEWTON_STARS (default "50 200"), GAUSS_STARS (default 1000),
-# COSTS_OUT (default benchmarks/results), MPIRUN, NICE (default "nice -n 19" for the
+# COSTS_OUT (default benchmarks/results), SKIP_MPI, SKIP_H5 (1: leave those parts out), MPIRUN, NICE (default "nice -n 19" for the
 # long runs; the MPI micro benchmarks run a few seconds each at normal priority, since a
 # niced rank on a loaded machine measures the scheduler, not MPI).
 set -uo pipefail
@@ -48,7 +48,7 @@ echo "== per-item costs (1 core)"
 $NICE "$B/bench/bench_costs" -reps "$REPS" -emulator "$EMULATOR" 2>&1 | tee "$OUT/logs/bench_costs.log" | grep '^BENCH' >> "$RES.new"
 TRAIN=${TRAIN:-/work/data/paper/train.h5}
 [ -f "$TRAIN" ] && $NICE "$B/bench/bench_costs" -reps "$REPS" -h5_read "$TRAIN" 2>&1 | grep '^BENCH' >> "$RES.new"
-for np in 1 2; do
+for np in $([ -z "${SKIP_H5:-}" ] && echo 1 2); do # SKIP_H5=1: not the HDF5 write pattern
   echo "== HDF5 write pattern, $np ranks"
   $NICE $MPIRUN -np $np "$B/bench/bench_costs" -reps "$REPS" -h5 "$W/h5bench.h5" 2>&1 | tee "$OUT/logs/bench_h5_$np.log" | grep '^BENCH' >> "$RES.new"
 done

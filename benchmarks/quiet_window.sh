@@ -9,7 +9,8 @@
 #     error of every epoch and the elapsed training time, so "the same error in no more wall
 #     time" is read off the logs (benchmarks/weak_summary.sh);
 #  2. MPI ping-pong and all-reduce at 2 ranks (bench_mpi), for the model's latency and bandwidth;
-#  3. every stage at 1 and 2 ranks once (benchmarks/stages.sh), for the model-vs-measurement check;
+#  3. the per-item costs on an idle core (benchmarks/costs.sh without MPI and HDF5 writes) and
+#     every stage at 1 and 2 ranks once (benchmarks/stages.sh), for the model-vs-measurement check;
 #  4. the throughput runs again (second repetition), as long as the window lasts.
 # Each step records the load average before it. Output in QW_OUT (default benchmarks/results):
 # quiet_window.txt ("STAGE ..." lines in the format of stages.txt), quiet_mpi.txt, logs/qw-*.log.
@@ -71,6 +72,9 @@ npe 1
 load "bench_mpi"
 $MPIRUN -np 2 "$W/bench_mpi" -reps 5 -skip_farm 2>&1 | tee "$OUT/logs/qw-bench_mpi.log" | grep '^BENCH' > "$OUT/quiet_mpi.txt"
 cat "$OUT/quiet_mpi.txt"
+load "costs"
+SKIP_MPI=1 SKIP_H5=1 REPS=3 PREPS=1 NICE="" COSTS_OUT=$OUT/quiet_costs bash "$ROOT/benchmarks/costs.sh" > "$OUT/logs/qw-costs.log" 2>&1
+grep -c '^BENCH' "$OUT/quiet_costs/costs.txt"
 load "stages"
 [ -z "${SKIP_STAGES:-}" ] && REPS=1 RANKS="1 2" NICE="" STAGES_OUT=$OUT bash "$ROOT/benchmarks/stages.sh"
 for r in $(seq 2 "$REPS_T"); do emu "$r"; npe "$r"; done
