@@ -7,6 +7,7 @@
 #include <chempysbi/emu.h>
 #include <chempysbi/opt.h>
 #include <chempysbi/par.h>
+#include <chempysbi/train.h>
 
 /* A shard of usable (status ok) rows of a simulate file. */
 typedef struct {
@@ -19,6 +20,8 @@ typedef struct {
 } EmuData;
 
 PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d);
+/* The same, from the first max_rows rows of the file only (0: all). */
+PetscErrorCode emu_data_load_rows(const ParCtx *ctx, const char *path, PetscInt max_rows, EmuData *d);
 PetscErrorCode emu_data_destroy(EmuData *d);
 
 typedef struct {
@@ -27,6 +30,9 @@ typedef struct {
   PetscReal lr, weight_decay;
   OptKind optimizer;
   PetscBool resume;
+  PetscInt train_rows; /* > 0: only the first train_rows rows of -train */
+  TrainWeak weak;      /* -batch_per_rank and the rest (train.h) */
+  TrainSchedule sched; /* -lr_decay, -lr_patience (constant by default) */
 } EmuTrainConfig;
 
 PetscErrorCode emu_train_config_default(EmuTrainConfig *c);

@@ -45,6 +45,10 @@ struct Estimator {
   size_t nparams;
   double *params, *grads; /* the one flat parameter buffer and its gradient */
   void *impl;
+  /* Optional: backward calls grad_hook(arg, lo) when grads[lo..nparams) are
+   * final (a trainer overlapping the all-reduce); implementations may ignore it. */
+  void (*grad_hook)(void *arg, size_t lo);
+  void *grad_hook_arg;
 };
 
 /* The implementation named `name` (NULL if none); list the names into buf. */

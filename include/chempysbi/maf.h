@@ -58,8 +58,12 @@ typedef struct {
   int n_cached;
   double *scratch; /* backward and inverse workspace */
   double *work;    /* maf_sample workspace */
-  int *order;      /* (H) hidden units sorted by degree (sampler) */
-  int *cnt_le;     /* (D + 1) hidden units with degree <= d (sampler) */
+  /* Optional: maf_backward calls grad_hook(grad_hook_arg, k nper) once
+   * transform k's gradient is done (grads[k nper..nparams) final). */
+  void (*grad_hook)(void *arg, size_t lo);
+  void *grad_hook_arg;
+  int *order;  /* (H) hidden units sorted by degree (sampler) */
+  int *cnt_le; /* (D + 1) hidden units with degree <= d (sampler) */
 } Maf;
 
 /* D >= 1 parameters, C >= 0 context values, K in 1..64 transforms, H >= 1

@@ -26,6 +26,11 @@ typedef struct {
   double *scratch;             /* 2 * max_batch * max(sizes): backward ping-pong */
   double *jet;                 /* 10 * max_batch * max(sizes), allocated by the first mlp_forward_jet */
   int n_cached;                /* rows held by the cache, 0 after mlp_predict */
+  /* Optional: mlp_backward calls grad_hook(grad_hook_arg, lo) once layer l's
+   * dW, db are done, lo = offset of dW[l] in grads (grads[lo..nparams) final):
+   * a trainer starts their all-reduce while the layers below still run. */
+  void (*grad_hook)(void *arg, size_t lo);
+  void *grad_hook_arg;
 } Mlp;
 
 /* sizes[0] inputs, sizes[nsizes-1] outputs, hidden sizes between. Parameters

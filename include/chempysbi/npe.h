@@ -22,7 +22,12 @@ typedef enum { NPE_FIXED = 0, NPE_CONDITIONED = 1 } NpeKind;
 typedef struct {
   Estimator *est; /* q(theta_std | context) */
   NpeKind kind;
-  double th_mean[CS_NPARAM], th_sd[CS_NPARAM]; /* z-scoring of theta */
+  /* Bit k set: the flow models u_k = logit((theta_k - lo_k) / (hi_k - lo_k)) with the prior's
+   * hard bounds instead of theta_k, so that a uniform prior's sharp edges are exact (an affine flow
+   * leaks mass over them and, truncated, puts too little near them: SBC ranks of the birth time
+   * pile up at the ends). 0 in files without the attribute. */
+  unsigned th_logit;
+  double th_mean[CS_NPARAM], th_sd[CS_NPARAM]; /* z-scoring of theta (of u_k where th_logit) */
   double x_mean[CS_NELEM], x_sd[CS_NELEM];     /* z-scoring of the observations */
   Prior prior;
   double noise;        /* [dex] FIXED: the Gaussian noise the NPE was trained with; CONDITIONED: sqrt(lo hi) */
@@ -62,6 +67,14 @@ PetscErrorCode npe_destroy(Npe **npe);
 PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group);
 /* Every rank reads the file itself; errors name the file and what does not match. */
 PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, Npe **npe);
+/* theta (6) -> the flow's variable t (6) (z-scored, through the logit where th_logit), and
+ * log |dt/dtheta| (logjac may be NULL); PETSC_FALSE (t undefined) when a logit parameter is on or
+ * beyond a bound. */
+PetscBool npe_theta_to_flow(const Npe *npe, const double *theta, double *t, double *logjac);
+/* The flow's t (6) -> theta (6). */
+void npe_flow_to_theta(const Npe *npe, const double *t, double *theta);
+/* The logit mask (th_logit) of the parameters whose prior is uniform between hard bounds. */
+unsigned npe_uniform_params(const Prior *p);
 /* x (8) -> standardised context (8). */
 void npe_standardise_x(const Npe *npe, const double *x, double *c);
 /* The conditioner input ctx (npe_context_size) of one observation: x (8)

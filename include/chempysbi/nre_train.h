@@ -10,12 +10,15 @@
 
 #include <chempysbi/nre.h>
 #include <chempysbi/par.h>
+#include <chempysbi/train.h>
 
 typedef struct {
   char emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
   PetscInt n, batch, max_epochs, patience, seed, nhidden, hidden[8];
   PetscReal noise, lr, val_fraction, clip;
   PetscBool resume;
+  TrainWeak weak;      /* -batch_per_rank and the rest (train.h) */
+  TrainSchedule sched; /* -lr_decay, -lr_patience (constant by default) */
 } NreTrainConfig;
 
 PetscErrorCode nre_train_config_default(NreTrainConfig *c);

@@ -75,6 +75,21 @@ void par_repro_add(int64_t acc[PAR_REPRO_LIMBS], double x);
 double par_repro_value(const int64_t acc[PAR_REPRO_LIMBS]);
 /* Sum n accumulators (n * PAR_REPRO_LIMBS int64) over all ranks, in place. */
 PetscErrorCode par_allreduce_repro(const ParCtx *ctx, int64_t *acc, PetscInt n);
+/* Every rank's one count, in rank order, on every rank (all[size]). */
+PetscErrorCode par_allgather_int(const ParCtx *ctx, PetscInt v, PetscInt *all);
+/* Non-blocking in-place sums (MPI_Iallreduce) of pieces of a buffer, for
+ * overlapping a gradient's all-reduce with the backward pass that is still
+ * filling its other pieces. Every rank must start the same pieces in the same
+ * order; par_async_wait completes them all. Starting one also tests those in
+ * flight, which is what moves a non-blocking collective on without a progress
+ * thread. */
+#define PAR_MAX_ASYNC 64
+typedef struct {
+  MPI_Request req[PAR_MAX_ASYNC];
+  int n;
+} ParAsync;
+PetscErrorCode par_iallreduce_sum(const ParCtx *ctx, double *buf, PetscInt n, ParAsync *a);
+PetscErrorCode par_async_wait(ParAsync *a);
 /* A PETSc log event for profiling with -log_view, registered once per name. */
 PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev);
 #endif

@@ -32,6 +32,13 @@ PetscErrorCode report_validate_plots(const ReportValidate *v);
 PetscErrorCode report_infer_plots(const char *out, const CombineResult *run, PetscInt n, const CombineResult *r,
                                   const double mu0[2]);
 
+/* coverage: <out>.coverage.png (curve[4 k + 0..3]: credibility level, then the
+ * fraction of galaxies inside for alpha_IMF, log10_N_Ia and the joint 2-D
+ * region, k < ncurve) and <out>.z.png (galaxy g's two z-scores at
+ * z[g stride], z[g stride + 1], g < m). */
+PetscErrorCode report_coverage_plots(const char *out, const char *title, PetscInt ncurve, const double *curve,
+                                     PetscInt m, const double *z, PetscInt stride);
+
 /* simulate -history: <csv>.png, every [X/Fe] against [Fe/H] along the ISM trajectory. */
 PetscErrorCode report_history_plot(const char *csv);
 

@@ -4,7 +4,11 @@
  * clipping, the optimiser step, validation in the optimiser's evaluation
  * mode, early stopping with the best model kept, an atomic checkpoint after
  * every epoch that -resume continues bit for bit, and the progress line.
- * A model plugs in its loss, forward and backward through TrainModel. */
+ * Or, with -batch_per_rank, weak-scaling training: a fixed number of rows per
+ * rank and step, the learning rate scaled with the global batch and warmed up.
+ * A model plugs in its loss, forward and backward through TrainModel. The
+ * learning-rate schedule (reduce on plateau) is the trainer's too, so every
+ * network has the same -lr_decay and -lr_patience options. */
 #ifndef CHEMPYSBI_TRAIN_H
 #define CHEMPYSBI_TRAIN_H
 
@@ -13,6 +17,59 @@
 #include <chempysbi/par.h>
 
 #define TRAIN_MAX_METRICS 4
+
+/* Called by a model's backward pass when the gradient entries [lo, nparams)
+ * are final for this batch (the last layers finish first: a network whose
+ * flat buffer runs from the first layer to the last reports decreasing lo). */
+typedef void (*TrainGradHook)(void *arg, size_t lo);
+
+/* Weak-scaling training, common to every network (train_weak_set_from_options):
+ *   -batch_per_rank b   every rank takes b rows per step: the global batch is
+ *                       P b and grows with the ranks (default 0: off; -batch is
+ *                       then the global batch, split over the ranks, and the
+ *                       result does not depend on the rank count)
+ *   -lr_scaling linear|sqrt|none and -lr_batch_ref B0: -lr is the rate for a
+ *                       global batch of B0 (default the command's default
+ *                       -batch); with batch_per_rank the rate used is
+ *                       lr k (linear, Goyal et al. 2017), lr sqrt(k) (sqrt, the
+ *                       rule for Adam-type optimisers, Malladi et al. 2022) or
+ *                       lr, with k = P b / B0
+ *   -warmup_epochs w    for k > 1 the rate ramps linearly, step by step, from
+ *                       lr to the scaled rate over the first w epochs (Goyal's
+ *                       gradual warm-up), then stays
+ *   -grad_overlap       start the gradient's all-reduce piece by piece as the
+ *                       backward pass finishes each piece (MPI_Iallreduce)
+ *                       instead of one MPI_Allreduce after it
+ *   -grad_overlap_pieces  pieces of the flat gradient for -grad_overlap */
+typedef enum { TRAIN_LR_LINEAR = 0, TRAIN_LR_SQRT = 1, TRAIN_LR_NONE = 2 } TrainLrScaling;
+typedef struct {
+  PetscInt batch_per_rank;
+  TrainLrScaling lr_scaling;
+  PetscInt lr_batch_ref;
+  PetscReal warmup_epochs;
+  PetscBool overlap;
+  PetscInt overlap_pieces;
+} TrainWeak;
+
+/* Defaults (off) and the options above; batch_ref_default is the command's
+ * default -batch. -batch and -batch_per_rank together are refused. */
+PetscErrorCode train_weak_set_from_options(MPI_Comm comm, PetscInt batch_ref_default, TrainWeak *w);
+/* Rows a rank computes per step at most, for the model's batch buffers. */
+PetscInt train_weak_local_batch(const TrainWeak *w, PetscInt batch);
+/* Appends the weak-scaling settings to a checkpoint's config string (nothing
+ * in the fixed-batch mode, so its checkpoints keep resuming). */
+PetscErrorCode train_weak_config(const TrainWeak *w, int ranks, char *config, size_t len);
+/* The learning rate of step `step` (0-based) for a base rate lr on `ranks`
+ * ranks with `steps_per_epoch` steps per epoch (lr itself in the fixed mode). */
+double train_weak_lr(const TrainWeak *w, double lr, int ranks, int64_t step, PetscInt steps_per_epoch);
+
+/* Reduce on plateau: lr *= lr_decay after every lr_patience epochs without a
+ * better validation loss (counted from the last better one). lr_decay 1 (or 0,
+ * an unset field): a constant rate, and checkpoints exactly as before. */
+typedef struct {
+  double lr_decay;
+  PetscInt lr_patience;
+} TrainSchedule;
 
 typedef struct {
   /* The network's one flat parameter buffer and its gradient. */
@@ -35,6 +92,9 @@ typedef struct {
    * `group` of TrainSpec), and read back what is not the weights. */
   PetscErrorCode (*write)(void *ctx, H5File *f);
   PetscErrorCode (*read)(void *ctx, H5File *f);
+  /* Optional, for -grad_overlap: make the backward pass call hook(arg, lo)
+   * as pieces of the gradient become final (hook NULL: stop calling). */
+  PetscErrorCode (*set_grad_hook)(void *ctx, TrainGradHook hook, void *arg);
 } TrainModel;
 
 typedef struct {
@@ -57,6 +117,8 @@ typedef struct {
   const char *const *fmt;
   const char *rows; /* what a row is, for the rate: "rows", "sims" */
   PetscBool resume;
+  TrainWeak weak; /* zero: the fixed global batch `batch` */
+  TrainSchedule sched;
 } TrainSpec;
 
 /* The run's outcome: history (epoch rows, 3 + nmetric columns), epochs done,
@@ -67,12 +129,23 @@ typedef struct {
   double *hist; /* allocated by train_run, free with PetscFree */
   PetscInt ncol;
   PetscBool early_stopped;
-  double seconds; /* wall time of the epochs run here (not those before a resume) */
+  double seconds;   /* wall time of the epochs run here (not those before a resume) */
+  double lr_factor; /* the rate's final -lr_decay factor (1: never decayed) */
 } TrainResult;
 
 /* Train m on o (hyperparameters set by the caller). On return the parameters
  * are the final model: the best epoch's with patience > 0, else the last
  * epoch's at the optimiser's evaluation point. */
 PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, Opt *o, TrainResult *r);
+
+/* The schedule's defaults (lr_decay 1: constant, lr_patience 5), its options
+ * -lr_decay and -lr_patience of `command` (note: appended to the -lr_decay
+ * help, e.g. another default, or NULL; *set_decay says whether -lr_decay was
+ * given, may be NULL), and its part of a run's config string (appended to s,
+ * nothing for a constant rate, so constant-rate checkpoints still resume). */
+void train_schedule_default(TrainSchedule *t);
+PetscErrorCode train_schedule_from_options(MPI_Comm comm, const char *command, const char *note, TrainSchedule *t,
+                                           PetscBool *set_decay);
+PetscErrorCode train_schedule_config(const TrainSchedule *t, char *s, size_t len);
 
 #endif

@@ -261,6 +261,7 @@ void maf_backward(Maf *m, const double *dlogp, int n)
       tanh_backward(dC, b, m->ct[k], (int)nH);
       linear_backward(NULL, g->Wc, g->bc, dC, m->ctx, p->Wc, n, C, H);
     }
+    if (m->grad_hook) m->grad_hook(m->grad_hook_arg, (size_t)k * m->nper);
     /* u_k[i] = v_{k-1}[perm[i]] */
     if (k > 0) {
       const int *perm = m->perm + (k - 1) * D;

@@ -95,6 +95,7 @@ static void backward(Mlp *m, const double *dy, int n, double *dx, int weights)
     double *dst = l == 0 ? dx : dprev;
     if (dst) memset(dst, 0, (size_t)n * nin * sizeof(double));
     linear_backward(dst, weights ? m->dW[l] : NULL, weights ? m->db[l] : NULL, dcur, m->act[l], m->W[l], n, nin, nout);
+    if (weights && m->grad_hook) m->grad_hook(m->grad_hook_arg, (size_t)(m->dW[l] - m->grads));
     if (l == 0) break;
     memset(dcur, 0, (size_t)n * nin * sizeof(double));
     tanh_backward(dcur, dprev, m->act[l], n * nin);

@@ -233,3 +233,30 @@ PetscErrorCode par_allreduce_repro(const ParCtx *ctx, int64_t *acc, PetscInt n)
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, acc, (int)(n * PAR_REPRO_LIMBS), MPI_INT64_T, MPI_SUM, ctx->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode par_allgather_int(const ParCtx *ctx, PetscInt v, PetscInt *all)
+{
+  PetscFunctionBeginUser;
+  PetscCallMPI(MPI_Allgather(&v, 1, MPIU_INT, all, 1, MPIU_INT, ctx->comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_iallreduce_sum(const ParCtx *ctx, double *buf, PetscInt n, ParAsync *a)
+{
+  int done;
+  PetscFunctionBeginUser;
+  if (ctx->size == 1 || n == 0) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(a->n < PAR_MAX_ASYNC, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
+             "par_iallreduce_sum: more than %d in flight", PAR_MAX_ASYNC);
+  PetscCallMPI(MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_DOUBLE, MPI_SUM, ctx->comm, &a->req[a->n++]));
+  PetscCallMPI(MPI_Testall(a->n, a->req, &done, MPI_STATUSES_IGNORE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_async_wait(ParAsync *a)
+{
+  PetscFunctionBeginUser;
+  if (a->n) PetscCallMPI(MPI_Waitall(a->n, a->req, MPI_STATUSES_IGNORE));
+  a->n = 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,12 +1,15 @@
 /* Rank-count-independent mini-batches (see batch.h). */
 #include <chempysbi/batch.h>
 #include <chempysbi/rng.h>
+#include <stdlib.h>
 
 PetscErrorCode batcher_create(PetscInt N, PetscInt g0, PetscInt nloc, PetscInt B, uint64_t seed, Batcher *bt)
 {
   PetscFunctionBeginUser;
+  (void)seed;
   PetscCheck(N > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "no training rows");
   PetscCheck(B > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "batch size %" PetscInt_FMT " must be positive", B);
+  PetscCall(PetscMemzero(bt, sizeof(*bt)));
   bt->N = N;
   bt->g0 = g0;
   bt->nloc = nloc;
@@ -16,16 +19,61 @@ PetscErrorCode batcher_create(PetscInt N, PetscInt g0, PetscInt nloc, PetscInt B
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode batcher_create_weak(PetscInt g0, PetscInt nloc, PetscInt b, PetscInt nranks, const PetscInt *nloc_all,
+                                   Batcher *bt)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(b > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "rows per rank %" PetscInt_FMT " must be positive", b);
+  PetscCall(PetscMemzero(bt, sizeof(*bt)));
+  bt->g0 = g0;
+  bt->nloc = nloc;
+  bt->b = b;
+  bt->nranks = nranks;
+  PetscCall(PetscMalloc1(nranks, &bt->nloc_all));
+  for (PetscInt r = 0; r < nranks; r++) {
+    bt->nloc_all[r] = nloc_all[r];
+    bt->N += nloc_all[r];
+    bt->nmax = PetscMax(bt->nmax, nloc_all[r]);
+  }
+  PetscCheck(bt->N > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "no training rows");
+  bt->B = b * nranks;
+  PetscCall(PetscMalloc2(nloc + 1, &bt->perm, nloc + 1, &bt->key));
+  for (PetscInt i = 0; i < nloc; i++) bt->perm[i] = i;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode batcher_destroy(Batcher *bt)
 {
   PetscFunctionBeginUser;
-  PetscCall(PetscFree(bt->perm));
+  if (bt->b > 0) {
+    PetscCall(PetscFree2(bt->perm, bt->key));
+    PetscCall(PetscFree(bt->nloc_all));
+  } else
+    PetscCall(PetscFree(bt->perm));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Ties (one in 2^64 per pair) go to the lower global row, so the order is total. */
+static int key_cmp(const void *pa, const void *pb)
+{
+  const struct BatcherKey *a = pa, *b = pb;
+  if (a->key != b->key) return a->key < b->key ? -1 : 1;
+  return (a->row > b->row) - (a->row < b->row);
 }
 
 void batcher_shuffle(Batcher *bt, uint64_t seed, PetscInt epoch)
 {
   Rng r;
+  if (bt->b > 0) {
+    for (PetscInt i = 0; i < bt->nloc; i++) {
+      rng_init(&r, seed, RNG_ROW_KEY, ((uint64_t)epoch << 40) | (uint64_t)(bt->g0 + i));
+      bt->key[i].key = (uint64_t)(rng_uniform(&r) * 0x1p53);
+      bt->key[i].row = i;
+    }
+    qsort(bt->key, (size_t)bt->nloc, sizeof(*bt->key), key_cmp);
+    for (PetscInt i = 0; i < bt->nloc; i++) bt->perm[i] = bt->key[i].row;
+    return;
+  }
   rng_init(&r, seed, RNG_SHUFFLE, (uint64_t)epoch);
   for (PetscInt i = 0; i < bt->N; i++) bt->perm[i] = i;
   for (PetscInt i = bt->N - 1; i > 0; i--) {
@@ -35,11 +83,25 @@ void batcher_shuffle(Batcher *bt, uint64_t seed, PetscInt epoch)
   }
 }
 
-PetscInt batcher_nbatches(const Batcher *bt) { return (bt->N + bt->B - 1) / bt->B; }
+PetscInt batcher_nbatches(const Batcher *bt)
+{
+  if (bt->b > 0) return (bt->nmax + bt->b - 1) / bt->b;
+  return (bt->N + bt->B - 1) / bt->B;
+}
+
+PetscInt batcher_max_local(const Batcher *bt) { return bt->b > 0 ? bt->b : bt->B; }
 
 PetscInt batcher_local(const Batcher *bt, PetscInt b, PetscInt *local, PetscInt *nglobal)
 {
-  PetscInt lo = b * bt->B, hi = PetscMin(bt->N, lo + bt->B), n = 0;
+  PetscInt n = 0;
+  if (bt->b > 0) {
+    PetscInt lo = b * bt->b, ng = 0;
+    for (PetscInt r = 0; r < bt->nranks; r++) ng += PetscMax(0, PetscMin(bt->b, bt->nloc_all[r] - lo));
+    for (PetscInt i = lo; i < PetscMin(bt->nloc, lo + bt->b); i++) local[n++] = bt->perm[i];
+    *nglobal = ng;
+    return n;
+  }
+  PetscInt lo = b * bt->B, hi = PetscMin(bt->N, lo + bt->B);
   for (PetscInt i = lo; i < hi; i++) {
     PetscInt g = bt->perm[i] - bt->g0;
     if (g >= 0 && g < bt->nloc) local[n++] = g;

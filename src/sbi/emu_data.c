@@ -30,6 +30,13 @@ PetscErrorCode emu_chempy_config_read(MPI_Comm comm, const char *path, const cha
 
 PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d)
 {
+  PetscFunctionBeginUser;
+  PetscCall(emu_data_load_rows(ctx, path, 0, d));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode emu_data_load_rows(const ParCtx *ctx, const char *path, PetscInt max_rows, EmuData *d)
+{
   H5File f;
   PetscInt nr, nc, lo, hi, off = 0;
   double *th, *ab;
@@ -46,6 +53,7 @@ PetscErrorCode emu_data_load(const ParCtx *ctx, const char *path, EmuData *d)
   PetscCall(h5_table_info(&f, "status", &nr, &nc));
   PetscCheck(d->nraw == nr && nc == 0, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s: /status has %" PetscInt_FMT " rows, expected %" PetscInt_FMT, path, nr, d->nraw);
+  if (max_rows > 0 && max_rows < d->nraw) d->nraw = max_rows;
   par_block_range(d->nraw, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc3((hi - lo) * CS_NPARAM + 1, &th, (hi - lo) * CS_NELEM + 1, &ab, hi - lo + 1, &st));
   PetscCall(h5_table_read_rows(&f, "params", H5T_NATIVE_DOUBLE, lo, hi - lo, th, PETSC_TRUE));

@@ -20,6 +20,7 @@ PetscErrorCode emu_train_config_default(EmuTrainConfig *c)
   c->epochs = 20;
   c->batch = 64;
   c->lr = 1e-3;
+  train_schedule_default(&c->sched);
   c->seed = 1;
   c->nhidden = 2;
   c->hidden[0] = 100;
@@ -53,8 +54,13 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
                              &opt, NULL));
   PetscCall(PetscOptionsInt("-seed", "seed of the initialisation and the shuffles", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
+  PetscCall(PetscOptionsInt("-train_rows", "use only the first N rows of -train (0: all)", NULL, c->train_rows,
+                            &c->train_rows, NULL));
   PetscOptionsEnd();
+  PetscCall(train_schedule_from_options(comm, "train-emulator", NULL, &c->sched, NULL));
   c->optimizer = (OptKind)opt;
+  PetscCall(train_weak_set_from_options(comm, 64, &c->weak));
+  PetscCall(guard_int_option(comm, "-train_rows", c->train_rows, 0, PETSC_MAX_INT));
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
   PetscCall(guard_real_option(comm, "-weight_decay", c->weight_decay, 0, PETSC_MAX_REAL));
   PetscCheck(c->epochs > 0 && c->batch > 0 && c->lr > 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -72,13 +78,15 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
     prev = h;
   }
   /* Weights, gradients and optimiser state, and the activations of one batch. */
-  PetscCall(guard_memory(comm, 8.0 * (5 * np + act * (double)c->batch), "-hidden and -batch"));
+  PetscCall(guard_memory(comm, 8.0 * (5 * np + act * (double)train_weak_local_batch(&c->weak, c->batch)),
+                         "-hidden and -batch"));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* Everything a checkpoint must share with the run that resumes it, the
  * identities of the training and validation files included. */
-static PetscErrorCode emu_config_string(MPI_Comm comm, const EmuTrainConfig *c, PetscInt N, char *s, size_t len)
+static PetscErrorCode emu_config_string(MPI_Comm comm, int size, const EmuTrainConfig *c, PetscInt N, char *s,
+                                        size_t len)
 {
   char h[128] = "", idt[PETSC_MAX_PATH_LEN + 128], idv[PETSC_MAX_PATH_LEN + 128];
   PetscFunctionBeginUser;
@@ -94,6 +102,13 @@ static PetscErrorCode emu_config_string(MPI_Comm comm, const EmuTrainConfig *c, 
                           ";lr=%g;wd=%g;hidden=%s;optimizer=%s;seed=%" PetscInt_FMT ";train=%s;val=%s",
                           N, c->batch, (double)c->lr, (double)c->weight_decay, h,
                           c->optimizer == OPT_ADAM ? "adam" : "schedulefree", c->seed, idt, idv));
+  if (c->train_rows > 0) { /* absent otherwise: earlier checkpoints keep resuming */
+    char more[64];
+    PetscCall(PetscSNPrintf(more, sizeof(more), ";train_rows=%" PetscInt_FMT, c->train_rows));
+    PetscCall(PetscStrlcat(s, more, len));
+  }
+  PetscCall(train_weak_config(&c->weak, size, s, len));
+  PetscCall(train_schedule_config(&c->sched, s, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -220,6 +235,15 @@ static PetscErrorCode emu_fit_write(void *p, H5File *f)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode emu_fit_grad_hook(void *p, TrainGradHook hook, void *arg)
+{
+  Mlp *mlp = ((EmuFit *)p)->e->mlp;
+  PetscFunctionBeginUser;
+  mlp->grad_hook = hook;
+  mlp->grad_hook_arg = arg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode emu_fit_read(void *p, H5File *f)
 {
   Emulator *e = ((EmuFit *)p)->e;
@@ -239,7 +263,7 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   TrainResult res;
   static char config[H5_CONFIG_LEN];
   PetscFunctionBeginUser;
-  PetscCall(emu_data_load(ctx, c->train, &tr));
+  PetscCall(emu_data_load_rows(ctx, c->train, c->train_rows, &tr));
   PetscCall(emu_data_load(ctx, c->val, &va));
   /* An emulator learns one CHEMPY model: training and validation rows must come from the same. */
   char fa[128], fb[128];
@@ -251,17 +275,18 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
                         "train-emulator: %" PetscInt_FMT " training rows (of %" PetscInt_FMT "), %" PetscInt_FMT
                         " validation rows, %d ranks\n",
                         tr.N, tr.nraw, va.N, ctx->size));
-  PetscCall(emu_create(c->hidden, c->nhidden, (int)c->batch, &e));
-  PetscCall(emu_config_string(ctx->comm, c, tr.N, config, sizeof(config)));
+  const PetscInt lb = train_weak_local_batch(&c->weak, c->batch); /* rows of one step on this rank, at most */
+  PetscCall(emu_create(c->hidden, c->nhidden, (int)lb, &e));
+  PetscCall(emu_config_string(ctx->comm, ctx->size, c, tr.N, config, sizeof(config)));
   PetscCall(opt_create(c->optimizer, e->mlp->nparams, &o));
   o->lr = c->lr;
   o->weight_decay = c->weight_decay;
   EmuFit fit = {.ctx = ctx, .c = c, .e = e, .tr = &tr, .va = &va};
   PetscCall(PetscMalloc2(tr.nloc * CS_NPARAM + 1, &fit.x, tr.nloc * CS_NELEM + 1, &fit.y));
-  PetscCall(PetscMalloc4(c->batch * CS_NPARAM, &fit.xb, c->batch * CS_NELEM, &fit.yb, c->batch * CS_NELEM, &fit.yhat,
-                         c->batch * CS_NELEM, &fit.dy));
-  TrainModel m = {e->mlp->nparams, e->mlp->params,   e->mlp->grads, &fit,        emu_fit_start, NULL,
-                  emu_fit_batch,   emu_fit_validate, emu_fit_write, emu_fit_read};
+  PetscCall(
+      PetscMalloc4(lb * CS_NPARAM, &fit.xb, lb * CS_NELEM, &fit.yb, lb * CS_NELEM, &fit.yhat, lb * CS_NELEM, &fit.dy));
+  TrainModel m = {e->mlp->nparams, e->mlp->params,   e->mlp->grads, &fit,         emu_fit_start,    NULL,
+                  emu_fit_batch,   emu_fit_validate, emu_fit_write, emu_fit_read, emu_fit_grad_hook};
   TrainSpec s = {.command = "train-emulator",
                  .out = c->out,
                  .group = "emulator",
@@ -278,7 +303,9 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
                  .hist_names = hist_names,
                  .fmt = hist_fmt,
                  .rows = "rows",
-                 .resume = c->resume};
+                 .resume = c->resume,
+                 .weak = c->weak,
+                 .sched = c->sched};
   PetscCall(train_run(ctx, &s, &m, o, &res));
   double *hist = res.hist;
   /* The final model (at the evaluation point), with the validation report. */

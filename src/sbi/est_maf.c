@@ -39,7 +39,13 @@ static void est_maf_log_prob(Estimator *e, const double *u, const double *c, int
   maf_log_prob(maf_of(e), u, c, n, logp);
 }
 
-static void est_maf_backward(Estimator *e, const double *dlogp, int n) { maf_backward(maf_of(e), dlogp, n); }
+static void est_maf_backward(Estimator *e, const double *dlogp, int n)
+{
+  Maf *m = maf_of(e);
+  m->grad_hook = e->grad_hook;
+  m->grad_hook_arg = e->grad_hook_arg;
+  maf_backward(m, dlogp, n);
+}
 
 static void est_maf_sample(Estimator *e, const double *c, const double *z, size_t n, double *u)
 {

@@ -76,6 +76,10 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
   }
   PetscCall(h5_attr_write_double(f, group, "theta_mean", CS_NPARAM, npe->th_mean));
   PetscCall(h5_attr_write_double(f, group, "theta_sd", CS_NPARAM, npe->th_sd));
+  if (npe->th_logit) { /* files without it: every parameter affine, as before */
+    PetscInt lm = (PetscInt)npe->th_logit;
+    PetscCall(h5_attr_write_int(f, group, "theta_logit_mask", 1, &lm));
+  }
   PetscCall(h5_attr_write_double(f, group, "x_mean", CS_NELEM, npe->x_mean));
   PetscCall(h5_attr_write_double(f, group, "x_sd", CS_NELEM, npe->x_sd));
   PetscCall(h5_attr_write_double(f, group, "noise_dex", 1, &npe->noise));
@@ -133,6 +137,13 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
   PetscCall(estimator_read_h5(&f, path, group, CS_NPARAM, npe_context_size(kind_npe), max_batch, &(*npe)->est));
   PetscCall(h5_attr_read_double(&f, group, "theta_mean", CS_NPARAM, (*npe)->th_mean));
   PetscCall(h5_attr_read_double(&f, group, "theta_sd", CS_NPARAM, (*npe)->th_sd));
+  if (h5_attr_exists(&f, group, "theta_logit_mask")) {
+    PetscInt lm;
+    PetscCall(h5_attr_read_int(&f, group, "theta_logit_mask", 1, &lm));
+    PetscCheck(lm >= 0 && lm < (1 << CS_NPARAM), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: theta_logit_mask %" PetscInt_FMT " names no parameter set", path, lm);
+    (*npe)->th_logit = (unsigned)lm;
+  }
   PetscCall(h5_attr_read_double(&f, group, "x_mean", CS_NELEM, (*npe)->x_mean));
   PetscCall(h5_attr_read_double(&f, group, "x_sd", CS_NELEM, (*npe)->x_sd));
   PetscCall(h5_attr_read_double(&f, group, "noise_dex", 1, &(*npe)->noise));
@@ -165,6 +176,44 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
   }
   PetscCall(h5_close(&f));
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+unsigned npe_uniform_params(const Prior *p)
+{
+  unsigned m = 0;
+  for (int k = 0; k < CS_NPARAM; k++) /* as prior_sample draws them: the birth time in the Gaussian prior */
+    if (p->kind == PRIOR_WIDE || cs_parameters[k].prior == CS_PRIOR_UNIFORM) m |= 1u << k;
+  return m;
+}
+
+PetscBool npe_theta_to_flow(const Npe *npe, const double *theta, double *t, double *logjac)
+{
+  double lj = 0;
+  for (int k = 0; k < CS_NPARAM; k++) {
+    double u = theta[k];
+    if (npe->th_logit >> k & 1u) {
+      double lo = npe->prior.lo[k], hi = npe->prior.hi[k];
+      if (!(theta[k] > lo && theta[k] < hi)) return PETSC_FALSE;
+      u = log((theta[k] - lo) / (hi - theta[k]));
+      lj += log(hi - lo) - log(theta[k] - lo) - log(hi - theta[k]);
+    }
+    t[k] = (u - npe->th_mean[k]) / npe->th_sd[k];
+    lj -= log(npe->th_sd[k]);
+  }
+  if (logjac) *logjac = lj;
+  return PETSC_TRUE;
+}
+
+void npe_flow_to_theta(const Npe *npe, const double *t, double *theta)
+{
+  for (int k = 0; k < CS_NPARAM; k++) {
+    double u = npe->th_mean[k] + npe->th_sd[k] * t[k];
+    if (npe->th_logit >> k & 1u) {
+      double lo = npe->prior.lo[k], hi = npe->prior.hi[k];
+      u = lo + (hi - lo) / (1 + exp(-u));
+    }
+    theta[k] = u;
+  }
 }
 
 void npe_standardise_x(const Npe *npe, const double *x, double *c)
@@ -201,17 +250,19 @@ PetscBool npe_context(const Npe *npe, const double *x, const double *sigma, doub
 
 void npe_log_prob_ctx(Npe *npe, const double *theta, const double *ctx, int n, double *logp)
 {
-  double *t = npe->tbuf, logsd = 0;
+  double *t = npe->tbuf, lj[NPE_LP_ROWS];
+  unsigned char ok[NPE_LP_ROWS];
   const int C = npe->est->C;
-  for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
   int mb = npe->est->max_batch < NPE_LP_ROWS ? npe->est->max_batch : NPE_LP_ROWS; /* tbuf holds 4096 rows */
   for (int i0 = 0; i0 < n; i0 += mb) {
     int m = n - i0 < mb ? n - i0 : mb;
-    for (int i = 0; i < m; i++)
-      for (int k = 0; k < CS_NPARAM; k++)
-        t[i * CS_NPARAM + k] = (theta[(i0 + i) * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
+    for (int i = 0; i < m; i++) {
+      ok[i] = npe_theta_to_flow(npe, theta + (size_t)(i0 + i) * CS_NPARAM, t + i * CS_NPARAM, &lj[i]);
+      if (!ok[i]) /* outside a logit parameter's bounds: no density there */
+        for (int k = 0; k < CS_NPARAM; k++) t[i * CS_NPARAM + k] = 0;
+    }
     estimator_log_prob(npe->est, t, ctx + (size_t)i0 * C, m, logp + i0);
-    for (int i = 0; i < m; i++) logp[i0 + i] -= logsd;
+    for (int i = 0; i < m; i++) logp[i0 + i] = ok[i] ? logp[i0 + i] + lj[i] : -INFINITY;
   }
 }
 
@@ -261,7 +312,7 @@ PetscErrorCode npe_sample_ctx(Npe *npe, const double *c, PetscInt n, uint64_t se
     st->drawn += (PetscInt)m;
     for (size_t i = 0; i < m && st->accepted < n; i++) {
       double *t = npe->tbuf + i * CS_NPARAM, *o = theta + st->accepted * CS_NPARAM;
-      for (int k = 0; k < CS_NPARAM; k++) o[k] = npe->th_mean[k] + npe->th_sd[k] * t[k];
+      npe_flow_to_theta(npe, t, o);
       if (prior_contains(&npe->prior, o)) st->accepted++;
     }
   }

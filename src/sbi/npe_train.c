@@ -1,7 +1,11 @@
 /* NPE training loop (sbi's defaults: Adam, lr 5e-4, batch 50, 10% validation,
  * stop after 20 epochs without improvement, gradient norm clipped at 5, best
  * model kept), run by the shared trainer (src/sbi/train.c). Each rank
- * simulates its own rows with the emulator. */
+ * simulates its own rows with the emulator. The conditioned NPE's defaults
+ * differ (npe_train_set_from_options): fresh simulations every epoch, a
+ * learning rate halved on every plateau (constant Adam steps leave biases of
+ * ~0.1 posterior sd that SBC sees at 2000 test stars) and the birth time
+ * through the logit of its bounds (README, "conditioned NPE"). */
 #include <chempysbi/emu.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/npe_train.h>
@@ -29,6 +33,7 @@ PetscErrorCode npe_train_config_default(NpeTrainConfig *c)
   c->clip = 5.0;
   c->kind = NPE_FIXED;
   obs_fixed(c->noise, &c->obs);
+  train_schedule_default(&c->sched);
   PetscCall(PetscStrncpy(c->estimator, "maf", sizeof(c->estimator)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -37,7 +42,8 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
 {
   char range[64] = "0.01,0.2", drop[256] = "";
   PetscReal p_missing = 0.2, p_drop = 0.5;
-  PetscBool set_range = PETSC_FALSE, set_pm = PETSC_FALSE, set_drop = PETSC_FALSE;
+  PetscBool set_range = PETSC_FALSE, set_pm = PETSC_FALSE, set_drop = PETSC_FALSE, set_n, set_fresh, set_decay,
+            set_logit;
   char names[128];
   PetscFunctionBeginUser;
   estimator_names(names, sizeof(names));
@@ -46,7 +52,8 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
                                c->emulator, c->emulator, sizeof(c->emulator), NULL));
   PetscCall(PetscOptionsString("-out", "NPE model file (.h5); checkpoints go to <out>.ckpt", NULL, c->out, c->out,
                                sizeof(c->out), NULL));
-  PetscCall(PetscOptionsInt("-n", "simulations (training + validation)", NULL, c->n, &c->n, NULL));
+  PetscCall(
+      PetscOptionsInt("-n", "simulations (training + validation); conditioned NPE: 200000", NULL, c->n, &c->n, &set_n));
   PetscCall(PetscOptionsReal("-noise", "Gaussian observation noise added to the emulator output [dex]", NULL, c->noise,
                              &c->noise, NULL));
   PetscCall(PetscOptionsInt("-batch", "global batch size", NULL, c->batch, &c->batch, NULL));
@@ -64,9 +71,18 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
       PetscOptionsInt("-blocks", "hidden layers after the first in each MADE", NULL, c->blocks, &c->blocks, NULL));
   PetscCall(
       PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
-  PetscCall(PetscOptionsBool("-fresh", "draw new simulations every epoch (the emulator is cheap)", NULL, c->fresh,
-                             &c->fresh, NULL));
+  PetscCall(PetscOptionsBool("-fresh",
+                             "draw new simulations every epoch (the emulator is cheap); conditioned NPE: true", NULL,
+                             c->fresh, &c->fresh, &set_fresh));
+  PetscCall(PetscOptionsBool("-logit_uniform",
+                             "model the birth time (uniform prior) through the logit of its bounds, so its prior's "
+                             "edges are exact; conditioned NPE: true",
+                             NULL, c->logit_uniform, &c->logit_uniform, &set_logit));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
+  PetscCall(PetscOptionsString("-init",
+                               "start from this NPE's weights and scalings (same kind, estimator and size): "
+                               "fine-tuning with other settings",
+                               NULL, c->init, c->init, sizeof(c->init), NULL));
   PetscCall(PetscOptionsString("-noise_range",
                                "conditioned NPE: per star and element sigma log-uniform in LO,HI [dex] (e.g. 0.01,0.2)",
                                NULL, range, range, sizeof(range), &set_range));
@@ -77,6 +93,8 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscCall(PetscOptionsReal("-p_drop", "conditioned NPE: fraction of simulations with the -drop_patterns gap", NULL,
                              p_drop, &p_drop, NULL));
   PetscOptionsEnd();
+  PetscCall(train_weak_set_from_options(comm, 50, &c->weak));
+  PetscCall(train_schedule_from_options(comm, "train-npe", "conditioned NPE: 0.5", &c->sched, &set_decay));
   PetscCall(guard_real_option(comm, "-noise", c->noise, 0, 10));
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
   PetscCall(guard_real_option(comm, "-clip", c->clip, 0, PETSC_MAX_REAL));
@@ -90,6 +108,12 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
     if (set_drop) PetscCall(obs_parse_elements(comm, "-drop_patterns", drop, &c->obs.drop));
     PetscCheck(p_missing >= 0 && p_missing < 1 && p_drop >= 0 && p_drop <= 1, comm, PETSC_ERR_ARG_OUTOFRANGE,
                "-p_missing %g must be in [0, 1) and -p_drop %g in [0, 1]", p_missing, p_drop);
+    /* The conditioned model's defaults, measured to pass SBC and TARP (README): its inputs vary
+     * far more than the fixed model's, so it gets new simulations every epoch and a decaying lr. */
+    if (!set_n) c->n = 200000;
+    if (!set_fresh) c->fresh = PETSC_TRUE;
+    if (!set_decay) c->sched.lr_decay = 0.5;
+    if (!set_logit) c->logit_uniform = PETSC_TRUE;
   }
   PetscCheck(c->n >= 10 && c->batch > 0 && c->lr > 0 && c->noise >= 0, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-n >= 10, -batch > 0, -lr > 0 and -noise >= 0 are required");
@@ -159,30 +183,30 @@ static PetscErrorCode x_stats(const ParCtx *ctx, const double *x, PetscInt n, do
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The flow's variables and contexts of n rows, and each row's log |dt/dtheta| in lj (the
+ * z-scoring, and the logit of a bounded uniform parameter): the loss in theta's own units. */
 static void standardise(const Npe *npe, PetscInt n, const double *th, const double *x, const double *sig, double *ths,
-                        double *xs)
+                        double *xs, double *lj)
 {
   const int C = npe->est->C;
   for (PetscInt i = 0; i < n; i++) {
-    for (int k = 0; k < CS_NPARAM; k++)
-      ths[i * CS_NPARAM + k] = (th[i * CS_NPARAM + k] - npe->th_mean[k]) / npe->th_sd[k];
+    npe_theta_to_flow(npe, th + i * CS_NPARAM, ths + i * CS_NPARAM, lj + i); /* prior draws: strictly inside */
     npe_context(npe, x + i * CS_NELEM, sig + i * CS_NELEM, xs + i * C, NULL);
   }
 }
 
 /* Mean negative log-likelihood (original units) over all ranks' rows. */
 static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, const double *ths, const double *xs,
-                          double *out)
+                          const double *lj, double *out)
 {
   int mb = npe->est->max_batch;
-  double s = 0, logsd = 0, *lp;
+  double s = 0, *lp;
   PetscFunctionBeginUser;
-  for (int k = 0; k < CS_NPARAM; k++) logsd += log(npe->th_sd[k]);
   PetscCall(PetscMalloc1(mb, &lp));
   for (PetscInt i0 = 0; i0 < n; i0 += mb) {
     int m = (int)PetscMin(mb, n - i0);
     estimator_log_prob(npe->est, ths + i0 * CS_NPARAM, xs + i0 * npe->est->C, m, lp);
-    for (int i = 0; i < m; i++) s -= lp[i] - logsd;
+    for (int i = 0; i < m; i++) s -= lp[i] + lj[i0 + i];
   }
   PetscCall(PetscFree(lp));
   PetscCall(par_allreduce_sum(ctx, &s, 1));
@@ -194,7 +218,7 @@ static PetscErrorCode nll(const ParCtx *ctx, Npe *npe, PetscInt n, PetscInt N, c
 static const char *const hist_names[HIST_NCOL] = {"epoch", "train_nll", "val_nll", "seconds"};
 static const char *const hist_fmt[HIST_NCOL - 2] = {"%.5f", "%.5f"};
 
-static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char *s, size_t len)
+static PetscErrorCode config_string(MPI_Comm comm, int size, const NpeTrainConfig *c, char *s, size_t len)
 {
   char id[PETSC_MAX_PATH_LEN + 128];
   PetscFunctionBeginUser;
@@ -217,6 +241,15 @@ static PetscErrorCode config_string(MPI_Comm comm, const NpeTrainConfig *c, char
                             c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
     PetscCall(PetscStrlcat(s, more, len));
   }
+  PetscCall(train_weak_config(&c->weak, size, s, len));
+  PetscCall(train_schedule_config(&c->sched, s, len)); /* nothing for a constant rate: configs as before */
+  if (c->logit_uniform) PetscCall(PetscStrlcat(s, ";logit_uniform=1", len));
+  if (c->init[0]) {
+    char iid[PETSC_MAX_PATH_LEN + 128];
+    PetscCall(guard_file_identity(comm, c->init, iid, sizeof(iid)));
+    PetscCall(PetscStrlcat(s, ";init=", len));
+    PetscCall(PetscStrlcat(s, iid, len));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -229,8 +262,9 @@ typedef struct {
   PetscInt nl, nv, ntr, nval, tlo, thi;
   double *th, *x, *sig, *ths, *xs;      /* this rank's training simulations, raw and standardised */
   double *vth, *vx, *vsig, *vths, *vxs; /* and validation simulations */
+  double *lj, *vlj;                     /* log |dt/dtheta| of each row: the nll in theta's units */
   double *tb, *cb, *lp, *dl;            /* one batch */
-  double logsd;                         /* log |d theta_std / d theta|: the nll in original units */
+  const Npe *init;                      /* -init: the NPE whose scalings a fresh start takes */
 } NpeFit;
 
 static PetscErrorCode npe_fit_start(void *p, PetscBool resumed)
@@ -239,17 +273,24 @@ static PetscErrorCode npe_fit_start(void *p, PetscBool resumed)
   Npe *npe = t->npe;
   PetscFunctionBeginUser;
   if (!resumed) {
-    PetscCall(par_column_stats(t->ctx, t->th, t->nl, CS_NPARAM, npe->th_mean, npe->th_sd));
+    /* z-scoring of the flow's variables: theta, or its logit where th_logit (identity scaling so far) */
+    for (PetscInt i = 0; i < t->nl; i++) npe_theta_to_flow(npe, t->th + i * CS_NPARAM, t->ths + i * CS_NPARAM, NULL);
+    PetscCall(par_column_stats(t->ctx, t->ths, t->nl, CS_NPARAM, npe->th_mean, npe->th_sd));
     if (t->c->kind == NPE_FIXED)
       PetscCall(par_column_stats(t->ctx, t->x, t->nl, CS_NELEM, npe->x_mean, npe->x_sd));
     else
       PetscCall(x_stats(t->ctx, t->x, t->nl, npe->x_mean, npe->x_sd));
-    PetscCall(npe->est->ops->init(npe->est, (uint64_t)t->c->seed));
+    if (t->init) { /* its weights are in place already; its scalings, except where the logit setting differs */
+      PetscCall(PetscArraycpy(npe->x_mean, t->init->x_mean, CS_NELEM));
+      PetscCall(PetscArraycpy(npe->x_sd, t->init->x_sd, CS_NELEM));
+      for (int k = 0; k < CS_NPARAM; k++)
+        if (!((t->init->th_logit ^ npe->th_logit) >> k & 1u))
+          npe->th_mean[k] = t->init->th_mean[k], npe->th_sd[k] = t->init->th_sd[k];
+    } else
+      PetscCall(npe->est->ops->init(npe->est, (uint64_t)t->c->seed));
   }
-  standardise(npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs);
-  standardise(npe, t->nv, t->vth, t->vx, t->vsig, t->vths, t->vxs);
-  t->logsd = 0;
-  for (int k = 0; k < CS_NPARAM; k++) t->logsd += log(npe->th_sd[k]);
+  standardise(npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs, t->lj);
+  standardise(npe, t->nv, t->vth, t->vx, t->vsig, t->vths, t->vxs, t->vlj);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -259,7 +300,7 @@ static PetscErrorCode npe_fit_epoch_begin(void *p, PetscInt epoch)
   PetscFunctionBeginUser;
   if (t->c->fresh && epoch > 1) {
     PetscCall(simulate_rows(t->c, t->emu, &t->npe->prior, epoch - 1, t->tlo, t->thi, t->th, t->x, t->sig));
-    standardise(t->npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs);
+    standardise(t->npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs, t->lj);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -276,7 +317,7 @@ static PetscErrorCode npe_fit_batch(void *p, const PetscInt *local, PetscInt n, 
   }
   estimator_log_prob(est, t->tb, t->cb, (int)n, t->lp);
   for (PetscInt i = 0; i < n; i++) {
-    *loss -= t->lp[i] - t->logsd;
+    *loss -= t->lp[i] + t->lj[local[i]];
     t->dl[i] = -1.0 / (double)ng; /* gradient of the batch-mean negative log-likelihood */
   }
   estimator_backward(est, t->dl, (int)n);
@@ -287,7 +328,7 @@ static PetscErrorCode npe_fit_validate(void *p, double *metric)
 {
   NpeFit *t = p;
   PetscFunctionBeginUser;
-  PetscCall(nll(t->ctx, t->npe, t->nv, t->nval, t->vths, t->vxs, &metric[0]));
+  PetscCall(nll(t->ctx, t->npe, t->nv, t->nval, t->vths, t->vxs, t->vlj, &metric[0]));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -295,6 +336,15 @@ static PetscErrorCode npe_fit_write(void *p, H5File *f)
 {
   PetscFunctionBeginUser;
   PetscCall(npe_write_h5(((NpeFit *)p)->npe, f, "/npe"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode npe_fit_grad_hook(void *p, TrainGradHook hook, void *arg)
+{
+  Estimator *est = ((NpeFit *)p)->npe->est;
+  PetscFunctionBeginUser;
+  est->grad_hook = hook;
+  est->grad_hook_arg = arg;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -306,6 +356,36 @@ static PetscErrorCode npe_fit_read(void *p, H5File *f)
   PetscCall(h5_attr_read_double(f, "/npe", "theta_sd", CS_NPARAM, npe->th_sd));
   PetscCall(h5_attr_read_double(f, "/npe", "x_mean", CS_NELEM, npe->x_mean));
   PetscCall(h5_attr_read_double(f, "/npe", "x_sd", CS_NELEM, npe->x_sd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* -init: the NPE of that file, of the same kind, estimator and architecture as
+ * this training's, whose estimator (weights and stored state) replaces the
+ * fresh one; *init keeps its scalings for npe_fit_start. */
+static PetscErrorCode init_from(const ParCtx *ctx, const NpeTrainConfig *c, const PetscInt *arch, Npe *npe, Npe **init)
+{
+  H5File f;
+  PetscInt a[EST_MAX_ARCH];
+  char name[64] = "maf";
+  PetscFunctionBeginUser;
+  PetscCall(h5_open(PETSC_COMM_SELF, c->init, PETSC_FALSE, &f));
+  if (h5_attr_exists(&f, "/npe", "estimator")) PetscCall(h5_attr_read_str(&f, "/npe", "estimator", name, sizeof(name)));
+  PetscBool same = strcmp(name, c->estimator) ? PETSC_FALSE : PETSC_TRUE;
+  if (same) {
+    PetscCall(npe->est->ops->read_arch(&f, "/npe", CS_NPARAM, npe_context_size(npe->kind), a));
+    for (int k = 0; k < npe->est->ops->narch; k++) same = same && a[k] == arch[k] ? PETSC_TRUE : PETSC_FALSE;
+  }
+  PetscCall(h5_close(&f));
+  PetscCall(npe_read_h5(c->init, "/npe", npe->est->max_batch, init));
+  PetscCheck(same && (*init)->kind == npe->kind && (*init)->est->nparams == npe->est->nparams, ctx->comm,
+             PETSC_ERR_ARG_WRONG,
+             "-init %s: a %s %s NPE; this training makes a %s %s one of %" PetscInt_FMT " x %" PetscInt_FMT
+             " x %" PetscInt_FMT " (-transforms, -hidden_features, -blocks): the same kind, estimator and size needed",
+             c->init, (*init)->kind == NPE_CONDITIONED ? "conditioned" : "fixed-noise", name,
+             npe->kind == NPE_CONDITIONED ? "conditioned" : "fixed-noise", c->estimator, arch[0], arch[1], arch[2]);
+  Estimator *e = npe->est; /* swap: the training's NPE takes the file's estimator */
+  npe->est = (*init)->est;
+  (*init)->est = e;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -323,15 +403,19 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   /* The CHEMPY the emulator learnt is the NPE's simulator: recorded in npe.h5 for validate. */
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
   const PetscInt arch[3] = {c->transforms, c->hidden, c->blocks};
-  PetscCall(npe_create_estimator(c->kind, c->estimator, arch, (int)PetscMax(c->batch, 1024), &npe));
+  const PetscInt lb = train_weak_local_batch(&c->weak, c->batch); /* rows of one step on this rank, at most */
+  PetscCall(npe_create_estimator(c->kind, c->estimator, arch, (int)PetscMax(lb, 1024), &npe));
   npe->obs = c->obs;
+  npe->th_logit = c->logit_uniform ? npe_uniform_params(&npe->prior) : 0;
   npe->noise = c->kind == NPE_CONDITIONED ? sqrt(c->obs.lo * c->obs.hi) : c->noise;
+  Npe *init = NULL;
+  if (c->init[0]) PetscCall(init_from(ctx, c, arch, npe, &init));
   const int C = npe->est->C;
-  PetscCall(config_string(ctx->comm, c, config, sizeof(config)));
+  PetscCall(config_string(ctx->comm, ctx->size, c, config, sizeof(config)));
   /* Sized by the options: checked before the allocations, naming them. */
   PetscCall(guard_memory(ctx->comm,
                          8.0 * ((double)c->n / ctx->size * 2 * (CS_NPARAM + 2 * CS_NELEM + C) + 4.0 * c->max_epochs +
-                                (double)PetscMax(c->batch, 1024) * c->transforms * c->hidden * (c->blocks + 2) * 4),
+                                (double)PetscMax(lb, 1024) * c->transforms * c->hidden * (c->blocks + 2) * 4),
                          "-n, -batch, -max_epochs and the flow size"));
   par_block_range(ntr, ctx->rank, ctx->size, &tlo, &thi);
   par_block_range(nval, ctx->rank, ctx->size, &vlo, &vhi);
@@ -344,12 +428,14 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
               .ntr = ntr,
               .nval = nval,
               .tlo = tlo,
-              .thi = thi};
+              .thi = thi,
+              .init = init};
   const PetscInt nl = t.nl, nv = t.nv;
   PetscCall(PetscMalloc5(nl * CS_NPARAM + 1, &t.th, nl * CS_NELEM + 1, &t.x, nl * CS_NPARAM + 1, &t.ths, nl * C + 1,
                          &t.xs, nl * CS_NELEM + 1, &t.sig));
   PetscCall(PetscMalloc5(nv * CS_NPARAM + 1, &t.vth, nv * CS_NELEM + 1, &t.vx, nv * CS_NPARAM + 1, &t.vths, nv * C + 1,
                          &t.vxs, nv * CS_NELEM + 1, &t.vsig));
+  PetscCall(PetscMalloc2(nl + 1, &t.lj, nv + 1, &t.vlj));
   /* Validation simulations follow the training ones in the global numbering. */
   PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, t.th, t.x, t.sig));
   PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, t.vth, t.vx, t.vsig));
@@ -357,7 +443,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(npe_set_range(npe, ctx, nl, t.x));
   PetscCall(opt_create(OPT_ADAM, npe->est->nparams, &o));
   o->lr = c->lr;
-  PetscCall(PetscMalloc4(c->batch * CS_NPARAM, &t.tb, c->batch * C, &t.cb, c->batch, &t.lp, c->batch, &t.dl));
+  PetscCall(PetscMalloc4(lb * CS_NPARAM, &t.tb, lb * C, &t.cb, lb, &t.lp, lb, &t.dl));
   PetscCall(PetscPrintf(ctx->comm,
                         "train-npe: %" PetscInt_FMT " training + %" PetscInt_FMT
                         " validation simulations, %s %" PetscInt_FMT " transforms x %" PetscInt_FMT
@@ -372,8 +458,9 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                           "dex, each element missing with p %g, pattern {%s} on a fraction %g\n",
                           C, c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
   }
-  TrainModel m = {npe->est->nparams, npe->est->params, npe->est->grads, &t,          npe_fit_start, npe_fit_epoch_begin,
-                  npe_fit_batch,     npe_fit_validate, npe_fit_write,   npe_fit_read};
+  TrainModel m = {npe->est->nparams, npe->est->params,    npe->est->grads,  &t,
+                  npe_fit_start,     npe_fit_epoch_begin, npe_fit_batch,    npe_fit_validate,
+                  npe_fit_write,     npe_fit_read,        npe_fit_grad_hook};
   TrainSpec s = {.command = "train-npe",
                  .out = c->out,
                  .group = "npe",
@@ -393,7 +480,9 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                  .hist_names = hist_names,
                  .fmt = hist_fmt,
                  .rows = "sims",
-                 .resume = c->resume};
+                 .resume = c->resume,
+                 .weak = c->weak,
+                 .sched = c->sched};
   PetscCall(train_run(ctx, &s, &m, o, &res));
   PetscCall(PetscPrintf(ctx->comm, "train-npe: %s after %" PetscInt_FMT " epochs, best val_nll %.5f, %.1f s\n",
                         res.early_stopped ? "converged (early stopping)" : "stopped at -max_epochs", res.epoch,
@@ -416,6 +505,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(PetscFree(res.hist));
   PetscCall(PetscFree5(t.th, t.x, t.ths, t.xs, t.sig));
   PetscCall(PetscFree5(t.vth, t.vx, t.vths, t.vxs, t.vsig));
+  PetscCall(PetscFree2(t.lj, t.vlj));
+  PetscCall(npe_destroy(&init));
   PetscCall(opt_destroy(&o));
   PetscCall(npe_destroy(&npe));
   PetscCall(emu_destroy(&emu));

@@ -26,6 +26,7 @@ PetscErrorCode nre_train_config_default(NreTrainConfig *c)
   c->lr = 1e-3;
   c->val_fraction = 0.1;
   c->clip = 5.0;
+  train_schedule_default(&c->sched);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -55,7 +56,9 @@ PetscErrorCode nre_train_set_from_options(MPI_Comm comm, NreTrainConfig *c)
       PetscOptionsInt("-seed", "seed of simulations, initialisation and shuffles", NULL, c->seed, &c->seed, NULL));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
   PetscOptionsEnd();
+  PetscCall(train_schedule_from_options(comm, "train-nre", NULL, &c->sched, NULL));
   if (set) c->nhidden = nh;
+  PetscCall(train_weak_set_from_options(comm, 256, &c->weak));
   PetscCall(guard_int_array_option(comm, "-hidden", 8, 1, 4096));
   PetscCall(guard_real_option(comm, "-noise", c->noise, 1e-6, 10));
   PetscCall(guard_real_option(comm, "-lr", c->lr, 1e-12, 10));
@@ -178,6 +181,15 @@ static void simulate_rows(const NreTrainConfig *c, Emulator *emu, const Prior *p
   }
 }
 
+static PetscErrorCode model_grad_hook(void *vm, TrainGradHook hook, void *arg)
+{
+  Mlp *mlp = ((NreModel *)vm)->nre->mlp;
+  PetscFunctionBeginUser;
+  mlp->grad_hook = hook;
+  mlp->grad_hook_arg = arg;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
 {
   Emulator *emu;
@@ -190,12 +202,12 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
   PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
   PetscCall(guard_file_identity(ctx->comm, c->emulator, id, sizeof(id)));
+  const PetscInt lb = train_weak_local_batch(&c->weak, c->batch); /* rows of one step on this rank, at most */
   m.nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n));
   m.ntr = c->n - m.nval;
   PetscCall(guard_memory(ctx->comm, 8.0 * (double)c->n / ctx->size * 2 * (2 * CS_NPARAM + CS_NELEM),
                          "-n (simulations per rank)"));
-  PetscCall(
-      nre_create(CS_NPARAM, CS_NELEM, c->hidden, c->nhidden, (int)(2 * c->batch > 4096 ? 2 * c->batch : 4096), &m.nre));
+  PetscCall(nre_create(CS_NPARAM, CS_NELEM, c->hidden, c->nhidden, (int)(2 * lb > 4096 ? 2 * lb : 4096), &m.nre));
   m.nre->noise = c->noise;
   PetscCall(prior_init(PRIOR_GAUSS, &m.nre->prior));
   par_block_range(m.ntr, ctx->rank, ctx->size, &lo, &hi);
@@ -203,7 +215,7 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
   m.g0 = lo, m.nloc = hi - lo, m.vg0 = vlo, m.nv = vhi - vlo;
   PetscCall(PetscMalloc6(m.nloc * CS_NPARAM + 1, &m.th, m.nloc * CS_NELEM + 1, &m.x, m.nloc * CS_NPARAM + 1, &m.thm,
                          m.nv * CS_NPARAM + 1, &m.vth, m.nv * CS_NELEM + 1, &m.vx, m.nv * CS_NPARAM + 1, &m.vthm));
-  PetscCall(PetscMalloc3(c->batch * CS_NPARAM, &m.bth, c->batch * CS_NELEM, &m.bx, c->batch * CS_NPARAM, &m.bthm));
+  PetscCall(PetscMalloc3(lb * CS_NPARAM, &m.bth, lb * CS_NELEM, &m.bx, lb * CS_NPARAM, &m.bthm));
   simulate_rows(c, emu, &m.nre->prior, lo, hi, m.th, m.x);
   simulate_rows(c, emu, &m.nre->prior, m.ntr + vlo, m.ntr + vhi, m.vth, m.vx); /* after the training rows */
   draw_marginal(m.nre, (uint64_t)c->seed, 0, m.ntr + vlo, m.nv, m.vthm);
@@ -226,8 +238,11 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                           ";lr=%g;hidden=%s;val_fraction=%g;"
                           "clip=%g;seed=%" PetscInt_FMT,
                           id, c->n, c->noise, c->batch, c->lr, arch, c->val_fraction, c->clip, c->seed));
-  TrainModel tm = {m.nre->mlp->nparams, m.nre->mlp->params, m.nre->mlp->grads, &m,          model_start,
-                   model_epoch_begin,   model_batch,        model_validate,    model_write, model_read};
+  PetscCall(train_weak_config(&c->weak, ctx->size, config, sizeof(config)));
+  PetscCall(train_schedule_config(&c->sched, config, sizeof(config)));
+  TrainModel tm = {m.nre->mlp->nparams, m.nre->mlp->params, m.nre->mlp->grads, &m,
+                   model_start,         model_epoch_begin,  model_batch,       model_validate,
+                   model_write,         model_read,         model_grad_hook};
   TrainSpec ts = {.command = "train-nre",
                   .out = c->out,
                   .group = "nre",
@@ -247,7 +262,9 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                   .hist_names = hist_names,
                   .fmt = hist_fmt,
                   .rows = "sims",
-                  .resume = c->resume};
+                  .resume = c->resume,
+                  .weak = c->weak,
+                  .sched = c->sched};
   TrainResult res;
   PetscCall(train_run(ctx, &ts, &tm, o, &res));
   double secs = res.seconds;

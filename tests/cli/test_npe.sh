@@ -10,6 +10,12 @@ check "npe: training at -np 1" $MPIRUN -np 1 $T -max_epochs 4 -out $TMP/n1.h5
 check "npe: training at -np 2" $MPIRUN -np 2 $T -max_epochs 4 -out $TMP/n2.h5
 r=$(bash tests/cli/maxrel.sh $TMP/n1.h5 $TMP/n2.h5 /npe/params)
 check "npe: -np 2 weights equal -np 1 within 1e-8 relative (max rel diff $r)" awk -v r="$r" 'BEGIN { exit !(r + 0 <= 1e-8 && r != "nan") }'
+# Weak scaling: the all-reduce overlapped with the flow's backward pass (transform by transform)
+# gives the same bits at two ranks; the NPE learns at 25 rows per rank as at the fixed batch 50.
+check "npe: -batch_per_rank 25 at -np 2" bash -c "$MPIRUN -np 2 $T -max_epochs 4 -batch_per_rank 25 -out $TMP/nw.h5 > $TMP/nw.log"
+check "npe: -batch_per_rank -grad_overlap at -np 2" $MPIRUN -np 2 $T -max_epochs 4 -batch_per_rank 25 -grad_overlap -out $TMP/nwo.h5
+check "npe: weak -grad_overlap weights equal the blocking all-reduce's exactly" h5diff -q $TMP/nw.h5 $TMP/nwo.h5 /npe/params
+check "npe: weak best val_nll within 0.3 nats of the fixed batch's after 4 epochs" bash -c "a=\$(sed -n 's/.*best val_nll \([-0-9.]*\).*/\1/p' $TMP/nw.log); b=\$(h5dump -a /best_val_nll $TMP/n1.h5 | sed -n 's/.*(0): *//p'); awk -v a=\$a -v b=\$b 'BEGIN { print a, b; exit !(a != \"\" && b != \"\" && a < b + 0.3) }'"
 check "npe: the stored prior is the paper's Gaussian prior" bash -c "h5dump -a /npe/prior_mean_sd_lo_hi $TMP/n1.h5 | grep -q -- '-2.3, -2.89'"
 check "npe: -fresh draws new simulations each epoch (a different model)" bash -c "$MPIRUN -np 2 $T -max_epochs 4 -fresh -out $TMP/nf.h5 > /dev/null && ! h5diff -q $TMP/n1.h5 $TMP/nf.h5 /npe/params"
 
@@ -21,6 +27,18 @@ check "npe: -resume after a kill continues from the checkpoint" bash -c "$MPIRUN
 check "npe: uninterrupted run" $MPIRUN -np 2 $T -max_epochs 12 -patience 100 -out $TMP/full.h5
 check "npe: resumed model equals the uninterrupted one exactly" h5diff -q $TMP/k.h5 $TMP/full.h5 /npe/params
 check_fails "npe: -resume from a checkpoint beyond -max_epochs refused" "beyond -max_epochs 2" $BIN train-npe -emulator $TMP/emu.h5 -n 5000 -seed 4 -patience 100 -max_epochs 2 -out $TMP/k.h5 -resume
+
+# -init (fine-tuning): a negligible rate leaves the init model's weights; another size is refused.
+check "npe: -init training" $MPIRUN -np 2 $T -max_epochs 1 -lr 1e-12 -init $TMP/n1.h5 -out $TMP/ni.h5
+r=$(bash tests/cli/maxrel.sh $TMP/n1.h5 $TMP/ni.h5 /npe/params)
+check "npe: -init with -lr 1e-12 keeps the init weights within 1e-6 relative (max rel diff $r)" awk -v r="$r" 'BEGIN { exit !(r + 0 <= 1e-6 && r != "nan") }'
+check_fails "npe: -init from an NPE of another size refused" "the same kind, estimator and size" $T -max_epochs 1 -hidden_features 8 -init $TMP/n1.h5 -out $TMP/nx.h5
+check_fails "npe: -lr_decay outside (0, 1] refused" "lr_decay" $T -lr_decay 1.5 -out $TMP/nx.h5
+# The conditioned defaults: birth time through its logit (mask bit 5) and a decaying rate; a
+# fixed-noise file keeps the old format (no logit mask).
+check "npe: conditioned training with its defaults" $MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -n 3000 -seed 4 -max_epochs 2 -noise_range 0.01,0.2 -out $TMP/nc.h5
+check "npe: conditioned model: theta_logit_mask 32 (birth time), lr_decay in its config" bash -c "h5dump -a /npe/theta_logit_mask $TMP/nc.h5 | grep -q '(0): 32' && h5dump -a /config $TMP/nc.h5 | grep -q 'lr_decay=0.5;lr_patience=5;logit_uniform=1'"
+check "npe: fixed-noise model: no theta_logit_mask, no lr_decay in its config" bash -c "! h5dump -a /npe/theta_logit_mask $TMP/n1.h5 > /dev/null 2>&1 && ! h5dump -a /config $TMP/n1.h5 | grep -q lr_decay"
 
 check_fails "npe: a simulate file is not an emulator" "is a training set (simulate output), expected an emulator" $BIN train-npe -emulator $TMP/tr.h5 -out $TMP/x.h5
 check_fails "npe: -noise must not be negative" "noise" $BIN train-npe -emulator $TMP/emu.h5 -noise -1 -out $TMP/x.h5
