@@ -131,7 +131,7 @@ int main(int argc, char **argv)
     HmcConfig c;
     hmc_config_default(&c);
     c.sampler = smp ? HMC_JOINT : HMC_GIBBS;
-    c.warmup = 300, c.draws = smp ? 1500 : 3000, c.seed = 5, c.progress_every = 1e9;
+    c.warmup = 300, c.draws = smp ? 1500 : 1000, c.seed = 5, c.progress_every = 1e9;
     PetscCall(hmc_run(&ctx, m, &in, lo, &c, &r));
     for (int a = 0; a < 2; a++) {
       double sd = sqrt(cov_ex[a * 3]), dm = (r.mean[a] - m_ex[a]) / sd, ds = r.sd[a] / sd - 1;
