@@ -60,6 +60,15 @@ void hmc_record(const HierPrior *hp, PetscInt n, const double etaL[HIER_NL], con
 /* Means, covariance, split-R-hat and bulk ESS from r->draws (chains, D, 2); the locals from zs, zq. */
 PetscErrorCode hmc_summarise(PetscInt chains, PetscInt D, PetscInt n, const double *zs, const double *zq,
                              double acc_sum, HmcResult *r);
+/* A chain's start: the NPE's locals, the Laplace map there, u jittered by 0.3 x the chain's normals
+ * (the unjittered point if that leaves the support); logp and g at the start. p is scratch (2 + 4n). */
+PetscErrorCode hmc_chain_start(HmcTarget *t, HmcWindows *w, const HierInit *in, const HmcConfig *c, PetscInt lo,
+                               PetscInt ch, double *etaz, double *u, double *p, double *logp, double *g);
+/* After iteration it of chain ch: the windows (a re-fitted map moves u and recomputes logp, g and t->lp;
+ * *refit tells the caller to restart its step size), a kept draw, the progress line. */
+PetscErrorCode hmc_iteration_end(HmcTarget *t, HmcWindows *w, const HmcConfig *c, PetscInt ch, PetscInt it, double a,
+                                 double eps, PetscInt L, double *u, double *logp, double *g, double *etaz, double *zs,
+                                 double *zq, double *acc_sum, ParProgress *prog, HmcResult *r, PetscBool *refit);
 PetscErrorCode hmc_target_create(const ParCtx *ctx, HierModel *m, HmcTarget *t);
 PetscErrorCode hmc_target_destroy(HmcTarget *t);
 

@@ -312,3 +312,48 @@ PetscErrorCode hmc_summarise(PetscInt chains, PetscInt D, PetscInt n, const doub
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+PetscErrorCode hmc_chain_start(HmcTarget *t, HmcWindows *w, const HierInit *in, const HmcConfig *c, PetscInt lo,
+                               PetscInt ch, double *etaz, double *u, double *p, double *logp, double *g)
+{
+  const PetscInt n = t->n, dim = NL + NZ * n;
+  double ua, uj;
+  PetscFunctionBeginUser;
+  PetscCall(PetscArraycpy(etaz, in->start, n * NZ));
+  PetscCall(hmc_affine_laplace(t, in->etaL, etaz, w->H));
+  hmc_from_eta(t, in->etaL, etaz, u);
+  hmc_momenta(c->seed, (UINT64_C(1) << 31) + (uint64_t)ch, lo, n, p, &ua, &uj);
+  for (PetscInt k = 0; k < dim; k++) u[k] += 0.3 * p[k];
+  PetscCall(hmc_logp_grad(t, u, logp, g));
+  if (!isfinite(*logp)) {
+    hmc_from_eta(t, in->etaL, etaz, u);
+    PetscCall(hmc_logp_grad(t, u, logp, g));
+  }
+  PetscCheck(isfinite(*logp), t->ctx->comm, PETSC_ERR_NOT_CONVERGED,
+             "HMC: the starting point from the NPE draws lies outside the model's support");
+  hmc_windows_reset(w);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode hmc_iteration_end(HmcTarget *t, HmcWindows *w, const HmcConfig *c, PetscInt ch, PetscInt it, double a,
+                                 double eps, PetscInt L, double *u, double *logp, double *g, double *etaz, double *zs,
+                                 double *zq, double *acc_sum, ParProgress *prog, HmcResult *r, PetscBool *refit)
+{
+  const PetscInt W = c->warmup, D = c->draws, T = W + D;
+  double etaL[NL];
+  char extra[96];
+  PetscFunctionBeginUser;
+  hmc_to_eta(t, u, etaL, etaz);
+  PetscCall(hmc_windows_step(t, w, it, etaL, etaz, refit));
+  if (*refit) {
+    hmc_from_eta(t, etaL, etaz, u);
+    PetscCall(hmc_logp_grad(t, u, logp, g));
+  }
+  if (it >= W) {
+    hmc_record(&t->m->prior, t->n, etaL, etaz, r->draws + (ch * D + it - W) * 2, zs, zq);
+    *acc_sum += a;
+  }
+  PetscCall(PetscSNPrintf(extra, sizeof(extra), "chain %" PetscInt_FMT " step %.3g L %" PetscInt_FMT, ch + 1, eps, L));
+  PetscCall(par_progress_report(t->ctx, prog, ch * T + it + 1, c->chains * T, extra, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -71,25 +71,12 @@ PetscErrorCode hmc_gibbs_run(const ParCtx *ctx, HierModel *m, const HierInit *in
   double acc_sum = 0, t0 = cs_wtime();
   par_progress_start(&prog, "hmc", 0, c->progress_every);
   for (PetscInt ch = 0; ch < c->chains; ch++) {
-    double logp, etaL[NL], eps = 0.5, ua, uj;
+    double logp, eps = 0.5, ua, uj;
     HmcDual dual;
-    /* Start: the NPE's best draws of the locals, the Laplace map there, jittered per chain. */
-    PetscCall(PetscArraycpy(etaz, in->start, n * NZ));
-    PetscCall(hmc_affine_laplace(&t, in->etaL, etaz, win.H));
-    hmc_from_eta(&t, in->etaL, etaz, u);
-    hmc_momenta(c->seed, (UINT64_C(1) << 31) + (uint64_t)ch, lo, n, p, &ua, &uj);
-    for (PetscInt k = 0; k < dim; k++) u[k] += 0.3 * p[k];
-    PetscCall(hmc_logp_grad(&t, u, &logp, g));
-    if (!isfinite(logp)) {
-      hmc_from_eta(&t, in->etaL, etaz, u);
-      PetscCall(hmc_logp_grad(&t, u, &logp, g));
-    }
-    PetscCheck(isfinite(logp), ctx->comm, PETSC_ERR_NOT_CONVERGED,
-               "HMC: the starting point from the NPE draws lies outside the model's support");
+    PetscCall(hmc_chain_start(&t, &win, in, c, lo, ch, etaz, u, p, &logp, g));
     PetscCall(PetscArraycpy(lpc, t.lp, n));
     for (PetscInt i = 0; i < n; i++) logs[i] = log(2.38 / 2); /* 2.38 / sqrt(dim) for a Gaussian target */
     hmc_dual_start(&dual, eps);
-    hmc_windows_reset(&win);
     for (PetscInt it = 0; it < T; it++) {
       uint64_t gi = (uint64_t)ch * T + it;
       hmc_momenta(c->seed, gi, lo, 0, p, &ua, &uj);
@@ -127,23 +114,13 @@ PetscErrorCode hmc_gibbs_run(const ParCtx *ctx, HierModel *m, const HierInit *in
         u[0] = u0[0], u[1] = u0[1], g[0] = g0[0], g[1] = g0[1];
       if (it < W) hmc_dual_update(&dual, a, c->target_accept);
       if (it == W - 1) eps = exp(dual.logbar);
-      hmc_to_eta(&t, u, etaL, etaz);
       PetscBool refit;
-      PetscCall(hmc_windows_step(&t, &win, it, etaL, etaz, &refit));
+      PetscCall(
+          hmc_iteration_end(&t, &win, c, ch, it, a, eps, L, u, &logp, g, etaz, zs, zq, &acc_sum, &prog, r, &refit));
       if (refit) {
-        hmc_from_eta(&t, etaL, etaz, u);
-        PetscCall(hmc_logp_grad(&t, u, &logp, g));
         PetscCall(PetscArraycpy(lpc, t.lp, n));
         hmc_dual_start(&dual, exp(dual.logeps));
       }
-      if (it >= W) {
-        hmc_record(&m->prior, n, etaL, etaz, r->draws + (ch * D + it - W) * 2, zs, zq);
-        acc_sum += a;
-      }
-      char extra[96];
-      PetscCall(
-          PetscSNPrintf(extra, sizeof(extra), "chain %" PetscInt_FMT " step %.3g L %" PetscInt_FMT, ch + 1, eps, L));
-      PetscCall(par_progress_report(ctx, &prog, ch * T + it + 1, c->chains * T, extra, PETSC_FALSE));
     }
     r->step = eps;
   }
