@@ -27,6 +27,7 @@
 #include <chempysbi/opt.h>
 #include <chempysbi/par.h>
 #include <chempysbi/prior.h>
+#include <chempysbi/batch.h>
 #include <chempysbi/rng.h>
 #include <stdlib.h>
 #include <time.h>
@@ -349,10 +350,35 @@ static PetscErrorCode bench_h5_read(const ParCtx *ctx, int reps, const char *pat
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The epoch's shuffle per training row: the fixed-batch mode's Fisher-Yates over all N rows (on
+ * every rank), the weak mode's keyed sort of a rank's own rows (batch.h). */
+static PetscErrorCode bench_shuffle(int reps)
+{
+  const PetscInt N = 700000;
+  double cpu[MAXREP], wall[MAXREP];
+  Batcher bt;
+  PetscFunctionBeginUser;
+  for (int mode = 0; mode < 2; mode++) {
+    if (mode == 0)
+      PetscCall(batcher_create(N, 0, N, 64, 1, &bt));
+    else
+      PetscCall(batcher_create_weak(0, N, 64, 1, &N, &bt));
+    for (int q = 0; q < reps; q++) {
+      double c0 = cpu_time(), w0 = cs_wtime();
+      batcher_shuffle(&bt, 1, q + 1);
+      cpu[q] = 1e6 * (cpu_time() - c0) / N, wall[q] = 1e6 * (cs_wtime() - w0) / N;
+    }
+    PetscCall(report("shuffle_row", mode == 0 ? "mode=fixed rows=700000" : "mode=weak rows=700000", reps, cpu, wall));
+    PetscCall(batcher_destroy(&bt));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 int main(int argc, char **argv)
 {
   ParCtx ctx;
   PetscInt reps = 5, runs = 200, stars = 1000, h5_rows = 20000;
+  PetscBool shuffle_only = PETSC_FALSE;
   char emulator[PETSC_MAX_PATH_LEN] = "/work/data/paper/emulator.h5", h5[PETSC_MAX_PATH_LEN] = "",
        h5r[PETSC_MAX_PATH_LEN] = "";
   PetscCall(PetscInitialize(&argc, &argv, NULL, "Per-item costs for the performance model"));
@@ -367,11 +393,14 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsInt("-h5_rows", "rows of the HDF5 benchmark", NULL, h5_rows, &h5_rows, NULL));
   PetscCall(PetscOptionsString("-h5_read", "only: read this simulate file's tables, per row", NULL, h5r, h5r,
                                sizeof(h5r), NULL));
+  PetscCall(PetscOptionsBool("-shuffle", "only the epoch shuffle per row", NULL, shuffle_only, &shuffle_only, NULL));
   PetscOptionsEnd();
   PetscCheck(reps >= 1 && reps <= MAXREP, PETSC_COMM_WORLD, PETSC_ERR_ARG_OUTOFRANGE, "-reps: 1..%d", MAXREP);
   PetscCall(par_ctx_init(PETSC_COMM_WORLD, &ctx));
   PetscCall(h5_set_from_options(ctx.comm));
-  if (h5r[0])
+  if (shuffle_only)
+    PetscCall(bench_shuffle((int)reps));
+  else if (h5r[0])
     PetscCall(bench_h5_read(&ctx, (int)reps, h5r));
   else if (h5[0])
     PetscCall(bench_h5(&ctx, (int)reps, h5, h5_rows));
@@ -380,6 +409,7 @@ int main(int argc, char **argv)
     PetscCall(bench_npe((int)reps));
     PetscCall(bench_star((int)reps, emulator, stars));
     PetscCall(bench_chempy((int)reps, runs));
+    PetscCall(bench_shuffle((int)reps));
   }
   PetscCall(PetscFinalize());
   return 0;

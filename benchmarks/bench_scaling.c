@@ -94,10 +94,14 @@ typedef struct {
   double alpha, beta;          /* on-node one-way latency s, bandwidth B/s */
   double net_alpha, net_beta;  /* network (assumed) */
   int node_cores;
-  double req_a, req_b; /* rank 0's cost per request: a + b * chunk */
-  double startup;      /* MPI + PETSc start-up under the launcher (CPU s) */
-  double h5_read;      /* s per row reading a simulate file */
-  double emu_report;   /* train-emulator's final report and plot (from a 1-epoch run on 50k rows) */
+  double req_a, req_b;          /* rank 0's cost per request: a + b * chunk */
+  double startup;               /* MPI + PETSc start-up under the launcher (CPU s) */
+  double h5_read;               /* s per row reading a simulate file */
+  double emu_report;            /* train-emulator's final report and plot (from a 1-epoch run on 50k rows) */
+  double npe_fixed;             /* train-npe's simulations, start-up and writing (from a 1-epoch run on 20k) */
+  double npe_sim;               /* s per simulation: the emulator's forward pass and the noise (-fresh: every epoch) */
+  double shuf_fixed, shuf_weak; /* epoch shuffle per row: all N rows on every rank; a rank's own rows */
+  double ar_overlap; /* fraction of the gradient all-reduce hidden behind the backward pass (-grad_overlap) */
 } Costs;
 
 static double interp_loglog(const double *x, const double *y, int n, double b)
@@ -252,7 +256,7 @@ static FarmResult farm_des(const Costs *c, long N, int P, FarmPolicy pol)
 typedef struct {
   long sim_rows;
   long emu_rows, emu_val, emu_epochs, emu_batch, emu_bpr; /* bpr > 0: weak-scaling batch per rank */
-  long npe_n, npe_epochs, npe_batch, npe_bpr;
+  long npe_n, npe_epochs, npe_batch, npe_bpr, npe_fresh;
   long val_n, val_samples;
   long stars, samples;
   long galaxies, cov_stars;
@@ -274,16 +278,27 @@ static double sim_time(const Costs *c, long rows, int P, FarmPolicy pol)
   return t;
 }
 
-static double train_time(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
-                         long rows, long val, long epochs, long batch, long bpr, int P)
+/* One step of the training on P ranks: this rank's rows (the largest share of a global batch dealt
+ * at random, or bpr with -batch_per_rank), the optimiser step every rank repeats, and the gradient
+ * all-reduce (less the part -grad_overlap hides, ar_overlap). */
+static double train_step(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
+                         long batch, long bpr, int P)
 {
   double B = bpr > 0 ? (double)bpr * P : (double)batch, share = bpr > 0 ? (double)bpr : batch_max_share(B, P);
   if (!(share >= 1)) share = 1;
-  double per_step = share * interp_loglog(bx, by, nb, share) + step + t_allreduce(c, 8 * nparams, P);
+  return share * interp_loglog(bx, by, nb, share) + step + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
+}
+
+static double train_time(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
+                         long rows, long val, long epochs, long batch, long bpr, int P)
+{
+  double B = bpr > 0 ? (double)bpr * P : (double)batch;
+  double per_step = train_step(c, bx, by, nb, step, nparams, batch, bpr, P);
   double steps = ceil((double)rows / B);
   double val_pass = ((double)val / P) * interp_loglog(bx, by, nb, 1024) / 3; /* forward only */
   double load = ((double)rows + (double)val) / P * c->h5_read;
-  return c->startup + load + epochs * (steps * per_step + val_pass + t_allreduce(c, 8, P));
+  double shuffle = bpr > 0 ? (double)rows / P * c->shuf_weak : (double)rows * c->shuf_fixed;
+  return c->startup + load + epochs * (steps * per_step + shuffle + val_pass + t_allreduce(c, 8, P));
 }
 
 static double emu_time(const Costs *c, const Sizes *s, int P)
@@ -294,8 +309,11 @@ static double emu_time(const Costs *c, const Sizes *s, int P)
 static double npe_time(const Costs *c, const Sizes *s, int P)
 {
   long ntr = s->npe_n * 9 / 10, nval = s->npe_n - ntr;
-  /* the flow's gradient norm for clipping is replicated like the step: ~1 flop per weight */
-  return train_time(c, c->npe_b, c->npe_c, c->nnpe, c->npe_step * 1.1, 15100, ntr, nval, s->npe_epochs, s->npe_batch,
+  /* the flow's gradient norm for clipping is replicated like the step: ~1 flop per weight; the
+   * simulations (every epoch with -fresh, as the stage checks run) divide over the ranks */
+  double sims = (double)s->npe_n / P * c->npe_sim * (s->npe_fresh ? (double)s->npe_epochs : 1.0);
+  return c->npe_fixed + sims +
+         train_time(c, c->npe_b, c->npe_c, c->nnpe, c->npe_step * 1.1, 15100, ntr, nval, s->npe_epochs, s->npe_batch,
                     s->npe_bpr, P);
 }
 static double val_time(const Costs *c, const Sizes *s, int P)
@@ -418,6 +436,12 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   double s_none = get("BENCH startup_none", NULL, "cpu_s", 0), s_mpi = get("BENCH startup_mpirun", NULL, "cpu_s", 0);
   c->startup = isfinite(s_mpi) ? s_mpi : fmin(c->newton_a, c->gauss_a);
   if (isfinite(s_mpi) && isfinite(s_none)) c->newton_a += s_mpi - s_none, c->gauss_a += s_mpi - s_none;
+  c->shuf_fixed = 1e-6 * get("BENCH shuffle_row", "mode=fixed", "cpu_us", 0);
+  c->shuf_weak = 1e-6 * get("BENCH shuffle_row", "mode=weak", "cpu_us", 0);
+  if (!isfinite(c->shuf_fixed)) c->shuf_fixed = 0;
+  if (!isfinite(c->shuf_weak)) c->shuf_weak = 0;
+  /* a simulation: the emulator's forward pass (a third of forward + backward at batch 1024) and the noise */
+  c->npe_sim = interp_loglog(c->emu_b, c->emu_c, c->nemu, 1024) / 3 + 0.2e-6;
   c->h5_read = 1e-6 * get("BENCH h5_read_row", NULL, "cpu_us", 0);
   if (!isfinite(c->h5_read)) c->h5_read = 0;
   static const int runs[3] = {1, 16, 256};
@@ -441,8 +465,8 @@ int main(int argc, char **argv)
   char costs[PETSC_MAX_PATH_LEN] = "benchmarks/results/costs.txt", stages[PETSC_MAX_PATH_LEN] = "",
        out[PETSC_MAX_PATH_LEN] = "benchmarks/results";
   Costs c = {0};
-  PetscReal na = 2, nbw = 10;
-  PetscInt node = 128;
+  PetscReal na = 2, nbw = 10, ovf = 0;
+  PetscInt node = 128, emu_bmax = 4096, npe_bmax = 3200;
   PetscCall(PetscInitialize(&argc, &argv, NULL, "chempysbi performance model"));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "bench_scaling options", NULL);
   PetscCall(
@@ -453,13 +477,27 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsReal("-net_alpha_us", "assumed network latency between nodes [us]", NULL, na, &na, NULL));
   PetscCall(PetscOptionsReal("-net_GBps", "assumed network bandwidth per node [GB/s]", NULL, nbw, &nbw, NULL));
   PetscCall(PetscOptionsInt("-node_cores", "cores (ranks) per node", NULL, node, &node, NULL));
+  PetscCall(PetscOptionsReal("-grad_overlap_fraction",
+                             "fraction of the gradient all-reduce hidden by -grad_overlap (0: "
+                             "the default blocking all-reduce)",
+                             NULL, ovf, &ovf, NULL));
+  PetscCall(PetscOptionsInt("-emu_batch_max",
+                            "the largest global batch at which the emulator keeps its accuracy "
+                            "(benchmarks/large_batch.sh)",
+                            NULL, emu_bmax, &emu_bmax, NULL));
+  PetscCall(PetscOptionsInt("-npe_batch_max", "the same for the NPE", NULL, npe_bmax, &npe_bmax, NULL));
   PetscOptionsEnd();
   PetscCall(costs_read(costs, &c));
+  c.ar_overlap = ovf;
   { /* the emulator's fixed cost: the small run's CPU minus what the model has for it */
     Sizes sm = {.emu_rows = 49813, .emu_val = 49813, .emu_epochs = 1, .emu_batch = 64};
     double small = get("BENCH emu_small", NULL, "cpu_s", 0);
     c.emu_report = 0;
     if (isfinite(small)) c.emu_report = fmax(0, small - emu_time(&c, &sm, 1));
+    Sizes sn = {.npe_n = 20000, .npe_epochs = 1, .npe_batch = 50};
+    double nsmall = get("BENCH npe_small", NULL, "cpu_s", 0);
+    c.npe_fixed = 0;
+    if (isfinite(nsmall)) c.npe_fixed = fmax(0, nsmall - npe_time(&c, &sn, 1));
   }
   c.net_alpha = 1e-6 * na, c.net_beta = 1e9 * nbw, c.node_cores = (int)node;
   char path[PETSC_MAX_PATH_LEN + 32];
@@ -503,23 +541,41 @@ int main(int argc, char **argv)
                .samples = 1000,
                .galaxies = 2,
                .cov_stars = 100};
-    fprintf(o, "\n## model vs measured (stages.txt: median wall and CPU of REPS runs; dev machine loaded)\n");
-    fprintf(o, "%-15s %5s %10s %10s %10s %8s %8s\n", "stage", "ranks", "model_s", "wall_s", "cpu/P_s", "wall/mod",
+    fprintf(o, "\n## model vs measured (stages.txt: median wall and CPU of the runs; see its header for the load)\n");
+    fprintf(o, "%-28s %5s %10s %10s %10s %8s %8s\n", "stage", "ranks", "model_s", "wall_s", "cpu/P_s", "wall/mod",
             "cpu/mod");
-    for (int st = 0; st < ST_N; st++)
-      for (int P = 1; P <= 8; P *= 2) {
-        char f[32];
-        snprintf(f, sizeof f, "ranks=%d", P);
-        char head[64];
-        snprintf(head, sizeof head, "STAGE %s", stage_names[st]);
-        double wall = get(head, f, "wall_s", 0), cpu = get(head, f, "cpu_s", 0);
-        if (!isfinite(wall)) continue;
-        Sizes ss = s;
-        if (st == ST_NEWTON) ss.stars = 100;
-        double m = stage_time(&c, &ss, (Stage)st, P, pol);
-        fprintf(o, "%-15s %5d %10.2f %10.2f %10.2f %8.2f %8.2f\n", stage_names[st], P, m, wall, cpu / P, wall / m,
-                cpu / P / m);
-      }
+    /* every STAGE line in file order; the trainings (train_emulator*, train_npe*) carry their own
+     * sizes (rows= or n=, epochs=, and bpr= for -batch_per_rank) */
+    for (int i = 0; i < nlines; i++) {
+      char name[64];
+      int P;
+      if (sscanf(lines[i], "STAGE %63s ranks=%d", name, &P) != 2) continue;
+      char head[80], f[32];
+      snprintf(head, sizeof head, "STAGE %s", name);
+      snprintf(f, sizeof f, "ranks=%d", P);
+      const char *line = lines[i];
+#define KEY(k) (strstr(line, " " k "=") ? atof(strstr(line, " " k "=") + strlen(k) + 2) : NAN)
+      double wall = KEY("wall_s"), cpu = KEY("cpu_s"), m = NAN;
+      Sizes ss = s;
+      if (!strncmp(name, "train_emulator", 14)) {
+        ss.emu_rows = (long)KEY("rows"), ss.emu_epochs = (long)KEY("epochs");
+        ss.emu_bpr = isfinite(KEY("bpr")) ? (long)KEY("bpr") : 0;
+        m = emu_time(&c, &ss, P);
+      } else if (!strncmp(name, "train_npe", 9)) {
+        ss.npe_n = (long)KEY("n"), ss.npe_epochs = (long)KEY("epochs");
+        ss.npe_bpr = isfinite(KEY("bpr")) ? (long)KEY("bpr") : 0;
+        ss.npe_fresh = isfinite(KEY("fresh")) ? (long)KEY("fresh") : 0;
+        m = npe_time(&c, &ss, P);
+      } else
+        for (int st = 0; st < ST_N; st++)
+          if (!strcmp(name, stage_names[st])) {
+            if (st == ST_NEWTON) ss.stars = 100;
+            m = stage_time(&c, &ss, (Stage)st, P, pol);
+          }
+#undef KEY
+      if (!isfinite(m) || !isfinite(wall)) continue;
+      fprintf(o, "%-28s %5d %10.2f %10.2f %10.2f %8.2f %8.2f\n", name, P, m, wall, cpu / P, wall / m, cpu / P / m);
+    }
   }
 
   /* 2. strong scaling of the paper-scale problem, and weak scaling */
@@ -576,6 +632,43 @@ int main(int argc, char **argv)
   }
   fclose(ds);
   fclose(dw);
+
+  /* 2b. weak-scaling training per step: the same rows per rank b at 1 and P ranks (per-rank data
+   * fixed, so as many steps), t_step(1, b) / t_step(P, b); at the default b (64, 50) and at the
+   * largest global batch B* that keeps accuracy (b = B* / P once P b would pass B*). The last columns:
+   * the same with the optimiser step divided over the ranks (reduce-scatter, a 1/P step, all-gather:
+   * the volume of one all-reduce; modelled, not built). */
+  snprintf(path, sizeof path, "%s/scaling_train.dat", out);
+  FILE *dt = fopen(path, "w");
+  PetscCheck(dt, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
+  fprintf(
+      dt,
+      "# P, emulator: b, eff(b=64), eff(b at B*), eff sharded step; npe: b, eff(b=50), eff(b at B*), eff sharded\n");
+  fprintf(o,
+          "\n## weak-scaling training per step (t_step(1, b) / t_step(P, b)); B* = the largest accurate global batch: "
+          "emulator %d, NPE %d (-emu_batch_max, -npe_batch_max); sharded = optimiser step over the ranks (not built)\n"
+          "%-6s %6s %8s %8s %8s %10s   %6s %8s %8s %8s %10s\n",
+          (int)emu_bmax, (int)npe_bmax, "P", "b_emu", "eff_64", "eff_B*", "sharded", "step_us", "b_npe", "eff_50",
+          "eff_B*", "sharded", "step_us");
+  for (int i = 0; i < nP; i++) {
+    int P = Ps[i];
+    fprintf(dt, "%d", P);
+    fprintf(o, "%-6d", P);
+    for (int k = 0; k < 2; k++) {
+      const double *bx = k ? c.npe_b : c.emu_b, *by = k ? c.npe_c : c.emu_c;
+      int nb = k ? c.nnpe : c.nemu;
+      double st = k ? c.npe_step * 1.1 : c.emu_step, np = k ? 15100 : 5068;
+      long b0 = k ? 50 : 64, bmax = k ? npe_bmax : emu_bmax, b = P * b0 <= bmax ? b0 : PetscMax(1, bmax / P);
+      double e0 = train_step(&c, bx, by, nb, st, np, 0, b0, 1) / train_step(&c, bx, by, nb, st, np, 0, b0, P);
+      double tP = train_step(&c, bx, by, nb, st, np, 0, b, P), e1 = train_step(&c, bx, by, nb, st, np, 0, b, 1) / tP;
+      double es = train_step(&c, bx, by, nb, st, np, 0, b, 1) / (tP - st * (1 - 1.0 / P));
+      fprintf(dt, " %ld %.4f %.4f %.4f", b, e0, e1, es);
+      fprintf(o, " %6ld %8.3f %8.3f %8.3f %10.1f  ", b, e0, e1, es, 1e6 * tP);
+    }
+    fprintf(dt, "\n");
+    fprintf(o, "\n");
+  }
+  fclose(dt);
 
   /* 3. the farm at scale: rank 0's load, before and after the fix */
   fprintf(o,

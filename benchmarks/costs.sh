@@ -10,7 +10,7 @@
 #   make bench-costs                 (or: bash benchmarks/costs.sh)
 # Environment: REPS (default 5; PREPS, default 3, for the program runs), NPE, EMULATOR, TRAIN (default
 # the paper-scale files in /work/data/paper), NEWTON_STARS (default "50 200"), GAUSS_STARS (default 1000),
-# COSTS_OUT (default benchmarks/results), MPIRUN, NICE (default "nice -n 19" for the
+# COSTS_OUT (default benchmarks/results), SKIP_MPI, SKIP_H5 (1: leave those parts out), MPIRUN, NICE (default "nice -n 19" for the
 # long runs; the MPI micro benchmarks run a few seconds each at normal priority, since a
 # niced rank on a loaded machine measures the scheduler, not MPI).
 set -uo pipefail
@@ -48,10 +48,11 @@ echo "== per-item costs (1 core)"
 $NICE "$B/bench/bench_costs" -reps "$REPS" -emulator "$EMULATOR" 2>&1 | tee "$OUT/logs/bench_costs.log" | grep '^BENCH' >> "$RES.new"
 TRAIN=${TRAIN:-/work/data/paper/train.h5}
 [ -f "$TRAIN" ] && $NICE "$B/bench/bench_costs" -reps "$REPS" -h5_read "$TRAIN" 2>&1 | grep '^BENCH' >> "$RES.new"
-for np in 1 2; do
+for np in $([ -z "${SKIP_H5:-}" ] && echo 1 2); do # SKIP_H5=1: not the HDF5 write pattern
   echo "== HDF5 write pattern, $np ranks"
   $NICE $MPIRUN -np $np "$B/bench/bench_costs" -reps "$REPS" -h5 "$W/h5bench.h5" 2>&1 | tee "$OUT/logs/bench_h5_$np.log" | grep '^BENCH' >> "$RES.new"
 done
+if [ -z "${SKIP_MPI:-}" ]; then # SKIP_MPI=1: measured apart (benchmarks/quiet_window.sh, both cores idle)
 echo "== MPI micro benchmarks"
 $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" 2>&1 | tee "$OUT/logs/bench_mpi_2.log" | grep '^BENCH' >> "$RES.new"
 $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" -farm_row_us 0 -farm_chunk 1 -farm_rows 20000 2>&1 | grep '^BENCH farm' | sed 's/^BENCH farm/BENCH farm_protocol/' >> "$RES.new"
@@ -59,6 +60,7 @@ $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" -farm_row_us 0 -farm_chunk 128 
 for np in 4 8; do
   $MPIRUN -np $np "$B/bench/bench_mpi" -reps "$REPS" -skip_farm 2>&1 | tee "$OUT/logs/bench_mpi_$np.log" | grep '^BENCH allreduce' >> "$RES.new"
 done
+fi
 
 # The program itself: wall and CPU (user + sys) of the whole command, REPS runs.
 run_timed() { # label stars command...
@@ -78,6 +80,11 @@ run_timed() { # label stars command...
 run_timed startup_none 0 $NICE "$B/chempysbi" version
 run_timed startup_mpirun 0 $NICE $MPIRUN -np 1 "$B/chempysbi" version
 if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
+  # train-emulator's fixed cost (its final report and plot): a 1-epoch run on the 50k-row validation set
+  VAL=${VAL:-/work/data/paper/val.h5}
+  [ -f "$VAL" ] && run_timed emu_small 0 $NICE "$B/chempysbi" train-emulator -train "$VAL" -val "$VAL" -epochs 1 -out "$W/emu_small.h5" -force
+  # train-npe's fixed cost (simulating with the emulator, start-up, writing): a 1-epoch run on 20k simulations
+  run_timed npe_small 0 $NICE "$B/chempysbi" train-npe -emulator "$EMULATOR" -n 20000 -max_epochs 1 -out "$W/npe_small.h5" -force
   maxs=$(printf '%s\n' $NEWTON_STARS $GAUSS_STARS | sort -g | tail -1)
   echo "== mock of $maxs stars"
   $NICE "$B/chempysbi" mock -n "$maxs" -seed 11 -out "$W/stars_all.csv" > "$OUT/logs/mock.log" 2>&1 || { echo "mock failed"; tail "$OUT/logs/mock.log"; exit 1; }

@@ -64,7 +64,12 @@ head -n 101 "$W/stars1000.csv" > "$W/stars100.csv"
 stage simulate "rows=4000" simulate -n 4000 -prior wide -seed 3 -out sim.h5 -progress_every 1000
 stage train_emulator "rows=697435 epochs=1" train-emulator -train "$TRAIN" -val "$VAL" -epochs 1 \
   -out out.h5 -force
-stage train_npe "n=50000 epochs=3" train-npe -emulator "$EMULATOR" -n 50000 -max_epochs 3 -out out.h5 -force -fresh
+stage train_npe "n=50000 epochs=3 fresh=1" train-npe -emulator "$EMULATOR" -n 50000 -max_epochs 3 -out out.h5 -force -fresh
+# weak scaling: the rows per rank fixed (-batch_per_rank), the global batch P b
+stage train_emulator_weak "rows=697435 epochs=1 bpr=64" train-emulator -train "$TRAIN" -val "$VAL" -epochs 1 \
+  -batch_per_rank 64 -out out.h5 -force
+stage train_npe_weak "n=50000 epochs=3 bpr=50 fresh=1" train-npe -emulator "$EMULATOR" -n 50000 -max_epochs 3 -batch_per_rank 50 \
+  -out out.h5 -force -fresh
 stage validate "n=100 samples=1000" validate -npe "$NPE" -n 100 -samples 1000 -plots 0 -out out.h5 -force
 stage infer_gauss "stars=1000 samples=1000" infer -npe "$NPE" -stars "$W/stars1000.csv" -method gauss -plots 0 -out out.h5 -force
 stage infer_newton "stars=100" infer -npe "$NPE" -emulator "$EMULATOR" -stars "$W/stars100.csv" -method newton -plots 0 \

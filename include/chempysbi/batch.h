@@ -7,8 +7,9 @@
  *
  * Weak scaling (batcher_create_weak): every rank takes b rows of its own shard
  * per step, so a step is P b rows and no rank waits for a larger share. Each
- * row gets a random key from (seed, RNG_ROW_KEY, epoch, global row); the
- * epoch's global order is the rows sorted by key, and a rank walks that order
+ * row gets a random 32-bit key from (seed, RNG_ROW_KEY, epoch, global row);
+ * the epoch's global order is the rows sorted by (key, global row), and a
+ * rank walks that order
  * restricted to its shard. The order is thus defined without the rank count,
  * every row is used once per epoch, each global batch is a stratified sample
  * (b rows from every shard), and a rank sorts only its own rows. */
@@ -17,11 +18,6 @@
 
 #include <chempysbi/common.h>
 
-struct BatcherKey {
-  uint64_t key;
-  PetscInt row; /* local row */
-};
-
 typedef struct {
   PetscInt N;     /* global rows */
   PetscInt g0;    /* first global row held by this rank */
@@ -29,11 +25,12 @@ typedef struct {
   PetscInt B;     /* fixed mode: global batch size */
   PetscInt *perm; /* fixed mode: (N) this epoch's order of global rows; weak: (nloc) of local rows */
   /* weak mode */
-  PetscInt b;             /* rows per rank per step; 0 in fixed mode */
-  PetscInt nranks;        /* ranks */
-  PetscInt *nloc_all;     /* (nranks) every rank's shard size: the size of each global batch */
-  PetscInt nmax;          /* the largest shard: steps per epoch = ceil(nmax / b) */
-  struct BatcherKey *key; /* (nloc) scratch for the sort */
+  PetscInt b;         /* rows per rank per step; 0 in fixed mode */
+  PetscInt nranks;    /* ranks */
+  PetscInt *nloc_all; /* (nranks) every rank's shard size: the size of each global batch */
+  PetscInt nmax;      /* the largest shard: steps per epoch = ceil(nmax / b) */
+  uint32_t *key;      /* (2 nloc) keys and scratch of the radix sort */
+  PetscInt *tmp;      /* (nloc) scratch of the radix sort */
 } Batcher;
 
 PetscErrorCode batcher_create(PetscInt N, PetscInt g0, PetscInt nloc, PetscInt B, uint64_t seed, Batcher *bt);

@@ -1,7 +1,7 @@
 /* Rank-count-independent mini-batches (see batch.h). */
 #include <chempysbi/batch.h>
 #include <chempysbi/rng.h>
-#include <stdlib.h>
+#include <string.h>
 
 PetscErrorCode batcher_create(PetscInt N, PetscInt g0, PetscInt nloc, PetscInt B, uint64_t seed, Batcher *bt)
 {
@@ -37,7 +37,7 @@ PetscErrorCode batcher_create_weak(PetscInt g0, PetscInt nloc, PetscInt b, Petsc
   }
   PetscCheck(bt->N > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "no training rows");
   bt->B = b * nranks;
-  PetscCall(PetscMalloc2(nloc + 1, &bt->perm, nloc + 1, &bt->key));
+  PetscCall(PetscMalloc3(nloc + 1, &bt->perm, 2 * nloc + 2, &bt->key, nloc + 1, &bt->tmp));
   for (PetscInt i = 0; i < nloc; i++) bt->perm[i] = i;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -46,19 +46,31 @@ PetscErrorCode batcher_destroy(Batcher *bt)
 {
   PetscFunctionBeginUser;
   if (bt->b > 0) {
-    PetscCall(PetscFree2(bt->perm, bt->key));
+    PetscCall(PetscFree3(bt->perm, bt->key, bt->tmp));
     PetscCall(PetscFree(bt->nloc_all));
   } else
     PetscCall(PetscFree(bt->perm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Ties (one in 2^64 per pair) go to the lower global row, so the order is total. */
-static int key_cmp(const void *pa, const void *pb)
+/* Stable LSD radix sort of rows by 32-bit key, 3 passes of 11 bits (a
+ * comparison sort took 0.26 us per row, 12% of an emulator row's training).
+ * Stable, and the rows enter in increasing global row: ties (a few per
+ * million rows) keep that order, so the order is (key, global row). */
+static void radix_sort(PetscInt n, uint32_t *key, uint32_t *key2, PetscInt *row, PetscInt *row2)
 {
-  const struct BatcherKey *a = pa, *b = pb;
-  if (a->key != b->key) return a->key < b->key ? -1 : 1;
-  return (a->row > b->row) - (a->row < b->row);
+  for (int shift = 0; shift < 33; shift += 11) {
+    PetscInt count[2049] = {0};
+    for (PetscInt i = 0; i < n; i++) count[((key[i] >> shift) & 2047) + 1]++;
+    for (int d = 0; d < 2048; d++) count[d + 1] += count[d];
+    for (PetscInt i = 0; i < n; i++) {
+      PetscInt j = count[(key[i] >> shift) & 2047]++;
+      key2[j] = key[i], row2[j] = row[i];
+    }
+    uint32_t *tk = key;
+    PetscInt *tr = row;
+    key = key2, key2 = tk, row = row2, row2 = tr;
+  }
 }
 
 void batcher_shuffle(Batcher *bt, uint64_t seed, PetscInt epoch)
@@ -67,11 +79,11 @@ void batcher_shuffle(Batcher *bt, uint64_t seed, PetscInt epoch)
   if (bt->b > 0) {
     for (PetscInt i = 0; i < bt->nloc; i++) {
       rng_init(&r, seed, RNG_ROW_KEY, ((uint64_t)epoch << 40) | (uint64_t)(bt->g0 + i));
-      bt->key[i].key = (uint64_t)(rng_uniform(&r) * 0x1p53);
-      bt->key[i].row = i;
+      bt->key[i] = (uint32_t)(rng_uniform(&r) * 0x1p32);
+      bt->perm[i] = i;
     }
-    qsort(bt->key, (size_t)bt->nloc, sizeof(*bt->key), key_cmp);
-    for (PetscInt i = 0; i < bt->nloc; i++) bt->perm[i] = bt->key[i].row;
+    radix_sort(bt->nloc, bt->key, bt->key + bt->nloc + 1, bt->perm, bt->tmp);
+    memcpy(bt->perm, bt->tmp, (size_t)bt->nloc * sizeof(PetscInt)); /* three passes end in the scratch */
     return;
   }
   rng_init(&r, seed, RNG_SHUFFLE, (uint64_t)epoch);

@@ -94,6 +94,10 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
                              p_drop, &p_drop, NULL));
   PetscOptionsEnd();
   PetscCall(train_weak_set_from_options(comm, 50, &c->weak));
+  PetscBool pieces_set;
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-grad_overlap_pieces", &pieces_set));
+  /* a flow's weights are transform after transform: one piece per transform, each final as its backward ends */
+  if (!pieces_set) c->weak.overlap_pieces = PetscMax(1, PetscMin(c->transforms, PAR_MAX_ASYNC));
   PetscCall(train_schedule_from_options(comm, "train-npe", "conditioned NPE: 0.5", &c->sched, &set_decay));
   PetscCall(guard_real_option(comm, "-noise", c->noise, 0, 10));
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
