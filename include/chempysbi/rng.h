@@ -21,6 +21,7 @@ typedef enum {
   RNG_COVERAGE = 11, /* coverage: the galaxies' globals, index = galaxy */
   RNG_ABC = 12,      /* ABC: table rows' observation noise (index = row), resampling (2^40 + star) */
   RNG_NRE = 13,      /* NRE: training pairs and shuffles, per-star MCMC */
+  RNG_GIBBS = 14,    /* HMC within Gibbs: the locals' proposals, index = (sweep step << 32) | star */
   RNG_ROW_KEY = 20,  /* weak-scaling shuffles, index = (epoch << 40) | global row */
   RNG_TEST = 99      /* unit tests */
 } RngPurpose;

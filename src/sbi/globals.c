@@ -36,6 +36,14 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
                              "exact methods: subtract the emulator's residual at each star's posterior mean, from one "
                              "CHEMPY run per star (CHEMPY options -scheme, -yields, ... as for the training set)",
                              NULL, c->correct, &c->correct, NULL));
+  PetscCall(PetscOptionsEnum("-hmc_sampler",
+                             "hmc: gibbs (leapfrog on the globals within sweeps of per-star Metropolis steps) or joint "
+                             "(one leapfrog over all parameters)",
+                             NULL, hmc_sampler_names, (PetscEnum)c->hmc.sampler, (PetscEnum *)&c->hmc.sampler, NULL));
+  PetscCall(PetscOptionsInt("-hmc_local_steps", "hmc gibbs: Metropolis steps of each star's locals per sweep", NULL,
+                            c->hmc.local_steps, &c->hmc.local_steps, NULL));
+  PetscCall(PetscOptionsInt("-hmc_leapfrog", "hmc gibbs: mean leapfrog steps of the globals per sweep", NULL,
+                            c->hmc.leapfrog, &c->hmc.leapfrog, NULL));
   PetscCall(PetscOptionsInt("-hmc_chains", "hmc: chains", NULL, c->hmc.chains, &c->hmc.chains, NULL));
   PetscCall(
       PetscOptionsInt("-hmc_warmup", "hmc: warm-up iterations per chain", NULL, c->hmc.warmup, &c->hmc.warmup, NULL));
@@ -60,6 +68,8 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
                  c->hmc.warmup + c->hmc.draws <= 1000000 && c->hmc.max_leapfrog >= 1,
              comm, PETSC_ERR_ARG_OUTOFRANGE,
              "hmc: need 2..64 -hmc_chains, -hmc_warmup >= 20, -hmc_draws >= 10, -hmc_max_leapfrog >= 1");
+  PetscCheck(c->hmc.local_steps >= 1 && c->hmc.local_steps <= 16 && c->hmc.leapfrog >= 1, comm,
+             PETSC_ERR_ARG_OUTOFRANGE, "hmc: need -hmc_local_steps 1..16 and -hmc_leapfrog >= 1");
   PetscCheck(c->hmc.target_accept > 0.3 && c->hmc.target_accept < 0.99, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-hmc_target_accept %g: need 0.3 .. 0.99", c->hmc.target_accept);
   PetscCheck(c->newton.thin >= 1 && c->newton.steps >= 10 * c->newton.thin &&
@@ -92,12 +102,16 @@ static PetscErrorCode run_exact(const ParCtx *ctx, const GlobalsConfig *c, Globa
     r->corr = h.corr;
     r->converged = h.converged;
     r->zmean = h.zmean, r->zsd = h.zsd, r->draws = h.draws, r->ndraws = hc.chains * hc.draws;
+    char lacc[64] = "";
+    if (hc.sampler == HMC_GIBBS)
+      PetscCall(PetscSNPrintf(lacc, sizeof(lacc), ", locals' Metropolis acceptance %.2f", h.local_accept));
     if (!quiet)
       PetscCall(PetscPrintf(ctx->comm,
-                            "hmc: %" PetscInt_FMT " stars, %" PetscInt_FMT " chains x %" PetscInt_FMT
-                            " draws, %" PetscInt_FMT " leapfrog steps, step %.3g, acceptance %.2f, %" PetscInt_FMT
-                            " divergent, %.1f s\n",
-                            ntot, hc.chains, hc.draws, h.nleapfrog, h.step, h.accept, h.divergent, h.seconds));
+                            "hmc (%s): %" PetscInt_FMT " stars, %" PetscInt_FMT " chains x %" PetscInt_FMT
+                            " draws, %" PetscInt_FMT " leapfrog steps, step %.3g, acceptance %.2f%s, %" PetscInt_FMT
+                            " divergent, ESS %.0f / %.0f, %.1f s\n",
+                            hmc_sampler_names[hc.sampler], ntot, hc.chains, hc.draws, h.nleapfrog, h.step, h.accept,
+                            lacc, h.divergent, h.ess[0], h.ess[1], h.seconds));
   } else {
     NewtonResult nr;
     NewtonConfig nc = c->newton;

@@ -6,7 +6,7 @@
  * learning rate halved on every plateau (constant Adam steps leave biases of
  * ~0.1 posterior sd that SBC sees at 2000 test stars) and the birth time
  * through the logit of its bounds (README, "conditioned NPE"). */
-#include <chempysbi/emu.h>
+#include <chempysbi/emu_sim.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/npe_train.h>
 #include <chempysbi/opt.h>
@@ -144,19 +144,8 @@ static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, cons
                                     PetscInt i0, PetscInt i1, double *th, double *x, double *sig)
 {
   PetscFunctionBeginUser;
-  uint64_t base = (uint64_t)round * (uint64_t)c->n;
-  for (PetscInt i = i0; i < i1; i++)
-    prior_sample(pr, (uint64_t)c->seed, RNG_NPE_THETA, base + (uint64_t)i, th + (i - i0) * CS_NPARAM);
-  emu_predict(emu, th, (size_t)(i1 - i0), x);
-  for (PetscInt i = i0; i < i1; i++) {
-    Rng r;
-    double clean[CS_NELEM], *xi = x + (i - i0) * CS_NELEM, *si = sig + (i - i0) * CS_NELEM;
-    unsigned char why[CS_NELEM];
-    rng_init(&r, (uint64_t)c->seed, RNG_NPE_NOISE, base + (uint64_t)i);
-    PetscCall(PetscArraycpy(clean, xi, CS_NELEM));
-    obs_draw(&c->obs, &r, clean, xi, si, why);
-    obs_mask(why, xi, si);
-  }
+  emu_simulate(emu, pr, &c->obs, (uint64_t)c->seed, (uint64_t)round * (uint64_t)c->n + (uint64_t)i0, i1 - i0, th, x,
+               sig);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -126,20 +126,24 @@ int main(int argc, char **argv)
     for (int q = 0; q < 4; q++) in.start[i * 4 + q] = hp.mean[2 + q];
   }
   in.etaL[0] = hp.mean[0], in.etaL[1] = hp.mean[1];
-  HmcConfig c;
   HmcResult r;
-  hmc_config_default(&c);
-  c.warmup = 300, c.draws = 1500, c.seed = 5, c.progress_every = 1e9;
-  PetscCall(hmc_run(&ctx, m, &in, lo, &c, &r));
-  for (int a = 0; a < 2; a++) {
-    double sd = sqrt(cov_ex[a * 3]), dm = (r.mean[a] - m_ex[a]) / sd, ds = r.sd[a] / sd - 1;
-    PetscCall(PetscPrintf(
-        ctx.comm,
-        "mpi_hier np=%d hmc global %d: mean %.10f exact %.5f (%.3f sd), sd %.5f exact %.5f (%+.1f%%), R-hat "
-        "%.4f, ESS %.0f, accept %.2f, step %.3f, divergent %" PetscInt_FMT "\n",
-        ctx.size, a, r.mean[a], m_ex[a], dm, r.sd[a], sd, 100 * ds, r.rhat[a], r.ess[a], r.accept, r.step,
-        r.divergent));
-    if (fabs(dm) > 0.1 || fabs(ds) > 0.05) bad++;
+  for (int smp = 0; smp < 2; smp++) { /* both samplers against the exact answer */
+    HmcConfig c;
+    hmc_config_default(&c);
+    c.sampler = smp ? HMC_JOINT : HMC_GIBBS;
+    c.warmup = 300, c.draws = smp ? 1500 : 1000, c.seed = 5, c.progress_every = 1e9;
+    PetscCall(hmc_run(&ctx, m, &in, lo, &c, &r));
+    for (int a = 0; a < 2; a++) {
+      double sd = sqrt(cov_ex[a * 3]), dm = (r.mean[a] - m_ex[a]) / sd, ds = r.sd[a] / sd - 1;
+      PetscCall(PetscPrintf(
+          ctx.comm,
+          "mpi_hier np=%d hmc %s global %d: mean %.10f exact %.5f (%.3f sd), sd %.5f exact %.5f (%+.1f%%), R-hat "
+          "%.4f, ESS %.0f, accept %.2f, step %.3f, divergent %" PetscInt_FMT "\n",
+          ctx.size, hmc_sampler_names[c.sampler], a, r.mean[a], m_ex[a], dm, r.sd[a], sd, 100 * ds, r.rhat[a], r.ess[a],
+          r.accept, r.step, r.divergent));
+      if (fabs(dm) > 0.1 || fabs(ds) > 0.05) bad++;
+    }
+    if (!smp) PetscCall(hmc_result_destroy(&r));
   }
   NewtonConfig nc;
   NewtonResult nr;
