@@ -409,9 +409,9 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   for (int i = 0; i < nlines; i++)
     if (!strncmp(lines[i], "BENCH infer_newton ", 19)) {
       double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
-      if (!isfinite(s1))
+      if (!isfinite(s1)) /* the first two star counts: the quiet window's lines come first */
         s1 = s, t1 = t;
-      else
+      else if (!isfinite(s2) && s != s1)
         s2 = s, t2 = t;
     }
   c->newton_b = (t2 - t1) / (s2 - s1);
@@ -420,9 +420,9 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   for (int i = 0; i < nlines; i++)
     if (!strncmp(lines[i], "BENCH infer_gauss ", 18)) {
       double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
-      if (!isfinite(s1))
+      if (!isfinite(s1)) /* the first two star counts: the quiet window's lines come first */
         s1 = s, t1 = t;
-      else
+      else if (!isfinite(s2) && s != s1)
         s2 = s, t2 = t;
     }
   if (isfinite(s2)) {
