@@ -332,15 +332,6 @@ static PetscErrorCode npe_fit_write(void *p, H5File *f)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode npe_fit_grad_hook(void *p, TrainGradHook hook, void *arg)
-{
-  Estimator *est = ((NpeFit *)p)->npe->est;
-  PetscFunctionBeginUser;
-  est->grad_hook = hook;
-  est->grad_hook_arg = arg;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode npe_fit_read(void *p, H5File *f)
 {
   Npe *npe = ((NpeFit *)p)->npe;
@@ -451,9 +442,9 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                           "dex, each element missing with p %g, pattern {%s} on a fraction %g\n",
                           C, c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
   }
-  TrainModel m = {npe->est->nparams, npe->est->params,    npe->est->grads,  &t,
-                  npe_fit_start,     npe_fit_epoch_begin, npe_fit_batch,    npe_fit_validate,
-                  npe_fit_write,     npe_fit_read,        npe_fit_grad_hook};
+  TrainModel m = {npe->est->nparams, npe->est->params,    npe->est->grads,      &t,
+                  npe_fit_start,     npe_fit_epoch_begin, npe_fit_batch,        npe_fit_validate,
+                  npe_fit_write,     npe_fit_read,        &npe->est->grad_hook, &npe->est->grad_hook_arg};
   TrainSpec s = {.command = "train-npe",
                  .out = c->out,
                  .group = "npe",

@@ -176,15 +176,6 @@ static void simulate_rows(const NreTrainConfig *c, Emulator *emu, const Prior *p
   emu_simulate(emu, pr, &obs, (uint64_t)c->seed, (uint64_t)i0, i1 - i0, th, x, NULL);
 }
 
-static PetscErrorCode model_grad_hook(void *vm, TrainGradHook hook, void *arg)
-{
-  Mlp *mlp = ((NreModel *)vm)->nre->mlp;
-  PetscFunctionBeginUser;
-  mlp->grad_hook = hook;
-  mlp->grad_hook_arg = arg;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
 {
   Emulator *emu;
@@ -235,9 +226,18 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                           id, c->n, c->noise, c->batch, c->lr, arch, c->val_fraction, c->clip, c->seed));
   PetscCall(train_weak_config(&c->weak, ctx->size, config, sizeof(config)));
   PetscCall(train_schedule_config(&c->sched, config, sizeof(config)));
-  TrainModel tm = {m.nre->mlp->nparams, m.nre->mlp->params, m.nre->mlp->grads, &m,
-                   model_start,         model_epoch_begin,  model_batch,       model_validate,
-                   model_write,         model_read,         model_grad_hook};
+  TrainModel tm = {m.nre->mlp->nparams,
+                   m.nre->mlp->params,
+                   m.nre->mlp->grads,
+                   &m,
+                   model_start,
+                   model_epoch_begin,
+                   model_batch,
+                   model_validate,
+                   model_write,
+                   model_read,
+                   &m.nre->mlp->grad_hook,
+                   &m.nre->mlp->grad_hook_arg};
   TrainSpec ts = {.command = "train-nre",
                   .out = c->out,
                   .group = "nre",
