@@ -22,6 +22,8 @@
  *   d_i = |(x - sim_i) / sigma|, weight exp(-d_i^2 / 2): ABC whose kernel is
  *   the observation model itself (Wilkinson 2013), exact as k grows. */
 typedef enum { ABC_KERNEL_UNIFORM = 0, ABC_KERNEL_GAUSS = 1 } AbcKernel;
+/* Their names, in PetscOptionsEnum's layout (-kernel, the result file's "kernel" attribute). */
+extern const char *const abc_kernel_names[];
 
 typedef struct {
   PetscInt n;            /* rows */

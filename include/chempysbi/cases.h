@@ -7,6 +7,7 @@
 #define CHEMPYSBI_CASES_H
 
 #include <chempysbi/cat.h>
+#include <chempysbi/h5.h>
 #include <chempysbi/par.h>
 #include <chempysbi/prior.h>
 #include <chempysbi/validate.h>
@@ -48,6 +49,11 @@ PetscErrorCode obsset_destroy(ObsSet *o);
 PetscErrorCode cases_calibrate(PetscInt n, PetscInt L, const double *samples, const double *truth, const Prior *prior,
                                uint64_t seed, PetscInt tarp_bins, ValidateSummary *s, double *tarp_f, double *alpha,
                                double *ecp);
+/* A calibration into an estimator's result file (one process): the truths,
+ * the TARP curve (alpha, ecp: v->nalpha levels) and validate's summary
+ * attributes (tarp_atc, tarp_ks_p, sbc_ks_p, ape_*, rmse, mean_posterior_sd). */
+PetscErrorCode cases_write_calibration(H5File *f, const ObsSet *o, const ValidateSummary *v, const double *alpha,
+                                       const double *ecp);
 /* The parameter table (SBC, APE, RMSE, mean sd) of a calibration, on stdout of this process. */
 PetscErrorCode cases_print(const char *what, const ValidateSummary *s, const Prior *prior);
 

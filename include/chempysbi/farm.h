@@ -8,7 +8,11 @@
 #include <chempysbi/par.h>
 
 #define FARM_MAX_STATUS 8
-enum { FARM_MASTER_AUTO = 0, FARM_MASTER_COMPUTE = 1, FARM_MASTER_SERVE = 2 };
+typedef enum { FARM_MASTER_AUTO = 0, FARM_MASTER_COMPUTE = 1, FARM_MASTER_SERVE = 2 } FarmMaster;
+/* Who stores the rows: each computing rank (direct) or rank 0 (funnel). */
+typedef enum { FARM_WRITE_DIRECT = 0, FARM_WRITE_FUNNEL = 1 } FarmWrite;
+/* Their names, in PetscOptionsEnum's layout (-farm_master, -farm_write). */
+extern const char *const farm_master_names[], *const farm_write_names[];
 #define FARM_SERVE_ONLY_FROM 256
 
 typedef struct {
@@ -25,7 +29,7 @@ typedef struct {
    * FARM_SERVE_ONLY_FROM ranks. From there on a rank 0 busy with a row (a CHEMPY
    * run, ~1 ms) delays every request by up to a row; serving only costs it 1/P
    * of the compute (benchmarks/scaling_model: 0.95 -> 0.99 at 1024 ranks). */
-  int master_rows;                 /* FARM_MASTER_AUTO, FARM_MASTER_COMPUTE, FARM_MASTER_SERVE */
+  FarmMaster master_rows;
   const char *what;                /* label for the progress line */
   const char *const *status_names; /* FARM_MAX_STATUS names for the summary, may be NULL */
   double progress_every;           /* seconds between progress lines */

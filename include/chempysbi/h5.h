@@ -34,6 +34,13 @@ PetscErrorCode h5_close(H5File *f);
  * attribute equals config: a resume never continues another run's training. */
 PetscErrorCode h5_open_checkpoint(const char *path, const char *config, H5File *f);
 PetscBool h5_exists(H5File *f, const char *name);
+/* Create group `name` unless it exists (collective). */
+PetscErrorCode h5_group_create(H5File *f, const char *name);
+/* A model's flat parameter vector, the 1-D dataset "<group>/params": every
+ * rank holds the same n values and rank 0 writes them (collective); a read
+ * (this rank) first checks that the file holds exactly n, naming both. */
+PetscErrorCode h5_params_write(H5File *f, const char *group, PetscInt n, const double *params);
+PetscErrorCode h5_params_read(H5File *f, const char *group, PetscInt n, double *params);
 
 /* Tables: datasets [nrows, ncols] of double (or int), chunked along rows and
  * extendible, column names in the attribute "columns". ncols = 0 makes a 1-D
@@ -49,6 +56,15 @@ PetscErrorCode h5_table_write_rows(H5File *f, const char *name, hid_t memtype, P
  * (offsets by MPI_Exscan) and written collectively. */
 PetscErrorCode h5_table_write(H5File *f, const char *name, hid_t type, PetscInt nlocal, PetscInt ncols,
                               const char *const colnames[], const void *data);
+/* Tables cut from a row-major record of doubles (n rows of `stride`): each
+ * holds columns [off, off + ncol) under its own column names. */
+typedef struct {
+  const char *name;
+  int off, ncol;
+  const char *const *cols;
+} H5Slice;
+PetscErrorCode h5_table_write_slices(H5File *f, PetscInt nlocal, int stride, const double *rec, size_t nslice,
+                                     const H5Slice *slice);
 /* Shape of a table; errors name the file and dataset if it is missing. */
 PetscErrorCode h5_table_info(H5File *f, const char *name, PetscInt *nrows, PetscInt *ncols);
 /* Check a table has the expected columns (names and order); the error names what differs. */
@@ -67,6 +83,10 @@ PetscErrorCode h5_attr_read_double(H5File *f, const char *obj, const char *name,
 PetscErrorCode h5_attr_read_int(H5File *f, const char *obj, const char *name, PetscInt n, PetscInt *v);
 /* The number of elements of attribute name on object obj. */
 PetscErrorCode h5_attr_length(H5File *f, const char *obj, const char *name, PetscInt *n);
+/* An integer attribute of nmin..nmax elements (a network's layer sizes): its
+ * length in *n, its values in v[nmax]; the error names file, object and length. */
+PetscErrorCode h5_attr_read_int_list(H5File *f, const char *obj, const char *name, PetscInt nmin, PetscInt nmax,
+                                     PetscInt *n, PetscInt *v);
 PetscBool h5_attr_exists(H5File *f, const char *obj, const char *name);
 /* Provenance on "/": program version, command, full option set, ranks,
  * SLURM_JOB_ID, UTC time, compiler and library versions. */

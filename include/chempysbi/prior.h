@@ -16,7 +16,11 @@ typedef struct {
   double lo[CS_NPARAM], hi[CS_NPARAM];   /* support: hard bounds, or the wide box */
 } Prior;
 
+/* The kinds' names, in PetscOptionsEnum's layout (-prior, and the "prior" attribute of files). */
+extern const char *const prior_kind_names[];
+
 PetscErrorCode prior_init(PriorKind kind, Prior *p);
+/* The kind named s (a file's attribute): an error names the value and the choices. */
 PetscErrorCode prior_kind_from_string(const char *s, PriorKind *kind);
 const char *prior_kind_name(PriorKind kind);
 /* Draw theta from the prior with the stream (seed, purpose, index). */

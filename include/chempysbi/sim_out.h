@@ -28,9 +28,9 @@ typedef struct {
   PriorKind prior_kind;
   Prior prior;
   PetscInt n, seed, offset, chunk;
-  PetscBool direct;
-  int master_rows; /* FARM_MASTER_*: -farm_master */
-  PetscBool force; /* -force: replace an HDF5 output made with another configuration */
+  PetscBool direct;       /* -farm_write direct */
+  FarmMaster master_rows; /* -farm_master */
+  PetscBool force;        /* -force: replace an HDF5 output made with another configuration */
   PetscReal progress_every;
   char params_file[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
   double *params; /* (n, 6) on every rank when read from a file, else NULL */

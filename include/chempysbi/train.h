@@ -92,9 +92,11 @@ typedef struct {
    * `group` of TrainSpec), and read back what is not the weights. */
   PetscErrorCode (*write)(void *ctx, H5File *f);
   PetscErrorCode (*read)(void *ctx, H5File *f);
-  /* Optional, for -grad_overlap: make the backward pass call hook(arg, lo)
-   * as pieces of the gradient become final (hook NULL: stop calling). */
-  PetscErrorCode (*set_grad_hook)(void *ctx, TrainGradHook hook, void *arg);
+  /* Optional, for -grad_overlap: the network's hook slot and its argument
+   * (Mlp, Estimator), which its backward pass calls as pieces of the gradient
+   * become final; the trainer fills them for the run and clears them after. */
+  TrainGradHook *grad_hook;
+  void **grad_hook_arg;
 } TrainModel;
 
 typedef struct {

@@ -55,7 +55,10 @@ static PetscErrorCode simulate_one(const ParCtx *ctx, SimJob *job, const double 
 PetscErrorCode cmd_simulate(const ParCtx *ctx)
 {
   SimJob job;
-  char history[PETSC_MAX_PATH_LEN] = "", prior_s[16] = "wide", write_s[16] = "direct", master_s[16] = "auto";
+  char history[PETSC_MAX_PATH_LEN] = "";
+  PriorKind prior = PRIOR_WIDE;
+  FarmWrite write = FARM_WRITE_DIRECT;
+  FarmMaster master = FARM_MASTER_AUTO;
   PetscReal theta[CS_NPARAM];
   PetscInt ntheta = CS_NPARAM;
   PetscBool has_theta = PETSC_FALSE, has_n = PETSC_FALSE;
@@ -65,17 +68,17 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
   job.seed = 1;
   job.progress_every = 5;
   PetscCall(gce_config_default(&job.gce));
+  char theta_help[256];
+  PetscCall(PetscSNPrintf(theta_help, sizeof(theta_help), "one parameter vector: %s", cs_param_list));
   PetscOptionsBegin(ctx->comm, NULL, "simulate: run CHEMPY", "simulate");
-  PetscCall(PetscOptionsRealArray(
-      "-theta", "one parameter vector: alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,birth_time_Gyr", NULL, theta,
-      &ntheta, &has_theta));
+  PetscCall(PetscOptionsRealArray("-theta", theta_help, NULL, theta, &ntheta, &has_theta));
   PetscCall(PetscOptionsString("-history", "with -theta: CSV file for the ISM trajectory (and a PNG beside it)", NULL,
                                history, history, sizeof(history), NULL));
   PetscCall(PetscOptionsString("-params", "CSV or HDF5 (/params) file of parameter rows", NULL, job.params_file,
                                job.params_file, sizeof(job.params_file), NULL));
   PetscCall(PetscOptionsInt("-n", "number of rows drawn from -prior (training-set mode)", NULL, job.n, &job.n, &has_n));
-  PetscCall(PetscOptionsString("-prior", "prior for -n: wide (emulator training box) or gauss (the paper's NPE prior)",
-                               NULL, prior_s, prior_s, sizeof(prior_s), NULL));
+  PetscCall(PetscOptionsEnum("-prior", "prior for -n: wide (emulator training box) or gauss (the paper's NPE prior)",
+                             NULL, prior_kind_names, (PetscEnum)prior, (PetscEnum *)&prior, NULL));
   PetscCall(PetscOptionsInt("-seed", "random seed: row i's parameters come from stream (seed, params, offset + i)",
                             NULL, job.seed, &job.seed, NULL));
   PetscCall(PetscOptionsInt("-offset",
@@ -85,27 +88,21 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
                                sizeof(job.out), NULL));
   PetscCall(
       PetscOptionsInt("-farm_chunk", "rows per work assignment (0 = adaptive)", NULL, job.chunk, &job.chunk, NULL));
-  PetscCall(PetscOptionsString("-farm_write", "who writes rows: direct (each rank, parallel HDF5) or funnel (rank 0)",
-                               NULL, write_s, write_s, sizeof(write_s), NULL));
-  PetscCall(PetscOptionsString("-farm_master",
-                               "rank 0: auto (computes rows below 256 ranks, only answers requests from there), "
-                               "compute, or serve",
-                               NULL, master_s, master_s, sizeof(master_s), NULL));
+  PetscCall(PetscOptionsEnum("-farm_write", "who writes rows: direct (each rank, parallel HDF5) or funnel (rank 0)",
+                             NULL, farm_write_names, (PetscEnum)write, (PetscEnum *)&write, NULL));
+  PetscCall(PetscOptionsEnum("-farm_master",
+                             "rank 0: auto (computes rows below 256 ranks, only answers requests from there), "
+                             "compute, or serve",
+                             NULL, farm_master_names, (PetscEnum)master, (PetscEnum *)&master, NULL));
   PetscCall(PetscOptionsReal("-progress_every", "seconds between progress lines", NULL, job.progress_every,
                              &job.progress_every, NULL));
   PetscOptionsEnd();
   PetscCall(cli_force_option(ctx->comm, &job.force));
   PetscCall(gce_config_set_from_options(&job.gce));
-  PetscCall(prior_kind_from_string(prior_s, &job.prior_kind));
+  job.prior_kind = prior;
   PetscCall(prior_init(job.prior_kind, &job.prior));
-  PetscCheck(!strcmp(write_s, "direct") || !strcmp(write_s, "funnel"), ctx->comm, PETSC_ERR_ARG_WRONG,
-             "-farm_write %s: expected direct or funnel", write_s);
-  job.direct = !strcmp(write_s, "direct") ? PETSC_TRUE : PETSC_FALSE;
-  PetscCheck(!strcmp(master_s, "auto") || !strcmp(master_s, "compute") || !strcmp(master_s, "serve"), ctx->comm,
-             PETSC_ERR_ARG_WRONG, "-farm_master %s: expected auto, compute or serve", master_s);
-  job.master_rows = !strcmp(master_s, "compute") ? FARM_MASTER_COMPUTE
-                    : !strcmp(master_s, "serve") ? FARM_MASTER_SERVE
-                                                 : FARM_MASTER_AUTO;
+  job.direct = write == FARM_WRITE_DIRECT ? PETSC_TRUE : PETSC_FALSE;
+  job.master_rows = master;
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
 

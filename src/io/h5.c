@@ -273,6 +273,24 @@ PetscErrorCode h5_table_write(H5File *f, const char *name, hid_t type, PetscInt 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode h5_table_write_slices(H5File *f, PetscInt nlocal, int stride, const double *rec, size_t nslice,
+                                     const H5Slice *slice)
+{
+  double *buf;
+  int wmax = 0;
+  PetscFunctionBeginUser;
+  for (size_t k = 0; k < nslice; k++) wmax = PetscMax(wmax, slice[k].ncol);
+  PetscCall(PetscMalloc1(PetscMax(nlocal * wmax, 1), &buf));
+  for (size_t k = 0; k < nslice; k++) {
+    const H5Slice *s = &slice[k];
+    for (PetscInt i = 0; i < nlocal; i++)
+      for (int d = 0; d < s->ncol; d++) buf[i * s->ncol + d] = rec[i * stride + s->off + d];
+    PetscCall(h5_table_write(f, s->name, H5T_NATIVE_DOUBLE, nlocal, s->ncol, s->cols, buf));
+  }
+  PetscCall(PetscFree(buf));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode h5_table_info(H5File *f, const char *name, PetscInt *nrows, PetscInt *ncols)
 {
   hid_t ds, sp;
@@ -459,5 +477,52 @@ PetscErrorCode h5_attr_length(H5File *f, const char *obj, const char *name, Pets
   *n = (PetscInt)H5Sget_simple_extent_npoints(sp);
   H5Call(H5Sclose(sp));
   H5Call(H5Aclose(a));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_attr_read_int_list(H5File *f, const char *obj, const char *name, PetscInt nmin, PetscInt nmax,
+                                     PetscInt *n, PetscInt *v)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_length(f, obj, name, n));
+  PetscCheck(*n >= nmin && *n <= nmax, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: attribute %s of %s has %" PetscInt_FMT " values, expected %" PetscInt_FMT " to %" PetscInt_FMT,
+             f->path, name, obj, *n, nmin, nmax);
+  PetscCall(h5_attr_read_int(f, obj, name, *n, v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_group_create(H5File *f, const char *name)
+{
+  hid_t g;
+  PetscFunctionBeginUser;
+  if (h5_exists(f, name)) PetscFunctionReturn(PETSC_SUCCESS);
+  H5Call(g = H5Gcreate2(f->id, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Call(H5Gclose(g));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_params_write(H5File *f, const char *group, PetscInt n, const double *params)
+{
+  char name[PETSC_MAX_PATH_LEN];
+  int rank;
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
+  PetscCall(par_comm_rank(f->comm, &rank));
+  PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, n, 0, NULL));
+  PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? n : 0, params, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_params_read(H5File *f, const char *group, PetscInt n, double *params)
+{
+  char name[PETSC_MAX_PATH_LEN];
+  PetscInt have, nc;
+  PetscFunctionBeginUser;
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
+  PetscCall(h5_table_info(f, name, &have, &nc));
+  PetscCheck(have == n && nc == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+             "%s: %s has %" PetscInt_FMT " values, but the architecture needs %" PetscInt_FMT, f->path, name, have, n);
+  PetscCall(h5_table_read_rows(f, name, H5T_NATIVE_DOUBLE, 0, n, params, PETSC_FALSE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -7,6 +7,9 @@
 
 enum { TAG_REQ = 71, TAG_ASSIGN = 72 };
 
+const char *const farm_master_names[] = {"auto", "compute", "serve", "FarmMaster", "FARM_MASTER_", NULL};
+const char *const farm_write_names[] = {"direct", "funnel", "FarmWrite", "FARM_WRITE_", NULL};
+
 typedef struct {
   PetscLogEvent ev_store, ev_compute;
   const FarmSpec *spec;

@@ -7,6 +7,8 @@
 #include <petscblaslapack.h>
 #include <math.h>
 
+const char *const abc_kernel_names[] = {"uniform", "gauss", "AbcKernel", "ABC_KERNEL_", NULL};
+
 typedef struct {
   double d2;
   PetscInt i;

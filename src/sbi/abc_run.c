@@ -50,7 +50,6 @@ PetscErrorCode abc_config_default(AbcConfig *c)
 
 PetscErrorCode abc_set_from_options(MPI_Comm comm, AbcConfig *c)
 {
-  char kernel[32] = "uniform", prior[32] = "gauss";
   PetscBool adjust_set = PETSC_FALSE;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "abc: rejection ABC of each star's six parameters on a simulation table", "abc");
@@ -67,18 +66,18 @@ PetscErrorCode abc_set_from_options(MPI_Comm comm, AbcConfig *c)
   PetscCall(PetscOptionsInt("-accept", "rows accepted per star (the k nearest)", NULL, c->k, &c->k, NULL));
   PetscCall(PetscOptionsReal("-quantile", "instead of -accept: the acceptance quantile (fraction of eligible rows)",
                              NULL, c->quantile, &c->quantile, NULL));
-  PetscCall(PetscOptionsString("-kernel",
-                               "uniform (rejection of noisy simulations) or gauss (clean rows weighted by the noise "
-                               "density)",
-                               NULL, kernel, kernel, sizeof(kernel), NULL));
+  PetscCall(PetscOptionsEnum("-kernel",
+                             "uniform (rejection of noisy simulations) or gauss (clean rows weighted by the noise "
+                             "density)",
+                             NULL, abc_kernel_names, (PetscEnum)c->kernel, (PetscEnum *)&c->kernel, NULL));
   PetscCall(PetscOptionsBool("-adjust", "local-linear regression adjustment (Beaumont et al. 2002; uniform kernel)",
                              NULL, c->adjust, &c->adjust, &adjust_set));
   PetscCall(PetscOptionsInt("-samples", "equally weighted posterior draws per star (resampled)", NULL, c->samples,
                             &c->samples, NULL));
   PetscCall(
       PetscOptionsInt("-seed", "seed of the table rows' noise and of the resampling", NULL, c->seed, &c->seed, NULL));
-  PetscCall(PetscOptionsString("-prior", "target prior: gauss (the NPE's, default) or wide", NULL, prior, prior,
-                               sizeof(prior), NULL));
+  PetscCall(PetscOptionsEnum("-prior", "target prior: gauss (the NPE's, default) or wide", NULL, prior_kind_names,
+                             (PetscEnum)c->prior, (PetscEnum *)&c->prior, NULL));
   PetscCall(PetscOptionsString("-out", "result file (.h5)", NULL, c->out, c->out, sizeof(c->out), NULL));
   PetscCall(
       PetscOptionsInt("-tarp_bins", "with -cases: TARP credibility bins", NULL, c->tarp_bins, &c->tarp_bins, NULL));
@@ -86,19 +85,12 @@ PetscErrorCode abc_set_from_options(MPI_Comm comm, AbcConfig *c)
                              &c->progress_every, NULL));
   PetscOptionsEnd();
   PetscCall(cat_options_set_from_options(comm, &c->cat));
-  if (!strcmp(kernel, "uniform"))
-    c->kernel = ABC_KERNEL_UNIFORM;
-  else if (!strcmp(kernel, "gauss"))
-    c->kernel = ABC_KERNEL_GAUSS;
-  else
-    SETERRQ(comm, PETSC_ERR_ARG_WRONG, "-kernel %s: expected uniform or gauss", kernel);
   if (c->kernel == ABC_KERNEL_GAUSS) {
     PetscCheck(!(adjust_set && c->adjust), comm, PETSC_ERR_ARG_INCOMP,
                "-adjust applies to -kernel uniform only: the Gaussian kernel is already the noise likelihood, and "
                "regressing to a zero residual would condition on a noise-free observation");
     c->adjust = PETSC_FALSE;
   }
-  PetscCall(prior_kind_from_string(prior, &c->prior));
   PetscCall(guard_int_option(comm, "-rows", c->rows, 0, PETSC_MAX_INT));
   PetscCall(guard_int_option(comm, "-n", c->ncases, 0, VALIDATE_MAX_CASES));
   PetscCall(guard_int_option(comm, "-accept", c->k, 1, 100000000));
@@ -126,6 +118,7 @@ static PetscErrorCode table_load(const ParCtx *ctx, const AbcConfig *c, Table *t
   PetscInt nr, nc;
   Prior tab;
   PriorKind tk;
+  PetscBool known;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(t, sizeof(*t)));
   PetscCall(h5_open(PETSC_COMM_SELF, c->table, PETSC_FALSE, &f));
@@ -133,11 +126,11 @@ static PetscErrorCode table_load(const ParCtx *ctx, const AbcConfig *c, Table *t
   if (h5_attr_exists(&f, "/", "prior"))
     PetscCall(h5_attr_read_str(&f, "/", "prior", t->prior_name, sizeof(t->prior_name)));
   PetscCall(h5_close(&f));
-  PetscCheck(!strcmp(t->prior_name, "wide") || !strcmp(t->prior_name, "gauss"), ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
+  PetscCall(PetscEnumFind(prior_kind_names, t->prior_name, (PetscEnum *)&tk, &known));
+  PetscCheck(known, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
              "-table %s: its parameters were not drawn from a known prior (attribute prior = '%s'): ABC needs a table "
              "made by simulate -n N -prior wide|gauss",
              c->table, t->prior_name);
-  PetscCall(prior_kind_from_string(t->prior_name, &tk));
   PetscCheck(!(tk == PRIOR_GAUSS && c->prior == PRIOR_WIDE), ctx->comm, PETSC_ERR_ARG_INCOMP,
              "-table %s was drawn from the gauss prior, which does not cover the wide target prior (-prior wide)",
              c->table);
@@ -180,51 +173,27 @@ static PetscErrorCode table_destroy(Table *t)
 static PetscErrorCode write_output(const AbcConfig *c, const Table *t, const ObsSet *o, const AbcSummary *s, PetscInt k,
                                    const double *rec, const double *samples, const double *alpha, const double *ecp)
 {
-  H5File f;
+  const H5Slice tab[] = {{"posterior_mean", RC_MEAN, CS_NPARAM, cs_param_names},
+                         {"posterior_sd", RC_SD, CS_NPARAM, cs_param_names},
+                         {"abc", RC_EPS, 6, rc_info_cols}};
   const PetscInt n = o->n;
-  double *buf;
+  H5File f;
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(n * CS_NPARAM + 2 * (c->tarp_bins + 1) + 1, &buf));
   PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
   PetscCall(h5_write_provenance(&f, "abc"));
-  struct {
-    const char *name;
-    int off, ncol;
-    const char *const *cols;
-  } tab[] = {{"posterior_mean", RC_MEAN, CS_NPARAM, cs_param_names},
-             {"posterior_sd", RC_SD, CS_NPARAM, cs_param_names},
-             {"abc", RC_EPS, 6, rc_info_cols}};
-  for (size_t q = 0; q < sizeof(tab) / sizeof(tab[0]); q++) {
-    for (PetscInt i = 0; i < n; i++)
-      for (int d = 0; d < tab[q].ncol; d++) buf[i * tab[q].ncol + d] = rec[i * RC_NCOL + tab[q].off + d];
-    PetscCall(h5_table_write(&f, tab[q].name, H5T_NATIVE_DOUBLE, n, tab[q].ncol, tab[q].cols, buf));
-  }
+  PetscCall(h5_table_write_slices(&f, n, RC_NCOL, rec, sizeof(tab) / sizeof(tab[0]), tab));
   PetscCall(h5_table_write(&f, "samples", H5T_NATIVE_DOUBLE, n * c->samples, CS_NPARAM, cs_param_names, samples));
   PetscCall(h5_attr_write_str(&f, "/", "table", c->table));
   PetscCall(h5_attr_write_str(&f, "/", "table_prior", t->prior_name));
   PetscCall(h5_attr_write_str(&f, "/", "prior", prior_kind_name(c->prior)));
-  PetscCall(h5_attr_write_str(&f, "/", "kernel", c->kernel == ABC_KERNEL_UNIFORM ? "uniform" : "gauss"));
+  PetscCall(h5_attr_write_str(&f, "/", "kernel", abc_kernel_names[c->kernel]));
   PetscCall(h5_attr_write_str(&f, "/", "observations", o->cases ? c->cases : c->stars));
   const PetscInt iv[6] = {s->rows, s->eligible, k, c->adjust ? 1 : 0, c->samples, c->seed};
   PetscCall(h5_attr_write_int(&f, "/", "rows_eligible_accept_adjust_samples_seed", 6, iv));
   const double dv[5] = {s->eps_median, s->eps_q90, s->rate, s->ess_median, s->star_seconds};
   PetscCall(h5_attr_write_double(&f, "/", "eps_median_eps_q90_rate_ess_median_seconds_per_star", 5, dv));
-  if (s->calibrated) {
-    const ValidateSummary *v = &s->cal;
-    PetscCall(h5_table_write(&f, "truth", H5T_NATIVE_DOUBLE, n, CS_NPARAM, cs_param_names, o->tc.truth));
-    for (PetscInt q = 0; q < v->nalpha; q++) buf[2 * q] = alpha[q], buf[2 * q + 1] = ecp[q];
-    const char *tc[2] = {"alpha", "ecp"};
-    PetscCall(h5_table_write(&f, "tarp", H5T_NATIVE_DOUBLE, v->nalpha, 2, tc, buf));
-    PetscCall(h5_attr_write_double(&f, "/", "tarp_atc", 1, &v->tarp_atc));
-    PetscCall(h5_attr_write_double(&f, "/", "tarp_ks_p", 1, &v->tarp_ks_p));
-    PetscCall(h5_attr_write_double(&f, "/", "sbc_ks_p", CS_NPARAM, v->sbc_p));
-    PetscCall(h5_attr_write_double(&f, "/", "ape_median", CS_NPARAM, v->ape_median));
-    PetscCall(h5_attr_write_double(&f, "/", "ape_globals_q25_median_q75", 3, v->ape_globals));
-    PetscCall(h5_attr_write_double(&f, "/", "rmse", CS_NPARAM, v->rmse));
-    PetscCall(h5_attr_write_double(&f, "/", "mean_posterior_sd", CS_NPARAM, v->mean_sd));
-  }
+  if (s->calibrated) PetscCall(cases_write_calibration(&f, o, &s->cal, alpha, ecp));
   PetscCall(h5_commit(&f));
-  PetscCall(PetscFree(buf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

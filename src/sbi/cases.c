@@ -51,7 +51,7 @@ static void tarp_box(const Prior *p, double lo[CS_NPARAM], double hi[CS_NPARAM])
   for (int k = 0; k < CS_NPARAM; k++) {
     lo[k] = p->lo[k];
     hi[k] = p->hi[k];
-    if (p->kind == PRIOR_GAUSS && k < 5) {
+    if (p->kind == PRIOR_GAUSS && cs_parameters[k].prior == CS_PRIOR_NORMAL) {
       lo[k] = PetscMax(p->lo[k], p->mean[k] - 3 * p->sd[k]);
       hi[k] = PetscMin(p->hi[k], p->mean[k] + 3 * p->sd[k]);
     }
@@ -100,6 +100,27 @@ PetscErrorCode cases_calibrate(PetscInt n, PetscInt L, const double *samples, co
   if (tarp_f) PetscCall(calib_tarp_f(n, L, CS_NPARAM, samples, truth, s->tarp_lo, s->tarp_hi, seed, tarp_f));
   if (!alpha) PetscCall(PetscFree2(a, e));
   PetscCall(PetscFree4(rank, mean, g_mean, g_truth));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode cases_write_calibration(H5File *f, const ObsSet *o, const ValidateSummary *v, const double *alpha,
+                                       const double *ecp)
+{
+  static const char *const tc[2] = {"alpha", "ecp"};
+  double *buf;
+  PetscFunctionBeginUser;
+  PetscCall(h5_table_write(f, "truth", H5T_NATIVE_DOUBLE, o->n, CS_NPARAM, cs_param_names, o->tc.truth));
+  PetscCall(PetscMalloc1(2 * PetscMax(v->nalpha, 1), &buf));
+  for (PetscInt q = 0; q < v->nalpha; q++) buf[2 * q] = alpha[q], buf[2 * q + 1] = ecp[q];
+  PetscCall(h5_table_write(f, "tarp", H5T_NATIVE_DOUBLE, v->nalpha, 2, tc, buf));
+  PetscCall(PetscFree(buf));
+  PetscCall(h5_attr_write_double(f, "/", "tarp_atc", 1, &v->tarp_atc));
+  PetscCall(h5_attr_write_double(f, "/", "tarp_ks_p", 1, &v->tarp_ks_p));
+  PetscCall(h5_attr_write_double(f, "/", "sbc_ks_p", CS_NPARAM, v->sbc_p));
+  PetscCall(h5_attr_write_double(f, "/", "ape_median", CS_NPARAM, v->ape_median));
+  PetscCall(h5_attr_write_double(f, "/", "ape_globals_q25_median_q75", 3, v->ape_globals));
+  PetscCall(h5_attr_write_double(f, "/", "rmse", CS_NPARAM, v->rmse));
+  PetscCall(h5_attr_write_double(f, "/", "mean_posterior_sd", CS_NPARAM, v->mean_sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

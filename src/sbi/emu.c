@@ -1,6 +1,5 @@
 /* Emulator model: construction, HDF5 storage and batched prediction. */
 #include <chempysbi/emu.h>
-#include <chempysbi/par.h>
 #include <string.h>
 
 PetscErrorCode emu_create(const PetscInt *hidden, PetscInt nhidden, int max_batch, Emulator **e)
@@ -36,14 +35,9 @@ PetscErrorCode emu_destroy(Emulator **e)
 
 PetscErrorCode emu_write_h5(const Emulator *e, H5File *f, const char *group)
 {
-  char name[256];
   PetscInt sizes[MLP_MAX_LAYERS];
-  hid_t g;
   PetscFunctionBeginUser;
-  if (!h5_exists(f, group)) {
-    H5Call(g = H5Gcreate2(f->id, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    H5Call(H5Gclose(g));
-  }
+  PetscCall(h5_group_create(f, group));
   for (int l = 0; l < e->mlp->nsizes; l++) sizes[l] = e->mlp->sizes[l];
   PetscCall(h5_attr_write_int(f, group, "sizes", e->mlp->nsizes, sizes));
   PetscCall(h5_attr_write_double(f, group, "in_mean", CS_NPARAM, e->in_mean));
@@ -53,30 +47,20 @@ PetscErrorCode emu_write_h5(const Emulator *e, H5File *f, const char *group)
   PetscCall(h5_attr_write_str(f, group, "activation", "tanh"));
   PetscCall(h5_attr_write_str(f, group, "inputs", cs_param_list));
   PetscCall(h5_attr_write_str(f, group, "outputs", cs_elem_list));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  /* Every rank holds identical weights; rank 0 writes the one vector. */
-  int rank;
-  PetscCall(par_comm_rank(f->comm, &rank));
-  PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)e->mlp->nparams, 0, NULL));
-  PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)e->mlp->nparams : 0,
-                                e->mlp->params, PETSC_TRUE));
+  PetscCall(h5_params_write(f, group, (PetscInt)e->mlp->nparams, e->mlp->params));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, Emulator **e)
 {
   H5File f;
-  PetscInt n, sizes[MLP_MAX_LAYERS], nsizes = 0, np, nc;
-  char name[256], buf[256];
+  PetscInt sizes[MLP_MAX_LAYERS], nsizes = 0;
+  char buf[256];
   PetscFunctionBeginUser;
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
   PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: no emulator (group %s missing): is this an emulator file?", path, group);
-  /* The sizes attribute's length is the number of layers. */
-  PetscCall(h5_attr_length(&f, group, "sizes", &nsizes));
-  PetscCheck(nsizes >= 3 && nsizes <= MLP_MAX_LAYERS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: emulator has %" PetscInt_FMT " layer sizes", path, nsizes);
-  PetscCall(h5_attr_read_int(&f, group, "sizes", nsizes, sizes));
+  PetscCall(h5_attr_read_int_list(&f, group, "sizes", 3, MLP_MAX_LAYERS, &nsizes, sizes));
   PetscCheck(sizes[0] == CS_NPARAM && sizes[nsizes - 1] == CS_NELEM, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: emulator maps %" PetscInt_FMT " inputs to %" PetscInt_FMT " outputs, expected %d -> %d", path,
              sizes[0], sizes[nsizes - 1], CS_NPARAM, CS_NELEM);
@@ -91,12 +75,7 @@ PetscErrorCode emu_read_h5(const char *path, const char *group, int max_batch, E
   PetscCall(h5_attr_read_double(&f, group, "in_sd", CS_NPARAM, (*e)->in_sd));
   PetscCall(h5_attr_read_double(&f, group, "out_mean", CS_NELEM, (*e)->out_mean));
   PetscCall(h5_attr_read_double(&f, group, "out_sd", CS_NELEM, (*e)->out_sd));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCall(h5_table_info(&f, name, &np, &nc));
-  n = (PetscInt)(*e)->mlp->nparams;
-  PetscCheck(np == n && nc == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: %s has %" PetscInt_FMT " values, but the layer sizes need %" PetscInt_FMT, path, name, np, n);
-  PetscCall(h5_table_read_rows(&f, name, H5T_NATIVE_DOUBLE, 0, n, (*e)->mlp->params, PETSC_FALSE));
+  PetscCall(h5_params_read(&f, group, (PetscInt)(*e)->mlp->nparams, (*e)->mlp->params));
   PetscCall(h5_close(&f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

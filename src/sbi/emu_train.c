@@ -235,15 +235,6 @@ static PetscErrorCode emu_fit_write(void *p, H5File *f)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode emu_fit_grad_hook(void *p, TrainGradHook hook, void *arg)
-{
-  Mlp *mlp = ((EmuFit *)p)->e->mlp;
-  PetscFunctionBeginUser;
-  mlp->grad_hook = hook;
-  mlp->grad_hook_arg = arg;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode emu_fit_read(void *p, H5File *f)
 {
   Emulator *e = ((EmuFit *)p)->e;
@@ -285,8 +276,9 @@ PetscErrorCode emu_train_run(const ParCtx *ctx, const EmuTrainConfig *c)
   PetscCall(PetscMalloc2(tr.nloc * CS_NPARAM + 1, &fit.x, tr.nloc * CS_NELEM + 1, &fit.y));
   PetscCall(
       PetscMalloc4(lb * CS_NPARAM, &fit.xb, lb * CS_NELEM, &fit.yb, lb * CS_NELEM, &fit.yhat, lb * CS_NELEM, &fit.dy));
-  TrainModel m = {e->mlp->nparams, e->mlp->params,   e->mlp->grads, &fit,         emu_fit_start,    NULL,
-                  emu_fit_batch,   emu_fit_validate, emu_fit_write, emu_fit_read, emu_fit_grad_hook};
+  TrainModel m = {e->mlp->nparams, e->mlp->params, e->mlp->grads,      &fit,
+                  emu_fit_start,   NULL,           emu_fit_batch,      emu_fit_validate,
+                  emu_fit_write,   emu_fit_read,   &e->mlp->grad_hook, &e->mlp->grad_hook_arg};
   TrainSpec s = {.command = "train-emulator",
                  .out = c->out,
                  .group = "emulator",

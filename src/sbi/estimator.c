@@ -1,6 +1,5 @@
 /* The estimator registry and what every estimator shares: creation by name,
  * and the file layout (name, architecture, one "params" table). */
-#include <chempysbi/par.h>
 #include <chempysbi/estimator.h>
 #include <string.h>
 
@@ -54,24 +53,18 @@ PetscErrorCode estimator_destroy(Estimator **e)
 
 PetscErrorCode estimator_write_h5(const Estimator *e, H5File *f, const char *group)
 {
-  char name[256];
-  int rank;
   PetscFunctionBeginUser;
   PetscCall(h5_attr_write_str(f, group, "estimator", e->ops->name));
   PetscCall(e->ops->write_arch(e, f, group));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCall(par_comm_rank(f->comm, &rank));
-  PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)e->nparams, 0, NULL));
-  PetscCall(
-      h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)e->nparams : 0, e->params, PETSC_TRUE));
+  PetscCall(h5_params_write(f, group, (PetscInt)e->nparams, e->params));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode estimator_read_h5(H5File *f, const char *path, const char *group, int D, int C, int max_batch,
                                  Estimator **e)
 {
-  char kind[64] = "maf", name[256];
-  PetscInt arch[EST_MAX_ARCH], n, nc;
+  char kind[64] = "maf";
+  PetscInt arch[EST_MAX_ARCH];
   PetscFunctionBeginUser;
   if (h5_attr_exists(f, group, "estimator")) PetscCall(h5_attr_read_str(f, group, "estimator", kind, sizeof(kind)));
   const EstimatorOps *ops = estimator_find(kind);
@@ -79,11 +72,7 @@ PetscErrorCode estimator_read_h5(H5File *f, const char *path, const char *group,
              "%s: estimator '%s' is not known to this program (a newer file?)", path, kind);
   PetscCall(ops->read_arch(f, group, D, C, arch));
   PetscCall(estimator_create(kind, D, C, max_batch, arch, e));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCall(h5_table_info(f, name, &n, &nc));
-  PetscCheck(n == (PetscInt)(*e)->nparams, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: %s has %" PetscInt_FMT " values, the architecture needs %zu", path, name, n, (*e)->nparams);
-  PetscCall(h5_table_read_rows(f, name, H5T_NATIVE_DOUBLE, 0, n, (*e)->params, PETSC_FALSE));
+  PetscCall(h5_params_read(f, group, (PetscInt)(*e)->nparams, (*e)->params));
   PetscCall(ops->read_state(*e, f, group));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

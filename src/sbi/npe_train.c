@@ -6,7 +6,7 @@
  * learning rate halved on every plateau (constant Adam steps leave biases of
  * ~0.1 posterior sd that SBC sees at 2000 test stars) and the birth time
  * through the logit of its bounds (README, "conditioned NPE"). */
-#include <chempysbi/emu.h>
+#include <chempysbi/emu_sim.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/npe_train.h>
 #include <chempysbi/opt.h>
@@ -144,19 +144,8 @@ static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, cons
                                     PetscInt i0, PetscInt i1, double *th, double *x, double *sig)
 {
   PetscFunctionBeginUser;
-  uint64_t base = (uint64_t)round * (uint64_t)c->n;
-  for (PetscInt i = i0; i < i1; i++)
-    prior_sample(pr, (uint64_t)c->seed, RNG_NPE_THETA, base + (uint64_t)i, th + (i - i0) * CS_NPARAM);
-  emu_predict(emu, th, (size_t)(i1 - i0), x);
-  for (PetscInt i = i0; i < i1; i++) {
-    Rng r;
-    double clean[CS_NELEM], *xi = x + (i - i0) * CS_NELEM, *si = sig + (i - i0) * CS_NELEM;
-    unsigned char why[CS_NELEM];
-    rng_init(&r, (uint64_t)c->seed, RNG_NPE_NOISE, base + (uint64_t)i);
-    PetscCall(PetscArraycpy(clean, xi, CS_NELEM));
-    obs_draw(&c->obs, &r, clean, xi, si, why);
-    obs_mask(why, xi, si);
-  }
+  emu_simulate(emu, pr, &c->obs, (uint64_t)c->seed, (uint64_t)round * (uint64_t)c->n + (uint64_t)i0, i1 - i0, th, x,
+               sig);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -343,15 +332,6 @@ static PetscErrorCode npe_fit_write(void *p, H5File *f)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode npe_fit_grad_hook(void *p, TrainGradHook hook, void *arg)
-{
-  Estimator *est = ((NpeFit *)p)->npe->est;
-  PetscFunctionBeginUser;
-  est->grad_hook = hook;
-  est->grad_hook_arg = arg;
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode npe_fit_read(void *p, H5File *f)
 {
   Npe *npe = ((NpeFit *)p)->npe;
@@ -462,9 +442,9 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                           "dex, each element missing with p %g, pattern {%s} on a fraction %g\n",
                           C, c->obs.lo, c->obs.hi, c->obs.p_missing, drop, c->obs.p_drop));
   }
-  TrainModel m = {npe->est->nparams, npe->est->params,    npe->est->grads,  &t,
-                  npe_fit_start,     npe_fit_epoch_begin, npe_fit_batch,    npe_fit_validate,
-                  npe_fit_write,     npe_fit_read,        npe_fit_grad_hook};
+  TrainModel m = {npe->est->nparams, npe->est->params,    npe->est->grads,      &t,
+                  npe_fit_start,     npe_fit_epoch_begin, npe_fit_batch,        npe_fit_validate,
+                  npe_fit_write,     npe_fit_read,        &npe->est->grad_hook, &npe->est->grad_hook_arg};
   TrainSpec s = {.command = "train-npe",
                  .out = c->out,
                  .group = "npe",

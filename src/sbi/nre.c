@@ -3,7 +3,6 @@
  * storage like the emulator's (one flat parameter vector and the sizes). */
 #include <chempysbi/nn.h>
 #include <chempysbi/nre.h>
-#include <chempysbi/par.h>
 #include <string.h>
 
 PetscErrorCode nre_create(int P, int X, const PetscInt *hidden, PetscInt nhidden, int max_batch, Nre **nre)
@@ -87,16 +86,10 @@ double nre_bce(Nre *nre, const double *theta, const double *theta_marg, const do
 
 PetscErrorCode nre_write_h5(const Nre *nre, H5File *f, const char *group)
 {
-  char name[256];
   PetscInt sizes[MLP_MAX_LAYERS], PX[2] = {nre->P, nre->X};
   double pr[4 * CS_NPARAM];
-  hid_t g;
-  int rank;
   PetscFunctionBeginUser;
-  if (!h5_exists(f, group)) {
-    H5Call(g = H5Gcreate2(f->id, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    H5Call(H5Gclose(g));
-  }
+  PetscCall(h5_group_create(f, group));
   for (int l = 0; l < nre->mlp->nsizes; l++) sizes[l] = nre->mlp->sizes[l];
   PetscCall(h5_attr_write_int(f, group, "sizes", nre->mlp->nsizes, sizes));
   PetscCall(h5_attr_write_int(f, group, "n_params_n_obs", 2, PX));
@@ -110,27 +103,20 @@ PetscErrorCode nre_write_h5(const Nre *nre, H5File *f, const char *group)
   PetscCall(h5_attr_write_double(f, group, "prior_mean_sd_lo_hi", 4 * CS_NPARAM, pr));
   PetscCall(h5_attr_write_str(f, group, "activation", "tanh"));
   PetscCall(h5_attr_write_str(f, group, "output", "logit d(theta, x) = log p(x | theta) / p(x)"));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCall(par_comm_rank(f->comm, &rank));
-  PetscCall(h5_table_create(f, name, H5T_NATIVE_DOUBLE, (PetscInt)nre->mlp->nparams, 0, NULL));
-  PetscCall(h5_table_write_rows(f, name, H5T_NATIVE_DOUBLE, 0, rank == 0 ? (PetscInt)nre->mlp->nparams : 0,
-                                nre->mlp->params, PETSC_TRUE));
+  PetscCall(h5_params_write(f, group, (PetscInt)nre->mlp->nparams, nre->mlp->params));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode nre_read_h5(const char *path, const char *group, int max_batch, Nre **nre)
 {
   H5File f;
-  PetscInt sizes[MLP_MAX_LAYERS], nsizes = 0, np, nc, PX[2];
-  char name[256], pk[32];
+  PetscInt sizes[MLP_MAX_LAYERS], nsizes = 0, PX[2];
+  char pk[32];
   PetscFunctionBeginUser;
   PetscCall(h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f));
   PetscCheck(h5_exists(&f, group), PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: no ratio estimator (group %s missing): is this a train-nre file?", path, group);
-  PetscCall(h5_attr_length(&f, group, "sizes", &nsizes));
-  PetscCheck(nsizes >= 3 && nsizes <= MLP_MAX_LAYERS, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: the ratio network has %" PetscInt_FMT " layer sizes", path, nsizes);
-  PetscCall(h5_attr_read_int(&f, group, "sizes", nsizes, sizes));
+  PetscCall(h5_attr_read_int_list(&f, group, "sizes", 3, MLP_MAX_LAYERS, &nsizes, sizes));
   PetscCall(h5_attr_read_int(&f, group, "n_params_n_obs", 2, PX));
   PetscCheck(PX[0] + PX[1] == sizes[0] && sizes[nsizes - 1] == 1, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
              "%s: the ratio network maps %" PetscInt_FMT " inputs to %" PetscInt_FMT " outputs, expected %" PetscInt_FMT
@@ -146,11 +132,7 @@ PetscErrorCode nre_read_h5(const char *path, const char *group, int max_batch, N
   PriorKind kind;
   PetscCall(prior_kind_from_string(pk, &kind));
   PetscCall(prior_init(kind, &(*nre)->prior));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s/params", group));
-  PetscCall(h5_table_info(&f, name, &np, &nc));
-  PetscCheck(np == (PetscInt)(*nre)->mlp->nparams && nc == 0, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
-             "%s: %s has %" PetscInt_FMT " values, but the layer sizes need %zu", path, name, np, (*nre)->mlp->nparams);
-  PetscCall(h5_table_read_rows(&f, name, H5T_NATIVE_DOUBLE, 0, np, (*nre)->mlp->params, PETSC_FALSE));
+  PetscCall(h5_params_read(&f, group, (PetscInt)(*nre)->mlp->nparams, (*nre)->mlp->params));
   PetscCall(h5_close(&f));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

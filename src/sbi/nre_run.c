@@ -20,7 +20,8 @@
 #define NRE_CHAIN_INDEX (UINT64_C(1) << 42)
 #define NRE_START_INDEX (UINT64_C(1) << 44)
 
-enum { RC_MEAN = 0, RC_SD = RC_MEAN + NP, RC_ACC = RC_SD + NP, RC_RHAT, RC_USED = RC_RHAT + NP, RC_NCOL };
+/* Per-star record gathered to rank 0 (acceptance and used side by side: the "chains" table). */
+enum { RC_MEAN = 0, RC_SD = RC_MEAN + NP, RC_ACC = RC_SD + NP, RC_USED, RC_RHAT, RC_NCOL = RC_RHAT + NP };
 static const char *const info_cols[2] = {"acceptance", "used"};
 
 PetscErrorCode nre_run_config_default(NreRunConfig *c)
@@ -204,46 +205,23 @@ static PetscErrorCode sample_block(const NreRunConfig *c, Nre *nre, const PetscI
 static PetscErrorCode write_output(const NreRunConfig *c, const ObsSet *o, const NreRunSummary *s, const double *rec,
                                    const double *samples, const double *alpha, const double *ecp)
 {
-  H5File f;
+  const H5Slice tab[] = {{"posterior_mean", RC_MEAN, NP, cs_param_names},
+                         {"posterior_sd", RC_SD, NP, cs_param_names},
+                         {"rhat", RC_RHAT, NP, cs_param_names},
+                         {"chains", RC_ACC, 2, info_cols}};
   const PetscInt n = o->n;
-  double *buf;
+  H5File f;
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc1(n * NP + 2 * (c->tarp_bins + 1) + 1, &buf));
   PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
   PetscCall(h5_write_provenance(&f, "nre"));
-  struct {
-    const char *name;
-    int off, ncol;
-    const char *const *cols;
-  } tab[] = {{"posterior_mean", RC_MEAN, NP, cs_param_names},
-             {"posterior_sd", RC_SD, NP, cs_param_names},
-             {"rhat", RC_RHAT, NP, cs_param_names}};
-  for (size_t q = 0; q < sizeof(tab) / sizeof(tab[0]); q++) {
-    for (PetscInt i = 0; i < n; i++)
-      for (int d = 0; d < tab[q].ncol; d++) buf[i * tab[q].ncol + d] = rec[i * RC_NCOL + tab[q].off + d];
-    PetscCall(h5_table_write(&f, tab[q].name, H5T_NATIVE_DOUBLE, n, tab[q].ncol, tab[q].cols, buf));
-  }
-  for (PetscInt i = 0; i < n; i++) buf[2 * i] = rec[i * RC_NCOL + RC_ACC], buf[2 * i + 1] = rec[i * RC_NCOL + RC_USED];
-  PetscCall(h5_table_write(&f, "chains", H5T_NATIVE_DOUBLE, n, 2, info_cols, buf));
+  PetscCall(h5_table_write_slices(&f, n, RC_NCOL, rec, sizeof(tab) / sizeof(tab[0]), tab));
   PetscCall(h5_table_write(&f, "samples", H5T_NATIVE_DOUBLE, n * c->samples, NP, cs_param_names, samples));
   PetscCall(h5_attr_write_str(&f, "/", "model", c->model));
   PetscCall(h5_attr_write_str(&f, "/", "observations", o->cases ? c->cases : c->stars));
   const PetscInt iv[5] = {c->samples, c->chains, c->warmup, c->thin, c->seed};
   PetscCall(h5_attr_write_int(&f, "/", "samples_chains_warmup_thin_seed", 5, iv));
-  if (s->calibrated) {
-    const ValidateSummary *v = &s->cal;
-    PetscCall(h5_table_write(&f, "truth", H5T_NATIVE_DOUBLE, n, NP, cs_param_names, o->tc.truth));
-    for (PetscInt q = 0; q < v->nalpha; q++) buf[2 * q] = alpha[q], buf[2 * q + 1] = ecp[q];
-    const char *tc[2] = {"alpha", "ecp"};
-    PetscCall(h5_table_write(&f, "tarp", H5T_NATIVE_DOUBLE, v->nalpha, 2, tc, buf));
-    PetscCall(h5_attr_write_double(&f, "/", "tarp_atc", 1, &v->tarp_atc));
-    PetscCall(h5_attr_write_double(&f, "/", "tarp_ks_p", 1, &v->tarp_ks_p));
-    PetscCall(h5_attr_write_double(&f, "/", "sbc_ks_p", NP, v->sbc_p));
-    PetscCall(h5_attr_write_double(&f, "/", "ape_median", NP, v->ape_median));
-    PetscCall(h5_attr_write_double(&f, "/", "ape_globals_q25_median_q75", 3, v->ape_globals));
-  }
+  if (s->calibrated) PetscCall(cases_write_calibration(&f, o, &s->cal, alpha, ecp));
   PetscCall(h5_commit(&f));
-  PetscCall(PetscFree(buf));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

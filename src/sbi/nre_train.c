@@ -2,7 +2,7 @@
  * trainer (train.h: global batches from (seed, epoch), gradient all-reduce,
  * clipping, Adam, validation, early stopping with the best weights kept,
  * checkpoint after every epoch and -resume). */
-#include <chempysbi/emu.h>
+#include <chempysbi/emu_sim.h>
 #include <chempysbi/guard.h>
 #include <chempysbi/nre_train.h>
 #include <chempysbi/opt.h>
@@ -167,27 +167,13 @@ static PetscErrorCode model_read(void *vm, H5File *f)
 static const char *const hist_names[HIST_NCOL] = {"epoch", "train_bce", "val_bce", "val_accuracy", "seconds"};
 static const char *const hist_fmt[HIST_NCOL - 2] = {"%.5f", "%.5f", "%.4f"};
 
-/* Simulations [i0, i1): theta from the prior, x = emulator + noise; train-npe's streams and numbering. */
+/* Simulations [i0, i1): theta from the prior, x = emulator + fixed noise; train-npe's streams and numbering. */
 static void simulate_rows(const NreTrainConfig *c, Emulator *emu, const Prior *pr, PetscInt i0, PetscInt i1, double *th,
                           double *x)
 {
-  for (PetscInt i = i0; i < i1; i++)
-    prior_sample(pr, (uint64_t)c->seed, RNG_NPE_THETA, (uint64_t)i, th + (i - i0) * CS_NPARAM);
-  emu_predict(emu, th, (size_t)(i1 - i0), x);
-  for (PetscInt i = i0; i < i1; i++) {
-    Rng r;
-    rng_init(&r, (uint64_t)c->seed, RNG_NPE_NOISE, (uint64_t)i);
-    for (int e = 0; e < CS_NELEM; e++) x[(i - i0) * CS_NELEM + e] += c->noise * rng_normal(&r);
-  }
-}
-
-static PetscErrorCode model_grad_hook(void *vm, TrainGradHook hook, void *arg)
-{
-  Mlp *mlp = ((NreModel *)vm)->nre->mlp;
-  PetscFunctionBeginUser;
-  mlp->grad_hook = hook;
-  mlp->grad_hook_arg = arg;
-  PetscFunctionReturn(PETSC_SUCCESS);
+  ObsModel obs;
+  obs_fixed(c->noise, &obs);
+  emu_simulate(emu, pr, &obs, (uint64_t)c->seed, (uint64_t)i0, i1 - i0, th, x, NULL);
 }
 
 PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
@@ -240,9 +226,18 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
                           id, c->n, c->noise, c->batch, c->lr, arch, c->val_fraction, c->clip, c->seed));
   PetscCall(train_weak_config(&c->weak, ctx->size, config, sizeof(config)));
   PetscCall(train_schedule_config(&c->sched, config, sizeof(config)));
-  TrainModel tm = {m.nre->mlp->nparams, m.nre->mlp->params, m.nre->mlp->grads, &m,
-                   model_start,         model_epoch_begin,  model_batch,       model_validate,
-                   model_write,         model_read,         model_grad_hook};
+  TrainModel tm = {m.nre->mlp->nparams,
+                   m.nre->mlp->params,
+                   m.nre->mlp->grads,
+                   &m,
+                   model_start,
+                   model_epoch_begin,
+                   model_batch,
+                   model_validate,
+                   model_write,
+                   model_read,
+                   &m.nre->mlp->grad_hook,
+                   &m.nre->mlp->grad_hook_arg};
   TrainSpec ts = {.command = "train-nre",
                   .out = c->out,
                   .group = "nre",

@@ -4,7 +4,6 @@
 #include <chempysbi/gce.h>
 #include <chempysbi/prior.h>
 #include <math.h>
-#include <string.h>
 
 PetscErrorCode prior_init(PriorKind kind, Prior *p)
 {
@@ -32,17 +31,16 @@ PetscErrorCode prior_init(PriorKind kind, Prior *p)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-const char *prior_kind_name(PriorKind kind) { return kind == PRIOR_WIDE ? "wide" : "gauss"; }
+const char *const prior_kind_names[] = {"wide", "gauss", "PriorKind", "PRIOR_", NULL};
+
+const char *prior_kind_name(PriorKind kind) { return prior_kind_names[kind]; }
 
 PetscErrorCode prior_kind_from_string(const char *s, PriorKind *kind)
 {
+  PetscBool found;
   PetscFunctionBeginUser;
-  if (!strcmp(s, "wide"))
-    *kind = PRIOR_WIDE;
-  else if (!strcmp(s, "gauss"))
-    *kind = PRIOR_GAUSS;
-  else
-    SETERRQ(PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "-prior %s: expected wide or gauss", s);
+  PetscCall(PetscEnumFind(prior_kind_names, s, (PetscEnum *)kind, &found));
+  PetscCheck(found, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "unknown prior '%s' (expected wide or gauss)", s);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -329,11 +329,11 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
   PetscCall(PetscMalloc1(batcher_max_local(&bt), &local));
   const double lr_base = o->lr; /* weak mode: the rate of each step follows from it and the step count */
   Overlap ov = {.ctx = ctx, .grads = m->grads, .n = m->nparams, .pieces = w->overlap_pieces};
-  const PetscBool overlap = w->overlap && ctx->size > 1 && m->set_grad_hook ? PETSC_TRUE : PETSC_FALSE;
-  if (w->overlap && !m->set_grad_hook)
+  const PetscBool overlap = w->overlap && ctx->size > 1 && m->grad_hook ? PETSC_TRUE : PETSC_FALSE;
+  if (w->overlap && !m->grad_hook)
     PetscCall(PetscPrintf(
         ctx->comm, "note: -grad_overlap: %s's network does not report its gradient pieces; not used\n", s->command));
-  if (overlap) PetscCall(m->set_grad_hook(m->ctx, overlap_ready, &ov));
+  if (overlap) *m->grad_hook = overlap_ready, *m->grad_hook_arg = &ov;
   if (w->batch_per_rank > 0) { /* snprintf: PETSc's printf writes 1 as "1." */
     char msg[256];
     snprintf(msg, sizeof(msg),
@@ -405,7 +405,7 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
     PetscCall(progress(ctx, s, &st, h, lr_next, (double)s->ntrain / t_train, cs_wtime() - t_start, per * (double)left));
     if (ctx->rank == 0) PetscCall(ckpt_write(s, m, o, &st, best, hist, ncol));
   }
-  if (overlap) PetscCall(m->set_grad_hook(m->ctx, NULL, NULL));
+  if (overlap) *m->grad_hook = NULL, *m->grad_hook_arg = NULL;
   o->lr = lr_base;
   opt_eval_mode(o, m->params);
   if (best) PetscCall(PetscArraycpy(m->params, best, m->nparams));

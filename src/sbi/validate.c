@@ -476,15 +476,11 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
   int *ibuf;
   H5File f;
   PetscFunctionBeginUser;
-  PetscCall(PetscMalloc2(n * CS_NELEM + 2 * s->nalpha, &buf, n * CS_NPARAM, &ibuf));
+  PetscCall(PetscMalloc2(2 * s->nalpha, &buf, n * CS_NPARAM, &ibuf));
   PetscCall(h5_create(PETSC_COMM_SELF, c->out, &f));
   PetscCall(h5_write_provenance(&f, "validate"));
   /* Per-case tables. */
-  struct {
-    const char *name;
-    int off, ncol;
-    const char *const *cols;
-  } t[] = {
+  const H5Slice t[] = {
       {"truth", RC_TH, CS_NPARAM, cs_param_names},
       {"observations", RC_X, CS_NELEM, cs_elem_names},
       {"errors", RC_SIG, CS_NELEM, cs_elem_names},
@@ -495,11 +491,7 @@ static PetscErrorCode write_output(const ValidateConfig *c, const Npe *npe, cons
       {"exact_sd", RC_XSD, CS_NPARAM, cs_param_names},
       {"exact_ess", RC_ESS, 1, ess_cols},
   };
-  for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
-    for (PetscInt i = 0; i < n; i++)
-      for (int d = 0; d < t[k].ncol; d++) buf[i * t[k].ncol + d] = rec[i * RC_NCOL + t[k].off + d];
-    PetscCall(h5_table_write(&f, t[k].name, H5T_NATIVE_DOUBLE, n, t[k].ncol, t[k].cols, buf));
-  }
+  PetscCall(h5_table_write_slices(&f, n, RC_NCOL, rec, sizeof(t) / sizeof(t[0]), t));
   for (PetscInt i = 0; i < n; i++)
     for (int d = 0; d < CS_NPARAM; d++) ibuf[i * CS_NPARAM + d] = (int)rec[i * RC_NCOL + RC_RANK + d];
   PetscCall(h5_table_write(&f, "sbc_rank", H5T_NATIVE_INT, n, CS_NPARAM, cs_param_names, ibuf));

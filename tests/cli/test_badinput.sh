@@ -58,6 +58,12 @@ S="$BIN simulate -prior wide -scheme discrete"
 bad "simulate -n above 2^32 is an error, not a wrap" "-n 4294967396: must be between 1 and" $S -n 4294967396 -out $O/s.h5
 bad "simulate -n negative" "must be positive" $S -n -5 -out $O/s.h5
 bad "simulate -n not a number" "abc" $S -n abc -out $O/s.h5
+# choice options: PetscOptionsEnum names the value and the choices
+bad "simulate -prior unknown" "Unknown option flat for -prior. Available options: wide gauss" $BIN simulate -prior flat -n 10 -out $O/s.h5
+bad "simulate -farm_write unknown" "Unknown option rank0 for -farm_write. Available options: direct funnel" $S -n 10 -farm_write rank0 -out $O/s.h5
+bad "simulate -farm_master unknown" "Unknown option master for -farm_master. Available options: auto compute serve" $S -n 10 -farm_master master -out $O/s.h5
+bad "abc -kernel unknown" "Unknown option box for -kernel. Available options: uniform gauss" $BIN abc -table $F/tr.h5 -stars $F/stars.csv -kernel box -out $O/abc.h5
+bad "abc -prior unknown" "Unknown option flat for -prior. Available options: wide gauss" $BIN abc -table $F/tr.h5 -stars $F/stars.csv -prior flat -out $O/abc.h5
 bad "simulate -farm_chunk negative" "-farm_chunk -1: must be between 0" $S -n 10 -farm_chunk -1 -out $O/s.h5
 bad "simulate -farm_chunk too large" "-farm_chunk 100000000: must be between 0 and 1000000" $S -n 10 -farm_chunk 100000000 -out $O/s.h5
 bad "simulate -gce_cohorts too large" "-gce_cohorts 1000000000" $BIN simulate -n 10 -gce_cohorts 1000000000 -out $O/s.h5

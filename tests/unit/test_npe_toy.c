@@ -14,51 +14,9 @@
 #include <chempysbi/maf.h>
 #include <chempysbi/opt.h>
 #include <chempysbi/rng.h>
+#include "toy_gauss.h"
 
-enum { D = 2, C = 2, NTRAIN = 20000, BATCH = 256, STEPS = 6000, NSAMP = 40000 };
-
-static const double mu[D] = {0.5, -1.0};
-static const double S[D][D] = {{1.0, 0.5}, {0.5, 2.0}};  /* prior covariance */
-static const double A[C][D] = {{1.0, 0.8}, {-0.3, 0.4}}; /* posterior correlation -0.53 */
-static const double noise = 0.5;
-
-/* Draw theta ~ N(mu, S) through the Cholesky factor of S. */
-static void prior_draw(Rng *r, double th[D])
-{
-  double l00 = sqrt(S[0][0]), l10 = S[1][0] / l00, l11 = sqrt(S[1][1] - l10 * l10);
-  double z0 = rng_normal(r), z1 = rng_normal(r);
-  th[0] = mu[0] + l00 * z0;
-  th[1] = mu[1] + l10 * z0 + l11 * z1;
-}
-
-static void simulate(Rng *r, const double th[D], double x[C])
-{
-  for (int i = 0; i < C; i++) x[i] = A[i][0] * th[0] + A[i][1] * th[1] + noise * rng_normal(r);
-}
-
-static void inv2(const double a[2][2], double out[2][2])
-{
-  double det = a[0][0] * a[1][1] - a[0][1] * a[1][0];
-  out[0][0] = a[1][1] / det, out[1][1] = a[0][0] / det;
-  out[0][1] = -a[0][1] / det, out[1][0] = -a[1][0] / det;
-}
-
-/* Analytic posterior: P = S^-1 + A^T A / s^2, cov = P^-1, mean = cov (S^-1 mu + A^T x / s^2). */
-static void analytic(const double x[C], double mean[D], double cov[D][D])
-{
-  double Si[2][2], P[2][2], b[2];
-  inv2(S, Si);
-  for (int i = 0; i < D; i++) {
-    b[i] = Si[i][0] * mu[0] + Si[i][1] * mu[1];
-    for (int k = 0; k < C; k++) b[i] += A[k][i] * x[k] / (noise * noise);
-    for (int j = 0; j < D; j++) {
-      P[i][j] = Si[i][j];
-      for (int k = 0; k < C; k++) P[i][j] += A[k][i] * A[k][j] / (noise * noise);
-    }
-  }
-  inv2(P, cov);
-  for (int i = 0; i < D; i++) mean[i] = cov[i][0] * b[0] + cov[i][1] * b[1];
-}
+enum { D = TOY_D, C = TOY_C, NTRAIN = 20000, BATCH = 256, STEPS = 6000, NSAMP = 40000 };
 
 static void test_linear_gaussian_posterior(void **state)
 {
@@ -70,8 +28,8 @@ static void test_linear_gaussian_posterior(void **state)
   /* Training pairs. */
   rng_init(&r, 1, RNG_TEST, 100);
   for (int i = 0; i < NTRAIN; i++) {
-    prior_draw(&r, th + i * D);
-    simulate(&r, th + i * D, x + i * C);
+    toy_prior_draw(&r, th + i * D);
+    toy_simulate(&r, th + i * D, x + i * C);
   }
   /* sbi-like flow, smaller: 2 transforms x 16 hidden, 2 blocks. */
   assert_int_equal(maf_create(D, C, 2, 16, 2, BATCH, &m), 0);
@@ -103,8 +61,8 @@ static void test_linear_gaussian_posterior(void **state)
   double *z = malloc(NSAMP * D * sizeof(double)), *s = malloc(NSAMP * D * sizeof(double));
   for (int t = 0; t < 3; t++) {
     double xt[C], am[D], ac[D][D], sm[D] = {0, 0}, sc[D][D] = {{0, 0}, {0, 0}};
-    for (int i = 0; i < C; i++) xt[i] = A[i][0] * th_test[t][0] + A[i][1] * th_test[t][1];
-    analytic(xt, am, ac);
+    for (int i = 0; i < C; i++) xt[i] = toy_A[i][0] * th_test[t][0] + toy_A[i][1] * th_test[t][1];
+    toy_posterior(xt, am, ac);
     rng_init(&r, 1, RNG_TEST, 300 + (uint64_t)t);
     for (int i = 0; i < NSAMP * D; i++) z[i] = rng_normal(&r);
     maf_sample(m, xt, z, NSAMP, s);

@@ -15,64 +15,17 @@
 #include <chempysbi/nre.h>
 #include <chempysbi/opt.h>
 #include <chempysbi/rng.h>
+#include "toy_gauss.h"
 
-enum { D = 2, C = 2, BATCH = 256, STEPS = 5000, G = 241 };
-
-static const double mu[D] = {0.5, -1.0};
-static const double S[D][D] = {{1.0, 0.5}, {0.5, 2.0}};
-static const double A[C][D] = {{1.0, 0.8}, {-0.3, 0.4}};
-static const double noise = 0.5;
-
-static void prior_draw(Rng *r, double th[D])
-{
-  double l00 = sqrt(S[0][0]), l10 = S[1][0] / l00, l11 = sqrt(S[1][1] - l10 * l10);
-  double z0 = rng_normal(r), z1 = rng_normal(r);
-  th[0] = mu[0] + l00 * z0;
-  th[1] = mu[1] + l10 * z0 + l11 * z1;
-}
-
-static void simulate(Rng *r, const double th[D], double x[C])
-{
-  for (int i = 0; i < C; i++) x[i] = A[i][0] * th[0] + A[i][1] * th[1] + noise * rng_normal(r);
-}
-
-static void inv2(const double a[2][2], double out[2][2])
-{
-  double det = a[0][0] * a[1][1] - a[0][1] * a[1][0];
-  out[0][0] = a[1][1] / det, out[1][1] = a[0][0] / det;
-  out[0][1] = -a[0][1] / det, out[1][0] = -a[1][0] / det;
-}
-
-static double prior_logpdf(const double th[D])
-{
-  double Si[2][2], d[2] = {th[0] - mu[0], th[1] - mu[1]};
-  inv2(S, Si);
-  return -0.5 * (d[0] * (Si[0][0] * d[0] + Si[0][1] * d[1]) + d[1] * (Si[1][0] * d[0] + Si[1][1] * d[1]));
-}
-
-static void analytic(const double x[C], double mean[D], double cov[D][D])
-{
-  double Si[2][2], P[2][2], b[2];
-  inv2(S, Si);
-  for (int i = 0; i < D; i++) {
-    b[i] = Si[i][0] * mu[0] + Si[i][1] * mu[1];
-    for (int k = 0; k < C; k++) b[i] += A[k][i] * x[k] / (noise * noise);
-    for (int j = 0; j < D; j++) {
-      P[i][j] = Si[i][j];
-      for (int k = 0; k < C; k++) P[i][j] += A[k][i] * A[k][j] / (noise * noise);
-    }
-  }
-  inv2(P, cov);
-  for (int i = 0; i < D; i++) mean[i] = cov[i][0] * b[0] + cov[i][1] * b[1];
-}
+enum { D = TOY_D, C = TOY_C, BATCH = 256, STEPS = 5000, G = 241 };
 
 /* A batch of n matched pairs and n prior-contrastive thetas. */
 static void batch(Rng *r, int n, double *th, double *thm, double *x)
 {
   for (int b = 0; b < n; b++) {
-    prior_draw(r, th + b * D);
-    simulate(r, th + b * D, x + b * C);
-    prior_draw(r, thm + b * D);
+    toy_prior_draw(r, th + b * D);
+    toy_simulate(r, th + b * D, x + b * C);
+    toy_prior_draw(r, thm + b * D);
   }
 }
 
@@ -122,11 +75,11 @@ static void test_linear_gaussian_posterior(void **state)
   assert_int_equal(nre_create(D, C, hidden, 2, 2 * BATCH, &r), 0);
   assert_int_equal(mlp_init(r->mlp, 3), 0);
   /* Standardisation from the prior predictive, as train-nre does from its simulations. */
-  for (int k = 0; k < D; k++) r->th_mean[k] = mu[k], r->th_sd[k] = sqrt(S[k][k]);
+  for (int k = 0; k < D; k++) r->th_mean[k] = toy_mu[k], r->th_sd[k] = sqrt(toy_S[k][k]);
   for (int k = 0; k < C; k++) {
-    double m = A[k][0] * mu[0] + A[k][1] * mu[1], v = noise * noise;
+    double m = toy_A[k][0] * toy_mu[0] + toy_A[k][1] * toy_mu[1], v = toy_noise * toy_noise;
     for (int a = 0; a < D; a++)
-      for (int b = 0; b < D; b++) v += A[k][a] * S[a][b] * A[k][b];
+      for (int b = 0; b < D; b++) v += toy_A[k][a] * toy_S[a][b] * toy_A[k][b];
     r->x_mean[k] = m, r->x_sd[k] = sqrt(v);
   }
   assert_int_equal(opt_create(OPT_ADAM, r->mlp->nparams, &o), 0);
@@ -148,8 +101,8 @@ static void test_linear_gaussian_posterior(void **state)
   double *lr = malloc(G * G * sizeof(double));
   for (int t = 0; t < 3; t++) {
     double xt[C], am[D], ac[D][D];
-    for (int i = 0; i < C; i++) xt[i] = A[i][0] * th_test[t][0] + A[i][1] * th_test[t][1];
-    analytic(xt, am, ac);
+    for (int i = 0; i < C; i++) xt[i] = toy_A[i][0] * th_test[t][0] + toy_A[i][1] * th_test[t][1];
+    toy_posterior(xt, am, ac);
     double asd[D] = {sqrt(ac[0][0]), sqrt(ac[1][1])};
     /* Grid over the analytic mean +- 6 sd. */
     for (int a = 0; a < G; a++)
@@ -161,7 +114,7 @@ static void test_linear_gaussian_posterior(void **state)
       }
     nre_log_ratio(r, gth, gx, G * G, lr);
     double lmax = -INFINITY, sw = 0, m[D] = {0, 0}, v[D] = {0, 0};
-    for (int q = 0; q < G * G; q++) lr[q] += prior_logpdf(gth + q * D), lmax = fmax(lmax, lr[q]);
+    for (int q = 0; q < G * G; q++) lr[q] += toy_prior_logpdf(gth + q * D), lmax = fmax(lmax, lr[q]);
     for (int q = 0; q < G * G; q++) {
       double w = exp(lr[q] - lmax);
       sw += w;

@@ -97,7 +97,7 @@ static void fit_full(Line *L, PetscInt max_epochs, PetscInt patience, PetscBool 
 {
   ParCtx ctx;
   Opt *o;
-  TrainModel m = {2, L->params, L->grads, L, start, NULL, batch, validate, ln_write, ln_read, NULL};
+  TrainModel m = {2, L->params, L->grads, L, start, NULL, batch, validate, ln_write, ln_read, NULL, NULL};
   TrainSpec s = {.command = "test-train",
                  .out = "/tmp/cs_test_train.h5",
                  .group = "line",
