@@ -2,8 +2,8 @@
  * theta from a prior, the emulator's abundances through an observation
  * model. Row g of the global numbering draws theta from the stream
  * (seed, RNG_NPE_THETA, g) and its noise from (seed, RNG_NPE_NOISE, g), so
- * the rows do not depend on the rank count, and NPE and NRE trained with the
- * same seed see the same simulations. */
+ * the rows do not depend on the rank count, and a fixed-noise NPE and an NRE
+ * trained with the same seed and noise see the same simulations. */
 #ifndef CHEMPYSBI_EMU_SIM_H
 #define CHEMPYSBI_EMU_SIM_H
 
