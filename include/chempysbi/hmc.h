@@ -30,7 +30,8 @@ typedef struct {
   HmcSampler sampler;    /* gibbs (default) or joint */
   PetscInt chains;       /* independent chains (>= 2 for R-hat; default 4) */
   PetscInt warmup;       /* warm-up iterations per chain (default 400) */
-  PetscInt draws;        /* kept iterations per chain (default 500) */
+  PetscInt draws;        /* kept iterations per chain (default 1000) */
+  PetscInt max_draws;    /* gibbs: not converged after `draws`, `draws` more per chain up to this (default 4000) */
   PetscInt max_leapfrog; /* cap on leapfrog steps per iteration (default 512) */
   double target_accept;  /* dual-averaging target (default 0.8) */
   double traj;           /* joint: mean integration time in the metric's units (default pi/2) */
@@ -44,7 +45,8 @@ typedef struct {
   double mean[2], cov[4], sd[2], corr; /* globals in theta, from all chains' draws */
   double rhat[2], ess[2];              /* split-R-hat and bulk ESS of each global */
   PetscBool converged;                 /* every R-hat <= 1.01 and every ESS >= 400 */
-  double *draws;                       /* (chains, draws, 2) globals, on every rank */
+  double *draws;                       /* (chains, ndraws, 2) globals, on every rank */
+  PetscInt ndraws;                     /* kept draws per chain */
   double *zmean, *zsd;                 /* (n, 4) locals in theta, this rank's stars */
   PetscInt divergent, nleapfrog;       /* over all chains and iterations */
   double accept, step;                 /* mean acceptance of kept draws, final step size of the last chain */

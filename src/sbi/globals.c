@@ -48,6 +48,9 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
   PetscCall(
       PetscOptionsInt("-hmc_warmup", "hmc: warm-up iterations per chain", NULL, c->hmc.warmup, &c->hmc.warmup, NULL));
   PetscCall(PetscOptionsInt("-hmc_draws", "hmc: kept iterations per chain", NULL, c->hmc.draws, &c->hmc.draws, NULL));
+  PetscCall(PetscOptionsInt("-hmc_max_draws",
+                            "hmc gibbs: while R-hat > 1.01 or ESS < 400, -hmc_draws more per chain, up to this many",
+                            NULL, c->hmc.max_draws, &c->hmc.max_draws, NULL));
   PetscCall(PetscOptionsInt("-hmc_max_leapfrog", "hmc: cap on leapfrog steps per iteration", NULL, c->hmc.max_leapfrog,
                             &c->hmc.max_leapfrog, NULL));
   PetscCall(PetscOptionsReal("-hmc_target_accept", "hmc: dual-averaging acceptance target", NULL, c->hmc.target_accept,
@@ -101,7 +104,7 @@ static PetscErrorCode run_exact(const ParCtx *ctx, const GlobalsConfig *c, Globa
     for (int k = 0; k < 4; k++) r->cov[k] = h.cov[k];
     r->corr = h.corr;
     r->converged = h.converged;
-    r->zmean = h.zmean, r->zsd = h.zsd, r->draws = h.draws, r->ndraws = hc.chains * hc.draws;
+    r->zmean = h.zmean, r->zsd = h.zsd, r->draws = h.draws, r->ndraws = hc.chains * h.ndraws;
     char lacc[64] = "";
     if (hc.sampler == HMC_GIBBS)
       PetscCall(PetscSNPrintf(lacc, sizeof(lacc), ", locals' Metropolis acceptance %.2f", h.local_accept));
@@ -110,7 +113,7 @@ static PetscErrorCode run_exact(const ParCtx *ctx, const GlobalsConfig *c, Globa
                             "hmc (%s): %" PetscInt_FMT " stars, %" PetscInt_FMT " chains x %" PetscInt_FMT
                             " draws, %" PetscInt_FMT " leapfrog steps, step %.3g, acceptance %.2f%s, %" PetscInt_FMT
                             " divergent, ESS %.0f / %.0f, %.1f s\n",
-                            hmc_sampler_names[hc.sampler], ntot, hc.chains, hc.draws, h.nleapfrog, h.step, h.accept,
+                            hmc_sampler_names[hc.sampler], ntot, hc.chains, h.ndraws, h.nleapfrog, h.step, h.accept,
                             lacc, h.divergent, h.ess[0], h.ess[1], h.seconds));
   } else {
     NewtonResult nr;
@@ -194,6 +197,7 @@ PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe
     PetscInt nrej;
     c1.newton.final_steps = PetscMax(10 * c->newton.thin, c->newton.final_steps / 4);
     c1.hmc.draws = PetscMax(10, c->hmc.draws / 4);
+    c1.hmc.max_draws = c1.hmc.draws; /* the first pass needs no convergence check */
     PetscCall(run_exact(ctx, &c1, r->method, m, &in, lo, ntot, PETSC_TRUE, &r1));
     PetscCall(residuals(c->chempy, emu, r1.mean, r1.zmean, n, m->delta, &nrej));
     PetscCall(par_allreduce_count(ctx, &nrej));

@@ -18,6 +18,7 @@ void hmc_config_default(HmcConfig *c)
   c->chains = 4;
   c->warmup = 400;
   c->draws = 1000;
+  c->max_draws = 4000;
   c->max_leapfrog = 512;
   c->target_accept = 0.8;
   c->traj = M_PI / 2;
@@ -113,6 +114,7 @@ PetscErrorCode hmc_joint_run(const ParCtx *ctx, HierModel *m, const HierInit *in
     }
     r->step = eps;
   }
+  r->ndraws = D;
   PetscCall(hmc_summarise(c->chains, D, n, zs, zq, acc_sum, r));
   r->seconds = cs_wtime() - t0;
   PetscCall(PetscFree5(u, u0, p, g, g0));

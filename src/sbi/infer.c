@@ -450,10 +450,11 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
   for (int k = 0; k < 4; k++) o->r.cov[k] = g.cov[k];
   o->r.corr = g.corr;
   if (g.method == GLOBALS_HMC && !g.converged)
-    PetscCall(PetscFPrintf(ctx->comm, stderr,
-                           "WARNING: HMC not converged (R-hat %.4f, %.4f; bulk ESS %.0f, %.0f; want R-hat <= 1.01 and "
-                           "ESS >= 400): run longer (-hmc_draws, -hmc_warmup) before trusting the result\n",
-                           g.rhat[0], g.rhat[1], g.ess[0], g.ess[1]));
+    PetscCall(
+        PetscFPrintf(ctx->comm, stderr,
+                     "WARNING: HMC not converged (R-hat %.4f, %.4f; bulk ESS %.0f, %.0f; want R-hat <= 1.01 and "
+                     "ESS >= 400): run longer (-hmc_draws, -hmc_max_draws, -hmc_warmup) before trusting the result\n",
+                     g.rhat[0], g.rhat[1], g.ess[0], g.ess[1]));
   if (g.method == GLOBALS_NEWTON && !g.converged)
     PetscCall(PetscFPrintf(ctx->comm, stderr,
                            "WARNING: newton did not converge (the last step is over 1 posterior sd): raise "

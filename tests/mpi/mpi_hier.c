@@ -143,7 +143,19 @@ int main(int argc, char **argv)
           r.accept, r.step, r.divergent));
       if (fabs(dm) > 0.1 || fabs(ds) > 0.05) bad++;
     }
-    if (!smp) PetscCall(hmc_result_destroy(&r));
+    PetscCall(hmc_result_destroy(&r));
+  }
+  { /* too few draws for R-hat and ESS: the Gibbs sampler extends every chain until they pass */
+    HmcConfig c;
+    hmc_config_default(&c);
+    c.warmup = 100, c.draws = 20, c.max_draws = 2000, c.seed = 6, c.progress_every = 1e9;
+    PetscCall(hmc_run(&ctx, m, &in, lo, &c, &r));
+    PetscCall(PetscPrintf(ctx.comm,
+                          "mpi_hier np=%d hmc gibbs from 20 draws: %" PetscInt_FMT
+                          " draws per chain, R-hat %.4f %.4f, ESS %.0f %.0f, converged %d\n",
+                          ctx.size, r.ndraws, r.rhat[0], r.rhat[1], r.ess[0], r.ess[1], (int)r.converged));
+    if (!(r.ndraws > 20 && r.ndraws <= 2000 && r.ndraws % 20 == 0 && r.converged)) bad++;
+    PetscCall(hmc_result_destroy(&r));
   }
   NewtonConfig nc;
   NewtonResult nr;
@@ -161,7 +173,6 @@ int main(int argc, char **argv)
   }
   PetscCall(newton_result_destroy(&nr));
   if (bad) PetscCall(PetscPrintf(ctx.comm, "mpi_hier: a method differs from the exact posterior\n"));
-  PetscCall(hmc_result_destroy(&r));
   PetscCall(PetscFree3(in.mu, in.cov, in.start));
   PetscCall(hier_destroy(&m));
   PetscCall(PetscFinalize());
