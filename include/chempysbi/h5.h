@@ -80,6 +80,11 @@ PetscErrorCode h5_attr_write_double(H5File *f, const char *obj, const char *name
 PetscErrorCode h5_attr_write_int(H5File *f, const char *obj, const char *name, PetscInt n, const PetscInt *v);
 PetscErrorCode h5_attr_read_str(H5File *f, const char *obj, const char *name, char *value, size_t len);
 PetscErrorCode h5_attr_read_double(H5File *f, const char *obj, const char *name, PetscInt n, double *v);
+/* A network's input/output scalings: theta_mean, theta_sd (P) and x_mean, x_sd (X) of obj. */
+PetscErrorCode h5_scalings_write(H5File *f, const char *obj, PetscInt P, const double *th_mean, const double *th_sd,
+                                 PetscInt X, const double *x_mean, const double *x_sd);
+PetscErrorCode h5_scalings_read(H5File *f, const char *obj, PetscInt P, double *th_mean, double *th_sd, PetscInt X,
+                                double *x_mean, double *x_sd);
 PetscErrorCode h5_attr_read_int(H5File *f, const char *obj, const char *name, PetscInt n, PetscInt *v);
 /* The number of elements of attribute name on object obj. */
 PetscErrorCode h5_attr_length(H5File *f, const char *obj, const char *name, PetscInt *n);

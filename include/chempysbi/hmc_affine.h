@@ -69,6 +69,8 @@ PetscErrorCode hmc_chain_start(HmcTarget *t, HmcWindows *w, const HierInit *in, 
 PetscErrorCode hmc_iteration_end(HmcTarget *t, HmcWindows *w, const HmcConfig *c, PetscInt ch, PetscInt it, double a,
                                  double eps, PetscInt L, double *u, double *logp, double *g, double *etaz, double *zs,
                                  double *zq, double *acc_sum, ParProgress *prog, HmcResult *r, PetscBool *refit);
+/* Metropolis acceptance of a trajectory whose energy changed by dH; *div when it diverged. */
+double hmc_accept_prob(double dH, PetscBool *div);
 PetscErrorCode hmc_target_create(const ParCtx *ctx, HierModel *m, HmcTarget *t);
 PetscErrorCode hmc_target_destroy(HmcTarget *t);
 

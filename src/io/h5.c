@@ -416,6 +416,28 @@ PetscErrorCode h5_attr_read_double(H5File *f, const char *obj, const char *name,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode h5_scalings_write(H5File *f, const char *obj, PetscInt P, const double *th_mean, const double *th_sd,
+                                 PetscInt X, const double *x_mean, const double *x_sd)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_write_double(f, obj, "theta_mean", P, th_mean));
+  PetscCall(h5_attr_write_double(f, obj, "theta_sd", P, th_sd));
+  PetscCall(h5_attr_write_double(f, obj, "x_mean", X, x_mean));
+  PetscCall(h5_attr_write_double(f, obj, "x_sd", X, x_sd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode h5_scalings_read(H5File *f, const char *obj, PetscInt P, double *th_mean, double *th_sd, PetscInt X,
+                                double *x_mean, double *x_sd)
+{
+  PetscFunctionBeginUser;
+  PetscCall(h5_attr_read_double(f, obj, "theta_mean", P, th_mean));
+  PetscCall(h5_attr_read_double(f, obj, "theta_sd", P, th_sd));
+  PetscCall(h5_attr_read_double(f, obj, "x_mean", X, x_mean));
+  PetscCall(h5_attr_read_double(f, obj, "x_sd", X, x_sd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode h5_attr_read_int(H5File *f, const char *obj, const char *name, PetscInt n, PetscInt *v)
 {
   PetscFunctionBeginUser;

@@ -92,11 +92,7 @@ PetscErrorCode hmc_joint_run(const ParCtx *ctx, HierModel *m, const HierInit *in
       double a = 0;
       if (!div) {
         PetscCall(hmc_kinetic(&t, p, &K1));
-        double dH = -lp1 + K1 - H0;
-        if (!isfinite(dH) || dH > 1000)
-          div = PETSC_TRUE;
-        else
-          a = dH <= 0 ? 1 : exp(-dH);
+        a = hmc_accept_prob(-lp1 + K1 - H0, &div);
       }
       if (div && it >= W) r->divergent++; /* after warm-up, as Stan reports them */
       if (ua < a)

@@ -357,3 +357,12 @@ PetscErrorCode hmc_iteration_end(HmcTarget *t, HmcWindows *w, const HmcConfig *c
   PetscCall(par_progress_report(t->ctx, prog, ch * T + it + 1, c->chains * T, extra, PETSC_FALSE));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+double hmc_accept_prob(double dH, PetscBool *div)
+{
+  if (!isfinite(dH) || dH > 1000) {
+    *div = PETSC_TRUE;
+    return 0;
+  }
+  return dH <= 0 ? 1 : exp(-dH);
+}

@@ -93,13 +93,7 @@ static PetscErrorCode chain_sweeps(Gibbs *G, Chain *s, PetscInt ch, PetscInt it0
       for (int b = 0; b < NL; b++) p[b] += 0.5 * eps * g[b];
     }
     double a = 0;
-    if (!div) {
-      double dH = -lp1 + 0.5 * (p[0] * p[0] + p[1] * p[1]) - H0;
-      if (!isfinite(dH) || dH > 1000)
-        div = PETSC_TRUE;
-      else
-        a = dH <= 0 ? 1 : exp(-dH);
-    }
+    if (!div) { a = hmc_accept_prob(-lp1 + 0.5 * (p[0] * p[0] + p[1] * p[1]) - H0, &div); }
     if (div && it >= W) r->divergent++;
     if (ua < a) {
       logp = lp1;

@@ -74,14 +74,11 @@ PetscErrorCode npe_write_h5(const Npe *npe, H5File *f, const char *group)
     H5Call(g = H5Gcreate2(f->id, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     H5Call(H5Gclose(g));
   }
-  PetscCall(h5_attr_write_double(f, group, "theta_mean", CS_NPARAM, npe->th_mean));
-  PetscCall(h5_attr_write_double(f, group, "theta_sd", CS_NPARAM, npe->th_sd));
+  PetscCall(h5_scalings_write(f, group, CS_NPARAM, npe->th_mean, npe->th_sd, CS_NELEM, npe->x_mean, npe->x_sd));
   if (npe->th_logit) { /* files without it: every parameter affine, as before */
     PetscInt lm = (PetscInt)npe->th_logit;
     PetscCall(h5_attr_write_int(f, group, "theta_logit_mask", 1, &lm));
   }
-  PetscCall(h5_attr_write_double(f, group, "x_mean", CS_NELEM, npe->x_mean));
-  PetscCall(h5_attr_write_double(f, group, "x_sd", CS_NELEM, npe->x_sd));
   PetscCall(h5_attr_write_double(f, group, "noise_dex", 1, &npe->noise));
   if (npe->kind == NPE_CONDITIONED) { /* a FIXED file stays exactly what older versions wrote */
     double range[2] = {npe->obs.lo, npe->obs.hi}, pm[2] = {npe->obs.p_missing, npe->obs.p_drop};
@@ -135,8 +132,8 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
   }
   PetscCall(npe_alloc(kind_npe, npe));
   PetscCall(estimator_read_h5(&f, path, group, CS_NPARAM, npe_context_size(kind_npe), max_batch, &(*npe)->est));
-  PetscCall(h5_attr_read_double(&f, group, "theta_mean", CS_NPARAM, (*npe)->th_mean));
-  PetscCall(h5_attr_read_double(&f, group, "theta_sd", CS_NPARAM, (*npe)->th_sd));
+  PetscCall(
+      h5_scalings_read(&f, group, CS_NPARAM, (*npe)->th_mean, (*npe)->th_sd, CS_NELEM, (*npe)->x_mean, (*npe)->x_sd));
   if (h5_attr_exists(&f, group, "theta_logit_mask")) {
     PetscInt lm;
     PetscCall(h5_attr_read_int(&f, group, "theta_logit_mask", 1, &lm));
@@ -144,8 +141,6 @@ PetscErrorCode npe_read_h5(const char *path, const char *group, int max_batch, N
                "%s: theta_logit_mask %" PetscInt_FMT " names no parameter set", path, lm);
     (*npe)->th_logit = (unsigned)lm;
   }
-  PetscCall(h5_attr_read_double(&f, group, "x_mean", CS_NELEM, (*npe)->x_mean));
-  PetscCall(h5_attr_read_double(&f, group, "x_sd", CS_NELEM, (*npe)->x_sd));
   PetscCall(h5_attr_read_double(&f, group, "noise_dex", 1, &(*npe)->noise));
   obs_fixed((*npe)->noise, &(*npe)->obs);
   if (kind_npe == NPE_CONDITIONED) {

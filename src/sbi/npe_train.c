@@ -336,10 +336,7 @@ static PetscErrorCode npe_fit_read(void *p, H5File *f)
 {
   Npe *npe = ((NpeFit *)p)->npe;
   PetscFunctionBeginUser;
-  PetscCall(h5_attr_read_double(f, "/npe", "theta_mean", CS_NPARAM, npe->th_mean));
-  PetscCall(h5_attr_read_double(f, "/npe", "theta_sd", CS_NPARAM, npe->th_sd));
-  PetscCall(h5_attr_read_double(f, "/npe", "x_mean", CS_NELEM, npe->x_mean));
-  PetscCall(h5_attr_read_double(f, "/npe", "x_sd", CS_NELEM, npe->x_sd));
+  PetscCall(h5_scalings_read(f, "/npe", CS_NPARAM, npe->th_mean, npe->th_sd, CS_NELEM, npe->x_mean, npe->x_sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -93,10 +93,7 @@ PetscErrorCode nre_write_h5(const Nre *nre, H5File *f, const char *group)
   for (int l = 0; l < nre->mlp->nsizes; l++) sizes[l] = nre->mlp->sizes[l];
   PetscCall(h5_attr_write_int(f, group, "sizes", nre->mlp->nsizes, sizes));
   PetscCall(h5_attr_write_int(f, group, "n_params_n_obs", 2, PX));
-  PetscCall(h5_attr_write_double(f, group, "theta_mean", nre->P, nre->th_mean));
-  PetscCall(h5_attr_write_double(f, group, "theta_sd", nre->P, nre->th_sd));
-  PetscCall(h5_attr_write_double(f, group, "x_mean", nre->X, nre->x_mean));
-  PetscCall(h5_attr_write_double(f, group, "x_sd", nre->X, nre->x_sd));
+  PetscCall(h5_scalings_write(f, group, nre->P, nre->th_mean, nre->th_sd, nre->X, nre->x_mean, nre->x_sd));
   PetscCall(h5_attr_write_double(f, group, "noise", 1, &nre->noise));
   PetscCall(h5_attr_write_str(f, group, "prior", prior_kind_name(nre->prior.kind)));
   prior_pack(&nre->prior, pr);
@@ -123,10 +120,7 @@ PetscErrorCode nre_read_h5(const char *path, const char *group, int max_batch, N
              " -> 1",
              path, sizes[0], sizes[nsizes - 1], PX[0] + PX[1]);
   PetscCall(nre_create((int)PX[0], (int)PX[1], sizes + 1, nsizes - 2, max_batch, nre));
-  PetscCall(h5_attr_read_double(&f, group, "theta_mean", PX[0], (*nre)->th_mean));
-  PetscCall(h5_attr_read_double(&f, group, "theta_sd", PX[0], (*nre)->th_sd));
-  PetscCall(h5_attr_read_double(&f, group, "x_mean", PX[1], (*nre)->x_mean));
-  PetscCall(h5_attr_read_double(&f, group, "x_sd", PX[1], (*nre)->x_sd));
+  PetscCall(h5_scalings_read(&f, group, PX[0], (*nre)->th_mean, (*nre)->th_sd, PX[1], (*nre)->x_mean, (*nre)->x_sd));
   PetscCall(h5_attr_read_double(&f, group, "noise", 1, &(*nre)->noise));
   PetscCall(h5_attr_read_str(&f, group, "prior", pk, sizeof(pk)));
   PriorKind kind;

@@ -156,10 +156,7 @@ static PetscErrorCode model_read(void *vm, H5File *f)
 {
   Nre *nre = ((NreModel *)vm)->nre;
   PetscFunctionBeginUser;
-  PetscCall(h5_attr_read_double(f, "/nre", "theta_mean", nre->P, nre->th_mean));
-  PetscCall(h5_attr_read_double(f, "/nre", "theta_sd", nre->P, nre->th_sd));
-  PetscCall(h5_attr_read_double(f, "/nre", "x_mean", nre->X, nre->x_mean));
-  PetscCall(h5_attr_read_double(f, "/nre", "x_sd", nre->X, nre->x_sd));
+  PetscCall(h5_scalings_read(f, "/nre", nre->P, nre->th_mean, nre->th_sd, nre->X, nre->x_mean, nre->x_sd));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
