@@ -61,6 +61,10 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
                             c->newton.final_steps, &c->newton.final_steps, NULL));
   PetscCall(PetscOptionsInt("-newton_max_iter", "newton: iterations before the final evaluation", NULL,
                             c->newton.max_iter, &c->newton.max_iter, NULL));
+  PetscCall(PetscOptionsInt("-newton_burn0", "newton: Metropolis burn-in steps per star before the first iteration",
+                            NULL, c->newton.burn0, &c->newton.burn0, NULL));
+  PetscCall(PetscOptionsInt("-newton_burn", "newton: Metropolis burn-in steps per star after each move of the globals",
+                            NULL, c->newton.burn, &c->newton.burn, NULL));
   PetscCall(PetscOptionsInt("-newton_thin", "newton: score every this many steps", NULL, c->newton.thin,
                             &c->newton.thin, NULL));
   PetscOptionsEnd();
@@ -76,9 +80,10 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
   PetscCheck(c->hmc.target_accept > 0.3 && c->hmc.target_accept < 0.99, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-hmc_target_accept %g: need 0.3 .. 0.99", c->hmc.target_accept);
   PetscCheck(c->newton.thin >= 1 && c->newton.steps >= 10 * c->newton.thin &&
-                 c->newton.final_steps >= 10 * c->newton.thin && c->newton.max_iter >= 1,
+                 c->newton.final_steps >= 10 * c->newton.thin && c->newton.max_iter >= 1 && c->newton.burn0 >= 0 &&
+                 c->newton.burn >= 0,
              comm, PETSC_ERR_ARG_OUTOFRANGE,
-             "newton: -newton_steps and -newton_final_steps must be >= 10 x -newton_thin");
+             "newton: -newton_steps and -newton_final_steps must be >= 10 x -newton_thin, burn-ins >= 0");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -222,7 +222,10 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
     for (int a = 0; a < 2; a++) f = fmin(f, MAXSTEP * m->prior.sd[a] / fmax(fabs(step[a]), 1e-300));
     thL[0] += f * step[0], thL[1] += f * step[1];
     if (getenv("NEWTON_DEBUG"))
-      printf("newton iteration %d: step %.3g sd (noise %.3g) -> (%.6f, %.6f)\n", (int)it, dsd, dnoise, thL[0], thL[1]);
+      printf("newton iteration %d: step %.3g sd (noise %.3g) -> (%.6f, %.6f) J/I %.3g %.3g tau %.3g %.3g\n", (int)it,
+             dsd, dnoise, thL[0], thL[1], s.J[0] / s.info[0], s.J[2] / s.info[2],
+             (double)c->steps / c->thin * s.V[0] / (s.J[0] - s.info[0]),
+             (double)c->steps / c->thin * s.V[2] / (s.J[2] - s.info[2]));
     PetscCall(PetscInfo(NULL, "newton iteration %" PetscInt_FMT ": step %.3g sd (noise %.3g) -> (%.6f, %.6f)\n", it,
                         dsd, dnoise, thL[0], thL[1]));
     /* Proposals from the chains' own draws at these globals. */
@@ -249,6 +252,9 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
   for (int fin = 0; fin < 2; fin++) {
     PetscCall(evaluate(ctx, &ch, thL, c->burn, c->final_steps, c->thin, &s, &prog, &done, total));
     PetscCall(newton_step(&m->prior, thL, &s, step, Iinv, &dsd, &dnoise));
+    if (getenv("NEWTON_DEBUG"))
+      printf("newton final %d: at (%.6f, %.6f) step %.3g sd (noise %.3g) -> (%.6f, %.6f)\n", fin, thL[0], thL[1], dsd,
+             dnoise, thL[0] + step[0], thL[1] + step[1]);
     if (dsd < 0.5 || fin == 1) break;
     thL[0] += step[0], thL[1] += step[1];
     done = total - c->burn - c->final_steps;
