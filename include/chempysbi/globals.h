@@ -23,7 +23,8 @@ typedef struct {
   PetscInt seed;
   HmcConfig hmc;
   NewtonConfig newton;
-  PetscBool correct;      /* -correct_emulator: residual correction from one CHEMPY run per star */
+  PetscBool correct;      /* -correct_emulator: residual correction from CHEMPY runs per star */
+  PetscInt correct_draws; /* the residual averaged over this many posterior draws per star (0: at the mean) */
   struct GceWork *chempy; /* CHEMPY for the correction (set by the caller when correct), else NULL */
 } GlobalsConfig;
 
@@ -36,7 +37,9 @@ typedef struct {
   double mc_frac[2];      /* newton: Monte-Carlo share of each variance */
   PetscInt n;             /* stars used, over all ranks */
   double *zmean, *zsd;    /* (nlocal, 4) locals in theta (exact methods), else NULL */
-  double *draws;          /* hmc: (chains * draws, 2) */
+  double *zdraws;         /* (nlocal, HIER_ZDRAWS, 4) posterior draws of the locals (exact methods), else NULL */
+  PetscInt nzdraws;
+  double *draws; /* hmc: (chains * draws, 2) */
   PetscInt ndraws;
   double seconds;
 } GlobalsResult;

@@ -48,6 +48,8 @@ typedef struct {
   double *draws;                       /* (chains, ndraws, 2) globals, on every rank */
   PetscInt ndraws;                     /* kept draws per chain */
   double *zmean, *zsd;                 /* (n, 4) locals in theta, this rank's stars */
+  double *zdraws;                      /* (n, HIER_ZDRAWS, 4) posterior draws of the locals in theta (chain 1) */
+  PetscInt nzdraws;                    /* how many of them were recorded */
   PetscInt divergent, nleapfrog;       /* over all chains and iterations */
   double accept, step;                 /* mean acceptance of kept draws, final step size of the last chain */
   double local_accept;                 /* gibbs: the locals' Metropolis acceptance */

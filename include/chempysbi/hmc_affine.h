@@ -69,6 +69,9 @@ PetscErrorCode hmc_chain_start(HmcTarget *t, HmcWindows *w, const HierInit *in, 
 PetscErrorCode hmc_iteration_end(HmcTarget *t, HmcWindows *w, const HmcConfig *c, PetscInt ch, PetscInt it, double a,
                                  double eps, PetscInt L, double *u, double *logp, double *g, double *etaz, double *zs,
                                  double *zq, double *acc_sum, ParProgress *prog, HmcResult *r, PetscBool *refit);
+/* r->zdraws for n stars: hmc_iteration_end fills it from chain 1's kept draws, HMC_ZDRAW_GAP apart. */
+#define HMC_ZDRAW_GAP 10
+PetscErrorCode hmc_zdraws_create(PetscInt n, HmcResult *r);
 /* Metropolis acceptance of a trajectory whose energy changed by dH; *div when it diverged. */
 double hmc_accept_prob(double dH, PetscBool *div);
 PetscErrorCode hmc_target_create(const ParCtx *ctx, HierModel *m, HmcTarget *t);

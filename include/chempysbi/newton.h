@@ -32,6 +32,8 @@ typedef struct {
   PetscBool converged;                 /* last step below 0.3 sd */
   double accept;                       /* mean Metropolis acceptance in the final evaluation */
   double *zmean, *zsd;                 /* (n, 4) locals in theta at the final globals, this rank */
+  double *zdraws;                      /* (n, HIER_ZDRAWS, 4) draws of the locals in theta, final evaluation */
+  PetscInt nzdraws;
   double seconds;
 } NewtonResult;
 

@@ -118,19 +118,18 @@ static PetscErrorCode config_string(const CoverageConfig *c, char *buf, size_t l
     PetscCall(PetscSNPrintf(obs, sizeof(obs), ";errors=%.17g,%.17g;p_missing=%.17g;drop=%s", c->obs.lo, c->obs.hi,
                             c->obs.p_missing, drop));
   }
-  PetscCall(PetscSNPrintf(buf, len,
-                          "npe=%s;emulator=%s;galaxies=%" PetscInt_FMT ";n_stars=%" PetscInt_FMT
-                          ";mock=%s;fixed=%d;alpha=%.17g;nia=%.17g;noise=%.17g;seed=%" PetscInt_FMT
-                          ";method=%s;correct=%d;auto_below=%" PetscInt_FMT ";init=%" PetscInt_FMT
-                          ";samples=%" PetscInt_FMT ";err=%.17g;hmc=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
-                          ",%" PetscInt_FMT ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT
-                          ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ";gce=%s%s",
-                          c->npe, c->emulator, c->galaxies, c->n_stars, c->mock_emulator ? "emulator" : "chempy",
-                          (int)c->fixed, c->alpha, c->nia, c->noise, c->seed, globals_method_names[c->g.method],
-                          (int)c->g.correct, c->g.auto_hmc_below, c->g.init_samples, c->g.samples, c->g.default_err,
-                          c->g.hmc.chains, c->g.hmc.warmup, c->g.hmc.draws, c->g.hmc.max_leapfrog,
-                          c->g.hmc.target_accept, c->g.newton.max_iter, c->g.newton.steps, c->g.newton.final_steps,
-                          c->g.newton.thin, c->g.newton.burn0, c->g.newton.burn, gce, obs));
+  PetscCall(PetscSNPrintf(
+      buf, len,
+      "npe=%s;emulator=%s;galaxies=%" PetscInt_FMT ";n_stars=%" PetscInt_FMT
+      ";mock=%s;fixed=%d;alpha=%.17g;nia=%.17g;noise=%.17g;seed=%" PetscInt_FMT ";method=%s;correct=%d,%" PetscInt_FMT
+      ";auto_below=%" PetscInt_FMT ";init=%" PetscInt_FMT ";samples=%" PetscInt_FMT ";err=%.17g;hmc=%" PetscInt_FMT
+      ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT
+      ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ";gce=%s%s",
+      c->npe, c->emulator, c->galaxies, c->n_stars, c->mock_emulator ? "emulator" : "chempy", (int)c->fixed, c->alpha,
+      c->nia, c->noise, c->seed, globals_method_names[c->g.method], (int)c->g.correct, c->g.correct_draws,
+      c->g.auto_hmc_below, c->g.init_samples, c->g.samples, c->g.default_err, c->g.hmc.chains, c->g.hmc.warmup,
+      c->g.hmc.draws, c->g.hmc.max_leapfrog, c->g.hmc.target_accept, c->g.newton.max_iter, c->g.newton.steps,
+      c->g.newton.final_steps, c->g.newton.thin, c->g.newton.burn0, c->g.newton.burn, gce, obs));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

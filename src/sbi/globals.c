@@ -14,6 +14,7 @@ void globals_config_default(GlobalsConfig *c)
   c->default_err = 0.05;
   c->seed = 1;
   c->correct = PETSC_TRUE;
+  c->correct_draws = 4;
   c->chempy = NULL;
   hmc_config_default(&c->hmc);
   newton_config_default(&c->newton);
@@ -33,9 +34,13 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
   PetscCall(PetscOptionsInt("-init_samples", "exact methods: NPE draws per star for the starting point", NULL,
                             c->init_samples, &c->init_samples, NULL));
   PetscCall(PetscOptionsBool("-correct_emulator",
-                             "exact methods: subtract the emulator's residual at each star's posterior mean, from one "
-                             "CHEMPY run per star (CHEMPY options -scheme, -yields, ... as for the training set)",
+                             "exact methods: subtract the emulator's residual, from CHEMPY runs at each star's "
+                             "posterior draws (CHEMPY options -scheme, -yields, ... as for the training set)",
                              NULL, c->correct, &c->correct, NULL));
+  PetscCall(PetscOptionsInt("-correct_draws",
+                            "-correct_emulator: average each star's residual over this many of its posterior draws "
+                            "(one CHEMPY run each; 0: one run at the posterior mean)",
+                            NULL, c->correct_draws, &c->correct_draws, NULL));
   PetscCall(PetscOptionsEnum("-hmc_sampler",
                              "hmc: gibbs (leapfrog on the globals within sweeps of per-star Metropolis steps) or joint "
                              "(one leapfrog over all parameters)",
@@ -69,6 +74,8 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
                             &c->newton.thin, NULL));
   PetscOptionsEnd();
   c->method = (GlobalsMethod)m;
+  PetscCheck(c->correct_draws >= 0 && c->correct_draws <= HIER_ZDRAWS, comm, PETSC_ERR_ARG_OUTOFRANGE,
+             "-correct_draws %" PetscInt_FMT ": need 0 .. %d", c->correct_draws, HIER_ZDRAWS);
   PetscCheck(c->init_samples >= 8 && c->init_samples <= 100000, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-init_samples %" PetscInt_FMT ": need 8 .. 100000", c->init_samples);
   PetscCheck(c->hmc.chains >= 2 && c->hmc.chains <= 64 && c->hmc.warmup >= 20 && c->hmc.draws >= 10 &&
@@ -110,6 +117,7 @@ static PetscErrorCode run_exact(const ParCtx *ctx, const GlobalsConfig *c, Globa
     r->corr = h.corr;
     r->converged = h.converged;
     r->zmean = h.zmean, r->zsd = h.zsd, r->draws = h.draws, r->ndraws = hc.chains * h.ndraws;
+    r->zdraws = h.zdraws, r->nzdraws = h.nzdraws;
     char lacc[64] = "";
     if (hc.sampler == HMC_GIBBS)
       PetscCall(PetscSNPrintf(lacc, sizeof(lacc), ", locals' Metropolis acceptance %.2f", h.local_accept));
@@ -131,7 +139,7 @@ static PetscErrorCode run_exact(const ParCtx *ctx, const GlobalsConfig *c, Globa
     for (int k = 0; k < 4; k++) r->cov[k] = nr.cov[k];
     r->corr = nr.corr;
     r->converged = nr.converged;
-    r->zmean = nr.zmean, r->zsd = nr.zsd;
+    r->zmean = nr.zmean, r->zsd = nr.zsd, r->zdraws = nr.zdraws, r->nzdraws = nr.nzdraws;
     if (!quiet)
       PetscCall(PetscPrintf(ctx->comm,
                             "newton: %" PetscInt_FMT " stars, %" PetscInt_FMT " iterations, last step %.2f sd, "
@@ -142,21 +150,34 @@ static PetscErrorCode run_exact(const ParCtx *ctx, const GlobalsConfig *c, Globa
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The emulator's residual at each star's posterior mean: delta_i = CHEMPY - emulator there
- * (zero where CHEMPY rejects the point). First order in the emulator's error. */
-static PetscErrorCode residuals(GceWork *w, Emulator *emu, const double L[2], const double *zmean, PetscInt n,
-                                double *delta, PetscInt *nrej)
+/* The emulator's residual delta_i = CHEMPY - emulator for each star at the first pass's globals L,
+ * averaged over K of the star's posterior draws of its locals (K = 0: at its posterior mean).
+ * The average is what removes the residual's shared part: the error it leaves,
+ * r(z_true) - E[r(z) | x], has zero mean given the star's data, so its effect on the summed score
+ * averages out over stars, while r(E[z | x]) differs from E[r(z) | x] by a curvature term of
+ * the same sign in many stars. Points CHEMPY rejects drop out; a star with none: no correction. */
+static PetscErrorCode residuals(GceWork *w, Emulator *emu, const double L[2], const GlobalsResult *r1, PetscInt K,
+                                PetscInt n, double *delta, PetscInt *nrej)
 {
+  const PetscInt nd = K > 0 ? PetscMin(K, r1->nzdraws) : 0;
   PetscFunctionBeginUser;
+  PetscCheck(K == 0 || nd > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the first pass kept no posterior draws of the locals");
   *nrej = 0;
   for (PetscInt i = 0; i < n; i++) {
-    double th[CS_NPARAM] = {L[0], L[1], zmean[i * 4], zmean[i * 4 + 1], zmean[i * 4 + 2], zmean[i * 4 + 3]};
-    double fc[CS_NELEM], fe[CS_NELEM];
-    GceStatus st;
-    PetscCall(gce_run(w, th, fc, &st, NULL));
-    emu_predict(emu, th, 1, fe);
-    for (int k = 0; k < CS_NELEM; k++) delta[i * CS_NELEM + k] = st == GCE_OK ? fc[k] - fe[k] : 0;
-    *nrej += st != GCE_OK;
+    double sum[CS_NELEM] = {0};
+    PetscInt ok = 0;
+    for (PetscInt d = 0; d < PetscMax(nd, 1); d++) {
+      const double *z = nd ? r1->zdraws + (i * HIER_ZDRAWS + d) * 4 : r1->zmean + i * 4;
+      double th[CS_NPARAM] = {L[0], L[1], z[0], z[1], z[2], z[3]}, fc[CS_NELEM], fe[CS_NELEM];
+      GceStatus st;
+      PetscCall(gce_run(w, th, fc, &st, NULL));
+      if (st != GCE_OK) continue;
+      emu_predict(emu, th, 1, fe);
+      for (int k = 0; k < CS_NELEM; k++) sum[k] += fc[k] - fe[k];
+      ok++;
+    }
+    for (int k = 0; k < CS_NELEM; k++) delta[i * CS_NELEM + k] = ok ? sum[k] / ok : 0;
+    *nrej += ok == 0;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -195,8 +216,8 @@ PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe
   } else if (!c->chempy) {
     PetscCall(run_exact(ctx, c, r->method, m, &in, lo, ntot, PETSC_FALSE, r));
   } else {
-    /* Two passes: a first answer, the emulator's residual at each star's posterior mean from
-     * one CHEMPY run per star, then the method again on the corrected model from the first answer. */
+    /* Two passes: a first answer, the emulator's residual for each star from CHEMPY runs at its
+     * posterior draws, then the method again on the corrected model from the first answer. */
     GlobalsResult r1 = *r;
     GlobalsConfig c1 = *c;
     PetscInt nrej;
@@ -204,16 +225,17 @@ PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe
     c1.hmc.draws = PetscMax(10, c->hmc.draws / 4);
     c1.hmc.max_draws = c1.hmc.draws; /* the first pass needs no convergence check */
     PetscCall(run_exact(ctx, &c1, r->method, m, &in, lo, ntot, PETSC_TRUE, &r1));
-    PetscCall(residuals(c->chempy, emu, r1.mean, r1.zmean, n, m->delta, &nrej));
+    PetscCall(residuals(c->chempy, emu, r1.mean, &r1, c->correct_draws, n, m->delta, &nrej));
     PetscCall(par_allreduce_count(ctx, &nrej));
     for (int a = 0; a < 2; a++) in.etaL[a] = hier_to_eta(&hp, a, r1.mean[a]);
     for (PetscInt i = 0; i < n; i++)
       for (int q = 0; q < 4; q++) in.start[i * 4 + q] = hier_to_eta(&hp, 2 + q, r1.zmean[i * 4 + q]);
     PetscCall(PetscPrintf(ctx->comm,
-                          "%s: emulator residuals from %" PetscInt_FMT
-                          " CHEMPY runs at the stars' posterior means (%" PetscInt_FMT
-                          " rejected: no correction there); first pass (%.5f, %.5f)\n",
-                          globals_method_names[r->method], ntot, nrej, r1.mean[0], r1.mean[1]));
+                          "%s: emulator residuals from %" PetscInt_FMT " CHEMPY runs (%s per star; %" PetscInt_FMT
+                          " stars without an accepted run: no correction there); first pass (%.5f, %.5f)\n",
+                          globals_method_names[r->method], ntot * PetscMax(1, PetscMin(c->correct_draws, r1.nzdraws)),
+                          c->correct_draws ? "averaged over posterior draws" : "at the posterior mean", nrej,
+                          r1.mean[0], r1.mean[1]));
     PetscCall(globals_result_destroy(&r1));
     PetscCall(run_exact(ctx, c, r->method, m, &in, lo, ntot, PETSC_FALSE, r));
   }
@@ -228,6 +250,7 @@ PetscErrorCode globals_result_destroy(GlobalsResult *r)
   PetscFunctionBeginUser;
   if (r->draws) PetscCall(PetscFree(r->draws));
   if (r->zmean) PetscCall(PetscFree2(r->zmean, r->zsd));
+  PetscCall(PetscFree(r->zdraws));
   r->zmean = r->zsd = r->draws = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -51,6 +51,7 @@ PetscErrorCode hmc_joint_run(const ParCtx *ctx, HierModel *m, const HierInit *in
   PetscCheck(c->chains >= 2 && W >= 20 && D >= 10, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE,
              "HMC needs >= 2 chains, >= 20 warm-up and >= 10 kept iterations");
   PetscCall(PetscMemzero(r, sizeof(*r)));
+  PetscCall(hmc_zdraws_create(n, r));
   PetscCall(par_allreduce_count(ctx, &ntot));
   PetscCall(PetscMalloc5(dim, &u, dim, &u0, dim, &p, dim, &g, dim, &g0));
   PetscCall(hmc_target_create(ctx, m, &t));
@@ -126,5 +127,6 @@ PetscErrorCode hmc_result_destroy(HmcResult *r)
   PetscFunctionBeginUser;
   PetscCall(PetscFree(r->draws));
   PetscCall(PetscFree2(r->zmean, r->zsd));
+  PetscCall(PetscFree(r->zdraws));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

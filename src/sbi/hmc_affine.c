@@ -352,9 +352,25 @@ PetscErrorCode hmc_iteration_end(HmcTarget *t, HmcWindows *w, const HmcConfig *c
   if (it >= W) {
     hmc_record(&t->m->prior, t->n, etaL, etaz, r->draws + (ch * D + it - W) * 2, zs, zq);
     *acc_sum += a;
+    /* A few of chain 1's kept draws of every star's locals, 10 iterations apart. */
+    const PetscInt j = (it - W) / HMC_ZDRAW_GAP;
+    if (ch == 0 && (it - W) % HMC_ZDRAW_GAP == 0 && j < HIER_ZDRAWS && r->zdraws) {
+      for (PetscInt i = 0; i < t->n; i++)
+        for (int q = 0; q < NZ; q++)
+          r->zdraws[(i * HIER_ZDRAWS + j) * NZ + q] = hier_to_theta(&t->m->prior, 2 + q, etaz[i * NZ + q]);
+      r->nzdraws = j + 1;
+    }
   }
   PetscCall(PetscSNPrintf(extra, sizeof(extra), "chain %" PetscInt_FMT " step %.3g L %" PetscInt_FMT, ch + 1, eps, L));
   PetscCall(par_progress_report(t->ctx, prog, ch * T + it + 1, c->chains * T, extra, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode hmc_zdraws_create(PetscInt n, HmcResult *r)
+{
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(n * HIER_ZDRAWS * NZ + 1, &r->zdraws));
+  r->nzdraws = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -142,6 +142,7 @@ PetscErrorCode hmc_gibbs_run(const ParCtx *ctx, HierModel *m, const HierInit *in
       PETSC_ERR_ARG_OUTOFRANGE,
       "HMC (gibbs) needs >= 2 chains, >= 20 warm-up and >= 10 kept iterations, 1..16 local steps, >= 1 leapfrog");
   PetscCall(PetscMemzero(r, sizeof(*r)));
+  PetscCall(hmc_zdraws_create(n, r));
   G.cc.draws = Dmax;
   PetscCall(PetscMalloc3(dim, &G.p, dim, &G.g, n * NZ + 1, &G.etaz));
   PetscCall(PetscMalloc4(dim, &G.lw.up, n * NZ + 1, &G.lw.ezp, n + 1, &G.lw.lpp, n + 1, &G.lw.uu));

@@ -4,8 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define NZ      HIER_NZ
-#define NBATCH  10  /* batch means for the Monte-Carlo variance of each star's score */
+#define NZ     HIER_NZ
+#define NBATCH 10 /* batch means for the Monte-Carlo variance of each star's score */
+_Static_assert(NBATCH >= HIER_ZDRAWS, "the kept local draws are spaced by R / HIER_ZDRAWS >= 1 scores");
 #define MAXSTEP 0.5 /* trust region: a Newton step moves each global by at most this many prior sd */
 
 void newton_config_default(NewtonConfig *c)
@@ -29,6 +30,7 @@ typedef struct {
   /* per-star sums over retained draws */
   double *s1, *s2, *hs, *bs, *ze, *zz; /* (n,2) (n,3) (n,3) (n,NBATCH,2) (n,4) (n,10) */
   double *sc, *hc;                     /* score scratch (n, 2), (n, 3) */
+  double *zk;                          /* (n, HIER_ZDRAWS, 4) evenly spaced retained draws, eta */
   PetscInt nacc, ntry;
 } Chains;
 
@@ -113,6 +115,11 @@ static PetscErrorCode evaluate(const ParCtx *ctx, Chains *ch, const double thL[2
     PetscCall(par_progress_report(ctx, prog, ++*done, total, NULL, PETSC_FALSE));
     if ((k + 1) % thin) continue;
     PetscCall(hier_star_score(ch->m, thL, ch->ez, ch->sc, ch->hc));
+    if (j % (R / HIER_ZDRAWS) == 0 && j / (R / HIER_ZDRAWS) < HIER_ZDRAWS) {
+      const PetscInt slot = j / (R / HIER_ZDRAWS);
+      for (PetscInt i = 0; i < n; i++)
+        for (int q = 0; q < NZ; q++) ch->zk[(i * HIER_ZDRAWS + slot) * NZ + q] = ch->ez[i * NZ + q];
+    }
     int b = (int)(j * NBATCH / R);
     for (PetscInt i = 0; i < n; i++) {
       const double *s = ch->sc + i * 2, *h = ch->hc + i * 3, *z = ch->ez + i * NZ;
@@ -203,7 +210,7 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
   PetscCall(PetscMalloc3(n + 1, &ch.logs, n + 1, &ch.rng, n * 2 + 1, &ch.sc));
   PetscCall(PetscMalloc5(n * 2 + 1, &ch.s1, n * 3 + 1, &ch.s2, n * 3 + 1, &ch.hs, n * NBATCH * 2 + 1, &ch.bs, n * 4 + 1,
                          &ch.ze));
-  PetscCall(PetscMalloc2(n * 10 + 1, &ch.zz, n * 3 + 1, &ch.hc));
+  PetscCall(PetscMalloc3(n * 10 + 1, &ch.zz, n * 3 + 1, &ch.hc, n * HIER_ZDRAWS * NZ + 1, &ch.zk));
   for (PetscInt i = 0; i < n; i++) {
     rng_init(&ch.rng[i], c->seed, RNG_LOCAL, (uint64_t)(lo + i));
     conditional_chol(in->cov + i * 36, ch.L + i * 16);
@@ -283,6 +290,10 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
       r->zmean[i * NZ + q] = hier_to_theta(&m->prior, 2 + q, me);
       r->zsd[i * NZ + q] = fabs(d) * sqrt(fmax(0, ve));
     }
+  PetscCall(PetscMalloc1(n * HIER_ZDRAWS * NZ + 1, &r->zdraws));
+  for (PetscInt k = 0; k < n * HIER_ZDRAWS * NZ; k++)
+    r->zdraws[k] = hier_to_theta(&m->prior, 2 + (int)(k % NZ), ch.zk[k]);
+  r->nzdraws = HIER_ZDRAWS;
   int64_t acc[PAR_REPRO_LIMBS];
   par_repro_zero(acc, 1);
   par_repro_add(acc, (double)ch.nacc);
@@ -294,7 +305,7 @@ PetscErrorCode newton_run(const ParCtx *ctx, HierModel *m, const HierInit *in, P
   PetscCall(PetscFree5(ch.ez, ch.lpc, ch.prop, ch.lpp, ch.L));
   PetscCall(PetscFree3(ch.logs, ch.rng, ch.sc));
   PetscCall(PetscFree5(ch.s1, ch.s2, ch.hs, ch.bs, ch.ze));
-  PetscCall(PetscFree2(ch.zz, ch.hc));
+  PetscCall(PetscFree3(ch.zz, ch.hc, ch.zk));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -302,5 +313,6 @@ PetscErrorCode newton_result_destroy(NewtonResult *r)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscFree2(r->zmean, r->zsd));
+  PetscCall(PetscFree(r->zdraws));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -61,6 +61,12 @@ $XS -stars $TMP/empty.csv > $TMP/xempty.log 2>&1
 check "infer (exact): a star below -min_elements is named and left out" bash -c "grep -q \"star '2'.*fewer than -min_elements\" $TMP/xempty.log && grep -q 'n_stars=59 n_skipped=1' $TMP/xempty.log"
 check_fails "infer: unknown -method refused" "method" $X -stars $TMP/stars.csv -method magic
 check_fails "infer: -min_elements 9 refused" "min_elements" $X -stars $TMP/stars.csv -min_elements 9
+# The emulator correction: by default each star's residual is averaged over 4 of its posterior
+# draws (4 CHEMPY runs per star); -correct_draws 0 takes one run at the posterior mean instead.
+$MPIRUN -np 2 $N -stars $TMP/stars.csv -correct_draws 0 > $TMP/nt0.log 2>&1
+check "infer: the correction averages 4 posterior draws per star by default" grep -q 'newton: emulator residuals from 240 CHEMPY runs (averaged over posterior draws per star' $TMP/nt1.log
+check "infer: -correct_draws 0 corrects at the posterior mean, and the answer moves" bash -c "grep -q 'residuals from 60 CHEMPY runs (at the posterior mean' $TMP/nt0.log && [ \"\$(grep ^RESULT $TMP/nt0.log)\" != \"\$(grep ^RESULT $TMP/nt1.log)\" ]"
+check_fails "infer: -correct_draws 9 refused" "correct_draws 9: need 0 .. 8" $N -stars $TMP/stars.csv -correct_draws 9
 # coverage: a tiny run prints its line; a killed run resumes to the same table.
 C="$BIN coverage -npe $TMP/npe.h5 -galaxies 4 -n_stars 15 -mock emulator -method newton -newton_final_steps 200 -newton_steps 100 -plots 0"
 $MPIRUN -np 2 $C -out $TMP/cov.h5 > $TMP/cov.log 2>&1
