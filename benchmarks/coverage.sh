@@ -11,11 +11,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${DIR:-output/end_to_end}; NP=${NP:-2}; OUT=${OUT:-benchmarks/results/coverage}
 RUNS=${RUNS:-"auto:1000:100:emulator:21 auto:10000:30:emulator:22 auto:10000:20:emulator:28 auto:10000:30:emulator:30
- auto:1000:100:chempy:23 auto:10:100:emulator:41 hmc:1000:40:emulator:40
- gauss:1000:100:emulator:24 gauss:10000:30:emulator:25 gauss:1000:100:chempy:26 gauss:10000:30:chempy:27
- gauss:10:100:chempy:31 gauss:100:100:chempy:32 gauss:300:100:chempy:33
- gauss:10:100:emulator:1 gauss:100:100:emulator:1 gauss:300:100:emulator:1
- auto:100:100:emulator:37 auto:10:100:emulator:38"}
+ auto:1000:40:chempy:23 auto:1000:60:chempy:123 auto:10000:6:chempy:29 auto:10:100:emulator:41
+ hmc:1000:40:emulator:42 newton:1000:40:emulator:42 newton:1000:40:emulator:40
+ gauss:10:100:emulator:1 gauss:100:100:emulator:1 gauss:300:100:emulator:1 gauss:1000:100:emulator:24
+ gauss:10000:30:emulator:50 gauss:10:100:chempy:510 gauss:100:100:chempy:5100 gauss:300:100:chempy:5300
+ gauss:1000:100:chempy:51000 gauss:10000:30:chempy:55"}
 MPIRUN="mpirun --oversubscribe -np $NP"
 [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
 B=bin/chempysbi
