@@ -14,8 +14,8 @@
 
 #define HIER_NL 2 /* globals */
 #define HIER_NZ 4 /* locals per star */
-#define HIER_ZDRAWS                                                                                                    \
-  8 /* posterior draws of each star's locals kept by the exact methods (for the emulator correction) */
+/* Posterior draws of each star's locals the exact methods keep (for the emulator correction). */
+#define HIER_ZDRAWS 8
 
 /* The mean model f: theta (n, 6) -> f (n, 8), its input gradient after a
  * forward, and a jet in the two globals (first and second derivatives). */
