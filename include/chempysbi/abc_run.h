@@ -47,6 +47,17 @@ PetscErrorCode abc_config_default(AbcConfig *c);
  * options; checked here (one clear error per bad option). */
 PetscErrorCode abc_set_from_options(MPI_Comm comm, AbcConfig *c);
 PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s);
+/* One star at a time against the table of c (what abc_run and coverage -method abc use):
+ * the table, its noise and prior weights are loaded once per rank. */
+typedef struct AbcSampler AbcSampler;
+PetscErrorCode abc_sampler_create(const ParCtx *ctx, const AbcConfig *c, AbcSampler **s);
+PetscErrorCode abc_sampler_destroy(AbcSampler **s);
+const Prior *abc_sampler_prior(const AbcSampler *s); /* the target prior */
+PetscInt abc_sampler_samples(const AbcSampler *s);   /* draws per star (-samples) */
+/* Star j (global index; its resampling stream is (seed, abc, 2^40 + j)) with x, sigma (8, NaN =
+ * missing): samples (-samples, 6) equally weighted. */
+PetscErrorCode abc_sampler_star(AbcSampler *s, PetscInt j, uint64_t seed, const double *x, const double *sigma,
+                                double *samples, AbcStats *st);
 /* "ABC n=.. rows=.. k=.. rate=.. eps_median=.. ess_median=.. s_per_star=.." (no newline). */
 PetscErrorCode abc_summary_line(const AbcConfig *c, const AbcSummary *s, char *buf, size_t len);
 

@@ -2,15 +2,24 @@
  * inference methods: the amortised Gaussian product (gauss), exact joint HMC
  * (hmc), or Newton on the globals with Monte-Carlo locals (newton); `auto`
  * picks by the number of stars, from the galaxy-level coverage measured by
- * the `coverage` command (README, "Calibration at the galaxy level"). Used by
+ * the `coverage` command (README, "Calibration at the galaxy level"); abc and
+ * nre multiply the per-star posteriors of the other SBI families. Used by
  * `infer` and `coverage`. */
 #ifndef CHEMPYSBI_GLOBALS_H
 #define CHEMPYSBI_GLOBALS_H
 
 #include <chempysbi/hmc.h>
 #include <chempysbi/newton.h>
+#include <chempysbi/perstar.h>
 
-typedef enum { GLOBALS_AUTO = 0, GLOBALS_GAUSS = 1, GLOBALS_HMC = 2, GLOBALS_NEWTON = 3 } GlobalsMethod;
+typedef enum {
+  GLOBALS_AUTO = 0,
+  GLOBALS_GAUSS = 1,
+  GLOBALS_HMC = 2,
+  GLOBALS_NEWTON = 3,
+  GLOBALS_ABC = 4, /* the Gaussian product of per-star ABC posteriors (perstar.h) */
+  GLOBALS_NRE = 5  /* the Gaussian product of per-star NRE posteriors */
+} GlobalsMethod;
 extern const char *const globals_method_names[]; /* PetscOptionsEnum list */
 
 typedef struct {
@@ -26,6 +35,8 @@ typedef struct {
   PetscBool correct;      /* -correct_emulator: residual correction from CHEMPY runs per star */
   PetscInt correct_draws; /* the residual averaged over this many posterior draws per star (0: at the mean) */
   struct GceWork *chempy; /* CHEMPY for the correction (set by the caller when correct), else NULL */
+  PerStarConfig ps;       /* abc, nre: the table or model and their options */
+  PerStar *perstar;       /* abc, nre: created by the caller from ps */
 } GlobalsConfig;
 
 typedef struct {
@@ -49,7 +60,8 @@ void globals_config_default(GlobalsConfig *c);
  * caller reads -seed and -samples). */
 PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c);
 GlobalsMethod globals_pick(const GlobalsConfig *c, PetscInt nstars);
-/* x, err (n, 8): this rank's stars (NaN = missing / no error), global indices lo .. lo + n - 1. */
+/* x, err (n, 8): this rank's stars (NaN = missing / no error), global indices lo .. lo + n - 1.
+ * abc and nre need c->perstar and neither npe nor emu (may be NULL). */
 PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe, Emulator *emu, PetscInt n,
                              const double *x, const double *err, PetscInt lo, GlobalsResult *r);
 PetscErrorCode globals_result_destroy(GlobalsResult *r);

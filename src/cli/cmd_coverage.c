@@ -16,9 +16,10 @@ PetscErrorCode cmd_coverage(const ParCtx *ctx)
   PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
-  PetscCheck(c.npe[0], ctx->comm, PETSC_ERR_ARG_WRONG,
+  const PetscBool other = c.g.method == GLOBALS_ABC || c.g.method == GLOBALS_NRE; /* no NPE needed */
+  PetscCheck(c.npe[0] || other, ctx->comm, PETSC_ERR_ARG_WRONG,
              "coverage needs -model FILE (-npe is a synonym; and usually -out FILE)");
-  PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));
+  if (c.npe[0]) PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));
   if (c.emulator[0]) PetscCall(guard_input(ctx->comm, "-emulator", c.emulator, "train-emulator,hdf5"));
   if (c.out[0]) {
     const char *in_opt[2] = {"-npe", "-emulator"}, *in_path[2] = {c.npe, c.emulator};

@@ -15,11 +15,12 @@ PetscErrorCode cmd_infer(const ParCtx *ctx)
   PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
-  PetscCheck(c.npe[0] && c.stars[0], ctx->comm, PETSC_ERR_ARG_WRONG,
+  const PetscBool other = c.g.method == GLOBALS_ABC || c.g.method == GLOBALS_NRE; /* no NPE needed */
+  PetscCheck((c.npe[0] || other) && c.stars[0], ctx->comm, PETSC_ERR_ARG_WRONG,
              "infer needs -model FILE (-npe is a synonym) -stars FILE (and usually -out FILE)");
   PetscCall(guard_memory(ctx->comm, 8.0 * CS_NPARAM * (double)c.samples, "-samples"));
   const char *in_opt[3] = {"-npe", "-stars", "-emulator"}, *in_path[3] = {c.npe, c.stars, c.emulator};
-  PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));
+  if (c.npe[0]) PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));
   PetscCall(guard_input(ctx->comm, "-stars", c.stars, "catalogue,catalogue-csv,mock-csv,fits,hdf5,text"));
   if (c.emulator[0]) PetscCall(guard_input(ctx->comm, "-emulator", c.emulator, "train-emulator,hdf5"));
   if (c.out[0]) {

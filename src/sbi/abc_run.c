@@ -197,60 +197,112 @@ static PetscErrorCode write_output(const AbcConfig *c, const Table *t, const Obs
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The accepted k of the eligible rows: -accept, or -quantile of them. */
+static PetscInt accepted_k(const AbcConfig *c, const Table *t)
+{
+  return c->quantile > 0 ? PetscMax(1, (PetscInt)ceil(c->quantile * (double)t->eligible)) : PetscMin(c->k, t->eligible);
+}
+
+struct AbcSampler {
+  Table t;
+  AbcTable at;
+  AbcOptions ao;
+  AbcWork *w;
+  double *th, *wt; /* (k, P) the last star's accepted rows and (k) their weights */
+  PetscInt samples;
+};
+
+PetscErrorCode abc_sampler_create(const ParCtx *ctx, const AbcConfig *c, AbcSampler **out)
+{
+  AbcSampler *s;
+  PetscFunctionBeginUser;
+  PetscCheck(c->table[0], ctx->comm, PETSC_ERR_ARG_WRONG, "abc needs -table FILE (a simulate output)");
+  PetscCall(PetscNew(&s));
+  PetscCall(table_load(ctx, c, &s->t));
+  const PetscInt k = accepted_k(c, &s->t);
+  s->at = (AbcTable){.n = s->t.d.N,
+                     .P = CS_NPARAM,
+                     .E = CS_NELEM,
+                     .theta = s->t.d.theta,
+                     .sim = s->t.d.abund,
+                     .noise = c->kernel == ABC_KERNEL_UNIFORM ? s->t.noise : NULL,
+                     .logw = s->t.logw,
+                     .lo = s->t.target.lo,
+                     .hi = s->t.target.hi};
+  s->ao = (AbcOptions){.kernel = c->kernel, .k = k, .adjust = c->adjust};
+  s->samples = c->samples;
+  PetscCall(abc_work_create(&s->at, k, &s->w));
+  PetscCall(PetscMalloc2(k * CS_NPARAM, &s->th, k, &s->wt));
+  *out = s;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode abc_sampler_destroy(AbcSampler **s)
+{
+  PetscFunctionBeginUser;
+  if (!*s) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(abc_work_destroy(&(*s)->w));
+  PetscCall(PetscFree2((*s)->th, (*s)->wt));
+  PetscCall(table_destroy(&(*s)->t));
+  PetscCall(PetscFree(*s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+const Prior *abc_sampler_prior(const AbcSampler *s) { return &s->t.target; }
+PetscInt abc_sampler_samples(const AbcSampler *s) { return s->samples; }
+
+PetscErrorCode abc_sampler_star(AbcSampler *s, PetscInt j, uint64_t seed, const double *x, const double *sigma,
+                                double *samples, AbcStats *st)
+{
+  Rng rg;
+  PetscFunctionBeginUser;
+  PetscCall(abc_star(&s->at, &s->ao, x, sigma, s->w, s->th, s->wt, st));
+  rng_init(&rg, seed, RNG_ABC, ABC_STAR_INDEX + (uint64_t)j);
+  abc_resample(s->ao.k, CS_NPARAM, s->th, s->wt, s->samples, rng_uniform(&rg), samples);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
 {
-  Table t;
+  AbcSampler *sp;
   ObsSet o;
-  AbcWork *w = NULL;
   PetscInt lo, hi;
   ParProgress prog;
   char fa[128], fb[128];
   PetscFunctionBeginUser;
-  PetscCheck(c->table[0], ctx->comm, PETSC_ERR_ARG_WRONG, "abc needs -table FILE (a simulate output)");
   PetscCheck(!!c->stars[0] != !!c->cases[0], ctx->comm, PETSC_ERR_ARG_WRONG,
              "abc needs exactly one of -stars FILE (a catalogue) and -cases FILE (a validate output)");
   PetscCall(PetscMemzero(s, sizeof(*s)));
   double t0 = cs_wtime();
-  PetscCall(table_load(ctx, c, &t));
+  PetscCall(abc_sampler_create(ctx, c, &sp));
+  const Table *tp = &sp->t;
   PetscCall(obsset_load(ctx, c->stars, c->cases, c->ncases, &c->cat, &o));
-  PetscCheck(!gce_config_string_model_differs(t.d.chempy, o.chempy, fa, fb, sizeof(fa)), ctx->comm,
+  PetscCheck(!gce_config_string_model_differs(tp->d.chempy, o.chempy, fa, fb, sizeof(fa)), ctx->comm,
              PETSC_ERR_ARG_INCOMP, "-table %s was simulated with CHEMPY %s, but the test cases %s with %s", c->table,
              fa, c->cases, fb);
   s->load_seconds = cs_wtime() - t0;
-  const PetscInt k =
-      c->quantile > 0 ? PetscMax(1, (PetscInt)ceil(c->quantile * (double)t.eligible)) : PetscMin(c->k, t.eligible);
+  const PetscInt k = sp->ao.k;
   const PetscInt L = c->samples;
   s->n = o.n;
-  s->rows = t.d.N;
-  s->eligible = t.eligible;
+  s->rows = tp->d.N;
+  s->eligible = tp->eligible;
   PetscCall(guard_memory(ctx->comm, (double)o.n * L * CS_NPARAM * 8 * (ctx->rank == 0 ? 2 : 1), "stars x -samples"));
   PetscCall(PetscPrintf(
       ctx->comm,
       "abc: table %s, %" PetscInt_FMT " usable rows (%s prior), %" PetscInt_FMT
       " inside the %s target prior; %" PetscInt_FMT " accepted per star (rate %.3g), %s kernel%s; %" PetscInt_FMT
       " %s on %d ranks; table read and noise drawn in %.2f s\n",
-      c->table, t.d.N, t.prior_name, t.eligible, prior_kind_name(c->prior), k, (double)k / (double)t.eligible,
+      c->table, tp->d.N, tp->prior_name, tp->eligible, prior_kind_name(c->prior), k, (double)k / (double)tp->eligible,
       c->kernel == ABC_KERNEL_UNIFORM ? "uniform" : "gaussian", c->adjust ? " + regression adjustment" : "", o.n,
       o.cases ? "test cases" : "stars", ctx->size, s->load_seconds));
-  if (strcmp(t.prior_name, prior_kind_name(c->prior)))
+  if (strcmp(tp->prior_name, prior_kind_name(c->prior)))
     PetscCall(PetscPrintf(ctx->comm, "abc: rows weighted by the prior ratio %s / %s\n", prior_kind_name(c->prior),
-                          t.prior_name));
+                          tp->prior_name));
 
-  const AbcTable at = {.n = t.d.N,
-                       .P = CS_NPARAM,
-                       .E = CS_NELEM,
-                       .theta = t.d.theta,
-                       .sim = t.d.abund,
-                       .noise = c->kernel == ABC_KERNEL_UNIFORM ? t.noise : NULL,
-                       .logw = t.logw,
-                       .lo = t.target.lo,
-                       .hi = t.target.hi};
-  const AbcOptions ao = {.kernel = c->kernel, .k = k, .adjust = c->adjust};
-  double *th, *wt, *rec, *smp;
+  double *rec, *smp;
   par_block_range(o.n, ctx->rank, ctx->size, &lo, &hi);
   const PetscInt nloc = hi - lo;
-  PetscCall(abc_work_create(&at, k, &w));
-  PetscCall(PetscMalloc4(k * CS_NPARAM, &th, k, &wt, nloc * RC_NCOL + 1, &rec, nloc * L * CS_NPARAM + 1, &smp));
+  PetscCall(PetscMalloc2(nloc * RC_NCOL + 1, &rec, nloc * L * CS_NPARAM + 1, &smp));
   par_progress_start(&prog, "abc", 0, c->progress_every);
   double t1 = cs_wtime();
   for (PetscInt j = lo; j < hi; j++) {
@@ -259,8 +311,8 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
     r[RC_USED] = 0;
     if (o.usable[j] != 0) {
       AbcStats st;
-      Rng rg;
-      PetscCall(abc_star(&at, &ao, o.x + j * CS_NELEM, o.sigma + j * CS_NELEM, w, th, wt, &st));
+      const double *th = sp->th, *wt = sp->wt;
+      PetscCall(abc_sampler_star(sp, j, (uint64_t)c->seed, o.x + j * CS_NELEM, o.sigma + j * CS_NELEM, sm, &st));
       for (int d = 0; d < CS_NPARAM; d++) {
         double m = 0, v = 0;
         for (PetscInt a = 0; a < k; a++) m += wt[a] * th[a * CS_NPARAM + d];
@@ -274,8 +326,6 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
       r[RC_ADJ] = st.adjusted ? 1 : 0;
       r[RC_NSTAT] = st.nstat;
       r[RC_USED] = 1;
-      rng_init(&rg, (uint64_t)c->seed, RNG_ABC, ABC_STAR_INDEX + (uint64_t)j);
-      abc_resample(k, CS_NPARAM, th, wt, L, rng_uniform(&rg), sm);
     } else
       for (PetscInt l = 0; l < L * CS_NPARAM; l++) sm[l] = NAN;
     PetscCall(par_progress_report(ctx, &prog, j - lo + 1, nloc, "", j + 1 == hi));
@@ -284,13 +334,12 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
   PetscCall(par_allreduce_max(ctx, tt, 2));
   s->seconds = tt[0];
   s->star_seconds = tt[1];
-  PetscCall(abc_work_destroy(&w));
 
   double *all_rec = NULL, *all_smp = NULL;
   PetscInt ntot;
   PetscCall(par_gather_doubles(ctx, rec, nloc * RC_NCOL, &all_rec, &ntot));
   PetscCall(par_gather_doubles(ctx, smp, nloc * L * CS_NPARAM, &all_smp, &ntot));
-  PetscCall(PetscFree4(th, wt, rec, smp));
+  PetscCall(PetscFree2(rec, smp));
   if (ctx->rank == 0) {
     double *col, *alpha = NULL, *ecp = NULL;
     PetscCall(PetscMalloc1(o.n + 1, &col));
@@ -312,13 +361,13 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
     PetscCall(PetscFree(col));
     if (o.cases) {
       PetscCall(PetscMalloc2(c->tarp_bins + 1, &alpha, c->tarp_bins + 1, &ecp));
-      PetscCall(cases_calibrate(o.n, L, all_smp, o.tc.truth, &t.target, (uint64_t)c->seed, c->tarp_bins, &s->cal, NULL,
-                                alpha, ecp));
+      PetscCall(cases_calibrate(o.n, L, all_smp, o.tc.truth, &tp->target, (uint64_t)c->seed, c->tarp_bins, &s->cal,
+                                NULL, alpha, ecp));
       s->calibrated = PETSC_TRUE;
-      PetscCall(cases_print("abc calibration", &s->cal, &t.target));
+      PetscCall(cases_print("abc calibration", &s->cal, &tp->target));
     }
     if (c->out[0]) {
-      PetscCall(write_output(c, &t, &o, s, k, all_rec, all_smp, alpha, ecp));
+      PetscCall(write_output(c, tp, &o, s, k, all_rec, all_smp, alpha, ecp));
       PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
     }
     if (alpha) PetscCall(PetscFree2(alpha, ecp));
@@ -327,7 +376,7 @@ PetscErrorCode abc_run(const ParCtx *ctx, const AbcConfig *c, AbcSummary *s)
   PetscCall(PetscFree(all_rec));
   PetscCall(PetscFree(all_smp));
   PetscCall(obsset_destroy(&o));
-  PetscCall(table_destroy(&t));
+  PetscCall(abc_sampler_destroy(&sp));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -81,6 +81,8 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
   c->mock_emulator = mk == 1;
   /* Emulator-made stars have no CHEMPY residual to correct: their model is the emulator itself. */
   if (c->mock_emulator) c->g.correct = PETSC_FALSE;
+  /* abc and nre use no emulator: nothing to correct. */
+  if (c->g.method == GLOBALS_ABC || c->g.method == GLOBALS_NRE) c->g.correct = PETSC_FALSE;
   PetscCheck(fa == fn, comm, PETSC_ERR_ARG_WRONG, "give both -alpha_IMF and -log10_N_Ia, or neither");
   c->fixed = fa;
   PetscCheck(c->galaxies >= 2 && c->galaxies <= 1000000, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -108,10 +110,14 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
 }
 
 /* Everything that fixes the galaxies and their answers: a resume must match it. */
-static PetscErrorCode config_string(const CoverageConfig *c, char *buf, size_t len)
+static PetscErrorCode config_string(const CoverageConfig *c, const PerStar *ps, char *buf, size_t len)
 {
-  char gce[512], obs[384] = "", drop[256];
+  char gce[512], obs[384] = "", drop[256], other[2 * PETSC_MAX_PATH_LEN] = "";
   PetscFunctionBeginUser;
+  if (ps) { /* abc, nre: their table or model and settings (absent before these methods: old checkpoints match) */
+    other[0] = ';';
+    PetscCall(perstar_config_string(ps, other + 1, sizeof(other) - 1));
+  }
   PetscCall(gce_config_string(&c->gce, gce, sizeof(gce)));
   if (!obs_is_fixed(&c->obs)) { /* unset: the configuration string of the runs before these options */
     obs_elements_string(c->obs.drop, drop, sizeof(drop));
@@ -124,12 +130,12 @@ static PetscErrorCode config_string(const CoverageConfig *c, char *buf, size_t l
       ";mock=%s;fixed=%d;alpha=%.17g;nia=%.17g;noise=%.17g;seed=%" PetscInt_FMT ";method=%s;correct=%d,%" PetscInt_FMT
       ";auto_below=%" PetscInt_FMT ";init=%" PetscInt_FMT ";samples=%" PetscInt_FMT ";err=%.17g;hmc=%" PetscInt_FMT
       ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%.17g;newton=%" PetscInt_FMT ",%" PetscInt_FMT
-      ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ";gce=%s%s",
+      ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT ";gce=%s%s%s",
       c->npe, c->emulator, c->galaxies, c->n_stars, c->mock_emulator ? "emulator" : "chempy", (int)c->fixed, c->alpha,
       c->nia, c->noise, c->seed, globals_method_names[c->g.method], (int)c->g.correct, c->g.correct_draws,
       c->g.auto_hmc_below, c->g.init_samples, c->g.samples, c->g.default_err, c->g.hmc.chains, c->g.hmc.warmup,
       c->g.hmc.draws, c->g.hmc.max_leapfrog, c->g.hmc.target_accept, c->g.newton.max_iter, c->g.newton.steps,
-      c->g.newton.final_steps, c->g.newton.thin, c->g.newton.burn0, c->g.newton.burn, gce, obs));
+      c->g.newton.final_steps, c->g.newton.thin, c->g.newton.burn0, c->g.newton.burn, gce, obs, other));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -162,8 +168,8 @@ void coverage_summarise(PetscInt m, const double *rows, CoverageSummary *s)
 }
 
 /* Galaxy g: its globals, its stars (this rank's block), the inference. */
-static PetscErrorCode run_galaxy(const ParCtx *ctx, const CoverageConfig *c, PetscInt g, Npe *npe, Emulator *emu,
-                                 GceWork *work, double row[CV_NCOL])
+static PetscErrorCode run_galaxy(const ParCtx *ctx, const CoverageConfig *c, PetscInt g, const Prior *prior, Npe *npe,
+                                 Emulator *emu, PerStar *ps, GceWork *work, double row[CV_NCOL])
 {
   MockSpec ms = {.alpha = c->alpha,
                  .nia = c->nia,
@@ -176,12 +182,13 @@ static PetscErrorCode run_galaxy(const ParCtx *ctx, const CoverageConfig *c, Pet
   GlobalsConfig gc = c->g;
   GlobalsResult r;
   gc.chempy = c->g.correct ? work : NULL;
+  gc.perstar = ps;
   gc.default_err = c->noise; /* the mock's noise is every star's error */
   PetscFunctionBeginUser;
-  ms.prior = npe->prior;
+  ms.prior = *prior;
   if (!c->fixed) { /* from the NPE's prior: the globals every method divides by or samples under */
     double th[CS_NPARAM];
-    prior_sample(&npe->prior, (uint64_t)c->seed, RNG_COVERAGE, (uint64_t)g, th);
+    prior_sample(prior, (uint64_t)c->seed, RNG_COVERAGE, (uint64_t)g, th);
     ms.alpha = th[0], ms.nia = th[1];
   }
   ms.seed = ((uint64_t)c->seed << 32) + (uint64_t)g + 1;
@@ -241,8 +248,10 @@ static PetscErrorCode write_rows(const char *path, const char *config, const cha
 
 PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double **rows_out, CoverageSummary *s)
 {
-  Npe *npe;
-  Emulator *emu;
+  Npe *npe = NULL;
+  Emulator *emu = NULL;
+  PerStar *ps = NULL;
+  const Prior *prior;
   GceYields *y = NULL;
   GceWork *work = NULL;
   double *rows;
@@ -250,9 +259,19 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
   PetscInt g0 = 0;
   ParProgress prog;
   PetscFunctionBeginUser;
-  PetscCall(config_string(c, config, sizeof(config)));
-  PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
-  PetscCall(infer_load_emulator(c->emulator, c->npe, &emu));
+  const PetscBool other = c->g.method == GLOBALS_ABC || c->g.method == GLOBALS_NRE;
+  if (other) PetscCall(perstar_create(ctx, c->g.method == GLOBALS_ABC ? PERSTAR_ABC : PERSTAR_NRE, &c->g.ps, &ps));
+  PetscCall(config_string(c, ps, config, sizeof(config)));
+  /* abc and nre need neither the NPE (their own prior) nor the emulator (unless it makes the stars). */
+  if (c->npe[0]) PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
+  PetscCheck(npe || other, ctx->comm, PETSC_ERR_ARG_WRONG, "coverage -method %s needs -model FILE (an NPE)",
+             globals_method_names[c->g.method]);
+  prior = npe ? &npe->prior : perstar_prior(ps);
+  if (!other || c->mock_emulator) {
+    PetscCheck(c->npe[0] || c->emulator[0], ctx->comm, PETSC_ERR_ARG_WRONG,
+               "coverage -mock emulator needs -emulator FILE (or an NPE file that carries it)");
+    PetscCall(infer_load_emulator(c->emulator, c->npe, &emu));
+  }
   if (c->g.correct) PetscCall(infer_check_chempy(ctx->comm, c->npe, &c->gce));
   if (!c->mock_emulator || c->g.correct) {
     PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
@@ -283,7 +302,7 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
   for (PetscInt g = g0; g < c->galaxies; g++) {
     double *row = rows + g * CV_NCOL;
     char extra[160];
-    PetscCall(run_galaxy(ctx, c, g, npe, emu, work, row));
+    PetscCall(run_galaxy(ctx, c, g, prior, npe, emu, ps, work, row));
     PetscCall(PetscSNPrintf(extra, sizeof(extra), "galaxy %" PetscInt_FMT ": truth (%.3f, %.3f) z (%+.2f, %+.2f) %s",
                             g + 1, row[CV_TRUTH], row[CV_TRUTH + 1], row[CV_Z], row[CV_Z + 1],
                             globals_method_names[(int)row[CV_METHOD]]));
@@ -323,7 +342,8 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
   }
   PetscCall(gce_work_destroy(&work));
   if (y) PetscCall(gce_yields_destroy(&y));
-  PetscCall(emu_destroy(&emu));
-  PetscCall(npe_destroy(&npe));
+  if (emu) PetscCall(emu_destroy(&emu));
+  if (npe) PetscCall(npe_destroy(&npe));
+  PetscCall(perstar_destroy(&ps));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,9 +1,11 @@
 /* Method dispatch for the globals (globals.h). */
 #include <chempysbi/globals.h>
+#include <chempysbi/combine.h>
 #include <chempysbi/gce.h>
 #include <math.h>
 
-const char *const globals_method_names[] = {"auto", "gauss", "hmc", "newton", "GlobalsMethod", "GLOBALS_", NULL};
+const char *const globals_method_names[] = {"auto", "gauss",         "hmc",      "newton", "abc",
+                                            "nre",  "GlobalsMethod", "GLOBALS_", NULL};
 
 void globals_config_default(GlobalsConfig *c)
 {
@@ -16,6 +18,8 @@ void globals_config_default(GlobalsConfig *c)
   c->correct = PETSC_TRUE;
   c->correct_draws = 4;
   c->chempy = NULL;
+  c->perstar = NULL;
+  (void)perstar_config_default(&c->ps);
   hmc_config_default(&c->hmc);
   newton_config_default(&c->newton);
 }
@@ -27,7 +31,8 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
   PetscOptionsBegin(comm, NULL, "Inference method for the globals", "globals");
   PetscCall(PetscOptionsEnum("-method",
                              "auto (hmc below -auto_hmc_below stars, newton above), gauss (Gaussian product of NPE "
-                             "posteriors), hmc (exact joint HMC), newton (Newton on the globals, Monte-Carlo locals)",
+                             "posteriors), hmc (exact joint HMC), newton (Newton on the globals, Monte-Carlo locals), "
+                             "abc (Gaussian product of ABC posteriors, -table), nre (of NRE posteriors, -nre)",
                              NULL, globals_method_names, m, &m, NULL));
   PetscCall(PetscOptionsInt("-auto_hmc_below", "auto: use hmc below this many stars, newton from it", NULL,
                             c->auto_hmc_below, &c->auto_hmc_below, NULL));
@@ -74,6 +79,8 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
                             &c->newton.thin, NULL));
   PetscOptionsEnd();
   c->method = (GlobalsMethod)m;
+  if (c->method == GLOBALS_ABC || c->method == GLOBALS_NRE)
+    PetscCall(perstar_set_from_options(comm, c->method == GLOBALS_ABC ? PERSTAR_ABC : PERSTAR_NRE, &c->ps));
   PetscCheck(c->correct_draws >= 0 && c->correct_draws <= HIER_ZDRAWS, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-correct_draws %" PetscInt_FMT ": need 0 .. %d", c->correct_draws, HIER_ZDRAWS);
   PetscCheck(c->init_samples >= 8 && c->init_samples <= 100000, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -182,6 +189,46 @@ static PetscErrorCode residuals(GceWork *w, Emulator *emu, const double L[2], co
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* abc, nre: a Gaussian fitted to each star's draws, their product over all ranks (order-independent
+ * sums), the prior divided out N - 1 times: the paper's combination with another per-star estimator. */
+static PetscErrorCode infer_perstar(const ParCtx *ctx, const GlobalsConfig *c, PetscInt n, const double *x,
+                                    const double *err, PetscInt lo, GlobalsResult *r)
+{
+  PetscFunctionBeginUser;
+  PetscCheck(c->perstar, ctx->comm, PETSC_ERR_ARG_WRONG, "method %s: no %s loaded", globals_method_names[r->method],
+             r->method == GLOBALS_ABC ? "ABC table (-table FILE)" : "ratio estimator (-nre FILE)");
+  const PetscInt L = perstar_samples(c->perstar);
+  const Prior *p = perstar_prior(c->perstar);
+  double *draws, acc[COMBINE_NACC];
+  int64_t racc[COMBINE_NACC * PAR_REPRO_LIMBS];
+  PetscBool *ok;
+  CombineResult cr;
+  PetscCall(PetscMalloc2(n * L * CS_NPARAM + 1, &draws, n + 1, &ok));
+  PetscCall(perstar_sample(c->perstar, n, x, err, c->default_err, lo, (uint64_t)c->seed, draws, ok));
+  par_repro_zero(racc, COMBINE_NACC);
+  for (PetscInt i = 0; i < n; i++) {
+    CombineStar g;
+    double a1[COMBINE_NACC];
+    if (!ok[i]) continue;
+    PetscCall(combine_fit(L, draws + i * L * CS_NPARAM, &g));
+    combine_acc_zero(a1);
+    if (combine_accumulate(a1, g.mu2, g.S2))
+      for (int s = 0; s < COMBINE_NACC; s++) par_repro_add(racc + s * PAR_REPRO_LIMBS, a1[s]);
+  }
+  PetscCall(PetscFree2(draws, ok));
+  PetscCall(par_allreduce_repro(ctx, racc, COMBINE_NACC));
+  for (int s = 0; s < COMBINE_NACC; s++) acc[s] = par_repro_value(racc + s * PAR_REPRO_LIMBS);
+  const double mu0[2] = {p->mean[0], p->mean[1]}, S0[4] = {p->sd[0] * p->sd[0], 0, 0, p->sd[1] * p->sd[1]};
+  combine_finish(acc, mu0, S0, &cr);
+  r->ok = cr.pd;
+  for (int a = 0; a < 2; a++) r->mean[a] = cr.mean[a], r->sd[a] = cr.sd[a];
+  for (int k = 0; k < 4; k++) r->cov[k] = cr.cov[k];
+  r->corr = cr.corr;
+  r->converged = PETSC_TRUE;
+  r->n = (PetscInt)acc[COMBINE_N];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe, Emulator *emu, PetscInt n,
                              const double *x, const double *err, PetscInt lo, GlobalsResult *r)
 {
@@ -198,6 +245,11 @@ PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe
   r->method = globals_pick(c, ntot);
   for (int a = 0; a < 2; a++) r->rhat[a] = r->ess[a] = r->mc_frac[a] = NAN;
   PetscCheck(ntot > 0, ctx->comm, PETSC_ERR_ARG_WRONG, "no usable stars");
+  if (r->method == GLOBALS_ABC || r->method == GLOBALS_NRE) {
+    PetscCall(infer_perstar(ctx, c, n, x, err, lo, r));
+    r->seconds = cs_wtime() - t0;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCheck(emu, ctx->comm, PETSC_ERR_ARG_WRONG,
              "method %s needs the emulator (-emulator FILE, or an NPE file that carries it)",
              globals_method_names[r->method]);

@@ -368,7 +368,7 @@ static PetscErrorCode write_exact(const InferConfig *c, const GlobalsResult *g, 
   PetscCall(h5_attr_write_double(&f, "/", "result_cov", 4, g->cov));
   PetscCall(h5_attr_write_str(&f, "/", "diagnostics_fields", "rhat_alpha,rhat_NIa,ess_alpha,ess_NIa,converged"));
   PetscCall(h5_attr_write_double(&f, "/", "diagnostics", 5, diag));
-  PetscCall(h5_table_write(&f, "locals", H5T_NATIVE_DOUBLE, nrows, EX_NCOL, cols, rows));
+  if (rows) PetscCall(h5_table_write(&f, "locals", H5T_NATIVE_DOUBLE, nrows, EX_NCOL, cols, rows));
   if (g->draws) PetscCall(h5_table_write(&f, "draws", H5T_NATIVE_DOUBLE, g->ndraws, 2, dcols, g->draws));
   PetscCall(h5_commit(&f));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -472,6 +472,53 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* abc, nre: the per-star posteriors of another SBI family, multiplied as Gaussians (no NPE, no emulator). */
+static PetscErrorCode infer_other(const ParCtx *ctx, const InferConfig *c, const Catalogue *cat, GlobalsMethod method,
+                                  InferOutcome *o)
+{
+  GlobalsConfig gc = c->g;
+  GlobalsResult g;
+  PetscInt *use, nu = 0, lo, hi;
+  double *x, *e;
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc1(cat->n + 1, &use));
+  for (PetscInt i = 0; i < cat->n; i++)
+    if (cat->usable[i]) use[nu++] = i;
+  par_block_range(nu, ctx->rank, ctx->size, &lo, &hi);
+  PetscCall(PetscMalloc2((hi - lo) * CS_NELEM + 1, &x, (hi - lo) * CS_NELEM + 1, &e));
+  for (PetscInt j = lo; j < hi; j++)
+    for (int k = 0; k < CS_NELEM; k++) {
+      x[(j - lo) * CS_NELEM + k] = cat->abund[use[j] * CS_NELEM + k];
+      e[(j - lo) * CS_NELEM + k] = cat->err[use[j] * CS_NELEM + k];
+    }
+  gc.method = method;
+  gc.default_err = c->cat.error_default;
+  PetscCall(perstar_create(ctx, method == GLOBALS_ABC ? PERSTAR_ABC : PERSTAR_NRE, &gc.ps, &gc.perstar));
+  PetscCall(PetscPrintf(ctx->comm,
+                        "infer: %" PetscInt_FMT " stars with %s: %" PetscInt_FMT
+                        " posterior draws per star, a Gaussian fitted to each, their product\n",
+                        nu, globals_method_names[method], perstar_samples(gc.perstar)));
+  PetscCall(globals_infer(ctx, &gc, NULL, NULL, hi - lo, x, e, lo, &g));
+  PetscCall(perstar_destroy(&gc.perstar));
+  o->method = g.method;
+  o->nused = g.n;
+  o->nskipped = cat->n - g.n;
+  o->converged = g.converged;
+  o->r.pd = g.ok;
+  o->r.n = (double)g.n;
+  for (int a = 0; a < 2; a++) o->r.mean[a] = g.mean[a], o->r.sd[a] = g.sd[a];
+  for (int k = 0; k < 4; k++) o->r.cov[k] = g.cov[k];
+  o->r.corr = g.corr;
+  if (ctx->rank == 0 && c->out[0]) {
+    PetscCall(write_exact(c, &g, NULL, 0));
+    PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
+  }
+  PetscCall(globals_result_destroy(&g));
+  PetscCall(PetscFree2(x, e));
+  PetscCall(PetscFree(use));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, InferOutcome *o)
 {
   Catalogue cat;
@@ -490,7 +537,9 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, InferOutcome *
     PetscCall(infer_gauss(ctx, c, &cat, &o->r, &o->nused, &o->nskipped));
     o->method = GLOBALS_GAUSS;
     o->converged = PETSC_TRUE;
-  } else
+  } else if (m == GLOBALS_ABC || m == GLOBALS_NRE)
+    PetscCall(infer_other(ctx, c, &cat, m, o));
+  else
     PetscCall(infer_exact(ctx, c, &cat, m, o));
   PetscCall(cat_destroy(&cat));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -202,6 +202,34 @@ static PetscErrorCode sample_block(const NreRunConfig *c, Nre *nre, const PetscI
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode nre_sample_stars(const NreRunConfig *c, Nre *nre, PetscInt n, const double *x, PetscInt lo,
+                                double *samples, PetscBool *ok)
+{
+  const PetscInt L = c->samples;
+  double *xs, *bs, acc[NRE_BLOCK];
+  PetscInt idx[NRE_BLOCK], loc[NRE_BLOCK];
+  PetscFunctionBeginUser;
+  PetscCall(PetscMalloc2(NRE_BLOCK * CS_NELEM, &xs, NRE_BLOCK * L * NP, &bs));
+  for (PetscInt b = 0; b < n;) {
+    PetscInt ns = 0;
+    for (; b < n && ns < NRE_BLOCK; b++) {
+      ok[b] = PETSC_TRUE;
+      for (int e = 0; e < CS_NELEM && ok[b]; e++) ok[b] = isfinite(x[b * CS_NELEM + e]) ? PETSC_TRUE : PETSC_FALSE;
+      if (!ok[b]) { /* a ratio estimator of fixed noise needs all eight elements */
+        for (PetscInt l = 0; l < L * NP; l++) samples[b * L * NP + l] = NAN;
+        continue;
+      }
+      idx[ns] = lo + b, loc[ns] = b;
+      memcpy(xs + ns * CS_NELEM, x + b * CS_NELEM, CS_NELEM * sizeof(double));
+      ns++;
+    }
+    if (ns > 0) PetscCall(sample_block(c, nre, idx, ns, xs, bs, acc));
+    for (PetscInt q = 0; q < ns; q++) PetscCall(PetscArraycpy(samples + loc[q] * L * NP, bs + q * L * NP, L * NP));
+  }
+  PetscCall(PetscFree2(xs, bs));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode write_output(const NreRunConfig *c, const ObsSet *o, const NreRunSummary *s, const double *rec,
                                    const double *samples, const double *alpha, const double *ecp)
 {

@@ -2,7 +2,8 @@
 # the gauss prior) and a 12-star mock: the result is the same on 1 and 3
 # ranks, the ABC line and the output tables are there, -rows and -quantile
 # size what they should, and bad combinations are refused with a clear
-# message. Correctness against an exact posterior is tests/unit/test_abc.c.
+# message; -method abc of infer and coverage multiplies its posteriors as the
+# paper does. Correctness against an exact posterior is tests/unit/test_abc.c.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
 $MPIRUN -np 2 $BIN simulate -prior gauss -scheme discrete -n 4000 -seed 3 -progress_every 100 -out $TMP/tab.h5 > $TMP/sim.log 2>&1
 $BIN mock -n 12 -seed 5 -scheme discrete -out $TMP/stars.csv > $TMP/mock.log 2>&1
@@ -21,3 +22,12 @@ check_fails "abc: -stars and -cases together refused" "exactly one of -stars FIL
 check_fails "abc: -cases that is not a validate output refused" "expected a validation result" $BIN abc -table $TMP/tab.h5 -cases $TMP/tab.h5 -out $TMP/x.h5
 check_fails "abc: a catalogue as -table refused" "-table" $BIN abc -table $TMP/stars.csv -stars $TMP/stars.csv -out $TMP/x.h5
 check_fails "abc: its own input as -out refused" "-out" $A -out $TMP/tab.h5 -force
+# -method abc of infer and coverage (issue 17): the ABC posteriors multiplied as Gaussians.
+check "infer -method abc: RESULT is the Gaussian product of the abc command's own per-star draws" bash -c "$BIN infer -method abc -table $TMP/tab.h5 -stars $TMP/stars.csv -accept 100 -samples 200 -out $TMP/inf.h5 > $TMP/inf.log 2>&1 && r=\$(sed -n 's/^RESULT alpha_IMF=\([^ ]*\) sd=\([^ ]*\) log10_N_Ia=\([^ ]*\) sd=\([^ ]*\) .* n_stars=12 .*method=abc.*/\1 \2 \3 \4/p' $TMP/inf.log) && p=\$(bash tests/cli/gauss_product.sh $TMP/abc1.h5 200) && [ -n \"\$r\" ] && [ \"\$r\" = \"\$p\" ] || { echo \"infer: \$r\"; echo \"product: \$p\"; exit 1; }"
+gal() { h5dump -d galaxies -s 0,0 -c 3,16 $1 | sed 1d; h5dump -d galaxies -s 0,17 -c 3,1 $1 | sed 1d; } # all but the seconds column
+export -f gal
+CA="$BIN coverage -method abc -table $TMP/tab.h5 -accept 100 -samples 200 -galaxies 3 -n_stars 10 -scheme discrete -plots 0"
+for np in 1 3; do $MPIRUN -np $np $CA -out $TMP/cov$np.h5 > $TMP/cov$np.log 2>&1; done
+check "coverage -method abc: prints its COVERAGE line without an NPE" grep -q '^COVERAGE method=abc n_stars=10 galaxies=3 z_alpha_mean=' $TMP/cov1.log
+check "coverage -method abc: -np 1 and -np 3 give the same galaxy table (all but the seconds column)" bash -c "[ \"\$(gal $TMP/cov1.h5)\" = \"\$(gal $TMP/cov3.h5)\" ]"
+check_fails "coverage -method abc without -table refused" "-method abc needs -table FILE" $BIN coverage -method abc -galaxies 3 -n_stars 10 -out $TMP/x.h5
