@@ -5,7 +5,9 @@
 # makes the test stars (truth from the NPE's prior, CHEMPY, 0.05 dex noise);
 # ABC and NRE read the same stars from its output. Per method: SBC KS p of
 # every parameter, TARP ATC and KS p, APE of the globals' posterior means,
-# training time and inference time per star. Writes $OUT/compare_sbi.md.
+# training time and inference time per star; then galaxy-level coverage of
+# each family's combined posterior (coverage -method gauss|abc|nre) at 100
+# and 1000 stars. Writes $OUT/compare_sbi.md.
 #
 #   benchmarks/compare_sbi.sh            # 500 stars, ABC at 1e5 and 1e6 rows, NRE on 1e5 simulations
 #   benchmarks/compare_sbi.sh -quick     # 100 stars, ABC at 2e3 and 2e4 rows, NRE on 2e4 (make bench)
@@ -13,7 +15,7 @@
 # Inputs (environment): DIR with emulator.h5 and npe.h5 (default /work/data/paper; made small
 # here if missing), TABLE a simulate file drawn from the gauss prior (made here if missing:
 # 1e6 CHEMPY runs are ~1000 CPU-s), NP ranks (2), OUT (benchmarks/results/compare_sbi[_quick]);
-# sizes NCASE, ROWS ("1e5 1e6" as integers), TROWS, NRE_N, NRE_EP.
+# sizes NCASE, ROWS ("1e5 1e6" as integers), TROWS, NRE_N, NRE_EP; coverage COV_N, COV_G, COV_G_LARGE, NRE_COV.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/bin/chempysbi
@@ -26,12 +28,16 @@ if [ -z "${MPIRUN:-}" ]; then
 fi
 export OPENBLAS_NUM_THREADS=1 CHEMPYSBI_DATA=${CHEMPYSBI_DATA:-$(cd "$ROOT/.." && pwd)/shared/chempy-data}
 if [ $QUICK = 1 ]; then
-  d_ncase=100 d_rows="2000 20000" d_trows=20000 d_nre_n=20000 d_nre_ep=10 OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi_quick}
+  d_ncase=100 d_rows="2000 20000" d_trows=20000 d_nre_n=20000 d_nre_ep=10 d_cov_n="30 100" d_cov_g=4 d_cov_gl=4
+  d_nre_cov="-samples 200 -chains 4 -warmup 400 -thin 2" OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi_quick}
 else
-  d_ncase=500 d_rows="100000 1000000" d_trows=1000000 d_nre_n=100000 d_nre_ep=200 OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi}
+  d_ncase=500 d_rows="100000 1000000" d_trows=1000000 d_nre_n=100000 d_nre_ep=200 d_cov_n="100 1000" d_cov_g=100 d_cov_gl=30
+  d_nre_cov="-samples 400 -chains 4 -warmup 600 -thin 2" OUT=${OUT:-$ROOT/benchmarks/results/compare_sbi}
 fi
 # Sizes (environment overrides): test stars, ABC table rows used, rows simulated for a missing table, NRE sims and epochs.
 NCASE=${NCASE:-$d_ncase} ROWS=${ROWS:-$d_rows} TROWS=${TROWS:-$d_trows} NRE_N=${NRE_N:-$d_nre_n} NRE_EP=${NRE_EP:-$d_nre_ep}
+# Galaxy-level coverage: stars per galaxy, galaxies below / from 1000 stars, the NRE sampler there.
+COV_N=${COV_N:-$d_cov_n} COV_G=${COV_G:-$d_cov_g} COV_G_LARGE=${COV_G_LARGE:-$d_cov_gl} NRE_COV=${NRE_COV:-$d_nre_cov}
 DIR=${DIR:-/work/data/paper}
 mkdir -p "$OUT"
 LOG=$OUT/log.txt
@@ -94,6 +100,21 @@ l=$(grep ^VALIDATION "$LOG" | tail -1)
 n=$(grep ^NRE "$LOG" | tail -1)
 row "NRE (MLP 3x64, $NRE_N emulator sims; R-hat median $(field "$n" rhat_alpha_median))" "$l" "${nre_train} s" "$(field "$n" s_per_star) s"
 
+# 4. Galaxy-level coverage of each family's combined posterior (the per-star posteriors multiplied
+# as Gaussians, the paper's combination): CHEMPY mock galaxies, truths from the prior.
+last_rows=${ROWS##* }
+cov_md=()
+for n in $COV_N; do
+  g=$([ "$n" -ge 1000 ] && echo $COV_G_LARGE || echo $COV_G)
+  for m in "gauss -npe $NPE" "abc -table $TABLE -rows $last_rows -accept 1000 -kernel gauss" "nre -nre $OUT/nre.h5 $NRE_COV"; do
+    name=${m%% *}
+    t0=$(now)
+    run $MPIRUN -np $NP $BIN coverage -method $m -n_stars $n -galaxies $g -seed 61 -plots 0 -out $OUT/cov_${name}_$n.h5 -force
+    c=$(grep ^COVERAGE "$LOG" | tail -1)
+    cov_md+=("| $name | $n | $g | $(field "$c" z_alpha_mean), $(field "$c" z_NIa_mean) | $(field "$c" z_alpha_sd), $(field "$c" z_NIa_sd) | $(field "$c" cover95_alpha), $(field "$c" cover95_NIa), $(field "$c" cover95_2d) | $(echo "$(now) - $t0" | bc | xargs printf "%.0f") s |")
+  done
+done
+
 {
   echo "# SBI families on the same $NCASE CHEMPY test stars"
   echo
@@ -104,6 +125,15 @@ row "NRE (MLP 3x64, $NRE_N emulator sims; R-hat median $(field "$n" rhat_alpha_m
   printf '%s\n' "${rows_md[@]}"
   echo
   echo "ABC's training is the table: CHEMPY runs, ~1 ms of CPU each. Load after: $(uptime | sed 's/.*load average: //')"
+  echo
+  echo "## Galaxy-level coverage (CHEMPY mock galaxies, truths from the prior, Gaussian product of each family's per-star posteriors)"
+  echo
+  echo "ABC: the $last_rows-row table, Gaussian kernel, k 1000; NRE: the model above, sampler \`$NRE_COV\`."
+  echo "With M galaxies a z sd is known to about +-1/sqrt(2M) and a mean z to about +-sd/sqrt(M)."
+  echo
+  echo "| method | stars per galaxy | galaxies | z mean alpha, N_Ia | z sd alpha, N_Ia | 95% inside alpha, N_Ia, joint | time |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s\n' "${cov_md[@]}"
 } >"$OUT/compare_sbi.md"
 say "wrote $OUT/compare_sbi.md"
 cat "$OUT/compare_sbi.md"
