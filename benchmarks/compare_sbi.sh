@@ -6,7 +6,7 @@
 # ABC and NRE read the same stars from its output. Per method: SBC KS p of
 # every parameter, TARP ATC and KS p, APE of the globals' posterior means,
 # training time and inference time per star; then galaxy-level coverage of
-# each family's combined posterior (coverage -method gauss|abc|nre) at 100
+# each family's combined posterior (coverage -method gauss|abc|nre_gauss|nre) at 100
 # and 1000 stars. Writes $OUT/compare_sbi.md.
 #
 #   benchmarks/compare_sbi.sh            # 500 stars, ABC at 1e5 and 1e6 rows, NRE on 1e5 simulations
@@ -106,7 +106,8 @@ last_rows=${ROWS##* }
 cov_md=()
 for n in $COV_N; do
   g=$([ "$n" -ge 1000 ] && echo $COV_G_LARGE || echo $COV_G)
-  for m in "gauss -npe $NPE" "abc -table $TABLE -rows $last_rows -accept 1000 -kernel gauss" "nre -nre $OUT/nre.h5 $NRE_COV"; do
+  for m in "gauss -npe $NPE" "abc -table $TABLE -rows $last_rows -accept 1000 -kernel gauss" "nre_gauss -nre $OUT/nre.h5 $NRE_COV" \
+    "nre -nre $OUT/nre.h5 $NRE_COV"; do
     name=${m%% *}
     t0=$(now)
     run $MPIRUN -np $NP $BIN coverage -method $m -n_stars $n -galaxies $g -seed 61 -plots 0 -out $OUT/cov_${name}_$n.h5 -force
@@ -126,9 +127,11 @@ done
   echo
   echo "ABC's training is the table: CHEMPY runs, ~1 ms of CPU each. Load after: $(uptime | sed 's/.*load average: //')"
   echo
-  echo "## Galaxy-level coverage (CHEMPY mock galaxies, truths from the prior, Gaussian product of each family's per-star posteriors)"
+  echo "## Galaxy-level coverage (CHEMPY mock galaxies, truths from the prior)"
   echo
-  echo "ABC: the $last_rows-row table, Gaussian kernel, k 1000; NRE: the model above, sampler \`$NRE_COV\`."
+  echo "gauss, abc, nre_gauss: the Gaussian product of each family's per-star posteriors; nre: newton on the globals"
+  echo "with log r as every star's likelihood. ABC: the $last_rows-row table, Gaussian kernel, k 1000; NRE: the model"
+  echo "above, per-star sampler \`$NRE_COV\`."
   echo "With M galaxies a z sd is known to about +-1/sqrt(2M) and a mean z to about +-sd/sqrt(M)."
   echo
   echo "| method | stars per galaxy | galaxies | z mean alpha, N_Ia | z sd alpha, N_Ia | 95% inside alpha, N_Ia, joint | time |"

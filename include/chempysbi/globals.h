@@ -3,7 +3,8 @@
  * (hmc), or Newton on the globals with Monte-Carlo locals (newton); `auto`
  * picks by the number of stars, from the galaxy-level coverage measured by
  * the `coverage` command (README, "Calibration at the galaxy level"); abc and
- * nre multiply the per-star posteriors of the other SBI families. Used by
+ * nre_gauss multiply the per-star posteriors of the other SBI families, nre
+ * runs newton with the ratio estimator as every star's likelihood. Used by
  * `infer` and `coverage`. */
 #ifndef CHEMPYSBI_GLOBALS_H
 #define CHEMPYSBI_GLOBALS_H
@@ -17,8 +18,9 @@ typedef enum {
   GLOBALS_GAUSS = 1,
   GLOBALS_HMC = 2,
   GLOBALS_NEWTON = 3,
-  GLOBALS_ABC = 4, /* the Gaussian product of per-star ABC posteriors (perstar.h) */
-  GLOBALS_NRE = 5  /* the Gaussian product of per-star NRE posteriors */
+  GLOBALS_ABC = 4,      /* the Gaussian product of per-star ABC posteriors (perstar.h) */
+  GLOBALS_NRE = 5,      /* newton with the ratio estimator's log r as each star's likelihood */
+  GLOBALS_NRE_GAUSS = 6 /* the Gaussian product of per-star NRE posteriors */
 } GlobalsMethod;
 extern const char *const globals_method_names[]; /* PetscOptionsEnum list */
 
@@ -35,7 +37,7 @@ typedef struct {
   PetscBool correct;      /* -correct_emulator: residual correction from CHEMPY runs per star */
   PetscInt correct_draws; /* the residual averaged over this many posterior draws per star (0: at the mean) */
   struct GceWork *chempy; /* CHEMPY for the correction (set by the caller when correct), else NULL */
-  PerStarConfig ps;       /* abc, nre: the table or model and their options */
+  PerStarConfig ps;       /* abc, nre, nre_gauss: the table or model and their options */
   PerStar *perstar;       /* abc, nre: created by the caller from ps */
 } GlobalsConfig;
 
@@ -61,7 +63,8 @@ void globals_config_default(GlobalsConfig *c);
 PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c);
 GlobalsMethod globals_pick(const GlobalsConfig *c, PetscInt nstars);
 /* x, err (n, 8): this rank's stars (NaN = missing / no error), global indices lo .. lo + n - 1.
- * abc and nre need c->perstar and neither npe nor emu (may be NULL). */
+ * abc, nre and nre_gauss need c->perstar and neither npe nor emu (may be NULL). */
+PetscBool globals_is_other(GlobalsMethod m);
 PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe, Emulator *emu, PetscInt n,
                              const double *x, const double *err, PetscInt lo, GlobalsResult *r);
 PetscErrorCode globals_result_destroy(GlobalsResult *r);

@@ -29,6 +29,15 @@ typedef struct {
   PetscErrorCode (*jet)(void *ctx, const double *theta, int n, double *f, double *df, double *d2f);
 } HierMean;
 
+/* A star likelihood other than the Gaussian around the mean model: ll (n) = log p(x | theta)
+ * up to a constant per star, for rows theta (n, 6) and x (n, 8), any n <= max_batch; e.g. a
+ * ratio estimator's log r (nre). Values only: newton takes the score and information in the
+ * globals by central differences; the samplers that need gradients (hmc) refuse it. */
+typedef struct {
+  void *ctx;
+  PetscErrorCode (*loglik)(void *ctx, const double *theta, const double *x, int n, double *ll);
+} HierLik;
+
 /* The emulator as a mean model (the emulator must outlive the HierMean). */
 void hier_mean_emulator(Emulator *e, HierMean *m);
 
@@ -57,6 +66,8 @@ typedef struct {
   double *w;                      /* (n, 8) 1/sigma^2, 0 where missing */
   double *delta;                  /* (n, 8) correction added to f, 0 unless set */
   double *th, *f, *df, *dth, *jf; /* scratch for one batch */
+  HierLik lik;                    /* lik.loglik set (hier_set_lik): the likelihood instead of the Gaussian */
+  double *thfd, *llfd;            /* scratch of the central differences (7 x batch) */
 } HierModel;
 
 /* x (n, 8) with NaN for missing values; err (n, 8) per-star sigma [dex], NULL
@@ -64,6 +75,9 @@ typedef struct {
 PetscErrorCode hier_create(const HierMean *mean, const HierPrior *prior, PetscInt n, const double *x, const double *err,
                            double default_err, HierModel **m);
 PetscErrorCode hier_destroy(HierModel **m);
+/* Use lik for every star instead of the Gaussian around the mean model (whose functions are then
+ * unused: a HierMean with max_batch alone will do); x must have every element. */
+PetscErrorCode hier_set_lik(HierModel *m, const HierLik *lik);
 
 /* Per-star log density of the locals and the star's likelihood given the
  * globals, in eta (log Jacobian of the locals included; constants dropped):

@@ -27,6 +27,11 @@ typedef struct {
  * per star from the stream (seed, RNG_POSTERIOR, global index). */
 PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const double *x, PetscInt lo, uint64_t seed,
                              PetscInt nsamples, HierInit *in);
+/* The same from any source of per-star posterior draws: draw(ctx, i, nsamples, draws (nsamples, 6),
+ * &ok) for this rank's star i (e.g. a ratio estimator's MCMC draws, nre). */
+typedef PetscErrorCode (*HierDrawFn)(void *ctx, PetscInt i, PetscInt nsamples, double *draws, PetscBool *ok);
+PetscErrorCode hier_init_draws(const ParCtx *ctx, HierModel *m, HierDrawFn draw, void *dctx, PetscInt nsamples,
+                               HierInit *in);
 PetscErrorCode hier_init_destroy(HierInit *in);
 /* Lower Cholesky factor L of a d x d symmetric matrix S (row-major), with a
  * growing ridge until it succeeds (unit matrix for hopeless input). */

@@ -25,6 +25,7 @@ PetscErrorCode perstar_set_from_options(MPI_Comm comm, PerStarKind kind, PerStar
 PetscErrorCode perstar_create(const ParCtx *ctx, PerStarKind kind, const PerStarConfig *c, PerStar **ps);
 PetscErrorCode perstar_destroy(PerStar **ps);
 const Prior *perstar_prior(const PerStar *ps); /* the prior the per-star posteriors are under */
+Nre *perstar_nre(const PerStar *ps);           /* the ratio estimator (nre), else NULL */
 PetscInt perstar_samples(const PerStar *ps);   /* draws per star */
 /* What fixes the answers (file and settings), for a coverage checkpoint. */
 PetscErrorCode perstar_config_string(const PerStar *ps, char *buf, size_t len);

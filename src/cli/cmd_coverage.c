@@ -16,7 +16,7 @@ PetscErrorCode cmd_coverage(const ParCtx *ctx)
   PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
-  const PetscBool other = c.g.method == GLOBALS_ABC || c.g.method == GLOBALS_NRE; /* no NPE needed */
+  const PetscBool other = globals_is_other(c.g.method); /* no NPE needed */
   PetscCheck(c.npe[0] || other, ctx->comm, PETSC_ERR_ARG_WRONG,
              "coverage needs -model FILE (-npe is a synonym; and usually -out FILE)");
   if (c.npe[0]) PetscCall(guard_input(ctx->comm, "-npe", c.npe, "train-npe,hdf5"));

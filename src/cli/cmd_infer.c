@@ -15,7 +15,7 @@ PetscErrorCode cmd_infer(const ParCtx *ctx)
   PetscCall(cli_force_option(ctx->comm, &force));
   if (cli_help()) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(cli_check_unused_options());
-  const PetscBool other = c.g.method == GLOBALS_ABC || c.g.method == GLOBALS_NRE; /* no NPE needed */
+  const PetscBool other = globals_is_other(c.g.method); /* no NPE needed */
   PetscCheck((c.npe[0] || other) && c.stars[0], ctx->comm, PETSC_ERR_ARG_WRONG,
              "infer needs -model FILE (-npe is a synonym) -stars FILE (and usually -out FILE)");
   PetscCall(guard_memory(ctx->comm, 8.0 * CS_NPARAM * (double)c.samples, "-samples"));

@@ -82,7 +82,7 @@ PetscErrorCode coverage_set_from_options(MPI_Comm comm, CoverageConfig *c)
   /* Emulator-made stars have no CHEMPY residual to correct: their model is the emulator itself. */
   if (c->mock_emulator) c->g.correct = PETSC_FALSE;
   /* abc and nre use no emulator: nothing to correct. */
-  if (c->g.method == GLOBALS_ABC || c->g.method == GLOBALS_NRE) c->g.correct = PETSC_FALSE;
+  if (globals_is_other(c->g.method)) c->g.correct = PETSC_FALSE;
   PetscCheck(fa == fn, comm, PETSC_ERR_ARG_WRONG, "give both -alpha_IMF and -log10_N_Ia, or neither");
   c->fixed = fa;
   PetscCheck(c->galaxies >= 2 && c->galaxies <= 1000000, comm, PETSC_ERR_ARG_OUTOFRANGE,
@@ -259,7 +259,7 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
   PetscInt g0 = 0;
   ParProgress prog;
   PetscFunctionBeginUser;
-  const PetscBool other = c->g.method == GLOBALS_ABC || c->g.method == GLOBALS_NRE;
+  const PetscBool other = globals_is_other(c->g.method);
   if (other) PetscCall(perstar_create(ctx, c->g.method == GLOBALS_ABC ? PERSTAR_ABC : PERSTAR_NRE, &c->g.ps, &ps));
   PetscCall(config_string(c, ps, config, sizeof(config)));
   /* abc and nre need neither the NPE (their own prior) nor the emulator (unless it makes the stars). */

@@ -4,8 +4,8 @@
 #include <chempysbi/gce.h>
 #include <math.h>
 
-const char *const globals_method_names[] = {"auto", "gauss",         "hmc",      "newton", "abc",
-                                            "nre",  "GlobalsMethod", "GLOBALS_", NULL};
+const char *const globals_method_names[] = {"auto", "gauss",     "hmc",           "newton",   "abc",
+                                            "nre",  "nre_gauss", "GlobalsMethod", "GLOBALS_", NULL};
 
 void globals_config_default(GlobalsConfig *c)
 {
@@ -29,11 +29,13 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
   PetscEnum m = (PetscEnum)c->method;
   PetscFunctionBeginUser;
   PetscOptionsBegin(comm, NULL, "Inference method for the globals", "globals");
-  PetscCall(PetscOptionsEnum("-method",
-                             "auto (hmc below -auto_hmc_below stars, newton above), gauss (Gaussian product of NPE "
-                             "posteriors), hmc (exact joint HMC), newton (Newton on the globals, Monte-Carlo locals), "
-                             "abc (Gaussian product of ABC posteriors, -table), nre (of NRE posteriors, -nre)",
-                             NULL, globals_method_names, m, &m, NULL));
+  PetscCall(
+      PetscOptionsEnum("-method",
+                       "auto (hmc below -auto_hmc_below stars, newton above), gauss (Gaussian product of NPE "
+                       "posteriors), hmc (exact joint HMC), newton (Newton on the globals, Monte-Carlo locals), "
+                       "abc (Gaussian product of ABC posteriors, -table), nre (newton with a ratio estimator as the "
+                       "likelihood, -nre), nre_gauss (Gaussian product of NRE posteriors, -nre)",
+                       NULL, globals_method_names, m, &m, NULL));
   PetscCall(PetscOptionsInt("-auto_hmc_below", "auto: use hmc below this many stars, newton from it", NULL,
                             c->auto_hmc_below, &c->auto_hmc_below, NULL));
   PetscCall(PetscOptionsInt("-init_samples", "exact methods: NPE draws per star for the starting point", NULL,
@@ -79,7 +81,7 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
                             &c->newton.thin, NULL));
   PetscOptionsEnd();
   c->method = (GlobalsMethod)m;
-  if (c->method == GLOBALS_ABC || c->method == GLOBALS_NRE)
+  if (globals_is_other(c->method))
     PetscCall(perstar_set_from_options(comm, c->method == GLOBALS_ABC ? PERSTAR_ABC : PERSTAR_NRE, &c->ps));
   PetscCheck(c->correct_draws >= 0 && c->correct_draws <= HIER_ZDRAWS, comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-correct_draws %" PetscInt_FMT ": need 0 .. %d", c->correct_draws, HIER_ZDRAWS);
@@ -99,6 +101,11 @@ PetscErrorCode globals_set_from_options(MPI_Comm comm, GlobalsConfig *c)
              comm, PETSC_ERR_ARG_OUTOFRANGE,
              "newton: -newton_steps and -newton_final_steps must be >= 10 x -newton_thin, burn-ins >= 0");
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscBool globals_is_other(GlobalsMethod m)
+{
+  return m == GLOBALS_ABC || m == GLOBALS_NRE || m == GLOBALS_NRE_GAUSS ? PETSC_TRUE : PETSC_FALSE;
 }
 
 GlobalsMethod globals_pick(const GlobalsConfig *c, PetscInt nstars)
@@ -229,6 +236,60 @@ static PetscErrorCode infer_perstar(const ParCtx *ctx, const GlobalsConfig *c, P
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* nre: the ratio estimator's log r(theta, x) = log p(x | theta) - log p(x) is each star's likelihood
+ * up to a constant, so the hierarchical posterior is exact in it; newton on the globals, from the
+ * stars' own NRE draws. */
+static PetscErrorCode nre_loglik(void *ctx, const double *theta, const double *x, int n, double *ll)
+{
+  nre_log_ratio((Nre *)ctx, theta, x, n, ll);
+  return PETSC_SUCCESS;
+}
+
+typedef struct {
+  const double *draws;
+  const PetscBool *ok;
+  PetscInt L;
+} DrawTable;
+
+static PetscErrorCode table_draws(void *ctx, PetscInt i, PetscInt nsamples, double *draws, PetscBool *ok)
+{
+  const DrawTable *t = ctx;
+  PetscFunctionBeginUser;
+  PetscCall(PetscArraycpy(draws, t->draws + i * t->L * CS_NPARAM, nsamples * CS_NPARAM));
+  *ok = t->ok[i];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode infer_nre(const ParCtx *ctx, const GlobalsConfig *c, PetscInt n, const double *x, PetscInt lo,
+                                PetscInt ntot, GlobalsResult *r)
+{
+  PetscCheck(c->perstar && perstar_nre(c->perstar), ctx->comm, PETSC_ERR_ARG_WRONG,
+             "method nre: no ratio estimator loaded (-nre FILE)");
+  Nre *nre = perstar_nre(c->perstar);
+  const PetscInt L = perstar_samples(c->perstar);
+  HierPrior hp;
+  HierMean mean = {.max_batch = 512}; /* batch of the likelihood calls; no mean model */
+  HierLik lik = {.ctx = nre, .loglik = nre_loglik};
+  HierModel *m;
+  HierInit in;
+  double *draws;
+  PetscBool *ok;
+  PetscFunctionBeginUser;
+  hier_prior_from(&nre->prior, &hp);
+  PetscCall(hier_create(&mean, &hp, n, x, NULL, nre->noise, &m));
+  PetscCall(hier_set_lik(m, &lik));
+  PetscCall(PetscMalloc2(n * L * CS_NPARAM + 1, &draws, n + 1, &ok));
+  PetscCall(perstar_sample(c->perstar, n, x, NULL, nre->noise, lo, (uint64_t)c->seed, draws, ok));
+  DrawTable t = {.draws = draws, .ok = ok, .L = L};
+  PetscCall(hier_init_draws(ctx, m, table_draws, &t, L, &in));
+  PetscCall(PetscFree2(draws, ok));
+  PetscCall(run_exact(ctx, c, GLOBALS_NEWTON, m, &in, lo, ntot, PETSC_FALSE, r));
+  r->method = GLOBALS_NRE;
+  PetscCall(hier_init_destroy(&in));
+  PetscCall(hier_destroy(&m));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe, Emulator *emu, PetscInt n,
                              const double *x, const double *err, PetscInt lo, GlobalsResult *r)
 {
@@ -245,7 +306,12 @@ PetscErrorCode globals_infer(const ParCtx *ctx, const GlobalsConfig *c, Npe *npe
   r->method = globals_pick(c, ntot);
   for (int a = 0; a < 2; a++) r->rhat[a] = r->ess[a] = r->mc_frac[a] = NAN;
   PetscCheck(ntot > 0, ctx->comm, PETSC_ERR_ARG_WRONG, "no usable stars");
-  if (r->method == GLOBALS_ABC || r->method == GLOBALS_NRE) {
+  if (r->method == GLOBALS_NRE) {
+    PetscCall(infer_nre(ctx, c, n, x, lo, ntot, r));
+    r->seconds = cs_wtime() - t0;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (globals_is_other(r->method)) {
     PetscCall(infer_perstar(ctx, c, n, x, err, lo, r));
     r->seconds = cs_wtime() - t0;
     PetscFunctionReturn(PETSC_SUCCESS);

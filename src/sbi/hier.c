@@ -171,10 +171,25 @@ PetscErrorCode hier_create(const HierMean *mean, const HierPrior *prior, PetscIn
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode hier_set_lik(HierModel *m, const HierLik *lik)
+{
+  const int B = m->mean.max_batch;
+  PetscFunctionBeginUser;
+  for (PetscInt i = 0; i < m->n * CS_NELEM; i++)
+    PetscCheck(m->w[i] > 0, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG,
+               "star %" PetscInt_FMT " of this block misses %s: this likelihood needs every element", i / CS_NELEM,
+               cs_elem_names[i % CS_NELEM]);
+  m->lik = *lik;
+  PetscCall(PetscFree2(m->thfd, m->llfd));
+  PetscCall(PetscMalloc2(7 * B * CS_NPARAM, &m->thfd, 7 * B, &m->llfd));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode hier_destroy(HierModel **m)
 {
   PetscFunctionBeginUser;
   if (!*m) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree2((*m)->thfd, (*m)->llfd));
   PetscCall(PetscFree3((*m)->x, (*m)->w, (*m)->delta));
   PetscCall(PetscFree5((*m)->th, (*m)->f, (*m)->df, (*m)->dth, (*m)->jf));
   PetscCall(PetscFree(*m));
@@ -206,6 +221,14 @@ PetscErrorCode hier_star_logp(HierModel *m, const double etaL[HIER_NL], const do
       }
       if (h->sfr_rule && !gce_sfr_rule_accepts(th[3], th[5])) lpz = -INFINITY;
       lp[i] = lpz;
+    }
+    if (m->lik.loglik) {
+      PetscCheck(!gz && !gL, PETSC_COMM_SELF, PETSC_ERR_SUP,
+                 "this likelihood (a ratio estimator) has no gradients: use -method newton, not hmc");
+      PetscCall(m->lik.loglik(m->lik.ctx, m->th, m->x + i0 * CS_NELEM, b, m->f));
+      for (int j = 0; j < b; j++)
+        if (isfinite(lp[i0 + j])) lp[i0 + j] += m->f[j];
+      continue;
     }
     PetscCall(m->mean.forward(m->mean.ctx, m->th, b, m->f));
     for (int j = 0; j < b; j++) {
@@ -243,9 +266,44 @@ PetscErrorCode hier_star_logp(HierModel *m, const double etaL[HIER_NL], const do
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The score and Hessian in the globals of a values-only likelihood, by central differences of
+ * step FD_H on seven points (the centre, +-h along each global, +-h along both). */
+#define FD_H 2e-3
+static PetscErrorCode lik_score(HierModel *m, const double thetaL[HIER_NL], const double *etaz, double *s, double *hs)
+{
+  static const int off[7][2] = {{0, 0}, {1, 0}, {-1, 0}, {0, 1}, {0, -1}, {1, 1}, {-1, -1}};
+  PetscFunctionBeginUser;
+  for (PetscInt i0 = 0; i0 < m->n; i0 += m->mean.max_batch) {
+    int b = (int)PetscMin(m->n - i0, m->mean.max_batch);
+    for (int p = 0; p < 7; p++)
+      for (int j = 0; j < b; j++) {
+        double *th = m->thfd + ((size_t)p * b + j) * CS_NPARAM;
+        th[0] = thetaL[0] + off[p][0] * FD_H, th[1] = thetaL[1] + off[p][1] * FD_H;
+        for (int q = 0; q < HIER_NZ; q++) th[2 + q] = hier_to_theta(&m->prior, 2 + q, etaz[(i0 + j) * HIER_NZ + q]);
+      }
+    for (int p = 0; p < 7; p++)
+      PetscCall(
+          m->lik.loglik(m->lik.ctx, m->thfd + (size_t)p * b * CS_NPARAM, m->x + i0 * CS_NELEM, b, m->llfd + p * b));
+    for (int j = 0; j < b; j++) {
+      const double *f = m->llfd + j, h2 = FD_H * FD_H; /* f[p * b]: point p */
+      double f0 = f[0], fa = f[b], fA = f[2 * b], fb = f[3 * b], fB = f[4 * b], fab = f[5 * b], fAB = f[6 * b];
+      PetscInt i = i0 + j;
+      s[i * 2] = (fa - fA) / (2 * FD_H), s[i * 2 + 1] = (fb - fB) / (2 * FD_H);
+      hs[i * 3] = (fa - 2 * f0 + fA) / h2;
+      hs[i * 3 + 1] = (fab - fa - fb + 2 * f0 - fA - fB + fAB) / (2 * h2);
+      hs[i * 3 + 2] = (fb - 2 * f0 + fB) / h2;
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode hier_star_score(HierModel *m, const double thetaL[HIER_NL], const double *etaz, double *s, double *hs)
 {
   PetscFunctionBeginUser;
+  if (m->lik.loglik) {
+    PetscCall(lik_score(m, thetaL, etaz, s, hs));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt i0 = 0; i0 < m->n; i0 += m->mean.max_batch) {
     int b = (int)PetscMin(m->n - i0, m->mean.max_batch);
     double *df = m->jf, *d2f = m->jf + (size_t)b * 2 * CS_NELEM;
@@ -283,6 +341,8 @@ PetscErrorCode hier_star_gn(HierModel *m, const double etaL[HIER_NL], const doub
     double th, lj, dlj;
     transform(h, a, etaL[a], &th, &dthL[a], &lj, &dlj);
   }
+  PetscCheck(!m->lik.loglik, PETSC_COMM_SELF, PETSC_ERR_SUP,
+             "this likelihood (a ratio estimator) has no gradients: use -method newton, not hmc");
   PetscCall(PetscMalloc1((size_t)m->mean.max_batch * CS_NELEM * CS_NPARAM, &J));
   for (PetscInt i0 = 0; i0 < m->n; i0 += m->mean.max_batch) {
     int b = (int)PetscMin(m->n - i0, m->mean.max_batch);

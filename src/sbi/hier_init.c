@@ -4,15 +4,57 @@
 
 #define NSTART 32 /* candidate starts per star: the best of the first draws at the globals' start */
 
+/* Star i's NPE draws (the callback of hier_init_draws). */
+typedef struct {
+  HierModel *m;
+  Npe *npe;
+  const double *x;
+  PetscInt lo;
+  uint64_t seed;
+} NpeSource;
+
+static PetscErrorCode npe_draws(void *ctx, PetscInt i, PetscInt nsamples, double *draws, PetscBool *ok)
+{
+  NpeSource *src = ctx;
+  Npe *npe = src->npe;
+  double xs[CS_NELEM], sg[CS_NELEM], cx[NPE_CTX_MAX];
+  NpeSampleStats st;
+  PetscFunctionBeginUser;
+  /* A conditioned NPE sees the star's own errors and gaps (the model's weights); a fixed one
+   * cannot take a gap, and gets the training mean there instead. */
+  for (int k = 0; k < CS_NELEM; k++) {
+    double w = src->m->w[i * CS_NELEM + k];
+    xs[k] = w > 0 && isfinite(src->x[i * CS_NELEM + k]) ? src->x[i * CS_NELEM + k] : NAN;
+    sg[k] = w > 0 ? 1 / sqrt(w) : NAN;
+  }
+  if (!npe_context(npe, xs, sg, cx, NULL)) {
+    for (int k = 0; k < CS_NELEM; k++) xs[k] = isfinite(xs[k]) ? xs[k] : npe->x_mean[k];
+    npe_context(npe, xs, NULL, cx, NULL);
+  }
+  PetscCall(
+      npe_sample_ctx(npe, cx, nsamples, src->seed, RNG_POSTERIOR, (uint64_t)(src->lo + i), 100 * nsamples, draws, &st));
+  *ok = !st.capped && st.accepted == nsamples;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const double *x, PetscInt lo, uint64_t seed,
                              PetscInt nsamples, HierInit *in)
+{
+  NpeSource src = {.m = m, .npe = npe, .x = x, .lo = lo, .seed = seed};
+  PetscFunctionBeginUser;
+  PetscCall(hier_init_draws(ctx, m, npe_draws, &src, nsamples, in));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode hier_init_draws(const ParCtx *ctx, HierModel *m, HierDrawFn draw, void *dctx, PetscInt nsamples,
+                               HierInit *in)
 {
   const PetscInt n = m->n;
   const HierPrior *hp = &m->prior;
   double *draws, *cand, *lp, *best;
   int64_t racc[COMBINE_NACC * PAR_REPRO_LIMBS];
   PetscFunctionBeginUser;
-  PetscCheck(nsamples >= 8, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "NPE start: %" PetscInt_FMT " draws, need >= 8",
+  PetscCheck(nsamples >= 8, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "start: %" PetscInt_FMT " draws, need >= 8",
              nsamples);
   PetscCall(PetscMemzero(in, sizeof(*in)));
   in->n = n;
@@ -20,23 +62,9 @@ PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const do
   PetscCall(PetscMalloc4(nsamples * CS_NPARAM, &draws, NSTART * n * 4 + 1, &cand, n + 1, &lp, n + 1, &best));
   par_repro_zero(racc, COMBINE_NACC);
   for (PetscInt i = 0; i < n; i++) {
-    double xs[CS_NELEM], acc[COMBINE_NACC], e[CS_NPARAM], *mu = in->mu + i * 6, *C = in->cov + i * 36;
-    NpeSampleStats st;
+    double acc[COMBINE_NACC], e[CS_NPARAM], *mu = in->mu + i * 6, *C = in->cov + i * 36;
     CombineStar g;
-    double sg[CS_NELEM], cx[NPE_CTX_MAX];
-    /* A conditioned NPE sees the star's own errors and gaps (the model's weights); a fixed one
-     * cannot take a gap, and gets the training mean there instead. */
-    for (int k = 0; k < CS_NELEM; k++) {
-      double w = m->w[i * CS_NELEM + k];
-      xs[k] = w > 0 && isfinite(x[i * CS_NELEM + k]) ? x[i * CS_NELEM + k] : NAN;
-      sg[k] = w > 0 ? 1 / sqrt(w) : NAN;
-    }
-    if (!npe_context(npe, xs, sg, cx, NULL)) {
-      for (int k = 0; k < CS_NELEM; k++) xs[k] = isfinite(xs[k]) ? xs[k] : npe->x_mean[k];
-      npe_context(npe, xs, NULL, cx, NULL);
-    }
-    PetscCall(npe_sample_ctx(npe, cx, nsamples, seed, RNG_POSTERIOR, (uint64_t)(lo + i), 100 * nsamples, draws, &st));
-    in->ok[i] = !st.capped && st.accepted == nsamples;
+    PetscCall(draw(dctx, i, nsamples, draws, &in->ok[i]));
     if (!in->ok[i]) { /* prior moments; the samplers find their own way */
       for (int k = 0; k < CS_NPARAM; k++) {
         double t = hp->sd[k] > 0 ? hp->mean[k] : 0.5 * (hp->lo[k] + hp->hi[k]);
@@ -67,8 +95,8 @@ PetscErrorCode hier_init_npe(const ParCtx *ctx, HierModel *m, Npe *npe, const do
       for (int b = 0; b < 6; b++) C[a * 6 + b] = (C[a * 6 + b] - nsamples * mu[a] * mu[b]) / (nsamples - 1);
   }
   PetscCall(par_allreduce_repro(ctx, racc, COMBINE_NACC));
-  double acc[COMBINE_NACC], mu0[2] = {npe->prior.mean[0], npe->prior.mean[1]},
-                            S0[4] = {npe->prior.sd[0] * npe->prior.sd[0], 0, 0, npe->prior.sd[1] * npe->prior.sd[1]};
+  double acc[COMBINE_NACC], mu0[2] = {hp->mean[0], hp->mean[1]},
+                            S0[4] = {hp->sd[0] * hp->sd[0], 0, 0, hp->sd[1] * hp->sd[1]};
   for (int s = 0; s < COMBINE_NACC; s++) acc[s] = par_repro_value(racc + s * PAR_REPRO_LIMBS);
   combine_finish(acc, mu0, S0, &in->gauss);
   in->nused = (PetscInt)acc[COMBINE_N];

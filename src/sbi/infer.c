@@ -472,7 +472,8 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* abc, nre: the per-star posteriors of another SBI family, multiplied as Gaussians (no NPE, no emulator). */
+/* abc, nre_gauss: the per-star posteriors of another SBI family, multiplied as Gaussians; nre: newton with
+ * the ratio estimator as the likelihood (no NPE, no emulator). */
 static PetscErrorCode infer_other(const ParCtx *ctx, const InferConfig *c, const Catalogue *cat, GlobalsMethod method,
                                   InferOutcome *o)
 {
@@ -482,8 +483,9 @@ static PetscErrorCode infer_other(const ParCtx *ctx, const InferConfig *c, const
   double *x, *e;
   PetscFunctionBeginUser;
   PetscCall(PetscMalloc1(cat->n + 1, &use));
+  const PetscBool all = method != GLOBALS_ABC; /* a ratio estimator of fixed noise needs every element */
   for (PetscInt i = 0; i < cat->n; i++)
-    if (cat->usable[i]) use[nu++] = i;
+    if (cat->usable[i] && (!all || cat_npresent(cat, i) == CS_NELEM)) use[nu++] = i;
   par_block_range(nu, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc2((hi - lo) * CS_NELEM + 1, &x, (hi - lo) * CS_NELEM + 1, &e));
   for (PetscInt j = lo; j < hi; j++)
@@ -495,9 +497,9 @@ static PetscErrorCode infer_other(const ParCtx *ctx, const InferConfig *c, const
   gc.default_err = c->cat.error_default;
   PetscCall(perstar_create(ctx, method == GLOBALS_ABC ? PERSTAR_ABC : PERSTAR_NRE, &gc.ps, &gc.perstar));
   PetscCall(PetscPrintf(ctx->comm,
-                        "infer: %" PetscInt_FMT " stars with %s: %" PetscInt_FMT
-                        " posterior draws per star, a Gaussian fitted to each, their product\n",
-                        nu, globals_method_names[method], perstar_samples(gc.perstar)));
+                        "infer: %" PetscInt_FMT " stars with %s: %" PetscInt_FMT " posterior draws per star%s\n", nu,
+                        globals_method_names[method], perstar_samples(gc.perstar),
+                        method == GLOBALS_NRE ? " to start newton" : ", a Gaussian fitted to each, their product"));
   PetscCall(globals_infer(ctx, &gc, NULL, NULL, hi - lo, x, e, lo, &g));
   PetscCall(perstar_destroy(&gc.perstar));
   o->method = g.method;
@@ -537,7 +539,7 @@ PetscErrorCode infer_run(const ParCtx *ctx, const InferConfig *c, InferOutcome *
     PetscCall(infer_gauss(ctx, c, &cat, &o->r, &o->nused, &o->nskipped));
     o->method = GLOBALS_GAUSS;
     o->converged = PETSC_TRUE;
-  } else if (m == GLOBALS_ABC || m == GLOBALS_NRE)
+  } else if (globals_is_other(m))
     PetscCall(infer_other(ctx, c, &cat, m, o));
   else
     PetscCall(infer_exact(ctx, c, &cat, m, o));

@@ -73,6 +73,8 @@ const Prior *perstar_prior(const PerStar *ps)
   return ps->kind == PERSTAR_ABC ? abc_sampler_prior(ps->abc) : &ps->nre->prior;
 }
 
+Nre *perstar_nre(const PerStar *ps) { return ps->nre; }
+
 PetscInt perstar_samples(const PerStar *ps) { return ps->kind == PERSTAR_ABC ? ps->c.abc.samples : ps->c.nre.samples; }
 
 PetscErrorCode perstar_config_string(const PerStar *ps, char *buf, size_t len)

@@ -1,7 +1,7 @@
 # train-nre and nre: a small ratio estimator on a small emulator, per-star
 # posteriors of a 9-star mock identical on 1 and 3 ranks, the NRE line and the
-# output tables, bad options refused; -method nre of infer and coverage
-# multiplies its posteriors as the paper does. Correctness against a known posterior
+# output tables, bad options refused; -method nre_gauss of infer and coverage
+# multiplies its posteriors as the paper does, -method nre runs newton on them. Correctness against a known posterior
 # is tests/unit/test_nre.c.
 cd "$(dirname "$0")/../.." && . tests/cli/lib.sh
 S="$BIN simulate -prior wide -scheme discrete -progress_every 100"
@@ -25,12 +25,19 @@ check "nre: output has means, sds, R-hat, chains and 9 x 40 samples" bash -c "fo
 check_fails "nre: -samples not a multiple of -chains refused" "must be a multiple of -chains" $N -samples 41 -out $TMP/x.h5
 check_fails "nre: an emulator as -model refused" "expected a ratio estimator" $BIN nre -model $TMP/emu.h5 -stars $TMP/stars.csv -out $TMP/x.h5
 check_fails "train-nre: -hidden with a zero width refused" "-hidden" $T -hidden 16,0 -out $TMP/x.h5
-# -method nre of infer and coverage (issue 17): the NRE posteriors multiplied as Gaussians.
-check "infer -method nre: RESULT is the Gaussian product of the nre command's own per-star draws" bash -c "$BIN infer -method nre -nre $TMP/nre1.h5 -stars $TMP/stars.csv -samples 40 -chains 2 -warmup 200 -thin 1 -out $TMP/inf.h5 > $TMP/inf.log 2>&1 && r=\$(sed -n 's/^RESULT alpha_IMF=\([^ ]*\) sd=\([^ ]*\) log10_N_Ia=\([^ ]*\) sd=\([^ ]*\) .* n_stars=9 .*method=nre.*/\1 \2 \3 \4/p' $TMP/inf.log) && p=\$(bash tests/cli/gauss_product.sh $TMP/p1.h5 40) && [ -n \"\$r\" ] && [ \"\$r\" = \"\$p\" ] || { echo \"infer: \$r\"; echo \"product: \$p\"; exit 1; }"
+# -method nre_gauss of infer and coverage (issue 17): the NRE posteriors multiplied as Gaussians;
+# -method nre: newton on the globals with log r as every star's likelihood (the ratios multiply).
+check "infer -method nre_gauss: RESULT is the Gaussian product of the nre command's own per-star draws" bash -c "$BIN infer -method nre_gauss -nre $TMP/nre1.h5 -stars $TMP/stars.csv -samples 40 -chains 2 -warmup 200 -thin 1 -out $TMP/inf.h5 > $TMP/inf.log 2>&1 && r=\$(sed -n 's/^RESULT alpha_IMF=\([^ ]*\) sd=\([^ ]*\) log10_N_Ia=\([^ ]*\) sd=\([^ ]*\) .* n_stars=9 .*method=nre_gauss.*/\1 \2 \3 \4/p' $TMP/inf.log) && p=\$(bash tests/cli/gauss_product.sh $TMP/p1.h5 40) && [ -n \"\$r\" ] && [ \"\$r\" = \"\$p\" ] || { echo \"infer: \$r\"; echo \"product: \$p\"; exit 1; }"
 gal() { h5dump -d galaxies -s 0,0 -c 3,16 $1 | sed 1d; h5dump -d galaxies -s 0,17 -c 3,1 $1 | sed 1d; } # all but the seconds column
 export -f gal
-CN="$BIN coverage -method nre -nre $TMP/nre1.h5 -samples 40 -chains 2 -warmup 200 -thin 1 -galaxies 3 -n_stars 6 -mock emulator -emulator $TMP/emu.h5 -plots 0"
+check "infer -method nre: newton with the ratio as the likelihood runs and says so" bash -c "$BIN infer -method nre -nre $TMP/nre1.h5 -stars $TMP/stars.csv -samples 40 -chains 2 -warmup 200 -thin 1 -newton_steps 100 -newton_final_steps 200 -out $TMP/infn.h5 > $TMP/infn.log 2>&1 && grep -q '^newton: 9 stars' $TMP/infn.log && grep -Eq '^RESULT alpha_IMF=-?[0-9.]+ sd=[0-9.]+ .* n_stars=9 .*method=nre$' $TMP/infn.log"
+CN="$BIN coverage -method nre_gauss -nre $TMP/nre1.h5 -samples 40 -chains 2 -warmup 200 -thin 1 -galaxies 3 -n_stars 6 -mock emulator -emulator $TMP/emu.h5 -plots 0"
 for np in 1 2; do $MPIRUN -np $np $CN -out $TMP/cov$np.h5 > $TMP/cov$np.log 2>&1; done
-check "coverage -method nre: prints its COVERAGE line (emulator mocks, no NPE)" grep -q '^COVERAGE method=nre n_stars=6 galaxies=3 z_alpha_mean=' $TMP/cov1.log
-check "coverage -method nre: -np 1 and -np 2 give the same galaxy table (all but the seconds column)" bash -c "[ \"\$(gal $TMP/cov1.h5)\" = \"\$(gal $TMP/cov2.h5)\" ]"
+check "coverage -method nre_gauss: prints its COVERAGE line (emulator mocks, no NPE)" grep -q '^COVERAGE method=nre_gauss n_stars=6 galaxies=3 z_alpha_mean=' $TMP/cov1.log
+check "coverage -method nre_gauss: -np 1 and -np 2 give the same galaxy table (all but the seconds column)" bash -c "[ \"\$(gal $TMP/cov1.h5)\" = \"\$(gal $TMP/cov2.h5)\" ]"
+CX="$BIN coverage -method nre -nre $TMP/nre1.h5 -samples 40 -chains 2 -warmup 200 -thin 1 -newton_steps 100 -newton_final_steps 200 -galaxies 3 -n_stars 6 -mock emulator -emulator $TMP/emu.h5 -plots 0"
+for np in 1 2; do $MPIRUN -np $np $CX -out $TMP/covx$np.h5 > $TMP/covx$np.log 2>&1; done
+check "coverage -method nre (newton): prints its COVERAGE line" grep -q '^COVERAGE method=nre n_stars=6 galaxies=3 z_alpha_mean=' $TMP/covx1.log
+check "coverage -method nre (newton): -np 1 and -np 2 give the same galaxy table" bash -c "[ \"\$(gal $TMP/covx1.h5)\" = \"\$(gal $TMP/covx2.h5)\" ]"
+check "coverage: -method nre (newton) and nre_gauss give different answers" bash -c "[ \"\$(gal $TMP/covx1.h5)\" != \"\$(gal $TMP/cov1.h5)\" ]"
 check_fails "coverage -method nre without -nre refused" "-method nre needs -nre FILE" $BIN coverage -method nre -galaxies 3 -n_stars 6 -out $TMP/x.h5

@@ -1,7 +1,8 @@
 /* The hierarchical model: the per-star log density's gradients (locals and
  * the globals' share) and the global score and Hessian against central
  * differences, with missing elements and per-star errors; a missing element
- * removes exactly its own likelihood term; the transforms round-trip. */
+ * removes exactly its own likelihood term; the transforms round-trip; a
+ * values-only likelihood (nre) reproduces the built-in one, score and Hessian. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -127,6 +128,63 @@ static void test_score_fd(void **state)
     fail_msg("score/Hessian differ from FD: %.3e, %.3e", es, eh);
 }
 
+/* A values-only likelihood (HierLik, as nre's ratio estimator): the emulator's own Gaussian
+ * likelihood, written out here. Its log density must equal the built-in one, and its score and
+ * Hessian in the globals (central differences in hier.c) the analytic ones from the emulator's jet. */
+typedef struct {
+  Emulator *e;
+  double w[CS_NELEM];
+} GaussLik;
+
+static PetscErrorCode gauss_loglik(void *ctx, const double *theta, const double *x, int n, double *ll)
+{
+  GaussLik *g = ctx;
+  for (int j = 0; j < n; j++) {
+    double f[CS_NELEM];
+    emu_predict(g->e, theta + j * CS_NPARAM, 1, f);
+    ll[j] = 0;
+    for (int k = 0; k < CS_NELEM; k++)
+      ll[j] -= 0.5 * g->w[k] * (x[j * CS_NELEM + k] - f[k]) * (x[j * CS_NELEM + k] - f[k]);
+  }
+  return PETSC_SUCCESS;
+}
+
+static void test_values_only_likelihood(void **state)
+{
+  double x[NS * CS_NELEM], lp[NS], lq[NS], s[NS * 2], h[NS * 3], s2[NS * 2], h2[NS * 3], th[2] = {-2.2, -2.95};
+  HierModel *Mg, *Ml;
+  GaussLik g = {.e = E};
+  HierLik lik = {.ctx = &g, .loglik = gauss_loglik};
+  for (int k = 0; k < CS_NELEM; k++) g.w[k] = 1 / (0.05 * 0.05);
+  for (int i = 0; i < NS * CS_NELEM; i++) x[i] = isfinite(X[i]) ? X[i] : 0.1;
+  assert_int_equal(hier_create(&M->mean, &M->prior, NS, x, NULL, 0.05, &Mg), 0);
+  assert_int_equal(hier_create(&M->mean, &M->prior, NS, x, NULL, 0.05, &Ml), 0);
+  assert_int_equal(hier_set_lik(Ml, &lik), 0);
+  assert_int_equal(hier_star_logp(Mg, ETAL, ETAZ, lp, NULL, NULL), 0);
+  assert_int_equal(hier_star_logp(Ml, ETAL, ETAZ, lq, NULL, NULL), 0);
+  for (int i = 0; i < NS; i++)
+    if (fabs(lp[i] - lq[i]) > 1e-9 * fmax(1, fabs(lp[i])))
+      fail_msg("star %d: log density %.12g vs %.12g", i, lq[i], lp[i]);
+  assert_int_equal(hier_star_score(Mg, th, ETAZ, s, h), 0);
+  assert_int_equal(hier_star_score(Ml, th, ETAZ, s2, h2), 0);
+  double es = 0, eh = 0, ss = 0, sh = 0;
+  for (int i = 0; i < NS * 2; i++) es = fmax(es, fabs(s[i] - s2[i])), ss = fmax(ss, fabs(s[i]));
+  for (int i = 0; i < NS * 3; i++) eh = fmax(eh, fabs(h[i] - h2[i])), sh = fmax(sh, fabs(h[i]));
+  print_message(
+      "values-only likelihood: |score - analytic| %.2e (scale %.2e), |Hessian - analytic| %.2e (scale %.2e)\n", es, ss,
+      eh, sh);
+  if (es > 1e-5 * fmax(1, ss) || eh > 1e-3 * fmax(1, sh)) fail_msg("central differences off: %.3e, %.3e", es, eh);
+  double gz[NS * HIER_NZ];
+  assert_int_not_equal(hier_star_logp(Ml, ETAL, ETAZ, lq, gz, NULL), 0); /* no gradients: refused */
+  x[2 * CS_NELEM + 3] = NAN;
+  HierModel *Mm;
+  assert_int_equal(hier_create(&M->mean, &M->prior, NS, x, NULL, 0.05, &Mm), 0);
+  assert_int_not_equal(hier_set_lik(Mm, &lik), 0); /* a missing element: refused */
+  hier_destroy(&Mm);
+  hier_destroy(&Mg);
+  hier_destroy(&Ml);
+}
+
 /* Dropping element k of star 0 removes exactly -0.5 (x_k - f_k)^2 / sigma_k^2. */
 static void test_missing_element(void **state)
 {
@@ -175,6 +233,7 @@ int main(int argc, char **argv)
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_gradient_fd),
       cmocka_unit_test(test_score_fd),
+      cmocka_unit_test(test_values_only_likelihood),
       cmocka_unit_test(test_missing_element),
       cmocka_unit_test(test_sfr_rule),
   };
