@@ -374,6 +374,21 @@ static PetscErrorCode write_exact(const InferConfig *c, const GlobalsResult *g, 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The combined answer of globals_infer as infer reports it (ncat: the catalogue's stars). */
+static void outcome_from(const GlobalsResult *g, PetscInt ncat, InferOutcome *o)
+{
+  o->method = g->method;
+  o->nused = g->n;
+  o->nskipped = ncat - g->n;
+  o->converged = g->converged;
+  o->r.pd = g->ok;
+  o->r.n = (double)g->n;
+  for (int a = 0; a < 2; a++)
+    o->r.mean[a] = g->mean[a], o->r.sd[a] = g->sd[a], o->rhat[a] = g->rhat[a], o->ess[a] = g->ess[a];
+  for (int k = 0; k < 4; k++) o->r.cov[k] = g->cov[k];
+  o->r.corr = g->corr;
+}
+
 /* The exact methods: a star enters with every abundance it has (missing ones drop out of its likelihood). */
 static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const Catalogue *cat, GlobalsMethod method,
                                   InferOutcome *o)
@@ -439,16 +454,7 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
     for (int q = 0; q < 4; q++) rw[EX_MEAN + q] = g.zmean[(j - lo) * 4 + q], rw[EX_SD + q] = g.zsd[(j - lo) * 4 + q];
   }
   PetscCall(par_gather_doubles(ctx, rows, (hi - lo) * EX_NCOL, &all, &ntot));
-  o->method = g.method;
-  o->nused = g.n;
-  o->nskipped = cat->n - g.n;
-  o->converged = g.converged;
-  o->r.pd = g.ok;
-  o->r.n = (double)g.n;
-  for (int a = 0; a < 2; a++)
-    o->r.mean[a] = g.mean[a], o->r.sd[a] = g.sd[a], o->rhat[a] = g.rhat[a], o->ess[a] = g.ess[a];
-  for (int k = 0; k < 4; k++) o->r.cov[k] = g.cov[k];
-  o->r.corr = g.corr;
+  outcome_from(&g, cat->n, o);
   if (g.method == GLOBALS_HMC && !g.converged)
     PetscCall(
         PetscFPrintf(ctx->comm, stderr,
@@ -502,15 +508,7 @@ static PetscErrorCode infer_other(const ParCtx *ctx, const InferConfig *c, const
                         method == GLOBALS_NRE ? " to start newton" : ", a Gaussian fitted to each, their product"));
   PetscCall(globals_infer(ctx, &gc, NULL, NULL, hi - lo, x, e, lo, &g));
   PetscCall(perstar_destroy(&gc.perstar));
-  o->method = g.method;
-  o->nused = g.n;
-  o->nskipped = cat->n - g.n;
-  o->converged = g.converged;
-  o->r.pd = g.ok;
-  o->r.n = (double)g.n;
-  for (int a = 0; a < 2; a++) o->r.mean[a] = g.mean[a], o->r.sd[a] = g.sd[a];
-  for (int k = 0; k < 4; k++) o->r.cov[k] = g.cov[k];
-  o->r.corr = g.corr;
+  outcome_from(&g, cat->n, o);
   if (ctx->rank == 0 && c->out[0]) {
     PetscCall(write_exact(c, &g, NULL, 0));
     PetscCall(PetscPrintf(PETSC_COMM_SELF, "wrote %s\n", c->out));
