@@ -106,7 +106,7 @@ last_rows=${ROWS##* }
 cov_md=()
 for n in $COV_N; do
   g=$([ "$n" -ge 1000 ] && echo $COV_G_LARGE || echo $COV_G)
-  for m in "gauss -npe $NPE" "abc -table $TABLE -rows $last_rows -accept 1000 -kernel gauss" "nre_gauss -nre $OUT/nre.h5 $NRE_COV" \
+  for m in "gauss -npe $NPE" "abc -table $TABLE -rows $last_rows -accept 1000 -kernel uniform -adjust 1" "nre_gauss -nre $OUT/nre.h5 $NRE_COV" \
     "nre -nre $OUT/nre.h5 $NRE_COV"; do
     name=${m%% *}
     t0=$(now)
@@ -130,7 +130,7 @@ done
   echo "## Galaxy-level coverage (CHEMPY mock galaxies, truths from the prior)"
   echo
   echo "gauss, abc, nre_gauss: the Gaussian product of each family's per-star posteriors; nre: newton on the globals"
-  echo "with log r as every star's likelihood. ABC: the $last_rows-row table, Gaussian kernel, k 1000; NRE: the model"
+  echo "with log r as every star's likelihood. ABC: the $last_rows-row table, uniform kernel + adjustment, k 1000; NRE: the model"
   echo "above, per-star sampler \`$NRE_COV\`."
   echo "With M galaxies a z sd is known to about +-1/sqrt(2M) and a mean z to about +-sd/sqrt(M)."
   echo
