@@ -18,7 +18,7 @@
 # sizes NCASE, ROWS ("1e5 1e6" as integers), TROWS, NRE_N, NRE_EP; coverage COV_N, COV_G, COV_G_LARGE, NRE_COV.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=$ROOT/bin/chempysbi
+BIN=${BIN_OVERRIDE:-$ROOT/bin/chempysbi}
 QUICK=0
 [ "${1:-}" = -quick ] && QUICK=1
 NP=${NP:-2}

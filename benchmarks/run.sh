@@ -10,7 +10,7 @@
 #   BENCH_SIM_N BENCH_SIM_CHECK_N BENCH_DISC_N BENCH_EMU_EPOCHS BENCH_NPE_N BENCH_NPE_EPOCHS
 #   BENCH_NPE_CONVERGE BENCH_NPE_CONV_MAX BENCH_INFER_STARS BENCH_INFER_REPEAT BENCH_GCE_N
 #   BENCH_NN_ROWS BENCH_NN_SAMPLES BENCH_SAMPLE_CALLS BENCH_TORCH_EMU_ROWS BENCH_TORCH_MAF_N BENCH_TORCH_EPOCHS
-#   BENCH_RANKS (default 2), BENCH_OUT, BENCH_PYTHON, BENCH_SKIP_TORCH=1, MPIRUN.
+#   BENCH_RANKS (default 2), BENCH_OUT, BENCH_PYTHON, BENCH_SKIP_TORCH=1, BENCH_SKIP_COMPARE=1, MPIRUN.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -423,3 +423,10 @@ say "load after: $(uptime)"
 cat "$R"
 # keep the logs and CSV, drop the large work files
 rm -f "$WORK"/*.h5 "$WORK"/*.ckpt
+# The SBI families side by side (issue 17), its quick variant: 100 CHEMPY test stars, small ABC
+# tables, a small NRE, galaxy coverage on 4 galaxies (benchmarks/compare_sbi.sh; the full one is separate).
+if [ "${BENCH_SKIP_COMPARE:-0}" != 1 ]; then
+  say "compare_sbi -quick"
+  OUT=$RES/compare_sbi_quick DIR=$WORK/none BIN_OVERRIDE=$CS bash "$ROOT/benchmarks/compare_sbi.sh" -quick >"$LOG/compare_sbi_quick.txt" 2>&1 ||
+    say "FAILED: compare_sbi -quick; see $LOG/compare_sbi_quick.txt"
+fi
