@@ -48,9 +48,9 @@ now() { date +%s.%N; }
 say "load before: $(uptime)"
 
 # Models: the given ones, or small ones made here (quick runs on a fresh clone).
-EMU=$DIR/emulator.h5 NPE=$DIR/npe.h5
+EMU=$DIR/emulator.h5 NPE=$DIR/npe.h5 NPE_DESC="$DIR/npe.h5"
 if [ ! -s "$EMU" ] || [ ! -s "$NPE" ]; then
-  EMU=$OUT/emulator.h5 NPE=$OUT/npe.h5
+  EMU=$OUT/emulator.h5 NPE=$OUT/npe.h5 NPE_DESC="made here: 5x32, 2e4 emulator sims"
   run $MPIRUN -np $NP $BIN simulate -n 20000 -prior wide -seed 1 -progress_every 600 -out $OUT/tr.h5
   run $MPIRUN -np $NP $BIN simulate -n 2000 -prior wide -seed 2 -progress_every 600 -out $OUT/va.h5
   run $MPIRUN -np $NP $BIN train-emulator -train $OUT/tr.h5 -val $OUT/va.h5 -epochs 10 -out $EMU -force
@@ -78,7 +78,7 @@ row() { # method sims vline train per_star
   rows_md+=("| $1 | $(field "$l" alpha_IMF_sbc_p) | $(field "$l" log10_N_Ia_sbc_p) | $(minp "$l") | $(field "$l" tarp_atc) | $(field "$l" tarp_ks_p) | $(field "$l" alpha_IMF_ape_median) | $(field "$l" log10_N_Ia_ape_median) | $3 | $4 |")
 }
 per_npe=$(awk -v s="$npe_samp" -v n=$NCASE -v p=$NP 'BEGIN { printf "%.3g", s / (n / p) }')
-row "NPE (MAF 5x32, 1e5 emulator sims)" "$npe_line" "${npe_train} s" "$per_npe s"
+row "NPE (MAF, $NPE_DESC)" "$npe_line" "${npe_train} s" "$per_npe s"
 
 # 2. ABC on the CHEMPY table at each size (uniform kernel + regression adjustment, and the Gaussian kernel).
 for r in $ROWS; do
