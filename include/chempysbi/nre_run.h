@@ -35,9 +35,10 @@ PetscErrorCode nre_run_config_default(NreRunConfig *c);
 PetscErrorCode nre_run_set_from_options(MPI_Comm comm, NreRunConfig *c);
 PetscErrorCode nre_run(const ParCtx *ctx, const NreRunConfig *c, NreRunSummary *s);
 /* Posterior draws (n, c->samples, 6) of the stars x (n, 8) with global indices lo .. lo + n - 1 (what
- * nre_run and coverage -method nre use); a star with a missing element gets NaN draws and ok false. */
+ * nre_run and coverage -method nre use); a star with a missing element gets NaN draws and ok false.
+ * accept (n, may be NULL): each star's Metropolis acceptance after warm-up. */
 PetscErrorCode nre_sample_stars(const NreRunConfig *c, Nre *nre, PetscInt n, const double *x, PetscInt lo,
-                                double *samples, PetscBool *ok);
+                                double *samples, PetscBool *ok, double *accept);
 PetscErrorCode nre_run_summary_line(const NreRunSummary *s, char *buf, size_t len);
 
 #endif

@@ -203,7 +203,7 @@ static PetscErrorCode sample_block(const NreRunConfig *c, Nre *nre, const PetscI
 }
 
 PetscErrorCode nre_sample_stars(const NreRunConfig *c, Nre *nre, PetscInt n, const double *x, PetscInt lo,
-                                double *samples, PetscBool *ok)
+                                double *samples, PetscBool *ok, double *accept)
 {
   const PetscInt L = c->samples;
   double *xs, *bs, acc[NRE_BLOCK];
@@ -219,12 +219,16 @@ PetscErrorCode nre_sample_stars(const NreRunConfig *c, Nre *nre, PetscInt n, con
         for (PetscInt l = 0; l < L * NP; l++) samples[b * L * NP + l] = NAN;
         continue;
       }
+      if (accept) accept[b] = NAN;
       idx[ns] = lo + b, loc[ns] = b;
       memcpy(xs + ns * CS_NELEM, x + b * CS_NELEM, CS_NELEM * sizeof(double));
       ns++;
     }
     if (ns > 0) PetscCall(sample_block(c, nre, idx, ns, xs, bs, acc));
-    for (PetscInt q = 0; q < ns; q++) PetscCall(PetscArraycpy(samples + loc[q] * L * NP, bs + q * L * NP, L * NP));
+    for (PetscInt q = 0; q < ns; q++) {
+      PetscCall(PetscArraycpy(samples + loc[q] * L * NP, bs + q * L * NP, L * NP));
+      if (accept) accept[loc[q]] = acc[q];
+    }
   }
   PetscCall(PetscFree2(xs, bs));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -286,30 +290,18 @@ PetscErrorCode nre_run(const ParCtx *ctx, const NreRunConfig *c, NreRunSummary *
                         o.n, o.cases ? "test cases" : "stars", C, c->warmup, L / C, c->thin, ctx->size, nre->noise));
   par_progress_start(&prog, "nre", 0, c->progress_every);
   double t0 = cs_wtime();
-  for (PetscInt b0 = lo; b0 < hi;) {
-    /* A block of usable stars (left-out ones get NaN rows). */
-    PetscInt ns = 0, idx[NRE_BLOCK], b = b0;
-    for (; b < hi && ns < NRE_BLOCK; b++) {
-      double *r = rec + (b - lo) * RC_NCOL;
-      for (int q = 0; q < RC_NCOL; q++) r[q] = NAN;
+  for (PetscInt b0 = lo; b0 < hi; b0 += NRE_BLOCK) {
+    /* A block of stars; left-out ones (unusable, or missing an element) get NaN rows. */
+    const PetscInt nb = PetscMin(NRE_BLOCK, hi - b0);
+    PetscBool ok[NRE_BLOCK];
+    for (PetscInt q = 0; q < nb; q++)
+      for (int e = 0; e < CS_NELEM; e++) xs[q * CS_NELEM + e] = o.usable[b0 + q] ? o.x[(b0 + q) * CS_NELEM + e] : NAN;
+    PetscCall(nre_sample_stars(c, nre, nb, xs, b0, smp + (b0 - lo) * L * NP, ok, acc));
+    for (PetscInt q = 0; q < nb; q++) {
+      double *r = rec + (b0 + q - lo) * RC_NCOL, *sm = smp + (b0 + q - lo) * L * NP, *col;
+      for (int d = 0; d < RC_NCOL; d++) r[d] = NAN;
       r[RC_USED] = 0;
-      PetscBool ok = o.usable[b] != 0;
-      for (int e = 0; e < CS_NELEM && ok; e++) ok = isfinite(o.x[b * CS_NELEM + e]);
-      if (!ok) {
-        for (PetscInt l = 0; l < L * NP; l++) smp[(b - lo) * L * NP + l] = NAN;
-        continue; /* a ratio estimator of fixed noise needs all eight elements */
-      }
-      idx[ns] = b;
-      memcpy(xs + ns * CS_NELEM, o.x + b * CS_NELEM, CS_NELEM * sizeof(double));
-      ns++;
-    }
-    double *bs;
-    PetscCall(PetscMalloc1(ns * L * NP + 1, &bs));
-    if (ns > 0) PetscCall(sample_block(c, nre, idx, ns, xs, bs, acc));
-    for (PetscInt q = 0; q < ns; q++) {
-      const PetscInt j = idx[q];
-      double *r = rec + (j - lo) * RC_NCOL, *sm = bs + q * L * NP, *col;
-      PetscCall(PetscArraycpy(smp + (j - lo) * L * NP, sm, L * NP));
+      if (!ok[q]) continue;
       PetscCall(PetscMalloc1(L, &col));
       for (int d = 0; d < NP; d++) {
         double m = 0, v = 0;
@@ -324,9 +316,7 @@ PetscErrorCode nre_run(const ParCtx *ctx, const NreRunConfig *c, NreRunSummary *
       r[RC_ACC] = acc[q];
       r[RC_USED] = 1;
     }
-    PetscCall(PetscFree(bs));
-    b0 = b;
-    PetscCall(par_progress_report(ctx, &prog, b0 - lo, nloc, "", b0 == hi));
+    PetscCall(par_progress_report(ctx, &prog, b0 + nb - lo, nloc, "", b0 + nb == hi));
   }
   double tt[2] = {cs_wtime() - t0, nloc > 0 ? (cs_wtime() - t0) / (double)nloc : 0};
   PetscCall(par_allreduce_max(ctx, tt, 2));

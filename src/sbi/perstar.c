@@ -104,7 +104,7 @@ PetscErrorCode perstar_sample(PerStar *ps, PetscInt n, const double *x, const do
   if (ps->kind == PERSTAR_NRE) { /* the ratio's noise is its training noise: per-star errors do not enter */
     NreRunConfig rc = ps->c.nre;
     rc.seed = (PetscInt)(seed & 0x7fffffff);
-    PetscCall(nre_sample_stars(&rc, ps->nre, n, x, lo, samples, ok));
+    PetscCall(nre_sample_stars(&rc, ps->nre, n, x, lo, samples, ok, NULL));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   for (PetscInt i = 0; i < n; i++) {
