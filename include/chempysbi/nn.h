@@ -1,6 +1,6 @@
 /* Layer kernels for the networks (llm.c style): outputs first, then inputs,
  * weights and sizes. Forward kernels overwrite their output, backward kernels
- * accumulate (+=) into gradients the caller has zeroed. No allocation, no MPI,
+ * accumulate (+=) into gradients the caller has zeroed. No MPI,
  * no I/O. Also the scalar activations the MLP and the flow share. */
 #ifndef CHEMPYSBI_NN_H
 #define CHEMPYSBI_NN_H

@@ -174,10 +174,6 @@ static PetscErrorCode residuals(GceWork *w, Emulator *emu, const double L[2], co
                                 PetscInt n, double *delta, PetscInt *nrej)
 {
   const PetscInt nd = K > 0 ? PetscMin(K, r1->nzdraws) : 0;
-  /* The globals rounded to 1e-9 (posterior sds are >= 1e-4): CVODE's adaptive steps turn a
-   * last-bit difference of the first pass's answer between rank counts into a 1e-5 difference of
-   * the residual, and the answer would depend on the number of ranks. */
-  const double Lr[2] = {round(L[0] * 1e9) / 1e9, round(L[1] * 1e9) / 1e9};
   PetscFunctionBeginUser;
   PetscCheck(K == 0 || nd > 0, PETSC_COMM_SELF, PETSC_ERR_PLIB, "the first pass kept no posterior draws of the locals");
   *nrej = 0;
@@ -186,7 +182,7 @@ static PetscErrorCode residuals(GceWork *w, Emulator *emu, const double L[2], co
     PetscInt ok = 0;
     for (PetscInt d = 0; d < PetscMax(nd, 1); d++) {
       const double *z = nd ? r1->zdraws + (i * HIER_ZDRAWS + d) * 4 : r1->zmean + i * 4;
-      double th[CS_NPARAM] = {Lr[0], Lr[1], z[0], z[1], z[2], z[3]}, fc[CS_NELEM], fe[CS_NELEM];
+      double th[CS_NPARAM] = {L[0], L[1], z[0], z[1], z[2], z[3]}, fc[CS_NELEM], fe[CS_NELEM];
       GceStatus st;
       PetscCall(gce_run(w, th, fc, &st, NULL));
       if (st != GCE_OK) continue;

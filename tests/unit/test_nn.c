@@ -207,13 +207,47 @@ static void test_fast_math_v4(void **state)
       fail_msg("tanh_forward[%d] = %.17g, nn_tanh %.17g", i, out[i], nn_tanh(in[i]));
 }
 
+/* A row's output must not depend on the batch it came in: stars are sharded over ranks, and a
+ * batch of 20 and one of 60 go through different dgemm kernels. Each row of batches of every size
+ * and offset, bit for bit against the same row alone (forward and input gradient). */
+static void test_linear_batch_invariance(void **state)
+{
+  enum { N = 100 };
+  const int dims[][2] = {{6, 100}, {100, 100}, {100, 8}, {9, 50}};
+  const int sizes[] = {1, 2, 5, 16, 20, 31, 33, 60, 64, 100};
+  for (int d = 0; d < 4; d++) {
+    const int nin = dims[d][0], nout = dims[d][1];
+    double *W = malloc(sizeof(double) * nin * nout), *b = malloc(sizeof(double) * nout);
+    double *x = malloc(sizeof(double) * N * nin), *g = malloc(sizeof(double) * N * nout);
+    double *y1 = malloc(sizeof(double) * N * nout), *d1 = calloc((size_t)N * nin, sizeof(double));
+    double *y = malloc(sizeof(double) * N * nout), *dx = malloc(sizeof(double) * N * nin);
+    fill(W, nin * nout, 1, 0.5), fill(b, nout, 2, 0.5), fill(x, N * nin, 3, 1.0), fill(g, N * nout, 4, 1.0);
+    for (int i = 0; i < N; i++) {
+      linear_forward(y1 + i * nout, x + i * nin, W, b, 1, nin, nout);
+      linear_backward(d1 + i * nin, NULL, NULL, g + i * nout, x + i * nin, W, 1, nin, nout);
+    }
+    for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++)
+      for (int o = 0; o + sizes[s] <= N; o += 7) {
+        const int n = sizes[s];
+        linear_forward(y, x + o * nin, W, b, n, nin, nout);
+        memset(dx, 0, sizeof(double) * n * nin);
+        linear_backward(dx, NULL, NULL, g + o * nout, x + o * nin, W, n, nin, nout);
+        if (memcmp(y, y1 + o * nout, sizeof(double) * n * nout))
+          fail_msg("linear_forward %dx%d: a batch of %d rows at row %d differs from the rows alone", nout, nin, n, o);
+        if (memcmp(dx, d1 + o * nin, sizeof(double) * n * nin))
+          fail_msg("linear_backward %dx%d: input gradient of a batch of %d rows at row %d differs", nout, nin, n, o);
+      }
+    free(W), free(b), free(x), free(g), free(y1), free(d1), free(y), free(dx);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linear_forward_values),  cmocka_unit_test(test_linear_backward),
       cmocka_unit_test(test_masked_linear_backward), cmocka_unit_test(test_tanh_backward),
       cmocka_unit_test(test_mse_backward),           cmocka_unit_test(test_fast_math),
-      cmocka_unit_test(test_fast_math_v4),
+      cmocka_unit_test(test_fast_math_v4),             cmocka_unit_test(test_linear_batch_invariance),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
