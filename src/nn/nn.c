@@ -16,7 +16,7 @@
 
 /* The one allocation of the kernels: a scratch block for the padded rows, grown when needed. */
 static double *pad_buf;
-static size_t  pad_len;
+static size_t pad_len;
 
 static double *pad_get(size_t len)
 {

@@ -247,7 +247,7 @@ int main(void)
       cmocka_unit_test(test_linear_forward_values),  cmocka_unit_test(test_linear_backward),
       cmocka_unit_test(test_masked_linear_backward), cmocka_unit_test(test_tanh_backward),
       cmocka_unit_test(test_mse_backward),           cmocka_unit_test(test_fast_math),
-      cmocka_unit_test(test_fast_math_v4),             cmocka_unit_test(test_linear_batch_invariance),
+      cmocka_unit_test(test_fast_math_v4),           cmocka_unit_test(test_linear_batch_invariance),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
