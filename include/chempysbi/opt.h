@@ -48,6 +48,12 @@ void opt_step(Opt *opt, double *params, const double *grads);
  * before the first step, and when already in that mode. */
 void opt_eval_mode(Opt *opt, double *params);
 void opt_train_mode(Opt *opt, double *params);
+/* The same on the entries [lo, hi) of params and of the state only (a sharded optimiser:
+ * each rank updates its slice, then the slices are gathered); grads holds the gradient
+ * of those entries, grads[0] being entry lo. The scalars advance as in opt_step. */
+void opt_step_range(Opt *opt, double *params, const double *grads, size_t lo, size_t hi);
+void opt_eval_mode_range(Opt *opt, double *params, size_t lo, size_t hi);
+void opt_train_mode_range(Opt *opt, double *params, size_t lo, size_t hi);
 /* The learning rate the step `step` uses (after warmup scaling). */
 double opt_scheduled_lr(const Opt *opt);
 

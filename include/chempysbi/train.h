@@ -40,7 +40,9 @@ typedef void (*TrainGradHook)(void *arg, size_t lo);
  *   -grad_overlap       start the gradient's all-reduce piece by piece as the
  *                       backward pass finishes each piece (MPI_Iallreduce)
  *                       instead of one MPI_Allreduce after it
- *   -grad_overlap_pieces  pieces of the flat gradient for -grad_overlap */
+ *   -grad_overlap_pieces  pieces of the flat gradient for -grad_overlap
+ *   -shard_optimizer    reduce-scatter the gradient, update 1/P of the weights
+ *                       on each rank, all-gather them (default on) */
 typedef enum { TRAIN_LR_LINEAR = 0, TRAIN_LR_SQRT = 1, TRAIN_LR_NONE = 2 } TrainLrScaling;
 typedef struct {
   PetscInt batch_per_rank;
@@ -49,6 +51,7 @@ typedef struct {
   PetscReal warmup_epochs;
   PetscBool overlap;
   PetscInt overlap_pieces;
+  PetscBool shard; /* -shard_optimizer (default on; either mode, not with -grad_overlap) */
 } TrainWeak;
 
 /* Defaults (off) and the options above; batch_ref_default is the command's

@@ -23,6 +23,10 @@ W="$BIN train-emulator -train $TMP/tr.h5 -val $TMP/va.h5 -seed 5"
 check "emulator: -batch_per_rank 32 at -np 2 (global batch 64)" bash -c "$MPIRUN -np 2 $W -batch_per_rank 32 -epochs 4 -out $TMP/w2.h5 > $TMP/w2.log && grep -q 'weak scaling: 32 rows per rank and step, global batch 64' $TMP/w2.log"
 check "emulator: -batch_per_rank -grad_overlap at -np 2" $MPIRUN -np 2 $W -batch_per_rank 32 -epochs 4 -grad_overlap -out $TMP/w2o.h5
 check "emulator: weak -grad_overlap weights equal the blocking all-reduce's exactly" h5diff -q $TMP/w2.h5 $TMP/w2o.h5 /emulator/params
+# The sharded optimiser (the default: reduce-scatter, each rank updates half, all-gather) against
+# every rank updating all weights after one all-reduce: an elementwise update, so the same bits.
+check "emulator: -shard_optimizer 0 at -np 2" $MPIRUN -np 2 $W -batch_per_rank 32 -epochs 4 -shard_optimizer 0 -out $TMP/w2u.h5
+check "emulator: the sharded optimiser's weights equal the unsharded ones exactly" h5diff -q $TMP/w2.h5 $TMP/w2u.h5 /emulator/params
 check "emulator: weak validation loss within 20% of the fixed batch's after 4 epochs" bash -c "a=\$(sed -n 's/^EMULATOR.*val_loss=//p' $TMP/w2.log); b=\$(h5dump -d /history -s 3,2 -c 1,1 $TMP/e1.h5 | sed -n 's/.*(3,2): *//p'); awk -v a=\$a -v b=\$b 'BEGIN { print a, b; exit !(a > 0 && b > 0 && a < 1.2 * b) }'"
 $MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 4 -out $TMP/wr.h5 > /dev/null 2>&1
 $MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 2 -out $TMP/wk.h5 > /dev/null 2>&1
