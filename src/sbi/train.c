@@ -324,8 +324,8 @@ static PetscErrorCode shard_create(const ParCtx *ctx, size_t n, PetscBool on, Sh
   PetscCall(PetscMalloc1(sh->nblk + 1, &sh->bsum));
   if (!sh->on) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(n <= (size_t)PETSC_MPI_INT_MAX, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-shard_optimizer: %zu weights", n);
-  PetscCall(PetscMalloc4(ctx->size, &sh->counts, ctx->size, &sh->displs, ctx->size, &sh->bcounts, ctx->size,
-                         &sh->bdispls));
+  PetscCall(
+      PetscMalloc4(ctx->size, &sh->counts, ctx->size, &sh->displs, ctx->size, &sh->bcounts, ctx->size, &sh->bdispls));
   for (int r = 0; r < ctx->size; r++) {
     const size_t b0 = sh->nblk * (size_t)r / (size_t)ctx->size, b1 = sh->nblk * (size_t)(r + 1) / (size_t)ctx->size;
     sh->bdispls[r] = (PetscMPIInt)b0;
@@ -346,12 +346,13 @@ static PetscErrorCode shard_norm2(const ParCtx *ctx, Shard *sh, const double *g,
   PetscFunctionBeginUser;
   for (size_t b = b0; b < b1; b++) {
     double a = 0;
-    for (size_t k = b * SHARD_BLOCK; k < PetscMin(sh->hi, (b + 1) * SHARD_BLOCK); k++) a += g[k - sh->lo] * g[k - sh->lo];
+    for (size_t k = b * SHARD_BLOCK; k < PetscMin(sh->hi, (b + 1) * SHARD_BLOCK); k++)
+      a += g[k - sh->lo] * g[k - sh->lo];
     sh->bsum[b] = a;
   }
   if (sh->on)
-    PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, sh->bsum, sh->bcounts, sh->bdispls, MPI_DOUBLE,
-                                ctx->comm));
+    PetscCallMPI(
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, sh->bsum, sh->bcounts, sh->bdispls, MPI_DOUBLE, ctx->comm));
   *g2 = 0;
   for (size_t b = 0; b < sh->nblk; b++) *g2 += sh->bsum[b];
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -371,7 +372,8 @@ static PetscErrorCode shard_gather(const ParCtx *ctx, const Shard *sh, double *b
 {
   PetscFunctionBeginUser;
   if (sh->on)
-    PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, sh->counts, sh->displs, MPI_DOUBLE, ctx->comm));
+    PetscCallMPI(
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, sh->counts, sh->displs, MPI_DOUBLE, ctx->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
