@@ -12,7 +12,7 @@
  *                measured cost per request, lognormal CHEMPY run times with the
  *                measured mean and spread, per-row HDF5 writes)
  *   training     steps x (rows of the largest rank's share of a batch x cost
- *                per row at that batch size + the replicated optimiser step +
+ *                per row at that batch size + 1/P of the optimiser step (sharded) +
  *                the gradient all-reduce) + a validation pass per epoch
  *   validate     test cases / P x (a CHEMPY run + samples x cost per sample)
  *   infer        stars / P x measured cost per star (the program's own slope)
@@ -102,6 +102,7 @@ typedef struct {
   double npe_sim;               /* s per simulation: the emulator's forward pass and the noise (-fresh: every epoch) */
   double shuf_fixed, shuf_weak; /* epoch shuffle per row: all N rows on every rank; a rank's own rows */
   double ar_overlap; /* fraction of the gradient all-reduce hidden behind the backward pass (-grad_overlap) */
+  PetscBool shard;   /* the trainer's sharded optimiser step (-shard_optimizer, its default): 1/P of the step */
 } Costs;
 
 static double interp_loglog(const double *x, const double *y, int n, double b)
@@ -279,14 +280,17 @@ static double sim_time(const Costs *c, long rows, int P, FarmPolicy pol)
 }
 
 /* One step of the training on P ranks: this rank's rows (the largest share of a global batch dealt
- * at random, or bpr with -batch_per_rank), the optimiser step every rank repeats, and the gradient
- * all-reduce (less the part -grad_overlap hides, ar_overlap). */
+ * at random, or bpr with -batch_per_rank), the optimiser step (1/P of it with the sharded step, the
+ * default; all of it on every rank without), and the gradient's reduction: an all-reduce, or with
+ * the sharded step a reduce-scatter and an all-gather of the weights, the same volume (modelled as
+ * one all-reduce; less the part -grad_overlap hides, ar_overlap, which runs unsharded). */
 static double train_step(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
                          long batch, long bpr, int P)
 {
   double B = bpr > 0 ? (double)bpr * P : (double)batch, share = bpr > 0 ? (double)bpr : batch_max_share(B, P);
   if (!(share >= 1)) share = 1;
-  return share * interp_loglog(bx, by, nb, share) + step + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
+  const double opt = c->shard && c->ar_overlap == 0 ? step / P : step;
+  return share * interp_loglog(bx, by, nb, share) + opt + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
 }
 
 static double train_time(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
@@ -309,7 +313,7 @@ static double emu_time(const Costs *c, const Sizes *s, int P)
 static double npe_time(const Costs *c, const Sizes *s, int P)
 {
   long ntr = s->npe_n * 9 / 10, nval = s->npe_n - ntr;
-  /* the flow's gradient norm for clipping is replicated like the step: ~1 flop per weight; the
+  /* the flow's gradient norm for clipping is sharded like the step: ~1 flop per weight; the
    * simulations (every epoch with -fresh, as the stage checks run) divide over the ranks */
   double sims = (double)s->npe_n / P * c->npe_sim * (s->npe_fresh ? (double)s->npe_epochs : 1.0);
   return c->npe_fixed + sims +
@@ -486,6 +490,9 @@ int main(int argc, char **argv)
                             "(benchmarks/large_batch.sh)",
                             NULL, emu_bmax, &emu_bmax, NULL));
   PetscCall(PetscOptionsInt("-npe_batch_max", "the same for the NPE", NULL, npe_bmax, &npe_bmax, NULL));
+  c.shard = PETSC_TRUE;
+  PetscCall(PetscOptionsBool("-shard_optimizer", "model the trainer's sharded optimiser step (its default)", NULL,
+                             c.shard, &c.shard, NULL));
   PetscOptionsEnd();
   PetscCall(costs_read(costs, &c));
   c.ar_overlap = ovf;
@@ -636,20 +643,19 @@ int main(int argc, char **argv)
   /* 2b. weak-scaling training per step: the same rows per rank b at 1 and P ranks (per-rank data
    * fixed, so as many steps), t_step(1, b) / t_step(P, b); at the default b (64, 50) and at the
    * largest global batch B* that keeps accuracy (b = B* / P once P b would pass B*). The last columns:
-   * the same with the optimiser step divided over the ranks (reduce-scatter, a 1/P step, all-gather:
-   * the volume of one all-reduce; modelled, not built). */
+   * the same with the optimiser step repeated on every rank (-shard_optimizer 0; the default
+   * divides it over the ranks). */
   snprintf(path, sizeof path, "%s/scaling_train.dat", out);
   FILE *dt = fopen(path, "w");
   PetscCheck(dt, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
-  fprintf(
-      dt,
-      "# P, emulator: b, eff(b=64), eff(b at B*), eff sharded step; npe: b, eff(b=50), eff(b at B*), eff sharded\n");
+  fprintf(dt, "# P, emulator: b, eff(b=64), eff(b at B*) (sharded step), eff replicated step; npe: the same at b=50\n");
   fprintf(o,
           "\n## weak-scaling training per step (t_step(1, b) / t_step(P, b)); B* = the largest accurate global batch: "
-          "emulator %d, NPE %d (-emu_batch_max, -npe_batch_max); sharded = optimiser step over the ranks (not built)\n"
+          "emulator %d, NPE %d (-emu_batch_max, -npe_batch_max); eff columns with the sharded optimiser step (the "
+          "default); replicated = -shard_optimizer 0\n"
           "%-6s %6s %8s %8s %8s %10s   %6s %8s %8s %8s %10s\n",
-          (int)emu_bmax, (int)npe_bmax, "P", "b_emu", "eff_64", "eff_B*", "sharded", "step_us", "b_npe", "eff_50",
-          "eff_B*", "sharded", "step_us");
+          (int)emu_bmax, (int)npe_bmax, "P", "b_emu", "eff_64", "eff_B*", "replic", "step_us", "b_npe", "eff_50",
+          "eff_B*", "replic", "step_us");
   for (int i = 0; i < nP; i++) {
     int P = Ps[i];
     fprintf(dt, "%d", P);
@@ -661,7 +667,7 @@ int main(int argc, char **argv)
       long b0 = k ? 50 : 64, bmax = k ? npe_bmax : emu_bmax, b = P * b0 <= bmax ? b0 : PetscMax(1, bmax / P);
       double e0 = train_step(&c, bx, by, nb, st, np, 0, b0, 1) / train_step(&c, bx, by, nb, st, np, 0, b0, P);
       double tP = train_step(&c, bx, by, nb, st, np, 0, b, P), e1 = train_step(&c, bx, by, nb, st, np, 0, b, 1) / tP;
-      double es = train_step(&c, bx, by, nb, st, np, 0, b, 1) / (tP - st * (1 - 1.0 / P));
+      double es = train_step(&c, bx, by, nb, st, np, 0, b, 1) / (tP + (c.shard ? st * (1 - 1.0 / P) : 0));
       fprintf(dt, " %ld %.4f %.4f %.4f", b, e0, e1, es);
       fprintf(o, " %6ld %8.3f %8.3f %8.3f %10.1f  ", b, e0, e1, es, 1e6 * tP);
     }
