@@ -35,6 +35,11 @@ for np in 1 3; do $MPIRUN -np $np $XS -stars $TMP/stars.csv > $TMP/hmcs$np.log 2
 check "infer: the default for 60 stars is hmc, with R-hat and ESS on the RESULT line" grep -q '^RESULT .*n_stars=60 n_skipped=0 method=hmc rhat=[0-9.]* ess=[0-9]*' $TMP/hmc1.log
 check "infer: auto says which method it chose" grep -q 'auto chose hmc for 60 stars' $TMP/hmc1.log
 check "infer -method hmc: -np 1 and -np 3 give the bit-identical RESULT" bash -c "[ -n \"\$(grep ^RESULT $TMP/hmcs1.log)\" ] && [ \"\$(grep ^RESULT $TMP/hmcs1.log)\" = \"\$(grep ^RESULT $TMP/hmcs3.log)\" ]"
+check "infer -method hmc: below -auto_hmc_below stars the correction's first pass is a short hmc run" grep -q 'first pass (hmc)' $TMP/hmcs1.log
+# From -auto_hmc_below stars the first pass is newton's (here from 50 stars), on any rank count.
+for np in 1 2; do $MPIRUN -np $np $XS -auto_hmc_below 50 -stars $TMP/stars.csv > $TMP/hmcn$np.log 2>&1; done
+check "infer -method hmc: from -auto_hmc_below stars the correction's first pass is newton's" grep -q 'first pass (newton)' $TMP/hmcn1.log
+check "infer -method hmc after a newton first pass: -np 1 and -np 2 give the bit-identical RESULT" bash -c "[ -n \"\$(grep ^RESULT $TMP/hmcn1.log)\" ] && [ \"\$(grep ^RESULT $TMP/hmcn1.log)\" = \"\$(grep ^RESULT $TMP/hmcn2.log)\" ]"
 # 4 chains x 150 draws, and 150 more per chain for each extension until R-hat and ESS pass.
 check "infer -method hmc: globals' draws and per-star locals stored" bash -c "h5ls $TMP/hmc1.h5 | awk '/^draws /{split(\$0, a, \"[{/]\"); n = a[2]} END {exit !(n >= 600 && n % 600 == 0)}' && h5ls $TMP/hmc1.h5 | grep -q '^locals .*{60/Inf, 9}'"
 check "infer -method hmc: the emulator comes from inside the NPE file" bash -c "h5ls $TMP/npe.h5 | grep -q '^emulator'"
