@@ -7,7 +7,7 @@
 # every parameter, TARP ATC and KS p, APE of the globals' posterior means,
 # training time and inference time per star; then galaxy-level coverage of
 # each family's combined posterior (coverage -method gauss|abc|nre_gauss|nre) at 100
-# and 1000 stars. Writes $OUT/compare_sbi.md.
+# and 1000 stars. Writes $OUT/compare_sbi.md and the plot $OUT/compare_sbi.png.
 #
 #   benchmarks/compare_sbi.sh            # 500 stars, ABC at 1e5 and 1e6 rows, NRE on 1e5 simulations
 #   benchmarks/compare_sbi.sh -quick     # 100 stars, ABC at 2e3 and 2e4 rows, NRE on 2e4 (make bench)
@@ -73,8 +73,10 @@ npe_train=$(h5dump -d /history "$NPE" 2>/dev/null | awk -F, '/^ *\([0-9]+,0\)/ {
 rows_md=()
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 minp() { local l=$1 m=1; for p in alpha_IMF log10_N_Ia log10_SFE log10_SFR_peak x_out birth_time_Gyr; do v=$(field "$l" ${p}_sbc_p); m=$(awk -v a=$m -v b=$v 'BEGIN { print (b < a ? b : a) }'); done; echo $m; }
+: >"$OUT/compare_sbi_sbc.dat" # method|SBC p alpha|SBC p N_Ia|min SBC p, for the plot
 row() { # method sims vline train per_star
   local l=$2
+  echo "$1|$(field "$l" alpha_IMF_sbc_p)|$(field "$l" log10_N_Ia_sbc_p)|$(minp "$l")" >>"$OUT/compare_sbi_sbc.dat"
   rows_md+=("| $1 | $(field "$l" alpha_IMF_sbc_p) | $(field "$l" log10_N_Ia_sbc_p) | $(minp "$l") | $(field "$l" tarp_atc) | $(field "$l" tarp_ks_p) | $(field "$l" alpha_IMF_ape_median) | $(field "$l" log10_N_Ia_ape_median) | $3 | $4 |")
 }
 per_npe=$(awk -v s="$npe_samp" -v n=$NCASE -v p=$NP 'BEGIN { printf "%.3g", s / (n / p) }')
@@ -104,6 +106,7 @@ row "NRE (MLP 3x64, $NRE_N emulator sims; R-hat median $(field "$n" rhat_alpha_m
 # as Gaussians, the paper's combination): CHEMPY mock galaxies, truths from the prior.
 last_rows=${ROWS##* }
 cov_md=()
+: >"$OUT/compare_sbi_cov.dat" # method n z_sd_alpha z_sd_NIa, for the plot
 for n in $COV_N; do
   g=$([ "$n" -ge 1000 ] && echo $COV_G_LARGE || echo $COV_G)
   for m in "gauss -npe $NPE" "abc -table $TABLE -rows $last_rows -accept 1000 -kernel uniform -adjust 1" "nre_gauss -nre $OUT/nre.h5 $NRE_COV" \
@@ -112,6 +115,7 @@ for n in $COV_N; do
     t0=$(now)
     run $MPIRUN -np $NP $BIN coverage -method $m -n_stars $n -galaxies $g -seed 61 -plots 0 -out $OUT/cov_${name}_$n.h5 -force
     c=$(grep ^COVERAGE "$LOG" | tail -1)
+    echo "$name $n $(field "$c" z_alpha_sd) $(field "$c" z_NIa_sd)" >>"$OUT/compare_sbi_cov.dat"
     cov_md+=("| $name | $n | $g | $(field "$c" z_alpha_mean), $(field "$c" z_NIa_mean) | $(field "$c" z_alpha_sd), $(field "$c" z_NIa_sd) | $(field "$c" cover95_alpha), $(field "$c" cover95_NIa), $(field "$c" cover95_2d) | $(echo "$(now) - $t0" | bc | xargs printf "%.0f") s |")
   done
 done
@@ -139,4 +143,40 @@ done
   printf '%s\n' "${cov_md[@]}"
 } >"$OUT/compare_sbi.md"
 say "wrote $OUT/compare_sbi.md"
+# The plot: per-star SBC p of the globals by method (log scale, the 0.05 line), and the galaxy-level
+# z sd against the stars per galaxy by family (1 is calibrated).
+if command -v gnuplot >/dev/null; then
+  gnuplot <<GP && say "wrote $OUT/compare_sbi.png"
+set terminal pngcairo size 1300,520 font 'Sans,10' noenhanced
+set output '$OUT/compare_sbi.png'
+set multiplot layout 1,2
+set datafile separator '|'
+set title 'per star: SBC KS p of the globals ($NCASE CHEMPY test stars)'
+set logscale y
+set yrange [1e-12:1.5]
+set ylabel 'KS p (>= 0.05: calibrated)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set xtics rotate by 25 right font ',8'
+set key bottom right
+plot '$OUT/compare_sbi_sbc.dat' using (\$2 > 1e-12 ? \$2 : 1e-12):xtic(stringcolumn(1)[1:40]) title 'alpha_IMF', \
+     '' using (\$3 > 1e-12 ? \$3 : 1e-12) title 'log10_N_Ia', 0.05 with lines dt 2 lc 'black' title 'p = 0.05'
+unset style
+unset logscale y
+set datafile separator whitespace
+set title 'galaxies: z sd of the combined posterior (CHEMPY mocks)'
+set logscale x
+set xtics auto norotate font ',10'
+set xlabel 'stars per galaxy'
+set ylabel 'z sd (1: calibrated)'
+set yrange [0:*]
+set key top left
+fams = 'gauss abc nre_gauss nre'
+plot for [i=1:4] sprintf("< grep '^%s ' $OUT/compare_sbi_cov.dat", word(fams, i)) using 2:3 with linespoints lw 2 pt 7 lc i title word(fams, i).' alpha', \
+     for [i=1:4] sprintf("< grep '^%s ' $OUT/compare_sbi_cov.dat", word(fams, i)) using 2:4 with linespoints lw 2 pt 6 dt 2 lc i title word(fams, i).' N_Ia', \
+     1 with lines dt 3 lc 'black' title 'calibrated'
+unset multiplot
+GP
+fi
 cat "$OUT/compare_sbi.md"
