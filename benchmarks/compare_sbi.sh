@@ -153,13 +153,13 @@ set multiplot layout 1,2
 set datafile separator '|'
 set title 'per star: SBC KS p of the globals ($NCASE CHEMPY test stars)'
 set logscale y
-set yrange [1e-12:1.5]
+set yrange [1e-12:1e3]
 set ylabel 'KS p (>= 0.05: calibrated)'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set xtics rotate by 25 right font ',8'
-set key bottom right
+set key top left horizontal
 plot '$OUT/compare_sbi_sbc.dat' using (\$2 > 1e-12 ? \$2 : 1e-12):xtic(stringcolumn(1)[1:40]) title 'alpha_IMF', \
      '' using (\$3 > 1e-12 ? \$3 : 1e-12) title 'log10_N_Ia', 0.05 with lines dt 2 lc 'black' title 'p = 0.05'
 unset style
