@@ -42,7 +42,8 @@ typedef void (*TrainGradHook)(void *arg, size_t lo);
  *                       instead of one MPI_Allreduce after it
  *   -grad_overlap_pieces  pieces of the flat gradient for -grad_overlap
  *   -shard_optimizer    reduce-scatter the gradient, update 1/P of the weights
- *                       on each rank, all-gather them (default on) */
+ *                       on each rank, all-gather them (default: on unless the
+ *                       network clips its gradient norm) */
 typedef enum { TRAIN_LR_LINEAR = 0, TRAIN_LR_SQRT = 1, TRAIN_LR_NONE = 2 } TrainLrScaling;
 typedef struct {
   PetscInt batch_per_rank;
@@ -51,7 +52,7 @@ typedef struct {
   PetscReal warmup_epochs;
   PetscBool overlap;
   PetscInt overlap_pieces;
-  PetscBool shard; /* -shard_optimizer (default on; either mode, not with -grad_overlap) */
+  PetscBool shard, shard_set; /* -shard_optimizer (default: on without -clip; either mode, not with -grad_overlap) */
 } TrainWeak;
 
 /* Defaults (off) and the options above; batch_ref_default is the command's

@@ -14,9 +14,9 @@ T="$BIN train-nre -emulator $TMP/emu.h5 -n 4000 -max_epochs 3 -hidden 16,16"
 for np in 1 2; do $MPIRUN -np $np $T -out $TMP/nre$np.h5 > $TMP/tn$np.log 2>&1; done
 check "train-nre: trains, reports the validation BCE and accuracy, writes the model" bash -c "grep -q 'train-nre: 3 epochs, best val_bce' $TMP/tn1.log && h5ls $TMP/nre1.h5/nre/params > /dev/null && h5ls $TMP/nre1.h5/emulator > /dev/null"
 check "train-nre: -np 1 and -np 2 give the same validation losses (to rounding)" bash -c "a=\$(grep -o 'val_bce [0-9.]*' $TMP/tn1.log | tr '\n' ' '); b=\$(grep -o 'val_bce [0-9.]*' $TMP/tn2.log | tr '\n' ' '); [ -n \"\$a\" ] && [ \"\$a\" = \"\$b\" ] || { echo \"\$a\"; echo \"\$b\"; exit 1; }"
-for o in "" -grad_overlap; do $MPIRUN -np 2 $T -batch_per_rank 64 $o -out $TMP/nrew$o.h5 > $TMP/tnw$o.log 2>&1; done
-check "train-nre: -batch_per_rank 64 at -np 2 is weak scaling (global batch 128, rate scaled from 256 to 0.0005)" grep -q 'global batch 128, 29 steps per epoch, learning rate 0.001 -> 0.0005' $TMP/tnw.log
-check "train-nre: weak -grad_overlap weights (all-reduced, unsharded) equal the sharded optimiser's exactly" h5diff -q $TMP/nrew.h5 $TMP/nrew-grad_overlap.h5 /nre/params
+for o in "-shard_optimizer 1" -grad_overlap; do $MPIRUN -np 2 $T -batch_per_rank 64 $o -out $TMP/nrew${o%% *}.h5 > $TMP/tnw${o%% *}.log 2>&1; done
+check "train-nre: -batch_per_rank 64 at -np 2 is weak scaling (global batch 128, rate scaled from 256 to 0.0005)" grep -q 'global batch 128, 29 steps per epoch, learning rate 0.001 -> 0.0005' $TMP/tnw-shard_optimizer.log
+check "train-nre: weak -grad_overlap weights (all-reduced, unsharded) equal the sharded optimiser's exactly" h5diff -q $TMP/nrew-shard_optimizer.h5 $TMP/nrew-grad_overlap.h5 /nre/params
 N="$BIN nre -model $TMP/nre1.h5 -stars $TMP/stars.csv -samples 40 -chains 2 -warmup 200 -thin 1 -progress_every 100"
 for np in 1 3; do $MPIRUN -np $np $N -out $TMP/p$np.h5 > $TMP/p$np.log 2>&1; done
 check "nre: ends with an NRE line (acceptance, R-hat, time per star)" bash -c "tail -1 $TMP/p1.log | grep -Eq '^NRE n=9 used=9 accept_median=[0-9.]+ rhat_alpha_median='"
