@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Weak-scaling training with and without the sharded optimiser step (issue 16): for each network and
+# rows per rank b, 2 ranks with -shard_optimizer 1 and 0 (2 E epochs) against 1 rank (E epochs, the
+# same b), REPS repetitions alternating; prints the median epoch rate of every run, the best
+# validation error and the wall time. Needs idle cores (the ratios are what it measures).
+#
+#   bash benchmarks/shard_ab.sh            # about 7 minutes on 2 idle cores
+# Environment: DIR (train.h5, val.h5, emulator.h5; default /work/data/paper), REPS (3), OUT (a temp dir).
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIR=${DIR:-/work/data/paper} REPS=${REPS:-3}
+OUT=${OUT:-$(mktemp -d /tmp/chempysbi-shard.XXXXXX)}
+if [ -z "${MPIRUN:-}" ]; then
+  MPIRUN="mpirun --oversubscribe"
+  [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
+fi
+export OPENBLAS_NUM_THREADS=1 CHEMPYSBI_DATA=${CHEMPYSBI_DATA:-$(cd "$ROOT/.." && pwd)/shared/chempy-data}
+B=$OUT/chempysbi
+cp "$ROOT/bin/chempysbi" "$B"
+cd "$OUT" || exit 1
+# median over a log's epoch lines of the rate in parentheses
+med() { grep '^epoch ' "$1" | sed 's/.*(\([0-9]*\) [a-z]*\/s.*/\1/' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+best() { grep -o 'val_median_dex=[0-9.]*\|best val_nll [-0-9.]*' "$1" | tail -1; }
+emu() { # ranks epochs b extra... -> one line
+  local np=$1 ep=$2 b=$3; shift 3
+  local log=emu_${np}_${b}_$*.log
+  /usr/bin/time -f %e -o t $MPIRUN -np "$np" "$B" train-emulator -train "$DIR/train.h5" -val "$DIR/val.h5" -epochs "$ep" \
+    -batch_per_rank "$b" "$@" -out e.h5 -force >"$log" 2>&1
+  echo "emulator np=$np b=$b $* rate=$(med "$log") $(best "$log") wall_s=$(cat t)"
+}
+npe() {
+  local np=$1 ep=$2 b=$3; shift 3
+  local log=npe_${np}_${b}_$*.log
+  /usr/bin/time -f %e -o t $MPIRUN -np "$np" "$B" train-npe -emulator "$DIR/emulator.h5" -n 100000 -max_epochs "$ep" \
+    -patience 100000 -batch_per_rank "$b" "$@" -out n.h5 -force >"$log" 2>&1
+  echo "npe np=$np b=$b $* rate=$(med "$log") $(best "$log") wall_s=$(cat t)"
+}
+for rep in $(seq 1 "$REPS"); do
+  echo "# rep $rep, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  for sh in 1 0; do
+    for b in 64 256; do emu 2 8 "$b" -shard_optimizer $sh; done
+    for b in 50 200; do npe 2 10 "$b" -shard_optimizer $sh; done
+  done
+  for b in 64 256; do emu 1 4 "$b"; done
+  for b in 50 200; do npe 1 5 "$b"; done
+done
