@@ -90,6 +90,27 @@ typedef struct {
 } ParAsync;
 PetscErrorCode par_iallreduce_sum(const ParCtx *ctx, double *buf, PetscInt n, ParAsync *a);
 PetscErrorCode par_async_wait(ParAsync *a);
+/* A flat buffer of n values partitioned over the ranks in whole blocks of PAR_SHARD_BLOCK (the
+ * sharded optimiser step): rank r owns [lo, hi). par_shard_reduce sums a full-length buffer over
+ * the ranks into this rank's slice g (MPI_Reduce_scatter); par_shard_gather gives every rank every
+ * slice of buf (MPI_Allgatherv, in place); par_shard_norm2 is |x|^2 of the whole buffer from each
+ * rank's slice x, each block's squares summed in order and then the block sums in order, so that
+ * it is the same bits as on one rank. With on false (or one rank) the slice is all of it and
+ * nothing is communicated. */
+#define PAR_SHARD_BLOCK 64
+typedef struct {
+  PetscBool on;
+  PetscMPIInt *counts, *displs;   /* values per rank, from whole blocks */
+  PetscMPIInt *bcounts, *bdispls; /* the same in blocks */
+  size_t lo, hi, nblk;
+  double *g;    /* this rank's slice of a reduced buffer */
+  double *bsum; /* per-block sums of squares */
+} ParShard;
+PetscErrorCode par_shard_create(const ParCtx *ctx, size_t n, PetscBool on, ParShard *sh);
+PetscErrorCode par_shard_destroy(ParShard *sh);
+PetscErrorCode par_shard_reduce(const ParCtx *ctx, ParShard *sh, const double *full);
+PetscErrorCode par_shard_gather(const ParCtx *ctx, const ParShard *sh, double *buf);
+PetscErrorCode par_shard_norm2(const ParCtx *ctx, ParShard *sh, const double *x, double *x2);
 /* A PETSc log event for profiling with -log_view, registered once per name. */
 PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev);
 #endif

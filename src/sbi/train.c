@@ -294,94 +294,11 @@ static void overlap_ready(void *arg, size_t lo)
   }
 }
 
-/* -shard_optimizer: rank r owns the weights [lo_r, lo_{r+1}) of the flat buffer. The gradient is
- * reduce-scattered (each rank gets the sum of its slice only), the rank updates its slice and the
- * optimiser state there, and the weights are all-gathered: the same communication volume as one
- * all-reduce, and 1/P of the optimiser's work (which on few rows per rank is a quarter of a step).
- * The update is elementwise, so it is the same bits as the unsharded one; the state outside a
- * rank's slice is stale until gathered (for checkpoints and at the end). */
-typedef struct {
-  PetscBool on;
-  PetscMPIInt *counts, *displs;   /* weights per rank, from whole blocks of SHARD_BLOCK */
-  PetscMPIInt *bcounts, *bdispls; /* the same in blocks */
-  size_t lo, hi, nblk;
-  double *g;    /* the rank's slice of the summed gradient */
-  double *bsum; /* per-block sums of squares of the gradient, for -clip */
-} Shard;
-
-/* Slices are whole blocks so that the clipping norm is the same sum in either mode: each block's
- * squares summed in order, then the block sums in order (a different order would change the
- * clipped gradient's last bits, and sharded and unsharded runs would part). */
-#define SHARD_BLOCK 64
-
-static PetscErrorCode shard_create(const ParCtx *ctx, size_t n, PetscBool on, Shard *sh)
-{
-  PetscFunctionBeginUser;
-  PetscCall(PetscMemzero(sh, sizeof(*sh)));
-  sh->on = on && ctx->size > 1 ? PETSC_TRUE : PETSC_FALSE;
-  sh->hi = n;
-  sh->nblk = (n + SHARD_BLOCK - 1) / SHARD_BLOCK;
-  PetscCall(PetscMalloc1(sh->nblk + 1, &sh->bsum));
-  if (!sh->on) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCheck(n <= (size_t)PETSC_MPI_INT_MAX, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE, "-shard_optimizer: %zu weights", n);
-  PetscCall(
-      PetscMalloc4(ctx->size, &sh->counts, ctx->size, &sh->displs, ctx->size, &sh->bcounts, ctx->size, &sh->bdispls));
-  for (int r = 0; r < ctx->size; r++) {
-    const size_t b0 = sh->nblk * (size_t)r / (size_t)ctx->size, b1 = sh->nblk * (size_t)(r + 1) / (size_t)ctx->size;
-    sh->bdispls[r] = (PetscMPIInt)b0;
-    sh->bcounts[r] = (PetscMPIInt)(b1 - b0);
-    sh->displs[r] = (PetscMPIInt)PetscMin(n, b0 * SHARD_BLOCK);
-    sh->counts[r] = (PetscMPIInt)PetscMin(n, b1 * SHARD_BLOCK) - sh->displs[r];
-  }
-  sh->lo = (size_t)sh->displs[ctx->rank];
-  sh->hi = sh->lo + (size_t)sh->counts[ctx->rank];
-  PetscCall(PetscMalloc1(sh->hi - sh->lo + 1, &sh->g));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* |g|^2 of the whole summed gradient, g being the rank's slice [sh->lo, sh->hi) (all of it unsharded). */
-static PetscErrorCode shard_norm2(const ParCtx *ctx, Shard *sh, const double *g, double *g2)
-{
-  const size_t b0 = sh->lo / SHARD_BLOCK, b1 = (sh->hi + SHARD_BLOCK - 1) / SHARD_BLOCK;
-  PetscFunctionBeginUser;
-  for (size_t b = b0; b < b1; b++) {
-    double a = 0;
-    for (size_t k = b * SHARD_BLOCK; k < PetscMin(sh->hi, (b + 1) * SHARD_BLOCK); k++)
-      a += g[k - sh->lo] * g[k - sh->lo];
-    sh->bsum[b] = a;
-  }
-  if (sh->on)
-    PetscCallMPI(
-        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, sh->bsum, sh->bcounts, sh->bdispls, MPI_DOUBLE, ctx->comm));
-  *g2 = 0;
-  for (size_t b = 0; b < sh->nblk; b++) *g2 += sh->bsum[b];
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-static PetscErrorCode shard_destroy(Shard *sh)
-{
-  PetscFunctionBeginUser;
-  if (sh->counts) PetscCall(PetscFree4(sh->counts, sh->displs, sh->bcounts, sh->bdispls));
-  PetscCall(PetscFree(sh->g));
-  PetscCall(PetscFree(sh->bsum));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Every rank's slice of buf to every rank. */
-static PetscErrorCode shard_gather(const ParCtx *ctx, const Shard *sh, double *buf)
-{
-  PetscFunctionBeginUser;
-  if (sh->on)
-    PetscCallMPI(
-        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, sh->counts, sh->displs, MPI_DOUBLE, ctx->comm));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 /* The optimiser's state vectors (o->state is nstate / n of them, each n long), whole on every rank. */
-static PetscErrorCode shard_gather_state(const ParCtx *ctx, const Shard *sh, Opt *o)
+static PetscErrorCode shard_gather_state(const ParCtx *ctx, const ParShard *sh, Opt *o)
 {
   PetscFunctionBeginUser;
-  for (size_t k = 0; sh->on && k < o->nstate / o->n; k++) PetscCall(shard_gather(ctx, sh, o->state + k * o->n));
+  for (size_t k = 0; sh->on && k < o->nstate / o->n; k++) PetscCall(par_shard_gather(ctx, sh, o->state + k * o->n));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -431,12 +348,15 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
     PetscCall(PetscPrintf(
         ctx->comm, "note: -grad_overlap: %s's network does not report its gradient pieces; not used\n", s->command));
   if (overlap) *m->grad_hook = overlap_ready, *m->grad_hook_arg = &ov;
-  Shard sh;
-  /* With -clip the sharded step needs a third collective (the norm) before the update, which cost
-   * more than the half optimiser step saved on 2 ranks (README, "Scaling"): by default sharded
-   * only without clipping. */
+  ParShard sh;
+  /* -shard_optimizer: the gradient reduce-scattered, each rank updates its slice of the weights and
+   * of the optimiser's state (elementwise, so the same bits), the weights all-gathered: one
+   * all-reduce's volume and 1/P of the optimiser's work. The state elsewhere is stale until
+   * gathered, for each checkpoint and at the end. With -clip the sharded step needs a third collective (the norm)
+   * before the update, which cost more than the half optimiser step saved on 2 ranks (README, "Scaling"): by default
+   * sharded only without clipping. */
   const PetscBool shard = w->shard_set ? w->shard : (s->clip > 0 ? PETSC_FALSE : PETSC_TRUE);
-  PetscCall(shard_create(ctx, m->nparams, shard && !overlap, &sh));
+  PetscCall(par_shard_create(ctx, m->nparams, shard && !overlap, &sh));
   if (w->batch_per_rank > 0) { /* snprintf: PETSc's printf writes 1 as "1." */
     char msg[256];
     snprintf(msg, sizeof(msg),
@@ -467,7 +387,7 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
         PetscCall(ov.err);
         PetscCall(par_async_wait(&ov.a));
       } else if (sh.on) {
-        PetscCallMPI(MPI_Reduce_scatter(m->grads, sh.g, sh.counts, MPI_DOUBLE, MPI_SUM, ctx->comm));
+        PetscCall(par_shard_reduce(ctx, &sh, m->grads));
         g = sh.g;
       } else
         PetscCall(par_allreduce_sum(ctx, m->grads, (PetscInt)m->nparams));
@@ -475,21 +395,21 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
       const size_t ng_own = sh.hi - sh.lo;
       if (s->clip > 0) { /* identical on every rank: the gradient (or the norm's sum) already is */
         double g2 = 0;
-        PetscCall(shard_norm2(ctx, &sh, g, &g2));
+        PetscCall(par_shard_norm2(ctx, &sh, g, &g2));
         if (sqrt(g2) > s->clip)
           for (size_t k = 0; k < ng_own; k++) g[k] *= s->clip / sqrt(g2);
       }
       o->lr = train_weak_lr(w, lr_base, ctx->size, o->step, batcher_nbatches(&bt)) * st.lr_factor;
       opt_step_range(o, m->params, g, sh.lo, sh.hi);
       PetscCall(PetscLogEventBegin(ev_gather, 0, 0, 0, 0));
-      PetscCall(shard_gather(ctx, &sh, m->params));
+      PetscCall(par_shard_gather(ctx, &sh, m->params));
       PetscCall(PetscLogEventEnd(ev_gather, 0, 0, 0, 0));
     }
     PetscCall(par_allreduce_sum(ctx, &loss, 1));
     double t_train = cs_wtime() - t0;
     PetscCall(PetscLogEventBegin(ev_val, 0, 0, 0, 0));
     opt_eval_mode_range(o, m->params, sh.lo, sh.hi); /* schedule-free: the averaged point is the model */
-    PetscCall(shard_gather(ctx, &sh, m->params));
+    PetscCall(par_shard_gather(ctx, &sh, m->params));
     PetscCall(m->validate(m->ctx, metric));
     if (tracks_best(s)) {
       if (metric[0] < st.best_val) {
@@ -503,7 +423,7 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
       }
     }
     opt_train_mode_range(o, m->params, sh.lo, sh.hi);
-    PetscCall(shard_gather(ctx, &sh, m->params));
+    PetscCall(par_shard_gather(ctx, &sh, m->params));
     PetscCall(PetscLogEventEnd(ev_val, 0, 0, 0, 0));
     PetscCall(check_finite(ctx, s, m, o, st.epoch, loss / s->loss_norm, metric[0]));
     double *h = hist + ncol * (st.epoch - 1);
@@ -520,7 +440,7 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
     if (ctx->rank == 0) PetscCall(ckpt_write(s, m, o, &st, best, hist, ncol));
   }
   PetscCall(shard_gather_state(ctx, &sh, o));
-  PetscCall(shard_destroy(&sh));
+  PetscCall(par_shard_destroy(&sh));
   if (overlap) *m->grad_hook = NULL, *m->grad_hook_arg = NULL;
   o->lr = lr_base;
   opt_eval_mode(o, m->params);
