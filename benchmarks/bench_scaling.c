@@ -102,7 +102,8 @@ typedef struct {
   double npe_sim;               /* s per simulation: the emulator's forward pass and the noise (-fresh: every epoch) */
   double shuf_fixed, shuf_weak; /* epoch shuffle per row: all N rows on every rank; a rank's own rows */
   double ar_overlap; /* fraction of the gradient all-reduce hidden behind the backward pass (-grad_overlap) */
-  PetscBool shard;   /* the trainer's sharded optimiser step (-shard_optimizer, its default): 1/P of the step */
+  PetscBool shard_emu, shard_npe; /* the trainer's sharded optimiser step: its defaults are on for the
+                                   * emulator (no clipping) and off for the NPE (clips its gradient) */
 } Costs;
 
 static double interp_loglog(const double *x, const double *y, int n, double b)
@@ -280,24 +281,26 @@ static double sim_time(const Costs *c, long rows, int P, FarmPolicy pol)
 }
 
 /* One step of the training on P ranks: this rank's rows (the largest share of a global batch dealt
- * at random, or bpr with -batch_per_rank), the optimiser step (1/P of it with the sharded step, the
- * default; all of it on every rank without), and the gradient's reduction: an all-reduce, or with
- * the sharded step a reduce-scatter and an all-gather of the weights, the same volume (modelled as
- * one all-reduce; less the part -grad_overlap hides, ar_overlap, which runs unsharded). */
+ * at random, or bpr with -batch_per_rank), the optimiser step (1/P of it with the sharded step, sh;
+ * all of it on every rank without), and the gradient's reduction: an all-reduce, or with the sharded
+ * step a reduce-scatter and an all-gather of the weights, the same volume (modelled as one
+ * all-reduce), plus, with clipping, the all-gather of the norm's block sums (less the part
+ * -grad_overlap hides, ar_overlap, which runs unsharded). */
 static double train_step(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
-                         long batch, long bpr, int P)
+                         PetscBool sh, PetscBool clip, long batch, long bpr, int P)
 {
   double B = bpr > 0 ? (double)bpr * P : (double)batch, share = bpr > 0 ? (double)bpr : batch_max_share(B, P);
   if (!(share >= 1)) share = 1;
-  const double opt = c->shard && c->ar_overlap == 0 ? step / P : step;
-  return share * interp_loglog(bx, by, nb, share) + opt + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
+  const PetscBool sharded = sh && c->ar_overlap == 0 && P > 1;
+  const double opt = sharded ? step / P : step, norm = sharded && clip ? t_allreduce(c, 8 * nparams / 64, P) : 0;
+  return share * interp_loglog(bx, by, nb, share) + opt + norm + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
 }
 
 static double train_time(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
-                         long rows, long val, long epochs, long batch, long bpr, int P)
+                         PetscBool sh, PetscBool clip, long rows, long val, long epochs, long batch, long bpr, int P)
 {
   double B = bpr > 0 ? (double)bpr * P : (double)batch;
-  double per_step = train_step(c, bx, by, nb, step, nparams, batch, bpr, P);
+  double per_step = train_step(c, bx, by, nb, step, nparams, sh, clip, batch, bpr, P);
   double steps = ceil((double)rows / B);
   double val_pass = ((double)val / P) * interp_loglog(bx, by, nb, 1024) / 3; /* forward only */
   double load = ((double)rows + (double)val) / P * c->h5_read;
@@ -307,8 +310,8 @@ static double train_time(const Costs *c, const double *bx, const double *by, int
 
 static double emu_time(const Costs *c, const Sizes *s, int P)
 {
-  return c->emu_report + train_time(c, c->emu_b, c->emu_c, c->nemu, c->emu_step, 5068, s->emu_rows, s->emu_val,
-                                    s->emu_epochs, s->emu_batch, s->emu_bpr, P);
+  return c->emu_report + train_time(c, c->emu_b, c->emu_c, c->nemu, c->emu_step, 5068, c->shard_emu, PETSC_FALSE,
+                                    s->emu_rows, s->emu_val, s->emu_epochs, s->emu_batch, s->emu_bpr, P);
 }
 static double npe_time(const Costs *c, const Sizes *s, int P)
 {
@@ -317,8 +320,8 @@ static double npe_time(const Costs *c, const Sizes *s, int P)
    * simulations (every epoch with -fresh, as the stage checks run) divide over the ranks */
   double sims = (double)s->npe_n / P * c->npe_sim * (s->npe_fresh ? (double)s->npe_epochs : 1.0);
   return c->npe_fixed + sims +
-         train_time(c, c->npe_b, c->npe_c, c->nnpe, c->npe_step * 1.1, 15100, ntr, nval, s->npe_epochs, s->npe_batch,
-                    s->npe_bpr, P);
+         train_time(c, c->npe_b, c->npe_c, c->nnpe, c->npe_step * 1.1, 15100, c->shard_npe, PETSC_TRUE, ntr, nval,
+                    s->npe_epochs, s->npe_batch, s->npe_bpr, P);
 }
 static double val_time(const Costs *c, const Sizes *s, int P)
 {
@@ -492,9 +495,11 @@ int main(int argc, char **argv)
                             "(benchmarks/large_batch.sh)",
                             NULL, emu_bmax, &emu_bmax, NULL));
   PetscCall(PetscOptionsInt("-npe_batch_max", "the same for the NPE", NULL, npe_bmax, &npe_bmax, NULL));
-  c.shard = PETSC_TRUE;
-  PetscCall(PetscOptionsBool("-shard_optimizer", "model the trainer's sharded optimiser step (its default)", NULL,
-                             c.shard, &c.shard, NULL));
+  c.shard_emu = PETSC_TRUE, c.shard_npe = PETSC_FALSE; /* the trainer's defaults */
+  PetscCall(PetscOptionsBool("-shard_emulator", "model the emulator with the sharded optimiser step (its default)",
+                             NULL, c.shard_emu, &c.shard_emu, NULL));
+  PetscCall(PetscOptionsBool("-shard_npe", "model the NPE with the sharded step (-shard_optimizer 1; not its default)",
+                             NULL, c.shard_npe, &c.shard_npe, NULL));
   PetscOptionsEnd();
   PetscCall(costs_read(costs, &c));
   c.ar_overlap = ovf;
@@ -654,14 +659,14 @@ int main(int argc, char **argv)
   snprintf(path, sizeof path, "%s/scaling_train.dat", out);
   FILE *dt = fopen(path, "w");
   PetscCheck(dt, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
-  fprintf(dt, "# P, emulator: b, eff(b=64), eff(b at B*) (sharded step), eff replicated step; npe: the same at b=50\n");
+  fprintf(dt, "# P, emulator: b, eff(b=64), eff(b at B*) (its default step), eff other step; npe: the same at b=50\n");
   fprintf(o,
           "\n## weak-scaling training per step (t_step(1, b) / t_step(P, b)); B* = the largest accurate global batch: "
-          "emulator %d, NPE %d (-emu_batch_max, -npe_batch_max); eff columns with the sharded optimiser step (the "
-          "default); replicated = -shard_optimizer 0\n"
+          "emulator %d, NPE %d (-emu_batch_max, -npe_batch_max); eff columns with each trainer's default step "
+          "(emulator %s, NPE %s); other = the other setting of -shard_optimizer\n"
           "%-6s %6s %8s %8s %8s %10s   %6s %8s %8s %8s %10s\n",
-          (int)emu_bmax, (int)npe_bmax, "P", "b_emu", "eff_64", "eff_B*", "replic", "step_us", "b_npe", "eff_50",
-          "eff_B*", "replic", "step_us");
+          (int)emu_bmax, (int)npe_bmax, c.shard_emu ? "sharded" : "replicated", c.shard_npe ? "sharded" : "replicated",
+          "P", "b_emu", "eff_64", "eff_B*", "other", "step_us", "b_npe", "eff_50", "eff_B*", "other", "step_us");
   for (int i = 0; i < nP; i++) {
     int P = Ps[i];
     fprintf(dt, "%d", P);
@@ -670,10 +675,13 @@ int main(int argc, char **argv)
       const double *bx = k ? c.npe_b : c.emu_b, *by = k ? c.npe_c : c.emu_c;
       int nb = k ? c.nnpe : c.nemu;
       double st = k ? c.npe_step * 1.1 : c.emu_step, np = k ? 15100 : 5068;
+      const PetscBool sh = k ? c.shard_npe : c.shard_emu, cl = k ? PETSC_TRUE : PETSC_FALSE;
       long b0 = k ? 50 : 64, bmax = k ? npe_bmax : emu_bmax, b = P * b0 <= bmax ? b0 : PetscMax(1, bmax / P);
-      double e0 = train_step(&c, bx, by, nb, st, np, 0, b0, 1) / train_step(&c, bx, by, nb, st, np, 0, b0, P);
-      double tP = train_step(&c, bx, by, nb, st, np, 0, b, P), e1 = train_step(&c, bx, by, nb, st, np, 0, b, 1) / tP;
-      double es = train_step(&c, bx, by, nb, st, np, 0, b, 1) / (tP + (c.shard ? st * (1 - 1.0 / P) : 0));
+      double t1 = train_step(&c, bx, by, nb, st, np, sh, cl, 0, b, 1);
+      double e0 =
+          train_step(&c, bx, by, nb, st, np, sh, cl, 0, b0, 1) / train_step(&c, bx, by, nb, st, np, sh, cl, 0, b0, P);
+      double tP = train_step(&c, bx, by, nb, st, np, sh, cl, 0, b, P), e1 = t1 / tP;
+      double es = t1 / train_step(&c, bx, by, nb, st, np, !sh, cl, 0, b, P);
       fprintf(dt, " %ld %.4f %.4f %.4f", b, e0, e1, es);
       fprintf(o, " %6ld %8.3f %8.3f %8.3f %10.1f  ", b, e0, e1, es, 1e6 * tP);
     }
