@@ -653,9 +653,9 @@ int main(int argc, char **argv)
 
   /* 2b. weak-scaling training per step: the same rows per rank b at 1 and P ranks (per-rank data
    * fixed, so as many steps), t_step(1, b) / t_step(P, b); at the default b (64, 50) and at the
-   * largest global batch B* that keeps accuracy (b = B* / P once P b would pass B*). The last columns:
-   * the same with the optimiser step repeated on every rank (-shard_optimizer 0; the default
-   * divides it over the ranks). */
+   * largest global batch B* that keeps accuracy (b = B* / P once P b would pass B*). Each network with
+   * its trainer's default step (-shard_emulator, -shard_npe); "other": with the other setting of
+   * -shard_optimizer, at B*. */
   snprintf(path, sizeof path, "%s/scaling_train.dat", out);
   FILE *dt = fopen(path, "w");
   PetscCheck(dt, PETSC_COMM_SELF, PETSC_ERR_FILE_OPEN, "cannot write %s", path);
