@@ -10,6 +10,7 @@
 #include <chempysbi/guard.h>
 #include <chempysbi/npe_train.h>
 #include <chempysbi/opt.h>
+#include <chempysbi/sim_table.h>
 #include <chempysbi/train.h>
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +80,10 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
                              "edges are exact; conditioned NPE: true",
                              NULL, c->logit_uniform, &c->logit_uniform, &set_logit));
   PetscCall(PetscOptionsBool("-resume", "continue from <out>.ckpt", NULL, c->resume, &c->resume, NULL));
+  PetscCall(PetscOptionsString("-table",
+                               "train on this CHEMPY table (simulate -prior gauss) instead of emulator simulations: "
+                               "the emulator's own error then stays out of the NPE; -fresh takes new rows every epoch",
+                               NULL, c->table, c->table, sizeof(c->table), NULL));
   PetscCall(PetscOptionsString("-init",
                                "start from this NPE's weights and scalings (same kind, estimator and size): "
                                "fine-tuning with other settings",
@@ -139,13 +144,26 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
 
 /* Simulations [i0, i1) of `round` (0 unless -fresh): theta from the prior,
  * x = emulator + noise, with the conditioned model's sigma (8) per row in sig
- * and NaN for missing values. The fixed model draws the same numbers as ever. */
-static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, const Prior *pr, PetscInt round,
-                                    PetscInt i0, PetscInt i1, double *th, double *x, double *sig)
+ * and NaN for missing values. The fixed model draws the same numbers as ever.
+ * With -table the clean rows are CHEMPY's: training simulation i of round r
+ * is usable row (r ntr + i) mod (U - nval), validation simulation j row
+ * U - nval + j, so the validation rows are never trained on. */
+static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, SimTable *tab, const Prior *pr,
+                                    PetscInt round, PetscInt i0, PetscInt i1, double *th, double *x, double *sig)
 {
+  const uint64_t first = (uint64_t)round * (uint64_t)c->n + (uint64_t)i0;
   PetscFunctionBeginUser;
-  emu_simulate(emu, pr, &c->obs, (uint64_t)c->seed, (uint64_t)round * (uint64_t)c->n + (uint64_t)i0, i1 - i0, th, x,
-               sig);
+  if (!tab) {
+    emu_simulate(emu, pr, &c->obs, (uint64_t)c->seed, first, i1 - i0, th, x, sig);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  const PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval;
+  const PetscInt utr = tab->nuse - nval;
+  if (i0 >= ntr) PetscCall(sim_table_rows(tab, utr + i0 - ntr, i1 - i0, tab->nuse, th, x));
+  else
+    PetscCall(sim_table_rows(tab, (PetscInt)(((uint64_t)round * (uint64_t)ntr + (uint64_t)i0) % (uint64_t)utr),
+                             i1 - i0, utr, th, x));
+  sim_observe(&c->obs, (uint64_t)c->seed, first, i1 - i0, x, sig);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -237,6 +255,12 @@ static PetscErrorCode config_string(MPI_Comm comm, int size, const NpeTrainConfi
   PetscCall(train_weak_config(&c->weak, size, s, len));
   PetscCall(train_schedule_config(&c->sched, s, len)); /* nothing for a constant rate: configs as before */
   if (c->logit_uniform) PetscCall(PetscStrlcat(s, ";logit_uniform=1", len));
+  if (c->table[0]) { /* its identity, as the emulator's: a resume with another table is refused */
+    char tid[PETSC_MAX_PATH_LEN + 128];
+    PetscCall(guard_file_identity(comm, c->table, tid, sizeof(tid)));
+    PetscCall(PetscStrlcat(s, ";table=", len));
+    PetscCall(PetscStrlcat(s, tid, len));
+  }
   if (c->init[0]) {
     char iid[PETSC_MAX_PATH_LEN + 128];
     PetscCall(guard_file_identity(comm, c->init, iid, sizeof(iid)));
@@ -252,6 +276,7 @@ typedef struct {
   const NpeTrainConfig *c;
   Npe *npe;
   Emulator *emu;
+  SimTable *tab; /* -table, or NULL */
   PetscInt nl, nv, ntr, nval, tlo, thi;
   double *th, *x, *sig, *ths, *xs;      /* this rank's training simulations, raw and standardised */
   double *vth, *vx, *vsig, *vths, *vxs; /* and validation simulations */
@@ -292,7 +317,7 @@ static PetscErrorCode npe_fit_epoch_begin(void *p, PetscInt epoch)
   NpeFit *t = p;
   PetscFunctionBeginUser;
   if (t->c->fresh && epoch > 1) {
-    PetscCall(simulate_rows(t->c, t->emu, &t->npe->prior, epoch - 1, t->tlo, t->thi, t->th, t->x, t->sig));
+    PetscCall(simulate_rows(t->c, t->emu, t->tab, &t->npe->prior, epoch - 1, t->tlo, t->thi, t->th, t->x, t->sig));
     standardise(t->npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs, t->lj);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -383,6 +408,19 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
   /* The CHEMPY the emulator learnt is the NPE's simulator: recorded in npe.h5 for validate. */
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
+  SimTable table, *tab = NULL;
+  if (c->table[0]) {
+    tab = &table;
+    PetscCall(sim_table_open(ctx->comm, "-table", c->table, tab));
+    /* The NPE and the emulator stored with it (newton's likelihood) must be of one CHEMPY. */
+    PetscCheck(!strcmp(tab->chempy, chempy), ctx->comm, PETSC_ERR_ARG_INCOMP,
+               "-table %s was simulated with CHEMPY %s, but -emulator %s learnt %s", c->table, tab->chempy,
+               c->emulator, chempy);
+    PetscCheck(tab->nuse >= c->n, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
+               "-table %s has %" PetscInt_FMT " usable rows (of %" PetscInt_FMT "); -n %" PetscInt_FMT
+               " simulations need at least as many",
+               c->table, tab->nuse, tab->nraw, c->n);
+  }
   const PetscInt arch[3] = {c->transforms, c->hidden, c->blocks};
   const PetscInt lb = train_weak_local_batch(&c->weak, c->batch); /* rows of one step on this rank, at most */
   PetscCall(npe_create_estimator(c->kind, c->estimator, arch, (int)PetscMax(lb, 1024), &npe));
@@ -404,6 +442,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
               .c = c,
               .npe = npe,
               .emu = emu,
+              .tab = tab,
               .nl = thi - tlo,
               .nv = vhi - vlo,
               .ntr = ntr,
@@ -418,8 +457,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                          &t.vxs, nv * CS_NELEM + 1, &t.vsig));
   PetscCall(PetscMalloc2(nl + 1, &t.lj, nv + 1, &t.vlj));
   /* Validation simulations follow the training ones in the global numbering. */
-  PetscCall(simulate_rows(c, emu, &npe->prior, 0, tlo, thi, t.th, t.x, t.sig));
-  PetscCall(simulate_rows(c, emu, &npe->prior, 0, ntr + vlo, ntr + vhi, t.vth, t.vx, t.vsig));
+  PetscCall(simulate_rows(c, emu, tab, &npe->prior, 0, tlo, thi, t.th, t.x, t.sig));
+  PetscCall(simulate_rows(c, emu, tab, &npe->prior, 0, ntr + vlo, ntr + vhi, t.vth, t.vx, t.vsig));
   /* The range of the training observations, stored with the model so that infer can tell a star outside it. */
   PetscCall(npe_set_range(npe, ctx, nl, t.x));
   PetscCall(opt_create(OPT_ADAM, npe->est->nparams, &o));
@@ -431,6 +470,11 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                         " hidden (%zu weights), %d ranks\n",
                         ntr, nval, strcmp(c->estimator, "maf") ? c->estimator : "MAF", c->transforms, c->hidden,
                         npe->est->nparams, ctx->size));
+  if (tab)
+    PetscCall(PetscPrintf(ctx->comm,
+                          "train-npe: clean simulations from the CHEMPY table %s (%" PetscInt_FMT " usable of %" PetscInt_FMT
+                          " rows; %" PetscInt_FMT " held out for validation)%s\n",
+                          c->table, tab->nuse, tab->nraw, nval, c->fresh ? ", the next rows every epoch" : ""));
   if (c->kind == NPE_CONDITIONED) {
     char drop[256];
     obs_elements_string(c->obs.drop, drop, sizeof(drop));
@@ -488,6 +532,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   PetscCall(PetscFree5(t.vth, t.vx, t.vths, t.vxs, t.vsig));
   PetscCall(PetscFree2(t.lj, t.vlj));
   PetscCall(npe_destroy(&init));
+  if (tab) PetscCall(sim_table_close(tab));
   PetscCall(opt_destroy(&o));
   PetscCall(npe_destroy(&npe));
   PetscCall(emu_destroy(&emu));

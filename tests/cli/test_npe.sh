@@ -46,3 +46,25 @@ check "npe: fixed-noise model: no theta_logit_mask, no lr_decay in its config" b
 
 check_fails "npe: a simulate file is not an emulator" "is a training set (simulate output), expected an emulator" $BIN train-npe -emulator $TMP/tr.h5 -out $TMP/x.h5
 check_fails "npe: -noise must not be negative" "noise" $BIN train-npe -emulator $TMP/emu.h5 -noise -1 -out $TMP/x.h5
+
+# -table: clean simulations from a stored CHEMPY table (gauss prior) instead of the emulator.
+$MPIRUN -np 2 $BIN simulate -scheme discrete -progress_every 100 -prior gauss -n 4000 -seed 33 -out $TMP/tg.h5 > /dev/null 2>&1
+TT="$BIN train-npe -emulator $TMP/emu.h5 -table $TMP/tg.h5 -n 3000 -seed 4 -max_epochs 3 -noise_range 0.01,0.2"
+check "npe: -table training at -np 1" $MPIRUN -np 1 $TT -out $TMP/t1.h5
+check "npe: -table training at -np 2" $MPIRUN -np 2 $TT -out $TMP/t2.h5
+r=$(bash tests/cli/maxrel.sh $TMP/t1.h5 $TMP/t2.h5 /npe/params)
+check "npe: -table -np 2 weights equal -np 1 within 1e-8 relative (max rel diff $r)" awk -v r="$r" 'BEGIN { exit !(r + 0 <= 1e-8 && r != "nan") }'
+check "npe: -table trains on the table, not the emulator (another model than the emulator's)" bash -c "$MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -n 3000 -seed 4 -max_epochs 3 -noise_range 0.01,0.2 -out $TMP/te.h5 > /dev/null && ! h5diff -q $TMP/t1.h5 $TMP/te.h5 /npe/params"
+# Its training rows are the first 2700 usable rows (failed CHEMPY rows skipped): the fixed-noise
+# model's theta z-scoring mean is their mean, recomputed here from the file with h5dump.
+check "npe: -table -noise 0 fixed model" $MPIRUN -np 2 $BIN train-npe -emulator $TMP/emu.h5 -table $TMP/tg.h5 -n 3000 -noise 0 -max_epochs 1 -out $TMP/t0.h5
+check "npe: -table rows are the usable rows in file order (theta mean of the first 2700, failed rows skipped)" bash -c "
+  h5dump -m %.17g -d /params -y -w 0 -o $TMP/p.txt $TMP/tg.h5 > /dev/null; h5dump -d /status -y -w 0 -o $TMP/s.txt $TMP/tg.h5 > /dev/null
+  tr -d ' \n' < $TMP/s.txt | tr ',' '\n' > $TMP/s1; tr -d ' \n' < $TMP/p.txt | tr ',' '\n' | paste -d' ' - - - - - - > $TMP/p1
+  want=\$(paste -d' ' $TMP/s1 $TMP/p1 | awk '\$1 == 0 && n < 2700 { n++; s += \$2 } \$1 != 0 && n < 2700 { f++ } END { if (f > 0) printf \"%.15g\", s / n }')
+  got=\$(h5dump -m %.17g -a /npe/theta_mean $TMP/t0.h5 | sed -n 's/.*(0): *\([^,]*\),.*/\1/p')
+  echo want \$want got \$got; awk -v a=\"\$want\" -v b=\"\$got\" 'BEGIN { d = a - b; exit !(a != \"\" && b != \"\" && d < 1e-9 && d > -1e-9) }'"
+check_fails "npe: -table from the wide prior refused" "must come from simulate -prior gauss" $BIN train-npe -emulator $TMP/emu.h5 -table $TMP/tr.h5 -n 2000 -out $TMP/x.h5
+check_fails "npe: -table with fewer usable rows than -n refused" "usable rows (of 4000); -n 5000" $BIN train-npe -emulator $TMP/emu.h5 -table $TMP/tg.h5 -n 5000 -out $TMP/x.h5
+$BIN simulate -prior gauss -n 40 -seed 3 -out $TMP/tc.h5 > /dev/null 2>&1
+check_fails "npe: -table of another CHEMPY than the emulator's refused" "was simulated with CHEMPY scheme=cvode" $BIN train-npe -emulator $TMP/emu.h5 -table $TMP/tc.h5 -n 20 -out $TMP/x.h5
