@@ -106,6 +106,13 @@ typedef struct {
                                    * emulator (no clipping) and off for the NPE (clips its gradient) */
 } Costs;
 
+static const Costs *full_node; /* -costs_full: the per-item costs with every core of the node busy */
+
+/* The costs a stage on P ranks pays: on one rank the lone core's, on more the full node's
+ * (-costs_full: measured with every core running the same work), since P ranks fill the node's
+ * cores and share its caches, memory bandwidth and clock; MPI and start-up costs stay the file's. */
+static const Costs *at(const Costs *c, int P) { return P > 1 && full_node ? full_node : c; }
+
 static double interp_loglog(const double *x, const double *y, int n, double b)
 {
   if (b <= x[0]) return y[0];
@@ -264,8 +271,9 @@ typedef struct {
   long galaxies, cov_stars;
 } Sizes;
 
-static double sim_time(const Costs *c, long rows, int P, FarmPolicy pol)
+static double sim_time(const Costs *c0, long rows, int P, FarmPolicy pol)
 {
+  const Costs *c = at(c0, P);
   static struct {
     long rows;
     int P, auto_;
@@ -280,15 +288,24 @@ static double sim_time(const Costs *c, long rows, int P, FarmPolicy pol)
   return t;
 }
 
+typedef enum { NET_EMU, NET_NPE } Net;
+
 /* One step of the training on P ranks: this rank's rows (the largest share of a global batch dealt
  * at random, or bpr with -batch_per_rank), the optimiser step (1/P of it with the sharded step, sh;
  * all of it on every rank without), and the gradient's reduction: an all-reduce, or with the sharded
  * step a reduce-scatter and an all-gather of the weights, the same volume (modelled as one
  * all-reduce), plus, with clipping, the all-gather of the norm's block sums (less the part
  * -grad_overlap hides, ar_overlap, which runs unsharded). */
-static double train_step(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
-                         PetscBool sh, PetscBool clip, long batch, long bpr, int P)
+static double train_step(const Costs *c0, Net net, long batch, long bpr, int P, PetscBool other)
 {
+  const Costs *c = at(c0, P);
+  const double *bx = net == NET_NPE ? c->npe_b : c->emu_b, *by = net == NET_NPE ? c->npe_c : c->emu_c;
+  const int nb = net == NET_NPE ? c->nnpe : c->nemu;
+  /* the NPE's step: Adam plus its gradient clipping (~1 flop per weight) */
+  const double step = net == NET_NPE ? c->npe_step * 1.1 : c->emu_step, nparams = net == NET_NPE ? 15100 : 5068;
+  const PetscBool clip = net == NET_NPE ? PETSC_TRUE : PETSC_FALSE;
+  PetscBool sh = net == NET_NPE ? c->shard_npe : c->shard_emu;
+  if (other) sh = !sh;
   double B = bpr > 0 ? (double)bpr * P : (double)batch, share = bpr > 0 ? (double)bpr : batch_max_share(B, P);
   if (!(share >= 1)) share = 1;
   const PetscBool sharded = sh && c->ar_overlap == 0 && P > 1;
@@ -296,11 +313,13 @@ static double train_step(const Costs *c, const double *bx, const double *by, int
   return share * interp_loglog(bx, by, nb, share) + opt + norm + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
 }
 
-static double train_time(const Costs *c, const double *bx, const double *by, int nb, double step, double nparams,
-                         PetscBool sh, PetscBool clip, long rows, long val, long epochs, long batch, long bpr, int P)
+static double train_time(const Costs *c0, Net net, long rows, long val, long epochs, long batch, long bpr, int P)
 {
+  const Costs *c = at(c0, P);
+  const double *bx = net == NET_NPE ? c->npe_b : c->emu_b, *by = net == NET_NPE ? c->npe_c : c->emu_c;
+  const int nb = net == NET_NPE ? c->nnpe : c->nemu;
   double B = bpr > 0 ? (double)bpr * P : (double)batch;
-  double per_step = train_step(c, bx, by, nb, step, nparams, sh, clip, batch, bpr, P);
+  double per_step = train_step(c0, net, batch, bpr, P, PETSC_FALSE);
   double steps = ceil((double)rows / B);
   double val_pass = ((double)val / P) * interp_loglog(bx, by, nb, 1024) / 3; /* forward only */
   double load = ((double)rows + (double)val) / P * c->h5_read;
@@ -310,34 +329,35 @@ static double train_time(const Costs *c, const double *bx, const double *by, int
 
 static double emu_time(const Costs *c, const Sizes *s, int P)
 {
-  return c->emu_report + train_time(c, c->emu_b, c->emu_c, c->nemu, c->emu_step, 5068, c->shard_emu, PETSC_FALSE,
-                                    s->emu_rows, s->emu_val, s->emu_epochs, s->emu_batch, s->emu_bpr, P);
+  return at(c, P)->emu_report + train_time(c, NET_EMU, s->emu_rows, s->emu_val, s->emu_epochs, s->emu_batch, s->emu_bpr, P);
 }
-static double npe_time(const Costs *c, const Sizes *s, int P)
+static double npe_time(const Costs *c0, const Sizes *s, int P)
 {
+  const Costs *c = at(c0, P);
   long ntr = s->npe_n * 9 / 10, nval = s->npe_n - ntr;
   /* the flow's gradient norm for clipping is sharded like the step: ~1 flop per weight; the
    * simulations (every epoch with -fresh, as the stage checks run) divide over the ranks */
   double sims = (double)s->npe_n / P * c->npe_sim * (s->npe_fresh ? (double)s->npe_epochs : 1.0);
-  return c->npe_fixed + sims +
-         train_time(c, c->npe_b, c->npe_c, c->nnpe, c->npe_step * 1.1, 15100, c->shard_npe, PETSC_TRUE, ntr, nval,
-                    s->npe_epochs, s->npe_batch, s->npe_bpr, P);
+  return c->npe_fixed + sims + train_time(c0, NET_NPE, ntr, nval, s->npe_epochs, s->npe_batch, s->npe_bpr, P);
 }
-static double val_time(const Costs *c, const Sizes *s, int P)
+static double val_time(const Costs *c0, const Sizes *s, int P)
 {
+  const Costs *c = at(c0, P);
   double per = c->chempy + s->val_samples * c->npe_sample * 1.5; /* sampling + rank statistics */
   return c->startup + ceil((double)s->val_n / P) * per + t_allreduce(c, 8.0 * 64, P);
 }
 /* rank 0 reads the catalogue (about 1 us per star for CSV, bench_cat) and broadcasts ~200 bytes per star */
 static double cat_time(const Costs *c, long stars, int P) { return 1e-6 * stars + t_bcast(c, 200.0 * stars, P); }
-static double infer_time(const Costs *c, long stars, int P, PetscBool exact)
+static double infer_time(const Costs *c0, long stars, int P, PetscBool exact)
 {
+  const Costs *c = at(c0, P);
   double a = exact ? c->newton_a : c->gauss_a, b = exact ? c->newton_b : c->gauss_b;
   double comm = exact ? 30 * t_allreduce(c, 8.0 * 44, P) : t_allreduce(c, 8.0 * 8, P);
   return a + ceil((double)stars / P) * b + cat_time(c, stars, P) + comm + 1e-7 * stars; /* + gather of results */
 }
-static double cov_time(const Costs *c, const Sizes *s, int P)
+static double cov_time(const Costs *c0, const Sizes *s, int P)
 {
+  const Costs *c = at(c0, P);
   double per = ceil((double)s->cov_stars / P) * (c->chempy + c->newton_b) + 30 * t_allreduce(c, 8.0 * 44, P);
   return c->newton_a + s->galaxies * per;
 }
@@ -469,9 +489,28 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The emulator's and the NPE's fixed costs (final report and plot; simulations, start-up and
+ * writing): the small runs' CPU minus what the model has for them, with the start-up's CPU in
+ * place of its wall time (the small runs are CPU measurements). Reads the lines loaded last. */
+static void fixed_costs(Costs *c)
+{
+  const double wall_start = c->startup, cpu_start = get("BENCH startup_mpirun", NULL, "cpu_s", 0);
+  if (isfinite(cpu_start)) c->startup = cpu_start;
+  Sizes sm = {.emu_rows = 49813, .emu_val = 49813, .emu_epochs = 1, .emu_batch = 64};
+  double small = get("BENCH emu_small", NULL, "cpu_s", 0);
+  c->emu_report = 0;
+  if (isfinite(small)) c->emu_report = fmax(0, small - emu_time(c, &sm, 1));
+  Sizes sn = {.npe_n = 20000, .npe_epochs = 1, .npe_batch = 50};
+  double nsmall = get("BENCH npe_small", NULL, "cpu_s", 0);
+  c->npe_fixed = 0;
+  if (isfinite(nsmall)) c->npe_fixed = fmax(0, nsmall - npe_time(c, &sn, 1));
+  c->startup = wall_start;
+}
+
 int main(int argc, char **argv)
 {
-  char costs[PETSC_MAX_PATH_LEN] = "benchmarks/results/costs.txt", stages[PETSC_MAX_PATH_LEN] = "",
+  char costs[PETSC_MAX_PATH_LEN] = "benchmarks/results/costs.txt", costs_full[PETSC_MAX_PATH_LEN] = "",
+       stages[PETSC_MAX_PATH_LEN] = "",
        out[PETSC_MAX_PATH_LEN] = "benchmarks/results";
   Costs c = {0};
   PetscReal na = 2, nbw = 10, ovf = 0;
@@ -480,6 +519,10 @@ int main(int argc, char **argv)
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "bench_scaling options", NULL);
   PetscCall(
       PetscOptionsString("-costs", "measured costs (benchmarks/costs.sh)", NULL, costs, costs, sizeof costs, NULL));
+  PetscCall(PetscOptionsString("-costs_full",
+                               "per-item costs measured with every core of the node busy (benchmarks/quiet_window.sh: "
+                               "costs.sh on each core at once), used from 2 ranks on",
+                               NULL, costs_full, costs_full, sizeof costs_full, NULL));
   PetscCall(PetscOptionsString("-stages", "measured stages (benchmarks/stages.sh)", NULL, stages, stages, sizeof stages,
                                NULL));
   PetscCall(PetscOptionsString("-out", "output directory", NULL, out, out, sizeof out, NULL));
@@ -501,21 +544,29 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsBool("-shard_npe", "model the NPE with the sharded step (-shard_optimizer 1; not its default)",
                              NULL, c.shard_npe, &c.shard_npe, NULL));
   PetscOptionsEnd();
+  static Costs full;
+  if (costs_full[0]) { /* read first: the fixed costs below take the lines of the file just read */
+    PetscCall(costs_read(costs_full, &full));
+    full.ar_overlap = ovf, full.shard_emu = c.shard_emu, full.shard_npe = c.shard_npe;
+    fixed_costs(&full);
+    nlines = 0;
+  }
   PetscCall(costs_read(costs, &c));
   c.ar_overlap = ovf;
-  { /* the emulator's fixed cost: the small run's CPU minus what the model has for it (with the
-     * start-up's CPU in place of its wall time: the small runs are CPU measurements) */
-    const double wall_start = c.startup, cpu_start = get("BENCH startup_mpirun", NULL, "cpu_s", 0);
-    if (isfinite(cpu_start)) c.startup = cpu_start;
-    Sizes sm = {.emu_rows = 49813, .emu_val = 49813, .emu_epochs = 1, .emu_batch = 64};
-    double small = get("BENCH emu_small", NULL, "cpu_s", 0);
-    c.emu_report = 0;
-    if (isfinite(small)) c.emu_report = fmax(0, small - emu_time(&c, &sm, 1));
-    Sizes sn = {.npe_n = 20000, .npe_epochs = 1, .npe_batch = 50};
-    double nsmall = get("BENCH npe_small", NULL, "cpu_s", 0);
-    c.npe_fixed = 0;
-    if (isfinite(nsmall)) c.npe_fixed = fmax(0, nsmall - npe_time(&c, &sn, 1));
-    c.startup = wall_start;
+  fixed_costs(&c);
+  if (costs_full[0]) { /* the full node's compute costs; its MPI, HDF5 writes and start-up are the main file's */
+    Costs m = c;
+    m.chempy = full.chempy, m.chempy_cv = full.chempy_cv;
+    memcpy(m.emu_b, full.emu_b, sizeof m.emu_b), memcpy(m.emu_c, full.emu_c, sizeof m.emu_c), m.nemu = full.nemu;
+    memcpy(m.npe_b, full.npe_b, sizeof m.npe_b), memcpy(m.npe_c, full.npe_c, sizeof m.npe_c), m.nnpe = full.nnpe;
+    m.emu_step = full.emu_step, m.npe_step = full.npe_step, m.npe_sample = full.npe_sample;
+    m.newton_a = full.newton_a, m.newton_b = full.newton_b, m.gauss_a = full.gauss_a, m.gauss_b = full.gauss_b;
+    m.shuf_fixed = full.shuf_fixed, m.shuf_weak = full.shuf_weak, m.npe_sim = full.npe_sim, m.h5_read = full.h5_read;
+    m.emu_report = full.emu_report, m.npe_fixed = full.npe_fixed;
+    /* the infer fits' start-up: the main file's launcher, the full node's program */
+    m.newton_a += c.startup - full.startup, m.gauss_a += c.startup - full.startup;
+    full = m;
+    full_node = &full;
   }
   c.net_alpha = 1e-6 * na, c.net_beta = 1e9 * nbw, c.node_cores = (int)node;
   char path[PETSC_MAX_PATH_LEN + 32];
@@ -672,16 +723,12 @@ int main(int argc, char **argv)
     fprintf(dt, "%d", P);
     fprintf(o, "%-6d", P);
     for (int k = 0; k < 2; k++) {
-      const double *bx = k ? c.npe_b : c.emu_b, *by = k ? c.npe_c : c.emu_c;
-      int nb = k ? c.nnpe : c.nemu;
-      double st = k ? c.npe_step * 1.1 : c.emu_step, np = k ? 15100 : 5068;
-      const PetscBool sh = k ? c.shard_npe : c.shard_emu, cl = k ? PETSC_TRUE : PETSC_FALSE;
+      const Net net = k ? NET_NPE : NET_EMU;
       long b0 = k ? 50 : 64, bmax = k ? npe_bmax : emu_bmax, b = P * b0 <= bmax ? b0 : PetscMax(1, bmax / P);
-      double t1 = train_step(&c, bx, by, nb, st, np, sh, cl, 0, b, 1);
-      double e0 =
-          train_step(&c, bx, by, nb, st, np, sh, cl, 0, b0, 1) / train_step(&c, bx, by, nb, st, np, sh, cl, 0, b0, P);
-      double tP = train_step(&c, bx, by, nb, st, np, sh, cl, 0, b, P), e1 = t1 / tP;
-      double es = t1 / train_step(&c, bx, by, nb, st, np, !sh, cl, 0, b, P);
+      double t1 = train_step(&c, net, 0, b, 1, PETSC_FALSE);
+      double e0 = train_step(&c, net, 0, b0, 1, PETSC_FALSE) / train_step(&c, net, 0, b0, P, PETSC_FALSE);
+      double tP = train_step(&c, net, 0, b, P, PETSC_FALSE), e1 = t1 / tP;
+      double es = t1 / train_step(&c, net, 0, b, P, PETSC_TRUE);
       fprintf(dt, " %ld %.4f %.4f %.4f", b, e0, e1, es);
       fprintf(o, " %6ld %8.3f %8.3f %8.3f %10.1f  ", b, e0, e1, es, 1e6 * tP);
     }
@@ -700,7 +747,8 @@ int main(int argc, char **argv)
   FarmPolicy before = {PETSC_FALSE, PETSC_FALSE, PETSC_FALSE}, fix = {PETSC_TRUE, PETSC_FALSE, PETSC_FALSE},
              srv = {PETSC_FALSE, PETSC_TRUE, PETSC_FALSE};
   for (int P = 2; P <= 8192; P *= 2) {
-    FarmResult a = farm_des(&c, 700000, P, before), b = farm_des(&c, 700000, P, fix), d = farm_des(&c, 700000, P, srv);
+    const Costs *cp = at(&c, P);
+    FarmResult a = farm_des(cp, 700000, P, before), b = farm_des(cp, 700000, P, fix), d = farm_des(cp, 700000, P, srv);
     fprintf(o, "%-6d %10.3f %8.4f %8.4f %10.3f %8.4f %10.3f %8.4f %8.4f\n", P, a.T, f1 / (P * a.T), a.busy0, b.T,
             f1 / (P * b.T), d.T, f1 / (P * d.T), d.busy0);
   }

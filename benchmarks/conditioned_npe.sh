@@ -15,6 +15,8 @@
 #   about a 0.08 posterior-sd bias of the posterior mean or a 12% error of its width.
 #   SIMS (default "chempy emulator"): the test stars' simulator (emulator: the NPE's own
 #   simulator, the NPE's error alone; chempy: plus the emulator's).
+#   TABLE=FILE: train the conditioned NPE on that CHEMPY table (simulate -prior gauss; train-npe
+#   -table) instead of emulator simulations, so that the emulator's error stays out of it.
 # Example (paper-scale models): benchmarks/conditioned_npe.sh /work/data/paper/emulator.h5 /work/data/paper/npe.h5 /work/data/i14
 set -eu
 cd "$(dirname "$0")/.."
@@ -26,7 +28,7 @@ mkdir -p "$OUT"
 COND=${COND:-$OUT/npe_cond.h5}
 if [ ! -f "$COND" ]; then
   $RUN train-npe -emulator "$EMU" -noise_range 0.01,0.2 -p_missing 0.2 -drop_patterns He_Fe,Ne_Fe \
-    -out "$COND" | tee "$OUT/train_cond.log"
+    ${TABLE:+-table "$TABLE"} -out "$COND" | tee "$OUT/train_cond.log"
 fi
 for sim in $SIMS; do
   V="validate -n $N -samples 1000 -plots 0 -simulator $sim"

@@ -9,7 +9,8 @@
 #     error of every epoch and the elapsed training time, so "the same error in no more wall
 #     time" is read off the logs (benchmarks/weak_summary.sh);
 #  2. MPI ping-pong and all-reduce at 2 ranks (bench_mpi), for the model's latency and bandwidth;
-#  3. the per-item costs on an idle core (benchmarks/costs.sh without MPI and HDF5 writes) and
+#  3. the per-item costs on an idle core (benchmarks/costs.sh without MPI and HDF5 writes), the same
+#     with one copy per core running at once (the full node's costs, quiet_costs_full_1/), and
 #     every stage at 1 and 2 ranks once (benchmarks/stages.sh), for the model-vs-measurement check;
 #  4. the throughput runs again (second repetition), as long as the window lasts.
 # Each step records the load average before it. Output in QW_OUT (default benchmarks/results):
@@ -75,6 +76,15 @@ cat "$OUT/quiet_mpi.txt"
 load "costs"
 SKIP_MPI=1 SKIP_H5=1 REPS=3 PREPS=1 NICE="" COSTS_OUT=$OUT/quiet_costs bash "$ROOT/benchmarks/costs.sh" > "$OUT/logs/qw-costs.log" 2>&1
 grep -c '^BENCH' "$OUT/quiet_costs/costs.txt"
+# The same per-item costs with every core busy: one copy of costs.sh per core at once, so each
+# measures what a rank pays when the node is full (shared caches, memory bandwidth, clock). The
+# model takes these from 2 ranks on (benchmarks/scaling_model: -costs_full).
+load "costs, every core at once"
+for k in $(seq 1 "$(getconf _NPROCESSORS_ONLN)"); do
+  SKIP_MPI=1 SKIP_H5=1 REPS=3 PREPS=1 NICE="" COSTS_OUT=$OUT/quiet_costs_full_$k bash "$ROOT/benchmarks/costs.sh" > "$OUT/logs/qw-costs-full-$k.log" 2>&1 &
+done
+wait
+grep -c '^BENCH' "$OUT/quiet_costs_full_1/costs.txt"
 load "stages"
 [ -z "${SKIP_STAGES:-}" ] && REPS=1 RANKS="1 2" NICE="" STAGES_OUT=$OUT bash "$ROOT/benchmarks/stages.sh"
 for r in $(seq 2 "$REPS_T"); do emu "$r"; npe "$r"; done
