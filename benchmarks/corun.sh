@@ -12,15 +12,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${DIR:-/work/data/paper} REPS=${REPS:-3}
 OUT=${OUT:-$(mktemp -d /tmp/chempysbi-corun.XXXXXX)}
-if [ -z "${MPIRUN:-}" ]; then
-  MPIRUN="mpirun --oversubscribe"
-  [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
-fi
-export OPENBLAS_NUM_THREADS=1 CHEMPYSBI_DATA=${CHEMPYSBI_DATA:-$(cd "$ROOT/.." && pwd)/shared/chempy-data}
-B=$OUT/chempysbi
-cp "$ROOT/bin/chempysbi" "$B"
-cd "$OUT" || exit 1
-med() { grep '^epoch ' "$1" | sed 's/.*(\([0-9]*\) [a-z]*\/s.*/\1/' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+. "$ROOT/benchmarks/lib.sh"
 job() { # tag -> the command of one 1-rank job writing its own files
   case $1 in
     emu64) echo "train-emulator -train $DIR/train.h5 -val $DIR/val.h5 -epochs 2 -batch_per_rank 64" ;;

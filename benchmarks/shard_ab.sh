@@ -10,16 +10,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIR=${DIR:-/work/data/paper} REPS=${REPS:-3}
 OUT=${OUT:-$(mktemp -d /tmp/chempysbi-shard.XXXXXX)}
-if [ -z "${MPIRUN:-}" ]; then
-  MPIRUN="mpirun --oversubscribe"
-  [ "$(id -u)" = 0 ] && MPIRUN="$MPIRUN --allow-run-as-root"
-fi
-export OPENBLAS_NUM_THREADS=1 CHEMPYSBI_DATA=${CHEMPYSBI_DATA:-$(cd "$ROOT/.." && pwd)/shared/chempy-data}
-B=$OUT/chempysbi
-cp "$ROOT/bin/chempysbi" "$B"
-cd "$OUT" || exit 1
-# median over a log's epoch lines of the rate in parentheses
-med() { grep '^epoch ' "$1" | sed 's/.*(\([0-9]*\) [a-z]*\/s.*/\1/' | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+. "$ROOT/benchmarks/lib.sh"
 best() { grep -o 'val_median_dex=[0-9.]*\|best val_nll [-0-9.]*' "$1" | tail -1; }
 emu() { # ranks epochs b extra... -> one line
   local np=$1 ep=$2 b=$3; shift 3
