@@ -25,9 +25,10 @@ job() { # tag -> the command of one 1-rank job writing its own files
 for rep in $(seq 1 "$REPS"); do
   echo "# rep $rep, load $(cut -d' ' -f1-3 /proc/loadavg)"
   for j in emu64 emu256 npe50 npe200; do
-    $MPIRUN -np 1 $B $(job $j) -out a.h5 -force >alone.log 2>&1
-    $MPIRUN -np 1 $B $(job $j) -out p1.h5 -force >pair1.log 2>&1 &
-    $MPIRUN -np 1 $B $(job $j) -out p2.h5 -force >pair2.log 2>&1
+    # --bind-to none: two independent mpiruns would each bind their rank to core 0 and share it
+    $MPIRUN --bind-to none -np 1 $B $(job $j) -out a_$j.h5 -force >alone.log 2>&1
+    $MPIRUN --bind-to none -np 1 $B $(job $j) -out p1_$j.h5 -force >pair1.log 2>&1 &
+    $MPIRUN --bind-to none -np 1 $B $(job $j) -out p2_$j.h5 -force >pair2.log 2>&1
     wait
     a=$(med alone.log) p1=$(med pair1.log) p2=$(med pair2.log)
     echo "$j alone=$a pair=$p1+$p2 ratio=$(awk -v a=$a -v b=$p1 -v c=$p2 'BEGIN { printf "%.3f", (b + c) / a }')" | tee -a ratios.txt

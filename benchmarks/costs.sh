@@ -85,6 +85,13 @@ if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
   [ -f "$VAL" ] && run_timed emu_small 0 $NICE "$B/chempysbi" train-emulator -train "$VAL" -val "$VAL" -epochs 1 -out "$W/emu_small.h5" -force
   # train-npe's fixed cost (simulating with the emulator, start-up, writing): a 1-epoch run on 20k simulations
   run_timed npe_small 0 $NICE "$B/chempysbi" train-npe -emulator "$EMULATOR" -n 20000 -max_epochs 1 -out "$W/npe_small.h5" -force
+  # the trainers' own epoch (the small runs above, 1 rank): training rate and epoch seconds, with which
+  # the model calibrates its per-row micro-benchmark costs and its per-epoch validation and checkpoint
+  for e in "emu_small emu_epoch 49813 49813" "npe_small npe_epoch 18000 2000"; do
+    set -- $e
+    sed -n "s/^epoch *1 .*  \([0-9.]*\) s  (\([0-9]*\) [a-z]*\/s.*/BENCH $2 rows=$3 val=$4 rate=\2 epoch_s=\1/p" \
+      "$OUT/logs/$1-0-1.log" 2>/dev/null | head -1 | tee -a "$RES.new"
+  done
   maxs=$(printf '%s\n' $NEWTON_STARS $GAUSS_STARS | sort -g | tail -1)
   echo "== mock of $maxs stars"
   $NICE "$B/chempysbi" mock -n "$maxs" -seed 11 -out "$W/stars_all.csv" > "$OUT/logs/mock.log" 2>&1 || { echo "mock failed"; tail "$OUT/logs/mock.log"; exit 1; }

@@ -16,6 +16,9 @@ check "abc: output has means, sds, per-star eps/rate/ESS and 12 x 200 samples" b
 check "abc: 100 of the usable rows accepted, the rate is 100/eligible" bash -c "l=\$(tail -1 $TMP/abc1.log); e=\$(echo \"\$l\" | sed -n 's/.* eligible=\([0-9]*\).*/\1/p'); r=\$(echo \"\$l\" | sed -n 's/.* rate=\([^ ]*\).*/\1/p'); awk -v e=\$e -v r=\$r 'BEGIN { exit !(e > 3000 && (r * e - 100)^2 < 1e-3) }'"
 check "abc: -rows 1000 -quantile 0.05 accepts 50 of the first 1000 rows" bash -c "$A -rows 1000 -quantile 0.05 -out $TMP/q.h5 > $TMP/q.log 2>&1 && tail -1 $TMP/q.log | grep -q ' rows=1000 ' && grep -q ' 50 accepted per star' $TMP/q.log"
 check "abc: -kernel gauss runs" bash -c "$A -kernel gauss -out $TMP/g.h5 > $TMP/g.log 2>&1 && tail -1 $TMP/g.log | grep -q '^ABC n=12 used=12'"
+# Without -accept or -quantile the Gaussian kernel takes the 1% nearest rows (a fixed k truncates it
+# as the table grows): 40 of the first 4000 rows; an explicit -accept still wins.
+check "abc: -kernel gauss defaults to -quantile 0.01 (40 of 4000 rows), -accept overrides" bash -c "$BIN abc -table $TMP/tab.h5 -stars $TMP/stars.csv -samples 200 -progress_every 100 -rows 4000 -kernel gauss -out $TMP/gq.h5 > $TMP/gq.log 2>&1 && grep -q ' 40 accepted per star' $TMP/gq.log && grep -q ' 100 accepted per star' $TMP/g.log"
 check_fails "abc: -kernel gauss with -adjust refused" "applies to -kernel uniform only" $A -kernel gauss -adjust -out $TMP/x.h5
 check_fails "abc: a gauss table for the wide prior refused" "does not cover the wide target prior" $A -prior wide -out $TMP/x.h5
 check_fails "abc: -stars and -cases together refused" "exactly one of -stars FILE" $A -cases $TMP/tab.h5 -out $TMP/x.h5
