@@ -104,8 +104,8 @@ typedef struct {
   double ar_overlap; /* fraction of the gradient all-reduce hidden behind the backward pass (-grad_overlap) */
   double emu_val_row, npe_val_row; /* the trainer's validation + checkpoint per validation row (0: modelled) */
   double emu_cal, npe_cal;         /* the trainer's measured epoch rate over the micro-benchmarks' (1: none) */
-  PetscBool shard_emu, shard_npe; /* the trainer's sharded optimiser step: its defaults are on for the
-                                   * emulator (no clipping) and off for the NPE (clips its gradient) */
+  PetscBool shard_emu, shard_npe;  /* the trainer's sharded optimiser step: its defaults are on for the
+                                    * emulator (no clipping) and off for the NPE (clips its gradient) */
 } Costs;
 
 static const Costs *full_node; /* -costs_full: the per-item costs with every core of the node busy */
@@ -333,7 +333,8 @@ static double train_time(const Costs *c0, Net net, long rows, long val, long epo
 
 static double emu_time(const Costs *c, const Sizes *s, int P)
 {
-  return at(c, P)->emu_report + train_time(c, NET_EMU, s->emu_rows, s->emu_val, s->emu_epochs, s->emu_batch, s->emu_bpr, P);
+  return at(c, P)->emu_report +
+         train_time(c, NET_EMU, s->emu_rows, s->emu_val, s->emu_epochs, s->emu_batch, s->emu_bpr, P);
 }
 static double npe_time(const Costs *c0, const Sizes *s, int P)
 {
@@ -513,8 +514,10 @@ static void fixed_costs(Costs *c)
     double model_row = train_step(c, net, b, 0, 1, PETSC_FALSE) / (double)b, f = (1.0 / rate) / model_row;
     double *y = k ? c->npe_c : c->emu_c;
     for (int i = 0; i < (k ? c->nnpe : c->nemu); i++) y[i] *= f;
-    if (k) c->npe_step *= f, c->npe_cal = f, c->npe_val_row = fmax(0, es - rows / rate) / val;
-    else c->emu_step *= f, c->emu_cal = f, c->emu_val_row = fmax(0, es - rows / rate) / val;
+    if (k)
+      c->npe_step *= f, c->npe_cal = f, c->npe_val_row = fmax(0, es - rows / rate) / val;
+    else
+      c->emu_step *= f, c->emu_cal = f, c->emu_val_row = fmax(0, es - rows / rate) / val;
   }
   const double wall_start = c->startup, cpu_start = get("BENCH startup_mpirun", NULL, "cpu_s", 0);
   if (isfinite(cpu_start)) c->startup = cpu_start;
@@ -532,8 +535,7 @@ static void fixed_costs(Costs *c)
 int main(int argc, char **argv)
 {
   char costs[PETSC_MAX_PATH_LEN] = "benchmarks/results/costs.txt", costs_full[PETSC_MAX_PATH_LEN] = "",
-       stages[PETSC_MAX_PATH_LEN] = "",
-       out[PETSC_MAX_PATH_LEN] = "benchmarks/results";
+       stages[PETSC_MAX_PATH_LEN] = "", out[PETSC_MAX_PATH_LEN] = "benchmarks/results";
   Costs c = {0};
   PetscReal na = 2, nbw = 10, ovf = 0;
   PetscInt node = 128, emu_bmax = 4096, npe_bmax = 3200;
@@ -585,7 +587,8 @@ int main(int argc, char **argv)
     m.newton_a = full.newton_a, m.newton_b = full.newton_b, m.gauss_a = full.gauss_a, m.gauss_b = full.gauss_b;
     m.shuf_fixed = full.shuf_fixed, m.shuf_weak = full.shuf_weak, m.npe_sim = full.npe_sim, m.h5_read = full.h5_read;
     m.emu_report = full.emu_report, m.npe_fixed = full.npe_fixed;
-    m.emu_val_row = full.emu_val_row, m.npe_val_row = full.npe_val_row, m.emu_cal = full.emu_cal, m.npe_cal = full.npe_cal;
+    m.emu_val_row = full.emu_val_row, m.npe_val_row = full.npe_val_row, m.emu_cal = full.emu_cal,
+    m.npe_cal = full.npe_cal;
     /* the infer fits' start-up: the main file's launcher, the full node's program */
     m.newton_a += c.startup - full.startup, m.gauss_a += c.startup - full.startup;
     full = m;

@@ -10,8 +10,8 @@
 
 typedef struct {
   char emulator[PETSC_MAX_PATH_LEN], out[PETSC_MAX_PATH_LEN];
-  char estimator[32];            /* -estimator: the density estimator (estimator.h), "maf" */
-  char init[PETSC_MAX_PATH_LEN]; /* -init: start from this NPE's weights, "" = fresh initialisation */
+  char estimator[32];             /* -estimator: the density estimator (estimator.h), "maf" */
+  char init[PETSC_MAX_PATH_LEN];  /* -init: start from this NPE's weights, "" = fresh initialisation */
   char table[PETSC_MAX_PATH_LEN]; /* -table: clean simulations from this CHEMPY table, "" = the emulator */
   PetscInt n, batch, max_epochs, patience, seed, transforms, hidden, blocks;
   PetscReal noise, lr, val_fraction, clip;

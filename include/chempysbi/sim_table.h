@@ -12,10 +12,10 @@
 
 typedef struct {
   char path[PETSC_MAX_PATH_LEN];
-  char chempy[512];     /* the CHEMPY configuration that made the table */
-  PetscInt nraw, nuse;  /* rows in the file; usable ones */
-  PetscInt *raw;        /* raw row of usable row u, u < nuse */
-  H5File f;             /* open read-only on PETSC_COMM_SELF */
+  char chempy[512];    /* the CHEMPY configuration that made the table */
+  PetscInt nraw, nuse; /* rows in the file; usable ones */
+  PetscInt *raw;       /* raw row of usable row u, u < nuse */
+  H5File f;            /* open read-only on PETSC_COMM_SELF */
 } SimTable;
 
 /* Open on every rank; the table must be drawn from the gauss prior (the NPE's) and complete. */

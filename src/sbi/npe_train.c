@@ -159,10 +159,11 @@ static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, SimT
   }
   const PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval;
   const PetscInt utr = tab->nuse - nval;
-  if (i0 >= ntr) PetscCall(sim_table_rows(tab, utr + i0 - ntr, i1 - i0, tab->nuse, th, x));
+  if (i0 >= ntr)
+    PetscCall(sim_table_rows(tab, utr + i0 - ntr, i1 - i0, tab->nuse, th, x));
   else
-    PetscCall(sim_table_rows(tab, (PetscInt)(((uint64_t)round * (uint64_t)ntr + (uint64_t)i0) % (uint64_t)utr),
-                             i1 - i0, utr, th, x));
+    PetscCall(sim_table_rows(tab, (PetscInt)(((uint64_t)round * (uint64_t)ntr + (uint64_t)i0) % (uint64_t)utr), i1 - i0,
+                             utr, th, x));
   sim_observe(&c->obs, (uint64_t)c->seed, first, i1 - i0, x, sig);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -414,8 +415,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
     PetscCall(sim_table_open(ctx->comm, "-table", c->table, tab));
     /* The NPE and the emulator stored with it (newton's likelihood) must be of one CHEMPY. */
     PetscCheck(!strcmp(tab->chempy, chempy), ctx->comm, PETSC_ERR_ARG_INCOMP,
-               "-table %s was simulated with CHEMPY %s, but -emulator %s learnt %s", c->table, tab->chempy,
-               c->emulator, chempy);
+               "-table %s was simulated with CHEMPY %s, but -emulator %s learnt %s", c->table, tab->chempy, c->emulator,
+               chempy);
     PetscCheck(tab->nuse >= c->n, ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
                "-table %s has %" PetscInt_FMT " usable rows (of %" PetscInt_FMT "); -n %" PetscInt_FMT
                " simulations need at least as many",
@@ -472,8 +473,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                         npe->est->nparams, ctx->size));
   if (tab)
     PetscCall(PetscPrintf(ctx->comm,
-                          "train-npe: clean simulations from the CHEMPY table %s (%" PetscInt_FMT " usable of %" PetscInt_FMT
-                          " rows; %" PetscInt_FMT " held out for validation)%s\n",
+                          "train-npe: clean simulations from the CHEMPY table %s (%" PetscInt_FMT
+                          " usable of %" PetscInt_FMT " rows; %" PetscInt_FMT " held out for validation)%s\n",
                           c->table, tab->nuse, tab->nraw, nval, c->fresh ? ", the next rows every epoch" : ""));
   if (c->kind == NPE_CONDITIONED) {
     char drop[256];

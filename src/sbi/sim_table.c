@@ -75,8 +75,8 @@ static PetscErrorCode read_span(SimTable *t, PetscInt a, PetscInt b, double *th,
     PetscBool ok = PETSC_TRUE;
     for (int k = 0; k < CS_NPARAM; k++) ok = ok && isfinite(th[i * CS_NPARAM + k] = bth[j * CS_NPARAM + k]);
     for (int k = 0; k < CS_NELEM; k++) ok = ok && isfinite(x[i * CS_NELEM + k] = bx[j * CS_NELEM + k]);
-    PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED, "%s: row %" PetscInt_FMT " has status ok but a non-finite value",
-               t->path, t->raw[u]);
+    PetscCheck(ok, PETSC_COMM_SELF, PETSC_ERR_FILE_UNEXPECTED,
+               "%s: row %" PetscInt_FMT " has status ok but a non-finite value", t->path, t->raw[u]);
   }
   PetscCall(PetscFree2(bth, bx));
   PetscFunctionReturn(PETSC_SUCCESS);
