@@ -72,6 +72,7 @@ for k in random apogee all; do printf 'exact %-7s ' $k; grep ^EXACT "$OUT/val_ex
 for m in fixed cond; do # CPU ms per star of each run (1000 stars: the run's CPU seconds), then the median
   printf 'speed %-5s CPU ms per star:' $m
   awk '/^cpu_s/ { printf " %.2f", ($2 + $3) }' "$OUT/speed_$m.log"
-  awk '/^cpu_s/ { v[n++] = $2 + $3 } END { asort(v); printf "   median %.2f\n", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }' "$OUT/speed_$m.log"
+  awk '/^cpu_s/ { print $2 + $3 }' "$OUT/speed_$m.log" | sort -g | # Debian's mawk has no asort
+    awk '{ v[NR] = $1 } END { printf "   median %.2f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 done
 make -s bin/bench/bench_cat && bin/bench/bench_cat -n 1000000 -repeat 3 -out "$OUT/bench_cat.fits" | grep ^BENCH
