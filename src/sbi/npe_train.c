@@ -148,8 +148,9 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
  * With -table the clean rows are CHEMPY's: training simulation i of round r
  * is usable row (r ntr + i) mod (U - nval), validation simulation j row
  * U - nval + j, so the validation rows are never trained on. */
-static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, SimTable *tab, const Prior *pr,
-                                    PetscInt round, PetscInt i0, PetscInt i1, double *th, double *x, double *sig)
+static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, SimTable *tab, PetscInt ntr,
+                                    const Prior *pr, PetscInt round, PetscInt i0, PetscInt i1, double *th, double *x,
+                                    double *sig)
 {
   const uint64_t first = (uint64_t)round * (uint64_t)c->n + (uint64_t)i0;
   PetscFunctionBeginUser;
@@ -157,8 +158,7 @@ static PetscErrorCode simulate_rows(const NpeTrainConfig *c, Emulator *emu, SimT
     emu_simulate(emu, pr, &c->obs, (uint64_t)c->seed, first, i1 - i0, th, x, sig);
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  const PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval;
-  const PetscInt utr = tab->nuse - nval;
+  const PetscInt utr = tab->nuse - (c->n - ntr); /* the last n - ntr usable rows: the validation set */
   if (i0 >= ntr)
     PetscCall(sim_table_rows(tab, utr + i0 - ntr, i1 - i0, tab->nuse, th, x));
   else
@@ -318,7 +318,8 @@ static PetscErrorCode npe_fit_epoch_begin(void *p, PetscInt epoch)
   NpeFit *t = p;
   PetscFunctionBeginUser;
   if (t->c->fresh && epoch > 1) {
-    PetscCall(simulate_rows(t->c, t->emu, t->tab, &t->npe->prior, epoch - 1, t->tlo, t->thi, t->th, t->x, t->sig));
+    PetscCall(
+        simulate_rows(t->c, t->emu, t->tab, t->ntr, &t->npe->prior, epoch - 1, t->tlo, t->thi, t->th, t->x, t->sig));
     standardise(t->npe, t->nl, t->th, t->x, t->sig, t->ths, t->xs, t->lj);
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -458,8 +459,8 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
                          &t.vxs, nv * CS_NELEM + 1, &t.vsig));
   PetscCall(PetscMalloc2(nl + 1, &t.lj, nv + 1, &t.vlj));
   /* Validation simulations follow the training ones in the global numbering. */
-  PetscCall(simulate_rows(c, emu, tab, &npe->prior, 0, tlo, thi, t.th, t.x, t.sig));
-  PetscCall(simulate_rows(c, emu, tab, &npe->prior, 0, ntr + vlo, ntr + vhi, t.vth, t.vx, t.vsig));
+  PetscCall(simulate_rows(c, emu, tab, ntr, &npe->prior, 0, tlo, thi, t.th, t.x, t.sig));
+  PetscCall(simulate_rows(c, emu, tab, ntr, &npe->prior, 0, ntr + vlo, ntr + vhi, t.vth, t.vx, t.vsig));
   /* The range of the training observations, stored with the model so that infer can tell a star outside it. */
   PetscCall(npe_set_range(npe, ctx, nl, t.x));
   PetscCall(opt_create(OPT_ADAM, npe->est->nparams, &o));
