@@ -114,7 +114,8 @@ static PetscErrorCode bench_chempy(int reps, PetscInt runs)
 /* Forward + backward of batches of B rows (no optimiser), per row; then the optimiser step. */
 static PetscErrorCode bench_emu(int reps)
 {
-  static const int batches[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024};
+  /* 33 and 48: past a 32-row block (nn.c computes whole blocks), so the model can tell blocks from rows */
+  static const int batches[] = {1, 2, 4, 8, 16, 32, 33, 48, 64, 128, 256, 512, 1024};
   /* rows gathered at random from a training set of the paper's size, as the trainer does (cache misses included) */
   const int sizes[] = {6, 100, 40, 8}, rows = 32768, N = 700000;
   double *x, *t, *y, *dy, *xb, *tb, cpu[MAXREP], wall[MAXREP];
@@ -170,7 +171,7 @@ static PetscErrorCode bench_emu(int reps)
 
 static PetscErrorCode bench_npe(int reps)
 {
-  static const int batches[] = {1, 2, 5, 10, 25, 50, 100, 200, 400, 800};
+  static const int batches[] = {1, 2, 5, 10, 25, 32, 33, 48, 50, 100, 200, 400, 800};
   /* rows gathered at random from a training set of the paper NPE's size (90,000 of 1e5), as the
    * trainer does: its batch copies and cache misses are part of the cost per row */
   const int D = 6, C = 8, rows = 8000, N = 90000;

@@ -103,6 +103,7 @@ typedef struct {
   double shuf_fixed, shuf_weak; /* epoch shuffle per row: all N rows on every rank; a rank's own rows */
   double ar_overlap; /* fraction of the gradient all-reduce hidden behind the backward pass (-grad_overlap) */
   double emu_val_row, npe_val_row; /* the trainer's validation + checkpoint per validation row (0: modelled) */
+  double emu_blk[3], npe_blk[3];   /* a batch of s rows: o + G ceil(s / 32) + E s (blocks_fit), per call [s] */
   double emu_cal, npe_cal;         /* the trainer's measured epoch rate over the micro-benchmarks' (1: none) */
   PetscBool shard_emu, shard_npe;  /* the trainer's sharded optimiser step: its defaults are on for the
                                     * emulator (no clipping) and off for the NPE (clips its gradient) */
@@ -124,6 +125,43 @@ static double interp_loglog(const double *x, const double *y, int n, double b)
       return exp(log(y[i - 1]) + t * (log(y[i]) - log(y[i - 1])));
     }
   return y[n - 1];
+}
+
+/* The layer kernels compute whole blocks of 32 rows (src/nn/nn.c, NN_ROWS: the rank-invariant
+ * GEMM shape), the activations only the rows present: the time of one call on b >= 32 rows is
+ * o + G ceil(b / 32) + E b. Least squares over the measured batch sizes from 32 rows on (per call:
+ * b x cost per row), so a share of 33 rows costs two blocks, which no interpolation between 32 and
+ * 64 rows gives; below 32 rows (one block, a per-call overhead that the fit does not see) the
+ * measured points are interpolated (batch_cost). */
+static void blocks_fit(const double *bx, const double *by, int n, double f[3])
+{
+  double A[3][3] = {{0}}, r[3] = {0};
+  for (int i = 0; i < n; i++) {
+    if (bx[i] < 32) continue;
+    double v[3] = {1, ceil(bx[i] / 32), bx[i]}, t = bx[i] * by[i];
+    for (int j = 0; j < 3; j++) {
+      r[j] += v[j] * t;
+      for (int k = 0; k < 3; k++) A[j][k] += v[j] * v[k];
+    }
+  }
+  for (int j = 0; j < 3; j++) /* Gauss-Jordan on the 3 x 3 normal equations (well conditioned here) */
+    for (int k = 0; k < 3; k++)
+      if (k != j) {
+        double m = A[k][j] / A[j][j];
+        for (int l = 0; l < 3; l++) A[k][l] -= m * A[j][l];
+        r[k] -= m * r[j];
+      }
+  for (int j = 0; j < 3; j++) f[j] = r[j] / A[j][j];
+  /* without a batch that is not a multiple of 32 (older costs files) blocks and rows cannot be told
+   * apart: no fit, batch_cost interpolates */
+  PetscBool odd = PETSC_FALSE;
+  for (int i = 0; i < n; i++) odd = odd || (bx[i] > 32 && fmod(bx[i], 32) != 0);
+  if (!odd || !(isfinite(f[0]) && isfinite(f[1]) && isfinite(f[2]))) f[0] = f[1] = f[2] = NAN;
+}
+static double batch_time(const double f[3], double b) { return f[0] + f[1] * ceil(b / 32) + f[2] * b; }
+static double batch_cost(const double *bx, const double *by, int nb, const double f[3], double b)
+{
+  return b <= 32 || !isfinite(f[1]) ? b * interp_loglog(bx, by, nb, b) : batch_time(f, b);
 }
 
 static double t_allreduce(const Costs *c, double bytes, int P)
@@ -312,7 +350,8 @@ static double train_step(const Costs *c0, Net net, long batch, long bpr, int P, 
   if (!(share >= 1)) share = 1;
   const PetscBool sharded = sh && c->ar_overlap == 0 && P > 1;
   const double opt = sharded ? step / P : step, norm = sharded && clip ? t_allreduce(c, 8 * nparams / 64, P) : 0;
-  return share * interp_loglog(bx, by, nb, share) + opt + norm + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
+  const double *blk = net == NET_NPE ? c->npe_blk : c->emu_blk;
+  return batch_cost(bx, by, nb, blk, share) + opt + norm + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
 }
 
 static double train_time(const Costs *c0, Net net, long rows, long val, long epochs, long batch, long bpr, int P)
@@ -419,16 +458,16 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   PetscCall(load(path, "BENCH "));
   c->chempy = 1e-6 * get("BENCH chempy", NULL, "cpu_us", 0);
   c->chempy_cv = get("BENCH chempy", NULL, "cv", 0);
-  static const int eb[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024},
-                   nb[] = {1, 2, 5, 10, 25, 50, 100, 200, 400, 800};
+  static const int eb[] = {1, 2, 4, 8, 16, 32, 33, 48, 64, 128, 256, 512, 1024},
+                   nb[] = {1, 2, 5, 10, 25, 32, 33, 48, 50, 100, 200, 400, 800};
   char f[32];
   c->nemu = c->nnpe = 0;
-  for (int i = 0; i < 11; i++) {
+  for (int i = 0; i < 13; i++) {
     snprintf(f, sizeof f, "batch=%d", eb[i]);
     double v = get("BENCH emu_row", f, "cpu_us", 0);
     if (isfinite(v)) c->emu_b[c->nemu] = eb[i], c->emu_c[c->nemu++] = 1e-6 * v;
   }
-  for (int i = 0; i < 10; i++) {
+  for (int i = 0; i < 13; i++) {
     snprintf(f, sizeof f, "batch=%d", nb[i]);
     double v = get("BENCH npe_row", f, "cpu_us", 0);
     if (isfinite(v)) c->npe_b[c->nnpe] = nb[i], c->npe_c[c->nnpe++] = 1e-6 * v;
@@ -504,6 +543,8 @@ static void fixed_costs(Costs *c)
    * bookkeeping the kernels alone do not have), and the rest of the epoch, validation and
    * checkpoint, is charged per validation row. */
   c->emu_cal = c->npe_cal = 1;
+  blocks_fit(c->emu_b, c->emu_c, c->nemu, c->emu_blk);
+  blocks_fit(c->npe_b, c->npe_c, c->nnpe, c->npe_blk);
   for (int k = 0; k < 2; k++) {
     const Net net = k ? NET_NPE : NET_EMU;
     const char *head = k ? "BENCH npe_epoch" : "BENCH emu_epoch";
@@ -619,8 +660,10 @@ int main(int argc, char **argv)
           1e6 * c.h5_row[0], 1e6 * c.h5_row[1], 1e6 * c.h5_row[2], 1e6 * c.h5_read, c.startup, c.emu_report);
   fprintf(o,
           "# trainers' measured epoch (1 rank) over the micro-benchmarks: emulator x%.3f, NPE x%.3f; validation + "
-          "checkpoint per validation row %.2f / %.2f us%s\n",
-          c.emu_cal, c.npe_cal, 1e6 * c.emu_val_row, 1e6 * c.npe_val_row,
+          "checkpoint per validation row %.2f / %.2f us; a batch of b rows: emulator %.1f + %.1f ceil(b/32) + %.2f b "
+          "us, NPE %.1f + %.1f ceil(b/32) + %.2f b us%s\n",
+          c.emu_cal, c.npe_cal, 1e6 * c.emu_val_row, 1e6 * c.npe_val_row, 1e6 * c.emu_blk[0], 1e6 * c.emu_blk[1],
+          1e6 * c.emu_blk[2], 1e6 * c.npe_blk[0], 1e6 * c.npe_blk[1], 1e6 * c.npe_blk[2],
           full_node ? "; from 2 ranks on the full node's costs (-costs_full)" : "");
 
   /* 1. the check against the measured stages */
