@@ -85,6 +85,10 @@ if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
   [ -f "$VAL" ] && run_timed emu_small 0 $NICE "$B/chempysbi" train-emulator -train "$VAL" -val "$VAL" -epochs 1 -out "$W/emu_small.h5" -force
   # train-npe's fixed cost (simulating with the emulator, start-up, writing): a 1-epoch run on 20k simulations
   run_timed npe_small 0 $NICE "$B/chempysbi" train-npe -emulator "$EMULATOR" -n 20000 -max_epochs 1 -out "$W/npe_small.h5" -force
+  # a -fresh epoch's new simulations (emulator, noise, standardising): epoch 2 of a -fresh run against epoch 1
+  run_timed npe_fresh 0 $NICE "$B/chempysbi" train-npe -emulator "$EMULATOR" -n 20000 -max_epochs 2 -fresh -patience 100 -out "$W/npe_fresh.h5" -force
+  grep '^epoch' "$OUT/logs/npe_fresh-0-1.log" | sed 's/.*(\([0-9]*\) [a-z]*\/s.*/\1/' | tr '\n' ' ' |
+    awk 'NF >= 2 { printf "BENCH npe_sim_fresh rows=18000 rate1=%s rate2=%s\n", $1, $2 }' | tee -a "$RES.new"
   # the trainers' own epoch (the small runs above, 1 rank): training rate and epoch seconds, with which
   # the model calibrates its per-row micro-benchmark costs and its per-epoch validation and checkpoint
   for e in "emu_small emu_epoch 49813 49813" "npe_small npe_epoch 18000 2000"; do
