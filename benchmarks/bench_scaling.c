@@ -664,10 +664,11 @@ int main(int argc, char **argv)
           1e6 * c.h5_row[0], 1e6 * c.h5_row[1], 1e6 * c.h5_row[2], 1e6 * c.h5_read, c.startup, c.emu_report);
   fprintf(o,
           "# trainers' measured epoch (1 rank) over the micro-benchmarks: emulator x%.3f, NPE x%.3f; validation + "
-          "checkpoint per validation row %.2f / %.2f us; NPE simulation %.2f us; a batch of b rows: emulator %.1f + %.1f ceil(b/32) + %.2f b "
+          "checkpoint per validation row %.2f / %.2f us; NPE simulation %.2f us; a batch of b rows: emulator %.1f + "
+          "%.1f ceil(b/32) + %.2f b "
           "us, NPE %.1f + %.1f ceil(b/32) + %.2f b us%s\n",
-          c.emu_cal, c.npe_cal, 1e6 * c.emu_val_row, 1e6 * c.npe_val_row, 1e6 * c.npe_sim, 1e6 * c.emu_blk[0], 1e6 * c.emu_blk[1],
-          1e6 * c.emu_blk[2], 1e6 * c.npe_blk[0], 1e6 * c.npe_blk[1], 1e6 * c.npe_blk[2],
+          c.emu_cal, c.npe_cal, 1e6 * c.emu_val_row, 1e6 * c.npe_val_row, 1e6 * c.npe_sim, 1e6 * c.emu_blk[0],
+          1e6 * c.emu_blk[1], 1e6 * c.emu_blk[2], 1e6 * c.npe_blk[0], 1e6 * c.npe_blk[1], 1e6 * c.npe_blk[2],
           full_node ? "; from 2 ranks on the full node's costs (-costs_full)" : "");
 
   /* 1. the check against the measured stages */
