@@ -330,6 +330,13 @@ static double sim_time(const Costs *c0, long rows, int P, FarmPolicy pol)
 
 typedef enum { NET_EMU, NET_NPE } Net;
 
+/* A network's measured per-row costs by batch size. */
+static void net_rows(const Costs *c, Net net, const double **bx, const double **by, int *nb)
+{
+  *bx = net == NET_NPE ? c->npe_b : c->emu_b, *by = net == NET_NPE ? c->npe_c : c->emu_c;
+  *nb = net == NET_NPE ? c->nnpe : c->nemu;
+}
+
 /* One step of the training on P ranks: this rank's rows (the largest share of a global batch dealt
  * at random, or bpr with -batch_per_rank), the optimiser step (1/P of it with the sharded step, sh;
  * all of it on every rank without), and the gradient's reduction: an all-reduce, or with the sharded
@@ -339,8 +346,9 @@ typedef enum { NET_EMU, NET_NPE } Net;
 static double train_step(const Costs *c0, Net net, long batch, long bpr, int P, PetscBool other)
 {
   const Costs *c = at(c0, P);
-  const double *bx = net == NET_NPE ? c->npe_b : c->emu_b, *by = net == NET_NPE ? c->npe_c : c->emu_c;
-  const int nb = net == NET_NPE ? c->nnpe : c->nemu;
+  const double *bx, *by;
+  int nb;
+  net_rows(c, net, &bx, &by, &nb);
   /* the NPE's step: Adam and its gradient clipping (bench_costs measures both) */
   const double step = net == NET_NPE ? c->npe_step : c->emu_step, nparams = net == NET_NPE ? 15100 : 5068;
   const PetscBool clip = net == NET_NPE ? PETSC_TRUE : PETSC_FALSE;
@@ -357,8 +365,9 @@ static double train_step(const Costs *c0, Net net, long batch, long bpr, int P, 
 static double train_time(const Costs *c0, Net net, long rows, long val, long epochs, long batch, long bpr, int P)
 {
   const Costs *c = at(c0, P);
-  const double *bx = net == NET_NPE ? c->npe_b : c->emu_b, *by = net == NET_NPE ? c->npe_c : c->emu_c;
-  const int nb = net == NET_NPE ? c->nnpe : c->nemu;
+  const double *bx, *by;
+  int nb;
+  net_rows(c, net, &bx, &by, &nb);
   double B = bpr > 0 ? (double)bpr * P : (double)batch;
   double per_step = train_step(c0, net, batch, bpr, P, PETSC_FALSE);
   double steps = ceil((double)rows / B);
@@ -557,8 +566,9 @@ static void fixed_costs(Costs *c)
     if (!(isfinite(rate) && isfinite(es) && rows > 0 && val > 0)) continue;
     long b = k ? 50 : 64;
     double model_row = train_step(c, net, b, 0, 1, PETSC_FALSE) / (double)b, f = (1.0 / rate) / model_row;
-    double *y = k ? c->npe_c : c->emu_c;
+    double *y = k ? c->npe_c : c->emu_c, *blk = k ? c->npe_blk : c->emu_blk;
     for (int i = 0; i < (k ? c->nnpe : c->nemu); i++) y[i] *= f;
+    for (int j = 0; j < 3; j++) blk[j] *= f;
     if (k)
       c->npe_step *= f, c->npe_cal = f, c->npe_val_row = fmax(0, es - rows / rate) / val;
     else
@@ -614,31 +624,18 @@ int main(int argc, char **argv)
                              NULL, c.shard_npe, &c.shard_npe, NULL));
   PetscOptionsEnd();
   static Costs full;
-  if (costs_full[0]) { /* read first: the fixed costs below take the lines of the file just read */
-    PetscCall(costs_read(costs_full, &full));
-    full.ar_overlap = ovf, full.shard_emu = c.shard_emu, full.shard_npe = c.shard_npe;
+  if (costs_full[0]) { /* the full node's lines first: the main file supplies what it lacks (MPI, HDF5 writes) */
+    full.shard_emu = c.shard_emu, full.shard_npe = c.shard_npe;
+    PetscCall(load(costs_full, "BENCH "));
+    PetscCall(costs_read(costs, &full));
+    full.ar_overlap = ovf;
     fixed_costs(&full);
+    full_node = &full;
     nlines = 0;
   }
   PetscCall(costs_read(costs, &c));
   c.ar_overlap = ovf;
   fixed_costs(&c);
-  if (costs_full[0]) { /* the full node's compute costs; its MPI, HDF5 writes and start-up are the main file's */
-    Costs m = c;
-    m.chempy = full.chempy, m.chempy_cv = full.chempy_cv;
-    memcpy(m.emu_b, full.emu_b, sizeof m.emu_b), memcpy(m.emu_c, full.emu_c, sizeof m.emu_c), m.nemu = full.nemu;
-    memcpy(m.npe_b, full.npe_b, sizeof m.npe_b), memcpy(m.npe_c, full.npe_c, sizeof m.npe_c), m.nnpe = full.nnpe;
-    m.emu_step = full.emu_step, m.npe_step = full.npe_step, m.npe_sample = full.npe_sample;
-    m.newton_a = full.newton_a, m.newton_b = full.newton_b, m.gauss_a = full.gauss_a, m.gauss_b = full.gauss_b;
-    m.shuf_fixed = full.shuf_fixed, m.shuf_weak = full.shuf_weak, m.npe_sim = full.npe_sim, m.h5_read = full.h5_read;
-    m.emu_report = full.emu_report, m.npe_fixed = full.npe_fixed;
-    m.emu_val_row = full.emu_val_row, m.npe_val_row = full.npe_val_row, m.emu_cal = full.emu_cal,
-    m.npe_cal = full.npe_cal;
-    /* the infer fits' start-up: the main file's launcher, the full node's program */
-    m.newton_a += c.startup - full.startup, m.gauss_a += c.startup - full.startup;
-    full = m;
-    full_node = &full;
-  }
   c.net_alpha = 1e-6 * na, c.net_beta = 1e9 * nbw, c.node_cores = (int)node;
   full.net_alpha = c.net_alpha, full.net_beta = c.net_beta, full.node_cores = c.node_cores; /* the network: assumed */
   char path[PETSC_MAX_PATH_LEN + 32];

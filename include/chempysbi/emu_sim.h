@@ -16,4 +16,8 @@
 void emu_simulate(Emulator *emu, const Prior *pr, const ObsModel *obs, uint64_t seed, uint64_t first, PetscInt n,
                   double *th, double *x, double *sig);
 
+/* The observation model on n clean rows x (n, 8) in place: row i draws from
+ * (seed, RNG_NPE_NOISE, first + i); sig (n, 8) the errors, NULL if not wanted. */
+void sim_observe(const ObsModel *obs, uint64_t seed, uint64_t first, PetscInt n, double *x, double *sig);
+
 #endif

@@ -1,14 +1,13 @@
 /* A stored CHEMPY table (a `simulate -prior gauss` file) as the amortised
  * estimators' simulator, in place of the emulator: the clean (theta, x) of
- * usable row u (status ok, in file order) and noise from the observation
- * model keyed by the simulation's global index, as emu_simulate does. Every
+ * usable row u (status ok, in file order), to which npe_train adds noise with
+ * sim_observe (emu_sim.h), keyed by the simulation's global index. Every
  * rank reads only the rows it trains on, so memory does not grow with the
  * table, and row u is the same for every rank count. */
 #ifndef CHEMPYSBI_SIM_TABLE_H
 #define CHEMPYSBI_SIM_TABLE_H
 
 #include <chempysbi/h5.h>
-#include <chempysbi/obs.h>
 
 typedef struct {
   char path[PETSC_MAX_PATH_LEN];
@@ -23,9 +22,5 @@ PetscErrorCode sim_table_open(MPI_Comm comm, const char *opt, const char *path, 
 /* Usable rows u0 .. u0 + n - 1, wrapping round at `wrap` (n <= wrap <= nuse): th (n, 6), x (n, 8). */
 PetscErrorCode sim_table_rows(SimTable *t, PetscInt u0, PetscInt n, PetscInt wrap, double *th, double *x);
 PetscErrorCode sim_table_close(SimTable *t);
-
-/* The observation model on n clean rows x (n, 8) in place: row i draws from
- * (seed, RNG_NPE_NOISE, first + i); sig (n, 8) the errors, NULL if not wanted. */
-void sim_observe(const ObsModel *obs, uint64_t seed, uint64_t first, PetscInt n, double *x, double *sig);
 
 #endif

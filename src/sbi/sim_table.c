@@ -1,23 +1,9 @@
 /* A CHEMPY simulation table read row block by row block (sim_table.h). */
 #include <chempysbi/emu.h>
 #include <chempysbi/gce.h>
-#include <chempysbi/prior.h>
 #include <chempysbi/sim_table.h>
 #include <math.h>
 #include <string.h>
-
-void sim_observe(const ObsModel *obs, uint64_t seed, uint64_t first, PetscInt n, double *x, double *sig)
-{
-  for (PetscInt i = 0; i < n; i++) {
-    Rng r;
-    double clean[CS_NELEM], s[CS_NELEM], *xi = x + i * CS_NELEM, *si = sig ? sig + i * CS_NELEM : s;
-    unsigned char why[CS_NELEM];
-    rng_init(&r, seed, RNG_NPE_NOISE, first + (uint64_t)i);
-    memcpy(clean, xi, sizeof(clean));
-    obs_draw(obs, &r, clean, xi, si, why);
-    obs_mask(why, xi, si);
-  }
-}
 
 PetscErrorCode sim_table_open(MPI_Comm comm, const char *opt, const char *path, SimTable *t)
 {
