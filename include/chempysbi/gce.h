@@ -28,6 +28,11 @@ extern const double gce_theta_lo[CS_NPARAM], gce_theta_hi[CS_NPARAM];
  * number of workspaces (and threads). */
 typedef struct GceYields GceYields;
 PetscErrorCode gce_yields_load(const char *data_dir, const char *set /* "tng" or "alt" */, GceYields **y);
+/* The same, collective on comm: rank 0 reads the files and broadcasts the tables
+ * (one flat struct of ~0.5 MB), so a job of any size opens them once; on a
+ * parallel file system 1024 ranks opening the same dozen files at start-up is a
+ * metadata storm. Every rank fails together if rank 0 cannot read them. */
+PetscErrorCode gce_yields_load_shared(MPI_Comm comm, const char *data_dir, const char *set, GceYields **y);
 PetscErrorCode gce_yields_destroy(GceYields **y);
 
 typedef enum { GCE_SCHEME_DISCRETE = 0, GCE_SCHEME_CVODE = 1 } GceScheme;

@@ -30,6 +30,14 @@ PetscErrorCode h5_open(MPI_Comm comm, const char *path, PetscBool rw, H5File *f)
 /* Open "<path>.tmp" in place for continuing a write later committed with h5_commit. */
 PetscErrorCode h5_open_tmp(MPI_Comm comm, const char *path, H5File *f);
 PetscErrorCode h5_close(H5File *f);
+/* A model file every rank will read (collective; h5_share.c): rank 0 reads its
+ * bytes and broadcasts them, and a later read-only h5_open of `path` on one
+ * rank opens that in-memory copy, so the job opens the file once. A file rank 0
+ * cannot read is left alone: each rank's own open then reports it. */
+PetscErrorCode h5_share(MPI_Comm comm, const char *path);
+PetscBool h5_shared_image(const char *path, const void **buf, size_t *len);
+PetscInt h5_shared_count(void);
+PetscErrorCode h5_share_free(void);
 /* Open a checkpoint on this rank (read-only) and check that its "config"
  * attribute equals config: a resume never continues another run's training. */
 PetscErrorCode h5_open_checkpoint(const char *path, const char *config, H5File *f);

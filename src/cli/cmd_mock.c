@@ -193,7 +193,7 @@ PetscErrorCode cmd_mock(const ParCtx *ctx)
   PetscCheck(prior_contains(&m.spec.prior, th), ctx->comm, PETSC_ERR_ARG_OUTOFRANGE,
              "-alpha_IMF %g / -log10_N_Ia %g lie outside the model's bounds", m.spec.alpha, m.spec.nia);
   if (emu_path[0]) PetscCall(emu_read_h5(emu_path, "/emulator", 16, &m.spec.emu));
-  PetscCall(gce_yields_load(gc.data_dir, gc.yields, &y));
+  PetscCall(gce_yields_load_shared(ctx->comm, gc.data_dir, gc.yields, &y));
   PetscCall(gce_work_create(y, &gc, &m.spec.work));
   if (ctx->rank == 0) {
     PetscCall(PetscMalloc2(n * MK_NOUT, &m.rows, n, &pending));

@@ -146,7 +146,7 @@ PetscErrorCode cmd_simulate(const ParCtx *ctx)
     PetscCall(guard_output(ctx->comm, "-history", history, "history-csv", NULL, NULL, 0, job.force));
     PetscCall(guard_lock(ctx->comm, history, &lock));
   }
-  PetscCall(gce_yields_load(job.gce.data_dir, job.gce.yields, &job.yields));
+  PetscCall(gce_yields_load_shared(ctx->comm, job.gce.data_dir, job.gce.yields, &job.yields));
   PetscCall(gce_work_create(job.yields, &job.gce, &job.work));
   if (has_theta)
     PetscCall(simulate_one(ctx, &job, theta, history));

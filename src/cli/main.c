@@ -153,6 +153,7 @@ int main(int argc, char **argv)
   PetscCall(PetscLogStagePush(stage));
   ierr = h5_set_from_options(ctx.comm);
   if (!ierr) ierr = cmd->run(&ctx);
+  if (!ierr) ierr = h5_share_free();
   if (!ierr) ierr = PetscLogStagePop();
   if (!ierr && !cli_help()) ierr = cli_check_unused_options();
   if (ierr) {

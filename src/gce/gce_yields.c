@@ -353,6 +353,29 @@ PetscErrorCode gce_yields_load(const char *data_dir, const char *set, GceYields 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode gce_yields_load_shared(MPI_Comm comm, const char *data_dir, const char *set, GceYields **yp)
+{
+  PetscMPIInt rank, size;
+  int ok = 1;
+  PetscFunctionBeginUser;
+  *yp = NULL;
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (size == 1) {
+    PetscCall(gce_yields_load(data_dir, set, yp));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  /* Rank 0's own error is printed by the handler where it arises; it is not
+   * raised here so that the other ranks hear of it instead of waiting. */
+  if (rank == 0) ok = gce_yields_load(data_dir, set, yp) == PETSC_SUCCESS;
+  PetscCallMPI(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+  PetscCheck(ok, comm, PETSC_ERR_FILE_READ,
+             "the CHEMPY yield tables '%s' in %s could not be loaded on rank 0 (see its error)", set, data_dir);
+  if (rank != 0) PetscCall(PetscCalloc1(1, yp));
+  PetscCallMPI(MPI_Bcast(*yp, (PetscMPIInt)sizeof(GceYields), MPI_BYTE, 0, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode gce_yields_destroy(GceYields **y)
 {
   PetscFunctionBeginUser;

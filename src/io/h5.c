@@ -89,14 +89,28 @@ static PetscErrorCode h5_open_as(MPI_Comm comm, const char *path, const char *tm
   PetscCall(PetscStrncpy(f->path, path, sizeof(f->path)));
   if (tmp_suffix) PetscCall(PetscSNPrintf(f->tmp, sizeof(f->tmp), "%s%s", path, tmp_suffix));
   name = tmp_suffix ? f->tmp : f->path;
-  PetscCall(h5_fapl(comm, &fapl));
+  const void *img;
+  size_t imglen;
+  PetscMPIInt size;
+  char imgname[PETSC_MAX_PATH_LEN + 16];
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  if (!create && mode == H5F_ACC_RDONLY && size == 1 && h5_shared_image(name, &img, &imglen)) {
+    H5Call(fapl = H5Pcreate(H5P_FILE_ACCESS)); /* the broadcast copy (h5_share), read in memory */
+    H5Call(H5Pset_fapl_core(fapl, 1 << 16, 0));
+    H5Call(H5Pset_file_image(fapl, (void *)img, imglen));
+    /* HDF5 1.10's core driver refuses an image under the name of a file that
+     * exists; a name below /dev/null never does. Messages still use f->path. */
+    PetscCall(PetscSNPrintf(imgname, sizeof(imgname), "/dev/null%s%s", name[0] == '/' ? "" : "/", name));
+    name = imgname;
+  } else
+    PetscCall(h5_fapl(comm, &fapl));
   H5E_BEGIN_TRY { f->id = create ? H5Fcreate(name, mode, H5P_DEFAULT, fapl) : H5Fopen(name, mode, fapl); }
   H5E_END_TRY;
   H5Pclose(fapl);
   PetscCheck(f->id >= 0, comm, PETSC_ERR_FILE_OPEN,
              create ? "cannot create HDF5 file %s (is the directory writable?)"
                     : "cannot open HDF5 file %s (missing, or not an HDF5 file)",
-             name);
+             tmp_suffix ? f->tmp : f->path);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

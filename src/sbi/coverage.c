@@ -263,6 +263,8 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
   if (other) PetscCall(perstar_create(ctx, c->g.method == GLOBALS_ABC ? PERSTAR_ABC : PERSTAR_NRE, &c->g.ps, &ps));
   PetscCall(config_string(c, ps, config, sizeof(config)));
   /* abc and nre need neither the NPE (their own prior) nor the emulator (unless it makes the stars). */
+  PetscCall(h5_share(ctx->comm, c->npe));
+  PetscCall(h5_share(ctx->comm, c->emulator));
   if (c->npe[0]) PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
   PetscCheck(npe || other, ctx->comm, PETSC_ERR_ARG_WRONG, "coverage -method %s needs -model FILE (an NPE)",
              globals_method_names[c->g.method]);
@@ -274,7 +276,7 @@ PetscErrorCode coverage_run(const ParCtx *ctx, const CoverageConfig *c, double *
   }
   if (c->g.correct) PetscCall(infer_check_chempy(ctx->comm, c->npe, &c->gce));
   if (!c->mock_emulator || c->g.correct) {
-    PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
+    PetscCall(gce_yields_load_shared(ctx->comm, c->gce.data_dir, c->gce.yields, &y));
     PetscCall(gce_work_create(y, &c->gce, &work));
   }
   PetscCall(PetscCalloc1(c->galaxies * CV_NCOL, &rows));

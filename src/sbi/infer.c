@@ -173,6 +173,7 @@ static PetscErrorCode infer_gauss(const ParCtx *ctx, const InferConfig *c, Catal
   PetscLogEvent ev_sample;
   PetscFunctionBeginUser;
   PetscCall(par_log_event("npe_sample", &ev_sample));
+  PetscCall(h5_share(ctx->comm, c->npe));
   PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
   par_block_range(cat->n, ctx->rank, ctx->size, &lo, &hi);
   PetscCall(PetscMalloc2(c->samples * CS_NPARAM, &samples, (hi - lo) * ST_NCOL + 1, &mine));
@@ -400,6 +401,8 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
   PetscInt *use, nu = 0, lo, hi, ntot, npartial = 0;
   double *x, *e, *rows, *all = NULL;
   PetscFunctionBeginUser;
+  PetscCall(h5_share(ctx->comm, c->npe));
+  PetscCall(h5_share(ctx->comm, c->emulator));
   PetscCall(npe_read_h5(c->npe, "/npe", 1024, &npe));
   PetscCall(infer_load_emulator(c->emulator, c->npe, &emu));
   PetscCall(PetscMalloc1(cat->n + 1, &use));
@@ -440,7 +443,7 @@ static PetscErrorCode infer_exact(const ParCtx *ctx, const InferConfig *c, const
   GceYields *y = NULL;
   if (gc.correct) {
     PetscCall(infer_check_chempy(ctx->comm, c->npe, &c->gce));
-    PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
+    PetscCall(gce_yields_load_shared(ctx->comm, c->gce.data_dir, c->gce.yields, &y));
     PetscCall(gce_work_create(y, &c->gce, &gc.chempy));
   }
   PetscCall(globals_infer(ctx, &gc, npe, emu, hi - lo, x, e, lo, &g));

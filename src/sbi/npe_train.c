@@ -384,6 +384,7 @@ static PetscErrorCode init_from(const ParCtx *ctx, const NpeTrainConfig *c, cons
     for (int k = 0; k < npe->est->ops->narch; k++) same = same && a[k] == arch[k] ? PETSC_TRUE : PETSC_FALSE;
   }
   PetscCall(h5_close(&f));
+  PetscCall(h5_share(ctx->comm, c->init));
   PetscCall(npe_read_h5(c->init, "/npe", npe->est->max_batch, init));
   PetscCheck(same && (*init)->kind == npe->kind && (*init)->est->nparams == npe->est->nparams, ctx->comm,
              PETSC_ERR_ARG_WRONG,
@@ -407,6 +408,7 @@ PetscErrorCode npe_train_run(const ParCtx *ctx, const NpeTrainConfig *c)
   char chempy[512];
   PetscInt nval = PetscMax(1, (PetscInt)(c->val_fraction * (double)c->n)), ntr = c->n - nval, tlo, thi, vlo, vhi;
   PetscFunctionBeginUser;
+  PetscCall(h5_share(ctx->comm, c->emulator));
   PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
   /* The CHEMPY the emulator learnt is the NPE's simulator: recorded in npe.h5 for validate. */
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));

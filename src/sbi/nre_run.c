@@ -268,6 +268,7 @@ PetscErrorCode nre_run(const ParCtx *ctx, const NreRunConfig *c, NreRunSummary *
   PetscCheck(c->model[0], ctx->comm, PETSC_ERR_ARG_WRONG, "nre needs -model FILE (a train-nre output)");
   PetscCall(PetscMemzero(s, sizeof(*s)));
   const PetscInt C = c->chains, L = c->samples;
+  PetscCall(h5_share(ctx->comm, c->model));
   PetscCall(nre_read_h5(c->model, "/nre", 4096, &nre));
   PetscCheck(nre->P == NP && nre->X == CS_NELEM, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
              "%s: a ratio estimator of %d parameters and %d observables, expected %d and %d", c->model, nre->P, nre->X,

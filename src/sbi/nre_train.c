@@ -182,6 +182,7 @@ PetscErrorCode nre_train_run(const ParCtx *ctx, const NreTrainConfig *c)
   PetscInt lo, hi, vlo, vhi, epochs = 0;
   double best_val = INFINITY, acc = NAN;
   PetscFunctionBeginUser;
+  PetscCall(h5_share(ctx->comm, c->emulator));
   PetscCall(emu_read_h5(c->emulator, "/emulator", 4096, &emu));
   PetscCall(emu_chempy_config_read(ctx->comm, c->emulator, "chempy_config", chempy, sizeof(chempy)));
   PetscCall(guard_file_identity(ctx->comm, c->emulator, id, sizeof(id)));

@@ -49,6 +49,7 @@ PetscErrorCode perstar_create(const ParCtx *ctx, PerStarKind kind, const PerStar
   if (kind == PERSTAR_ABC)
     PetscCall(abc_sampler_create(ctx, &c->abc, &ps->abc));
   else {
+    PetscCall(h5_share(ctx->comm, c->nre.model));
     PetscCall(nre_read_h5(c->nre.model, "/nre", 4096, &ps->nre));
     PetscCheck(ps->nre->P == CS_NPARAM && ps->nre->X == CS_NELEM, ctx->comm, PETSC_ERR_FILE_UNEXPECTED,
                "%s: a ratio estimator of %d parameters and %d observables, expected %d and %d", c->nre.model,

@@ -575,10 +575,12 @@ PetscErrorCode validate_run(const ParCtx *ctx, const ValidateConfig *c, Validate
   PetscCall(validate_check_config(ctx->comm, c));
   PetscCall(par_log_event("validate_simulate", &cc.ev_sim));
   PetscCall(par_log_event("npe_sample", &cc.ev_sample));
+  PetscCall(h5_share(ctx->comm, c->npe));
+  PetscCall(h5_share(ctx->comm, c->emulator));
   PetscCall(npe_read_h5(c->npe, "/npe", 1024, &cc.npe));
   if (c->simulator == VALIDATE_SIM_CHEMPY) PetscCall(validate_check_chempy(ctx->comm, c));
   if (c->simulator == VALIDATE_SIM_CHEMPY) {
-    PetscCall(gce_yields_load(c->gce.data_dir, c->gce.yields, &y));
+    PetscCall(gce_yields_load_shared(ctx->comm, c->gce.data_dir, c->gce.yields, &y));
     PetscCall(gce_work_create(y, &c->gce, &cc.work));
   }
   if (c->emulator[0]) PetscCall(emu_read_h5(c->emulator, "/emulator", 1024, &cc.emu));

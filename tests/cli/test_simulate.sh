@@ -41,6 +41,12 @@ check "simulate: the factor is recorded as an attribute" bash -c "h5dump -a /cos
 check_fails "simulate: -n 0 fails before work" "must be positive" $BIN simulate -n 0 -out $TMP/x.h5
 check_fails "simulate: unwritable output fails before work" "cannot write in directory /nonexistent/dir" $BIN simulate -n 10 -out /nonexistent/dir/x.h5
 check_fails "simulate: -theta with 5 values" "needs 6" $BIN simulate -theta 1,2,3,4,5
+# Rank 0 alone reads the yield tables and broadcasts them: its error names the file, and every rank ends.
+check_fails "simulate: 3 ranks, missing -data_dir: rank 0 names the file" "cannot open $TMP/nodata/elements.csv" \
+  $MPIRUN -np 3 $BIN simulate -n 10 -data_dir $TMP/nodata -out $TMP/nodata.h5
+check_fails "simulate: ... and the other ranks end with it" "\[rank 2\] error: the CHEMPY yield tables 'tng' in $TMP/nodata" \
+  $MPIRUN -np 3 $BIN simulate -n 10 -data_dir $TMP/nodata -out $TMP/nodata.h5
+check "simulate: ... leaving no output" test ! -e $TMP/nodata.h5 -a ! -e $TMP/nodata.h5.tmp
 printf 'alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out\n-2.3,-2.89,-0.3,0.55,0.5\n' > $TMP/bad.csv
 check_fails "simulate: params file without birth_time_Gyr" "column 'birth_time_Gyr' is missing" $BIN simulate -params $TMP/bad.csv -out $TMP/o.csv
 printf 'birth_time_Gyr,alpha_IMF,log10_N_Ia,log10_SFE,log10_SFR_peak,x_out,extra\n10,-2.3,-2.89,-0.3,0.55,0.5,7\n12,-2.3,-2.89,-0.3,0.55,0.5,7\n13.5,-9,-2.89,-0.3,0.55,0.5,7\n' > $TMP/ok.csv

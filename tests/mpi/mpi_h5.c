@@ -1,10 +1,12 @@
 /* Parallel HDF5 tables at any rank count: each rank writes its block, the file
  * reads back identical (values are a function of the global row, so every
  * rank count must produce the same file content), attributes included, and
- * only the committed name exists afterwards. Exit code 0 = pass. */
+ * only the committed name exists afterwards; a file shared with h5_share is
+ * read from the broadcast copy. Exit code 0 = pass. */
 #include <chempysbi/h5.h>
 #include <chempysbi/par.h>
 #include <chempysbi/rng.h>
+#include <stdio.h>
 #include <unistd.h>
 
 static double value(PetscInt i, PetscInt c) { return 1000.0 * (double)i + (double)c + 0.25; }
@@ -62,6 +64,32 @@ int main(int argc, char **argv)
   PetscCall(h5_attr_read_str(&f, "/", "command", s, sizeof(s)));
   if (strcmp(s, "mpi_h5")) bad++;
   PetscCall(h5_close(&f));
+  /* h5_share: after it, each rank's own read-only open of the file reads the
+   * broadcast copy, so it still reads the table after rank 0 has replaced the
+   * file on disk by a non-HDF5 file. On one rank nothing is shared. */
+  PetscCall(h5_share(ctx.comm, path));
+  PetscCall(h5_share(ctx.comm, "/tmp/cs_mpi_h5_no_such_file.h5")); /* left to each rank's own open */
+  if (h5_shared_count() != (ctx.size > 1 ? 1 : 0)) bad++;
+  if (ctx.size > 1) {
+    if (ctx.rank == 0) {
+      char junk[300];
+      FILE *fp;
+      PetscCall(PetscSNPrintf(junk, sizeof(junk), "%s.junk", path));
+      fp = fopen(junk, "w");
+      if (!fp || fputs("not an HDF5 file\n", fp) < 0 || fclose(fp) || rename(junk, path)) bad++;
+    }
+    PetscCallMPI(MPI_Barrier(ctx.comm));
+    if (h5_open(PETSC_COMM_SELF, path, PETSC_FALSE, &f) == PETSC_SUCCESS) {
+      double row[3];
+      if (h5_attr_read_str(&f, "/", "purpose", s, sizeof(s)) || strcmp(s, "test")) bad++;
+      if (h5_table_read_rows(&f, "table", H5T_NATIVE_DOUBLE, N - 1, 1, row, PETSC_FALSE) || row[2] != value(N - 1, 2))
+        bad++;
+      PetscCall(h5_close(&f));
+    } else
+      bad++;
+  }
+  PetscCall(h5_share_free());
+  if (h5_shared_count() != 0) bad++;
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_SUM, ctx.comm));
   if (bad)
     PetscCall(PetscPrintf(ctx.comm, "mpi_h5: %" PetscInt_FMT " mismatches at %d ranks\n", bad, ctx.size));
