@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAXL 512
 
@@ -87,19 +88,25 @@ typedef struct {
   double emu_step, npe_step; /* optimiser step s */
   double npe_b[16], npe_c[16];
   int nnpe;
-  double npe_sample;           /* s per posterior sample */
-  double newton_a, newton_b;   /* infer newton: a + b * stars (1 rank, CPU s) */
-  double gauss_a, gauss_b;     /* infer gauss: a + b * stars */
+  double npe_sample;         /* s per posterior sample */
+  double newton_a, newton_b; /* infer newton: a + b * stars (1 rank, CPU s) */
+  double gauss_a, gauss_b;   /* infer gauss: a + b * stars */
+  double cov_a, cov_b; /* coverage of one galaxy: a + b * stars (CHEMPY mock + exact inference; NAN: from infer) */
   double h5_run[3], h5_row[3]; /* per-row write s at runs of 1, 16, 256 rows */
   double alpha, beta;          /* on-node one-way latency s, bandwidth B/s */
+  int nar;                     /* MPI_Allreduce measured at 2 ranks (0: modelled from alpha, beta) */
+  double ar_b[8], ar_t[8];     /* its message sizes [bytes], ascending, and times [s] (best of reps) */
   double net_alpha, net_beta;  /* network (assumed) */
   int node_cores;
-  double req_a, req_b;          /* rank 0's cost per request: a + b * chunk */
-  double startup;               /* MPI + PETSc start-up under the launcher (wall s) */
-  double h5_read;               /* s per row reading a simulate file */
-  double emu_report;            /* train-emulator's final report and plot (from a 1-epoch run on 50k rows) */
-  double npe_fixed;             /* train-npe's simulations, start-up and writing (from a 1-epoch run on 20k) */
-  double npe_sim;               /* s per simulation: the emulator's forward pass and the noise (-fresh: every epoch) */
+  double req_a, req_b;             /* rank 0's cost per request: a + b * chunk */
+  double startup;                  /* MPI + PETSc start-up under the launcher (wall s) */
+  double spawn, mpi_init, mpi_fin; /* its part outside the program: the launcher's spawn, MPI_Init, MPI_Finalize */
+  double launch;                   /* their sum (NAN if not measured): the job's time less the program's own */
+  double h5_read;                  /* s per row reading a simulate file */
+  double emu_report;               /* train-emulator's final report and plot (from a 1-epoch run on 50k rows) */
+  double emu_setup_row; /* train-emulator's cost per training row outside the epochs (from runs on 50k and 200k) */
+  double npe_fixed;     /* train-npe's simulations, start-up and writing (from a 1-epoch run on 20k) */
+  double npe_sim;       /* s per simulation: the emulator's forward pass and the noise (-fresh: every epoch) */
   double shuf_fixed, shuf_weak; /* epoch shuffle per row: all N rows on every rank; a rank's own rows */
   double ar_overlap; /* fraction of the gradient all-reduce hidden behind the backward pass (-grad_overlap) */
   double emu_val_row, npe_val_row; /* the trainer's validation + checkpoint per validation row (0: modelled) */
@@ -164,17 +171,38 @@ static double batch_cost(const double *bx, const double *by, int nb, const doubl
   return b <= 32 || !isfinite(f[1]) ? b * interp_loglog(bx, by, nb, b) : batch_time(f, b);
 }
 
-static double t_allreduce(const Costs *c, double bytes, int P)
+/* MPI_Allreduce of `bytes` at 2 ranks as measured: log-log between the sizes, linear beyond the largest */
+static double ar2(const Costs *c, double bytes)
+{
+  const int n = c->nar;
+  if (bytes <= c->ar_b[n - 1]) return interp_loglog(c->ar_b, c->ar_t, n, bytes);
+  double slope = (c->ar_t[n - 1] - c->ar_t[n - 2]) / (c->ar_b[n - 1] - c->ar_b[n - 2]);
+  return c->ar_t[n - 1] + fmax(0, slope) * (bytes - c->ar_b[n - 1]);
+}
+
+/* On the node, from the 2-rank measurement: the smallest message's time is one latency step,
+ * taken log2 P times; the rest is the data each rank moves and reduces, which grows as 2 (P-1)/P
+ * (Rabenseifner's all-reduce; at P = 2 the sum is the measurement). The ping-pong's alpha and the
+ * 1 MiB bandwidth alone put the 40-120 KB gradients at a third to a half of the measured time.
+ * Between nodes the assumed network's alpha-beta terms are added. cpu_share > 1: that many ranks
+ * per core (oversubscribed), so the data part, which is CPU work, takes that much longer. */
+static double t_allreduce_over(const Costs *c, double bytes, int P, double cpu_share)
 {
   if (P <= 1) return 0;
   int pn = P <= c->node_cores ? P : c->node_cores;
-  double t = 2 * ceil(log2((double)pn)) * c->alpha + 2.0 * (pn - 1) / pn * bytes / c->beta;
+  double t;
+  if (c->nar >= 2) {
+    double l = c->ar_t[0];
+    t = ceil(log2((double)pn)) * l + fmax(0, ar2(c, bytes) - l) * (pn - 1) / pn * 2 * fmax(1, cpu_share);
+  } else
+    t = 2 * ceil(log2((double)pn)) * c->alpha + 2.0 * (pn - 1) / pn * bytes / c->beta;
   if (P > c->node_cores) {
     double nodes = (double)P / c->node_cores;
     t += 2 * ceil(log2(nodes)) * c->net_alpha + 2.0 * (nodes - 1) / nodes * bytes / c->net_beta;
   }
   return t;
 }
+static double t_allreduce(const Costs *c, double bytes, int P) { return t_allreduce_over(c, bytes, P, 1); }
 
 /* broadcast of bytes: scatter + all-gather over the tree levels */
 static double t_bcast(const Costs *c, double bytes, int P)
@@ -374,7 +402,8 @@ static double train_time(const Costs *c0, Net net, long rows, long val, long epo
   /* forward only; or the trainer's measured validation and checkpoint time per validation row */
   const double vrow = net == NET_NPE ? c->npe_val_row : c->emu_val_row;
   double val_pass = ((double)val / P) * (vrow > 0 ? vrow : interp_loglog(bx, by, nb, 1024) / 3);
-  double load = ((double)rows + (double)val) / P * c->h5_read;
+  double load =
+      ((double)rows + (double)val) / P * c->h5_read + (net == NET_EMU ? (double)rows / P * c->emu_setup_row : 0);
   double shuffle = bpr > 0 ? (double)rows / P * c->shuf_weak : (double)rows * c->shuf_fixed;
   return c->startup + load + epochs * (steps * per_step + shuffle + val_pass + t_allreduce(c, 8, P));
 }
@@ -411,8 +440,10 @@ static double infer_time(const Costs *c0, long stars, int P, PetscBool exact)
 static double cov_time(const Costs *c0, const Sizes *s, int P)
 {
   const Costs *c = at(c0, P);
-  double per = ceil((double)s->cov_stars / P) * (c->chempy + c->newton_b) + 30 * t_allreduce(c, 8.0 * 44, P);
-  return c->newton_a + s->galaxies * per;
+  const PetscBool own = isfinite(c->cov_b); /* coverage's own cost per star, else a mock + infer's */
+  double per =
+      ceil((double)s->cov_stars / P) * (own ? c->cov_b : c->chempy + c->newton_b) + 30 * t_allreduce(c, 8.0 * 44, P);
+  return (own ? c->cov_a : c->newton_a) + s->galaxies * per;
 }
 
 typedef enum { ST_SIM, ST_EMU, ST_NPE, ST_VAL, ST_GAUSS, ST_NEWTON, ST_COV, ST_N } Stage;
@@ -498,6 +529,17 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   c->newton_a = t1 - c->newton_b * s1;
   s1 = s2 = t1 = t2 = NAN;
   for (int i = 0; i < nlines; i++)
+    if (!strncmp(lines[i], "BENCH coverage_stars ", 21)) {
+      double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
+      if (!isfinite(s1))
+        s1 = s, t1 = t;
+      else if (!isfinite(s2) && s != s1)
+        s2 = s, t2 = t;
+    }
+  c->cov_b = isfinite(s2) ? (t2 - t1) / (s2 - s1) : NAN;
+  c->cov_a = isfinite(s2) ? t1 - c->cov_b * s1 : NAN;
+  s1 = s2 = t1 = t2 = NAN;
+  for (int i = 0; i < nlines; i++)
     if (!strncmp(lines[i], "BENCH infer_gauss ", 18)) {
       double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
       if (!isfinite(s1)) /* the first two star counts: the quiet window's lines come first */
@@ -517,7 +559,16 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
    * same at 1 and 2 ranks); the infer runs were timed without it, their CPU holding the program's own */
   double s_none = get("BENCH startup_none", NULL, "cpu_s", 0), s_mpi = get("BENCH startup_mpirun", NULL, "wall_s", 0);
   c->startup = isfinite(s_mpi) ? s_mpi : fmin(c->newton_a, c->gauss_a);
-  if (isfinite(s_mpi) && isfinite(s_none)) c->newton_a += s_mpi - s_none, c->gauss_a += s_mpi - s_none;
+  /* the fits' intercepts (CPU of runs without the launcher) hold the bare start-up s_none and the
+   * model loading; a noisy fit can put them below s_none, and then the loading counts as nothing */
+  if (isfinite(s_mpi) && isfinite(s_none))
+    c->newton_a = s_mpi + fmax(0, c->newton_a - s_none), c->gauss_a = s_mpi + fmax(0, c->gauss_a - s_none),
+    c->cov_a = s_mpi + fmax(0, c->cov_a - s_none);
+  c->spawn = get("BENCH launch_spawn", NULL, "wall_s", 0);
+  c->mpi_init = get("BENCH mpi_init", "ranks=1", "init_s", 0);
+  c->mpi_fin = get("BENCH mpi_init", "ranks=1", "finalize_s", 0);
+  c->launch = c->spawn + c->mpi_init + c->mpi_fin; /* NAN unless all three were measured */
+  if (c->launch > c->startup) c->launch = c->startup;
   c->shuf_fixed = 1e-6 * get("BENCH shuffle_row", "mode=fixed", "cpu_us", 0);
   c->shuf_weak = 1e-6 * get("BENCH shuffle_row", "mode=weak", "cpu_us", 0);
   if (!isfinite(c->shuf_fixed)) c->shuf_fixed = 0;
@@ -539,6 +590,18 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   /* best of the reps: on the loaded development machine the median measures the scheduler */
   c->alpha = 1e-6 * get("BENCH pingpong", "bytes=8", "one_way_us", 1);
   c->beta = 1048576 / (1e-6 * get("BENCH pingpong", "bytes=1048576", "one_way_us", 1));
+  static const char *ar_what[] = {"few", "newton_sums", "emulator_grad", "npe_grad"};
+  c->nar = 0;
+  for (int i = 0; i < 4; i++) {
+    char w[64];
+    snprintf(w, sizeof w, "what=%s ranks=2", ar_what[i]);
+    double d = get("BENCH allreduce", w, "doubles", 0), us = get("BENCH allreduce", w, "us", 1);
+    if (!(d > 0 && us > 0)) continue;
+    int k = c->nar++;
+    for (; k > 0 && c->ar_b[k - 1] > 8 * d; k--) c->ar_b[k] = c->ar_b[k - 1], c->ar_t[k] = c->ar_t[k - 1];
+    c->ar_b[k] = 8 * d, c->ar_t[k] = 1e-6 * us;
+  }
+  if (c->nar < 2) c->nar = 0;
   double r1 = 1e-6 * get("BENCH farm_protocol", "chunk=1", "serve_cpu_us", 0);
   double r128 = 1e-6 * get("BENCH farm_protocol", "chunk=128", "serve_cpu_us", 0);
   c->req_b = fmax(0, (r128 - r1) / 127);
@@ -578,8 +641,18 @@ static void fixed_costs(Costs *c)
   if (isfinite(cpu_start)) c->startup = cpu_start;
   Sizes sm = {.emu_rows = 49813, .emu_val = 49813, .emu_epochs = 1, .emu_batch = 64};
   double small = get("BENCH emu_small", NULL, "cpu_s", 0);
-  c->emu_report = 0;
+  c->emu_report = c->emu_setup_row = 0;
   if (isfinite(small)) c->emu_report = fmax(0, small - emu_time(c, &sm, 1));
+  { /* with a second size: the part of the rest that grows with the training rows */
+    double mid = get("BENCH emu_mid", NULL, "cpu_s", 0), mrows = get("BENCH emu_mid_rows", NULL, "rows", 0);
+    Sizes sd = sm;
+    sd.emu_rows = (long)mrows;
+    if (isfinite(small) && isfinite(mid) && mrows > sm.emu_rows) {
+      double r1 = c->emu_report, r2 = mid - emu_time(c, &sd, 1) + c->emu_report; /* both residuals without a report */
+      c->emu_setup_row = fmax(0, (r2 - r1) / (mrows - (double)sm.emu_rows));
+      c->emu_report = fmax(0, r1 - c->emu_setup_row * (double)sm.emu_rows);
+    }
+  }
   Sizes sn = {.npe_n = 20000, .npe_epochs = 1, .npe_batch = 50};
   double nsmall = get("BENCH npe_small", NULL, "cpu_s", 0);
   c->npe_fixed = 0;
@@ -593,7 +666,7 @@ int main(int argc, char **argv)
        stages[PETSC_MAX_PATH_LEN] = "", out[PETSC_MAX_PATH_LEN] = "benchmarks/results";
   Costs c = {0};
   PetscReal na = 2, nbw = 10, ovf = 0;
-  PetscInt node = 128, emu_bmax = 4096, npe_bmax = 3200;
+  PetscInt node = 128, emu_bmax = 1024, npe_bmax = 1600, cores = (PetscInt)sysconf(_SC_NPROCESSORS_ONLN);
   PetscCall(PetscInitialize(&argc, &argv, NULL, "chempysbi performance model"));
   PetscOptionsBegin(PETSC_COMM_WORLD, NULL, "bench_scaling options", NULL);
   PetscCall(
@@ -608,20 +681,24 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsReal("-net_alpha_us", "assumed network latency between nodes [us]", NULL, na, &na, NULL));
   PetscCall(PetscOptionsReal("-net_GBps", "assumed network bandwidth per node [GB/s]", NULL, nbw, &nbw, NULL));
   PetscCall(PetscOptionsInt("-node_cores", "cores (ranks) per node", NULL, node, &node, NULL));
+  PetscCall(PetscOptionsInt("-measured_cores",
+                            "cores of the machine the costs were measured on (for the "
+                            "oversubscribed all-reduce check)",
+                            NULL, cores, &cores, NULL));
   PetscCall(PetscOptionsReal("-grad_overlap_fraction",
                              "fraction of the gradient all-reduce hidden by -grad_overlap (0: "
                              "the default blocking all-reduce)",
                              NULL, ovf, &ovf, NULL));
   PetscCall(PetscOptionsInt("-emu_batch_max",
                             "the largest global batch at which the emulator keeps its accuracy "
-                            "(benchmarks/large_batch.sh)",
+                            "(benchmarks/large_batch.sh: 1024 for the emulator, 1600 for the NPE)",
                             NULL, emu_bmax, &emu_bmax, NULL));
   PetscCall(PetscOptionsInt("-npe_batch_max", "the same for the NPE", NULL, npe_bmax, &npe_bmax, NULL));
-  c.shard_emu = PETSC_TRUE, c.shard_npe = PETSC_FALSE; /* the trainer's defaults */
+  c.shard_emu = PETSC_TRUE, c.shard_npe = PETSC_TRUE; /* the trainer's defaults */
   PetscCall(PetscOptionsBool("-shard_emulator", "model the emulator with the sharded optimiser step (its default)",
                              NULL, c.shard_emu, &c.shard_emu, NULL));
-  PetscCall(PetscOptionsBool("-shard_npe", "model the NPE with the sharded step (-shard_optimizer 1; not its default)",
-                             NULL, c.shard_npe, &c.shard_npe, NULL));
+  PetscCall(PetscOptionsBool("-shard_npe", "model the NPE with the sharded step (its default)", NULL, c.shard_npe,
+                             &c.shard_npe, NULL));
   PetscOptionsEnd();
   static Costs full;
   if (costs_full[0]) { /* the full node's lines first: the main file supplies what it lacks (MPI, HDF5 writes) */
@@ -648,8 +725,11 @@ int main(int argc, char **argv)
           "step %.1f us, sample %.2f us\n",
           1e3 * c.chempy, c.chempy_cv, 1e6 * interp_loglog(c.emu_b, c.emu_c, c.nemu, 64), 1e6 * c.emu_step,
           1e6 * interp_loglog(c.npe_b, c.npe_c, c.nnpe, 50), 1e6 * c.npe_step, 1e6 * c.npe_sample);
-  fprintf(o, "# infer newton %.3f s + %.2f ms per star; gauss %.3f s + %.3f ms per star (1 rank, CPU)\n", c.newton_a,
-          1e3 * c.newton_b, c.gauss_a, 1e3 * c.gauss_b);
+  fprintf(
+      o,
+      "# infer newton %.3f s + %.2f ms per star; gauss %.3f s + %.3f ms per star; coverage %.3f s + %.2f ms per star "
+      "(1 rank, CPU)\n",
+      c.newton_a, 1e3 * c.newton_b, c.gauss_a, 1e3 * c.gauss_b, c.cov_a, 1e3 * c.cov_b);
   fprintf(o,
           "# MPI on node: alpha %.2f us, beta %.2f GB/s; network (assumed) alpha %.2f us, beta %.1f GB/s, %d cores per "
           "node; farm request %.2f us + %.4f us per row of the chunk\n",
@@ -657,8 +737,14 @@ int main(int argc, char **argv)
           1e6 * c.req_b);
   fprintf(o,
           "# HDF5 per row (1 rank): run 1 %.1f us, run 16 %.1f us, run 256 %.2f us; read %.3f us; start-up %.2f s; "
-          "emulator report %.2f s\n",
-          1e6 * c.h5_row[0], 1e6 * c.h5_row[1], 1e6 * c.h5_row[2], 1e6 * c.h5_read, c.startup, c.emu_report);
+          "emulator report %.2f s and %.2f us per training row outside the epochs\n",
+          1e6 * c.h5_row[0], 1e6 * c.h5_row[1], 1e6 * c.h5_row[2], 1e6 * c.h5_read, c.startup, c.emu_report,
+          1e6 * c.emu_setup_row);
+  if (isfinite(c.launch))
+    fprintf(o,
+            "# the launch, outside the program: %.3f s of the start-up (spawn %.3f, MPI_Init %.3f, MPI_Finalize %.3f); "
+            "the program's own start-up %.3f s\n",
+            c.launch, c.spawn, c.mpi_init, c.mpi_fin, c.startup - c.launch);
   fprintf(o,
           "# trainers' measured epoch (1 rank) over the micro-benchmarks: emulator x%.3f, NPE x%.3f; validation + "
           "checkpoint per validation row %.2f / %.2f us; NPE simulation %.2f us; a batch of b rows: emulator %.1f + "
@@ -688,8 +774,8 @@ int main(int argc, char **argv)
                .galaxies = 2,
                .cov_stars = 100};
     fprintf(o, "\n## model vs measured (stages.txt: median wall and CPU of the runs; see its header for the load)\n");
-    fprintf(o, "%-28s %5s %10s %10s %10s %8s %8s\n", "stage", "ranks", "model_s", "wall_s", "cpu/P_s", "wall/mod",
-            "cpu/mod");
+    fprintf(o, "%-28s %5s %10s %10s %10s %8s %8s %10s %8s\n", "stage", "ranks", "model_s", "wall_s", "cpu/P_s",
+            "wall/mod", "cpu/mod", "prog_s", "prog/mod");
     /* every STAGE line in file order; the trainings (train_emulator*, train_npe*) carry their own
      * sizes (rows= or n=, epochs=, and bpr= for -batch_per_rank) */
     for (int i = 0; i < nlines; i++) {
@@ -701,7 +787,7 @@ int main(int argc, char **argv)
       snprintf(f, sizeof f, "ranks=%d", P);
       const char *line = lines[i];
 #define KEY(k) (strstr(line, " " k "=") ? atof(strstr(line, " " k "=") + strlen(k) + 2) : NAN)
-      double wall = KEY("wall_s"), cpu = KEY("cpu_s"), m = NAN;
+      double wall = KEY("wall_s"), cpu = KEY("cpu_s"), prog = KEY("prog_s"), m = NAN;
       Sizes ss = s;
       if (!strncmp(name, "train_emulator", 14)) {
         ss.emu_rows = (long)KEY("rows"), ss.emu_epochs = (long)KEY("epochs");
@@ -720,8 +806,41 @@ int main(int argc, char **argv)
           }
 #undef KEY
       if (!isfinite(m) || !isfinite(wall)) continue;
-      fprintf(o, "%-28s %5d %10.2f %10.2f %10.2f %8.2f %8.2f\n", name, P, m, wall, cpu / P, wall / m, cpu / P / m);
+      /* prog/mod: the program's own time (PETSc's -log_view) against the model less the launch */
+      fprintf(o, "%-28s %5d %10.2f %10.2f %10.2f %8.2f %8.2f %10.2f %8.2f\n", name, P, m, wall, cpu / P, wall / m,
+              cpu / P / m, prog, prog / (m - c.launch));
     }
+  }
+
+  /* 1b. the all-reduce against its measurement (costs.sh: bench_mpi at 2, 4, 8 ranks): at 2 the
+   * calibration itself; at 4 and 8, oversubscribed on the measuring machine's cores, the model's
+   * data part is charged ranks-per-core times (its latency steps are not: a descheduled rank's
+   * wait is not modelled), so this checks the growth with P, not dedicated-core latency */
+  nlines = 0;
+  PetscCall(load(costs, "BENCH "));
+  fprintf(o,
+          "\n## MPI_Allreduce, model vs measured (best of reps; ranks > %d oversubscribed: the model's data part x "
+          "ranks per core)\n%-16s %8s %5s %10s %10s %8s\n",
+          (int)cores, "message", "doubles", "ranks", "model_us", "meas_us", "meas/mod");
+  for (int i = 0; i < nlines && c.nar; i++) {
+    char what[64];
+    double d, us, best;
+    int P, seen = 0;
+    if (sscanf(lines[i], "BENCH allreduce what=%63s doubles=%lf ranks=%d us=%lf min=%lf", what, &d, &P, &us, &best) !=
+        5)
+      continue;
+    for (int j = 0; j < i; j++) { /* the first line of each kind only (the quiet window's come first) */
+      char w2[64];
+      double d2, u2, b2;
+      int P2;
+      if (sscanf(lines[j], "BENCH allreduce what=%63s doubles=%lf ranks=%d us=%lf min=%lf", w2, &d2, &P2, &u2, &b2) ==
+              5 &&
+          !strcmp(w2, what) && P2 == P)
+        seen = 1;
+    }
+    if (seen) continue;
+    double m = 1e6 * t_allreduce_over(&c, 8 * d, P, (double)P / (double)cores);
+    fprintf(o, "%-16s %8.0f %5d %10.2f %10.2f %8.2f\n", what, d, P, m, best, best / m);
   }
 
   /* 2. strong scaling of the paper-scale problem, and weak scaling */
@@ -751,6 +870,28 @@ int main(int argc, char **argv)
     }
     fprintf(ds, "\n");
     fprintf(o, "\n");
+  }
+  /* 2a. the same for the program's own time, as PETSc's -log_view reports it: the job less the launch
+   * (spawn, MPI_Init, MPI_Finalize: fixed costs of the cluster's launcher and MPI, measured here on
+   * 1 rank and charged the same at every P, which a real launcher at 1024 ranks will exceed) */
+  if (isfinite(c.launch)) {
+    fprintf(
+        o, "\n## strong scaling, the program's own time (the job less the launch, %.3f s): time [s] (efficiency)\n%-6s",
+        c.launch, "P");
+    for (int st = 0; st < ST_N; st++) fprintf(o, " %21s", stage_names[st]);
+    fprintf(o, " %21s\n", "newton_1e6_stars");
+    for (int i = 0; i < nP; i++) {
+      int P = Ps[i];
+      fprintf(o, "%-6d", P);
+      for (int st = 0; st <= ST_N; st++) {
+        double t = (st < ST_N ? stage_time(&c, &pa, (Stage)st, P, pol) : infer_time(&c, 1000000, P, PETSC_TRUE)) -
+                   c.launch,
+               t1 = (st < ST_N ? stage_time(&c, &pa, (Stage)st, 1, pol) : infer_time(&c, 1000000, 1, PETSC_TRUE)) -
+                    c.launch;
+        fprintf(o, " %12.4g (%5.3f)", t, t1 / (P * t));
+      }
+      fprintf(o, "\n");
+    }
   }
   /* weak: per rank the paper's problem / 64 (1 rank) growing with P; training with -batch_per_rank 64 */
   Sizes w1 = pa;
@@ -846,9 +987,10 @@ int main(int argc, char **argv)
   /* 4. the headline projections */
   fprintf(o, "\n## projected wall time [s] on P cores\n%-34s %10s %10s %10s %10s\n", "", "1", "16", "128", "1024");
   static const int Pc[4] = {1, 16, 128, 1024};
-  const char *rows[5] = {"paper-scale pipeline, all on P", "infer newton, 10^6 stars", "infer gauss, 10^6 stars",
-                         "simulate 750k rows", "pipeline, each stage on <= P"};
-  for (int k = 0; k < 5; k++) {
+  const char *rows[6] = {"paper-scale pipeline, all on P", "infer newton, 10^6 stars",
+                         "infer gauss, 10^6 stars",        "simulate 750k rows",
+                         "pipeline, each stage on <= P",   "simulate 750k rows, program only"};
+  for (int k = 0; k < (isfinite(c.launch) ? 6 : 5); k++) {
     fprintf(o, "%-34s", rows[k]);
     for (int i = 0; i < 4; i++) {
       int P = Pc[i];
@@ -858,6 +1000,7 @@ int main(int argc, char **argv)
       if (k == 1) t = infer_time(&c, 1000000, P, PETSC_TRUE);
       if (k == 2) t = infer_time(&c, 1000000, P, PETSC_FALSE);
       if (k == 3) t = sim_time(&c, 750000, P, pol);
+      if (k == 5) t = sim_time(&c, 750000, P, pol) - c.launch;
       if (k == 4) /* every stage on its own best rank count up to P (separate jobs) */
         for (int st = 0; st <= ST_NEWTON; st++) {
           if (st == ST_GAUSS) continue;

@@ -30,7 +30,7 @@ fi
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 export CHEMPYSBI_DATA=${CHEMPYSBI_DATA:-$(cd "$ROOT/.." && pwd)/shared/chempy-data}
 B=$ROOT/bin
-for x in chempysbi bench/bench_costs bench/bench_mpi; do
+for x in chempysbi bench/bench_costs bench/bench_mpi bench/bench_init; do
   [ -x "$B/$x" ] || { echo "costs.sh: $B/$x missing: make bench-costs" >&2; exit 1; }
 done
 mkdir -p "$OUT/logs"
@@ -79,10 +79,25 @@ run_timed() { # label stars command...
 # Start-up: PETSc, MPI and the program's own, with and without the launcher (what every stage pays once).
 run_timed startup_none 0 $NICE "$B/chempysbi" version
 run_timed startup_mpirun 0 $NICE $MPIRUN -np 1 "$B/chempysbi" version
+# ... and its part outside the program: the launcher's spawn, then MPI_Init and MPI_Finalize in the process
+run_timed launch_spawn 0 $MPIRUN -np 1 /bin/true
+for np in 1 2; do
+  for r in $(seq "$PREPS"); do $MPIRUN -np $np "$B/bench/bench_init"; done | grep '^BENCH mpi_init' > "$W/init"
+  awk -v np=$np -v n="$(wc -l < "$W/init")" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "init_s") a[NR] = kv[2]; if (kv[1] == "finalize_s") b[NR] = kv[2] } }
+    END { m = int((n + 1) / 2); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) { if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } if (b[j] < b[i]) { t = b[i]; b[i] = b[j]; b[j] = t } }
+          printf "BENCH mpi_init ranks=%d init_s=%s min=%s max=%s finalize_s=%s min=%s max=%s reps=%d\n", np, a[m], a[1], a[n], b[m], b[1], b[n], n }' "$W/init" | tee -a "$RES.new"
+done
 if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
   # train-emulator's fixed cost (its final report and plot): a 1-epoch run on the 50k-row validation set
   VAL=${VAL:-/work/data/paper/val.h5}
   [ -f "$VAL" ] && run_timed emu_small 0 $NICE "$B/chempysbi" train-emulator -train "$VAL" -val "$VAL" -epochs 1 -out "$W/emu_small.h5" -force
+  # ... and on 200k rows of the training set: the two sizes part its cost per training row outside the
+  # epoch (reading, checking and standardising the rows) from the fixed report
+  if [ -f "$TRAIN" ] && [ -f "$VAL" ]; then
+    run_timed emu_mid 0 $NICE "$B/chempysbi" train-emulator -train "$TRAIN" -train_rows 200000 -val "$VAL" -epochs 1 \
+      -out "$W/emu_mid.h5" -force
+    sed -n 's/^train-emulator: \([0-9]*\) training rows.*/BENCH emu_mid_rows rows=\1/p' "$OUT/logs/emu_mid-0-1.log" | head -1 | tee -a "$RES.new"
+  fi
   # train-npe's fixed cost (simulating with the emulator, start-up, writing): a 1-epoch run on 20k simulations
   run_timed npe_small 0 $NICE "$B/chempysbi" train-npe -emulator "$EMULATOR" -n 20000 -max_epochs 1 -out "$W/npe_small.h5" -force
   # a -fresh epoch's new simulations (emulator, noise, standardising): epoch 2 of a -fresh run against epoch 1
@@ -104,6 +119,14 @@ if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
     echo "== infer -method newton, $n stars, 1 rank"
     run_timed infer_newton "$n" $NICE "$B/chempysbi" infer -npe "$NPE" -emulator "$EMULATOR" -stars "$W/stars_$n.csv" \
       -method newton -plots 0 -out "$W/inf.h5" -force
+  done
+  # coverage's own cost per star (its CHEMPY mock and the exact inference of galaxies drawn from the
+  # prior, whose stars cost the solver another number of iterations than the mock catalogue's):
+  # two galaxies (its least) of COV_STARS stars each; stars= is the total
+  for n in ${COV_STARS:-25 100}; do
+    echo "== coverage, 2 galaxies of $n stars, 1 rank"
+    run_timed coverage_stars "$((2 * n))" $NICE "$B/chempysbi" coverage -npe "$NPE" -emulator "$EMULATOR" -galaxies 2 \
+      -n_stars "$n" -method newton -plots 0 -out "$W/cov.h5" -force
   done
   for n in $GAUSS_STARS; do
     echo "== infer -method gauss, $n stars, 1 rank"

@@ -238,6 +238,7 @@ for b in "$WORK"/bin/bench_*; do
   n=$(basename "$b")
   case $n in
     bench_gce | bench_nn) continue ;;
+    bench_scaling) continue ;; # the performance model needs measured costs: benchmarks/scaling_model
     bench_sample) args=(-calls "$SAMPLE_CALLS" -samples 1000)
       [ -f "npe_np$NP.h5" ] && args+=(-npe "npe_np$NP.h5" -emulator "$EMU_FILE") ;;
     *) args=() ;;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every stage of the pipeline at small size on 1 and 2 ranks (and 4 oversubscribed), REPS runs
 # each: the measurements benchmarks/scaling_model checks its predictions against. Wall time
-# of the whole command (MPI start-up and model loading included) and CPU time (user + sys of
-# all ranks). Writes benchmarks/results/stages.txt ("STAGE name ranks=P key=value ..." lines).
+# of the whole command (MPI start-up and model loading included), CPU time (user + sys of
+# all ranks) and the program's own time (prog_s: PETSc's -log_view total, from after MPI_Init
+# to PetscFinalize, so without the launcher's spawn, MPI_Init and MPI_Finalize). Writes benchmarks/results/stages.txt ("STAGE name ranks=P key=value ..." lines).
 #
 #   bash benchmarks/stages.sh
 # Environment: REPS (default 3), RANKS (default "1 2"), NPE, EMULATOR, TRAIN, VAL (default
@@ -44,16 +45,18 @@ stage() { # name size-description command... (run from $W on $np ranks)
   local name=$1 size=$2; shift 2
   [ -n "$ONLY" ] && ! grep -qw "$name" <<< "$ONLY" && return 0
   for np in $RANKS; do
-    : > "$W/walls"; : > "$W/cpus"
+    : > "$W/walls"; : > "$W/cpus"; : > "$W/progs"
     for r in $(seq "$REPS"); do
-      rm -f "$W"/out.h5 "$W"/out.h5.* "$W"/sim.h5 "$W"/sim.h5.*
-      (cd "$W" && /usr/bin/time -f "%e %U %S" -o "$W/time" $NICE $MPIRUN -np "$np" "$X" "$@" > "$W/log" 2>&1) ||
+      rm -f "$W"/out.h5 "$W"/out.h5.* "$W"/sim.h5 "$W"/sim.h5.* "$W/lv.txt"
+      (cd "$W" && /usr/bin/time -f "%e %U %S" -o "$W/time" $NICE $MPIRUN -np "$np" "$X" "$@" -log_view ":$W/lv.txt" > "$W/log" 2>&1) ||
         { echo "stages.sh: $name on $np ranks failed:"; tail -5 "$W/log"; break; }
       read -r e u s < "$W/time"
       echo "$e" >> "$W/walls"; echo "$u + $s" | bc -l >> "$W/cpus"
+      # the program's own time: PETSc's, from after MPI_Init to PetscFinalize (the slowest rank)
+      awk '/^Time \(sec\):/ { print $3 }' "$W/lv.txt" >> "$W/progs"
       cp "$W/log" "$OUT/logs/stage-$name-$np-$r.log"
     done
-    echo "STAGE $name ranks=$np $size wall_s=$(med < "$W/walls") cpu_s=$(med < "$W/cpus") reps=$REPS" | tee -a "$RES.new"
+    echo "STAGE $name ranks=$np $size wall_s=$(med < "$W/walls") cpu_s=$(med < "$W/cpus") prog_s=$(med < "$W/progs") reps=$REPS" | tee -a "$RES.new"
   done
 }
 

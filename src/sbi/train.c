@@ -223,7 +223,7 @@ PetscErrorCode train_weak_set_from_options(MPI_Comm comm, PetscInt batch_ref_def
                             &w->overlap_pieces, NULL));
   PetscCall(PetscOptionsBool("-shard_optimizer",
                              "on P > 1 ranks: reduce-scatter the gradient, each rank updates 1/P of the weights, "
-                             "all-gather them (0: all-reduce, every rank updates all; default: on without -clip)",
+                             "all-gather them (0: all-reduce, every rank updates all)",
                              NULL, w->shard, &w->shard, &w->shard_set));
   PetscOptionsEnd();
   w->lr_scaling = (TrainLrScaling)rule;
@@ -353,17 +353,18 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
    * of the optimiser's state (elementwise, so the same bits), the weights all-gathered: one
    * all-reduce's volume and 1/P of the optimiser's work. The state elsewhere is stale until
    * gathered, for each checkpoint and at the end. With -clip the sharded step needs a third collective (the norm)
-   * before the update, which cost more than the half optimiser step saved on 2 ranks (README, "Scaling"): by default
-   * sharded only without clipping. */
-  const PetscBool shard = w->shard_set ? w->shard : (s->clip > 0 ? PETSC_FALSE : PETSC_TRUE);
+   * before the update; on 2 ranks it is still faster than the replicated step (benchmarks/shard_ab.sh, session 8:
+   * the NPE 9-15% at 50 rows per rank), and the saving grows with P, so it is the default for every network. */
+  const PetscBool shard = w->shard_set ? w->shard : PETSC_TRUE;
   PetscCall(par_shard_create(ctx, m->nparams, shard && !overlap, &sh));
   if (w->batch_per_rank > 0) { /* snprintf: PETSc's printf writes 1 as "1." */
     char msg[256];
     snprintf(msg, sizeof(msg),
              "%s: weak scaling: %d rows per rank and step, global batch %d, %d steps per epoch, learning rate %g -> %g "
-             "(warm-up %g epochs)\n",
+             "(warm-up %g epochs), optimiser step %s\n",
              s->command, (int)w->batch_per_rank, (int)(w->batch_per_rank * ctx->size), (int)batcher_nbatches(&bt),
-             lr_base, train_weak_lr(w, lr_base, ctx->size, INT64_MAX, 1), (double)w->warmup_epochs);
+             lr_base, train_weak_lr(w, lr_base, ctx->size, INT64_MAX, 1), (double)w->warmup_epochs,
+             ctx->size > 1 && shard && !overlap ? "sharded over the ranks" : "on every rank");
     PetscCall(PetscPrintf(ctx->comm, "%s", msg));
   }
   double t_start = cs_wtime();

@@ -15,9 +15,10 @@ check "npe: -np 2 weights equal -np 1 within 1e-8 relative (max rel diff $r)" aw
 check "npe: -batch_per_rank 25 at -np 2" bash -c "$MPIRUN -np 2 $T -max_epochs 4 -batch_per_rank 25 -out $TMP/nw.h5 > $TMP/nw.log"
 check "npe: -batch_per_rank -grad_overlap at -np 2" $MPIRUN -np 2 $T -max_epochs 4 -batch_per_rank 25 -grad_overlap -out $TMP/nwo.h5
 check "npe: weak -grad_overlap weights equal the blocking all-reduce's exactly" h5diff -q $TMP/nw.h5 $TMP/nwo.h5 /npe/params
-# The sharded optimiser (off by default with -clip, which the NPE uses) with the clipping norm summed
-# by blocks: the same bits as every rank updating all weights.
-check "npe: -shard_optimizer 1 at -np 2" $MPIRUN -np 2 $T -max_epochs 4 -batch_per_rank 25 -shard_optimizer 1 -out $TMP/nws.h5
+# The sharded optimiser (the default, also with -clip, which the NPE uses) with the clipping norm summed
+# by blocks: the same bits as every rank updating all weights (-shard_optimizer 0).
+check "npe: the default optimiser step is sharded at -np 2" grep -q 'optimiser step sharded over the ranks' $TMP/nw.log
+check "npe: -shard_optimizer 0 at -np 2" $MPIRUN -np 2 $T -max_epochs 4 -batch_per_rank 25 -shard_optimizer 0 -out $TMP/nws.h5
 check "npe: the sharded optimiser's weights (with clipping) equal the unsharded ones exactly" h5diff -q $TMP/nw.h5 $TMP/nws.h5 /npe/params
 check "npe: weak best val_nll within 0.3 nats of the fixed batch's after 4 epochs" bash -c "a=\$(sed -n 's/.*best val_nll \([-0-9.]*\).*/\1/p' $TMP/nw.log); b=\$(h5dump -a /best_val_nll $TMP/n1.h5 | sed -n 's/.*(0): *//p'); awk -v a=\$a -v b=\$b 'BEGIN { print a, b; exit !(a != \"\" && b != \"\" && a < b + 0.3) }'"
 check "npe: the stored prior is the paper's Gaussian prior" bash -c "h5dump -a /npe/prior_mean_sd_lo_hi $TMP/n1.h5 | grep -q -- '-2.3, -2.89'"
