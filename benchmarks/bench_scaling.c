@@ -96,7 +96,9 @@ typedef struct {
   double alpha, beta;          /* on-node one-way latency s, bandwidth B/s */
   int nar;                     /* MPI_Allreduce measured at 2 ranks (0: modelled from alpha, beta) */
   double ar_b[8], ar_t[8];     /* its message sizes [bytes], ascending, and times [s] (best of reps) */
-  double net_alpha, net_beta;  /* network (assumed) */
+  double
+      sh_t[2]; /* the sharded step's collectives at 2 ranks, emulator and NPE (with the norm) [s]; NAN: not measured */
+  double net_alpha, net_beta; /* network (assumed) */
   int node_cores;
   double req_a, req_b;             /* rank 0's cost per request: a + b * chunk */
   double startup;                  /* MPI + PETSc start-up under the launcher (wall s) */
@@ -203,6 +205,22 @@ static double t_allreduce_over(const Costs *c, double bytes, int P, double cpu_s
   return t;
 }
 static double t_allreduce(const Costs *c, double bytes, int P) { return t_allreduce_over(c, bytes, P, 1); }
+
+/* The sharded step's collectives (reduce-scatter of the gradient, with clipping the all-gather of
+ * the norm's block sums, all-gather of the weights), from their 2-rank measurement as the
+ * all-reduce: k collectives of one latency step each per doubling, the rest growing as 2 (P-1)/P;
+ * between nodes the network terms of one all-reduce of the gradient. Not measured: one all-reduce. */
+static double t_shard_over(const Costs *c, int net_npe, double bytes, int P, double cpu_share)
+{
+  double t2 = c->sh_t[net_npe ? 1 : 0];
+  if (P <= 1) return 0;
+  if (!(t2 > 0) || c->nar < 2) return t_allreduce_over(c, bytes, P, cpu_share);
+  int pn = P <= c->node_cores ? P : c->node_cores, k = net_npe ? 3 : 2;
+  double l = c->ar_t[0];
+  double t = k * ceil(log2((double)pn)) * l + fmax(0, t2 - k * l) * (pn - 1) / pn * 2 * fmax(1, cpu_share);
+  if (P > c->node_cores) t += t_allreduce(c, bytes, P) - t_allreduce(c, bytes, c->node_cores);
+  return t;
+}
 
 /* broadcast of bytes: scatter + all-gather over the tree levels */
 static double t_bcast(const Costs *c, double bytes, int P)
@@ -367,10 +385,9 @@ static void net_rows(const Costs *c, Net net, const double **bx, const double **
 
 /* One step of the training on P ranks: this rank's rows (the largest share of a global batch dealt
  * at random, or bpr with -batch_per_rank), the optimiser step (1/P of it with the sharded step, sh;
- * all of it on every rank without), and the gradient's reduction: an all-reduce, or with the sharded
- * step a reduce-scatter and an all-gather of the weights, the same volume (modelled as one
- * all-reduce), plus, with clipping, the all-gather of the norm's block sums (less the part
- * -grad_overlap hides, ar_overlap, which runs unsharded). */
+ * all of it on every rank without), and the gradient's reduction: an all-reduce (less the part
+ * -grad_overlap hides, ar_overlap, which runs unsharded), or with the sharded step its measured
+ * collectives (t_shard_over: reduce-scatter, with clipping the norm's all-gather, all-gather). */
 static double train_step(const Costs *c0, Net net, long batch, long bpr, int P, PetscBool other)
 {
   const Costs *c = at(c0, P);
@@ -385,9 +402,11 @@ static double train_step(const Costs *c0, Net net, long batch, long bpr, int P, 
   double B = bpr > 0 ? (double)bpr * P : (double)batch, share = bpr > 0 ? (double)bpr : batch_max_share(B, P);
   if (!(share >= 1)) share = 1;
   const PetscBool sharded = sh && c->ar_overlap == 0 && P > 1;
-  const double opt = sharded ? step / P : step, norm = sharded && clip ? t_allreduce(c, 8 * nparams / 64, P) : 0;
+  const double opt = sharded ? step / P : step;
+  const double comm = sharded ? t_shard_over(c, net == NET_NPE && clip, 8 * nparams, P, 1)
+                              : (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
   const double *blk = net == NET_NPE ? c->npe_blk : c->emu_blk;
-  return batch_cost(bx, by, nb, blk, share) + opt + norm + (1 - c->ar_overlap) * t_allreduce(c, 8 * nparams, P);
+  return batch_cost(bx, by, nb, blk, share) + opt + comm;
 }
 
 static double train_time(const Costs *c0, Net net, long rows, long val, long epochs, long batch, long bpr, int P)
@@ -602,6 +621,8 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
     c->ar_b[k] = 8 * d, c->ar_t[k] = 1e-6 * us;
   }
   if (c->nar < 2) c->nar = 0;
+  c->sh_t[0] = 1e-6 * get("BENCH shard_step", "what=emulator_grad ranks=2", "us", 1);
+  c->sh_t[1] = 1e-6 * get("BENCH shard_step", "what=npe_grad ranks=2", "us", 1);
   double r1 = 1e-6 * get("BENCH farm_protocol", "chunk=1", "serve_cpu_us", 0);
   double r128 = 1e-6 * get("BENCH farm_protocol", "chunk=128", "serve_cpu_us", 0);
   c->req_b = fmax(0, (r128 - r1) / 127);
@@ -841,6 +862,23 @@ int main(int argc, char **argv)
     if (seen) continue;
     double m = 1e6 * t_allreduce_over(&c, 8 * d, P, (double)P / (double)cores);
     fprintf(o, "%-16s %8.0f %5d %10.2f %10.2f %8.2f\n", what, d, P, m, best, best / m);
+  }
+  for (int i = 0; i < nlines && c.nar; i++) { /* the sharded step's collectives, the same way */
+    char what[64];
+    double d, us, best;
+    int P, clip, seen = 0;
+    if (sscanf(lines[i], "BENCH shard_step what=%63s doubles=%lf ranks=%d clip=%d us=%lf min=%lf", what, &d, &P, &clip,
+               &us, &best) != 6)
+      continue;
+    for (int j = 0; j < i; j++)
+      if (!strncmp(lines[j], "BENCH shard_step ", 17) && strstr(lines[j], what) && strstr(lines[j], " ranks=") &&
+          atoi(strstr(lines[j], " ranks=") + 7) == P)
+        seen = 1;
+    if (seen) continue;
+    double m = 1e6 * t_shard_over(&c, clip, 8 * d, P, (double)P / (double)cores);
+    char name[80];
+    snprintf(name, sizeof name, "shard:%s", what);
+    fprintf(o, "%-16s %8.0f %5d %10.2f %10.2f %8.2f\n", name, d, P, m, best, best / m);
   }
 
   /* 2. strong scaling of the paper-scale problem, and weak scaling */

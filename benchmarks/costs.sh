@@ -58,7 +58,7 @@ $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" 2>&1 | tee "$OUT/logs/bench_mpi
 $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" -farm_row_us 0 -farm_chunk 1 -farm_rows 20000 2>&1 | grep '^BENCH farm' | sed 's/^BENCH farm/BENCH farm_protocol/' >> "$RES.new"
 $MPIRUN -np 2 "$B/bench/bench_mpi" -reps "$REPS" -farm_row_us 0 -farm_chunk 128 -farm_rows 20000 2>&1 | grep '^BENCH farm' | sed 's/^BENCH farm/BENCH farm_protocol/' >> "$RES.new"
 for np in 4 8; do
-  $MPIRUN -np $np "$B/bench/bench_mpi" -reps "$REPS" -skip_farm 2>&1 | tee "$OUT/logs/bench_mpi_$np.log" | grep '^BENCH allreduce' >> "$RES.new"
+  $MPIRUN -np $np "$B/bench/bench_mpi" -reps "$REPS" -skip_farm 2>&1 | tee "$OUT/logs/bench_mpi_$np.log" | grep '^BENCH allreduce\|^BENCH shard_step' >> "$RES.new"
 done
 fi
 
