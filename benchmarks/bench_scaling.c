@@ -511,6 +511,26 @@ static Sizes paper(void)
                  .cov_stars = 1000};
 }
 
+/* cost = a + b * stars from the first two star counts of the lines starting with head (CPU s; the
+ * quiet window's lines come first). Returns how many counts it found: with one, only s1, t1 are set. */
+static int fit_stars(const char *head, double *s1, double *t1, double *a, double *b)
+{
+  double s2 = NAN, t2 = NAN;
+  *s1 = *t1 = *a = *b = NAN;
+  for (int i = 0; i < nlines; i++)
+    if (!strncmp(lines[i], head, strlen(head))) {
+      double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
+      if (!isfinite(*s1))
+        *s1 = s, *t1 = t;
+      else if (!isfinite(s2) && s != *s1)
+        s2 = s, t2 = t;
+    }
+  if (!isfinite(s2)) return isfinite(*s1) ? 1 : 0;
+  *b = (t2 - *t1) / (s2 - *s1);
+  *a = *t1 - *b * *s1;
+  return 2;
+}
+
 static PetscErrorCode costs_read(const char *path, Costs *c)
 {
   PetscFunctionBeginUser;
@@ -534,43 +554,12 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   c->emu_step = 1e-6 * get("BENCH emu_step", NULL, "cpu_us", 0);
   c->npe_step = 1e-6 * get("BENCH npe_step", NULL, "cpu_us", 0);
   c->npe_sample = 1e-6 * get("BENCH npe_sample", NULL, "cpu_us", 0);
-  /* the infer lines: cost = a + b * stars from the two smallest and the largest star counts measured */
-  double s1 = NAN, s2 = NAN, t1 = NAN, t2 = NAN;
-  for (int i = 0; i < nlines; i++)
-    if (!strncmp(lines[i], "BENCH infer_newton ", 19)) {
-      double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
-      if (!isfinite(s1)) /* the first two star counts: the quiet window's lines come first */
-        s1 = s, t1 = t;
-      else if (!isfinite(s2) && s != s1)
-        s2 = s, t2 = t;
-    }
-  c->newton_b = (t2 - t1) / (s2 - s1);
-  c->newton_a = t1 - c->newton_b * s1;
-  s1 = s2 = t1 = t2 = NAN;
-  for (int i = 0; i < nlines; i++)
-    if (!strncmp(lines[i], "BENCH coverage_stars ", 21)) {
-      double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
-      if (!isfinite(s1))
-        s1 = s, t1 = t;
-      else if (!isfinite(s2) && s != s1)
-        s2 = s, t2 = t;
-    }
-  c->cov_b = isfinite(s2) ? (t2 - t1) / (s2 - s1) : NAN;
-  c->cov_a = isfinite(s2) ? t1 - c->cov_b * s1 : NAN;
-  s1 = s2 = t1 = t2 = NAN;
-  for (int i = 0; i < nlines; i++)
-    if (!strncmp(lines[i], "BENCH infer_gauss ", 18)) {
-      double s = atof(strstr(lines[i], "stars=") + 6), t = atof(strstr(lines[i], "cpu_s=") + 6);
-      if (!isfinite(s1)) /* the first two star counts: the quiet window's lines come first */
-        s1 = s, t1 = t;
-      else if (!isfinite(s2) && s != s1)
-        s2 = s, t2 = t;
-    }
-  if (isfinite(s2)) {
-    c->gauss_b = (t2 - t1) / (s2 - s1);
-    c->gauss_a = t1 - c->gauss_b * s1;
-  } else { /* one star count: the start-up of the exact method's fit */
-    c->gauss_a = c->newton_a;
+  /* the per-star lines: cost = a + b * stars */
+  double s1, t1;
+  fit_stars("BENCH infer_newton ", &s1, &t1, &c->newton_a, &c->newton_b);
+  if (fit_stars("BENCH coverage_stars ", &s1, &t1, &c->cov_a, &c->cov_b) < 2) c->cov_a = c->cov_b = NAN;
+  if (fit_stars("BENCH infer_gauss ", &s1, &t1, &c->gauss_a, &c->gauss_b) == 1) {
+    c->gauss_a = c->newton_a; /* one star count: the start-up of the exact method's fit */
     c->gauss_b = (t1 - c->gauss_a) / s1;
   }
   /* every stage runs under the launcher: its start-up once, as wall time (the launch is latency:
@@ -580,9 +569,10 @@ static PetscErrorCode costs_read(const char *path, Costs *c)
   c->startup = isfinite(s_mpi) ? s_mpi : fmin(c->newton_a, c->gauss_a);
   /* the fits' intercepts (CPU of runs without the launcher) hold the bare start-up s_none and the
    * model loading; a noisy fit can put them below s_none, and then the loading counts as nothing */
-  if (isfinite(s_mpi) && isfinite(s_none))
-    c->newton_a = s_mpi + fmax(0, c->newton_a - s_none), c->gauss_a = s_mpi + fmax(0, c->gauss_a - s_none),
-    c->cov_a = s_mpi + fmax(0, c->cov_a - s_none);
+  if (isfinite(s_mpi) && isfinite(s_none)) {
+    c->newton_a = s_mpi + fmax(0, c->newton_a - s_none), c->gauss_a = s_mpi + fmax(0, c->gauss_a - s_none);
+    if (isfinite(c->cov_b)) c->cov_a = s_mpi + fmax(0, c->cov_a - s_none);
+  }
   c->spawn = get("BENCH launch_spawn", NULL, "wall_s", 0);
   c->mpi_init = get("BENCH mpi_init", "ranks=1", "init_s", 0);
   c->mpi_fin = get("BENCH mpi_init", "ranks=1", "finalize_s", 0);
@@ -841,44 +831,31 @@ int main(int argc, char **argv)
   PetscCall(load(costs, "BENCH "));
   fprintf(o,
           "\n## MPI_Allreduce, model vs measured (best of reps; ranks > %d oversubscribed: the model's data part x "
-          "ranks per core)\n%-16s %8s %5s %10s %10s %8s\n",
+          "ranks per core)\n%-20s %8s %5s %10s %10s %8s\n",
           (int)cores, "message", "doubles", "ranks", "model_us", "meas_us", "meas/mod");
+  /* every "BENCH allreduce" and "BENCH shard_step" line: what=, doubles=, ranks=, then clip= (shard_step
+   * only) and the best of the reps (min=); the first line of each what and ranks only (the quiet
+   * window's come first) */
   for (int i = 0; i < nlines && c.nar; i++) {
+    const PetscBool sh = !strncmp(lines[i], "BENCH shard_step ", 17);
+    if (!sh && strncmp(lines[i], "BENCH allreduce ", 16)) continue;
     char what[64];
-    double d, us, best;
-    int P, seen = 0;
-    if (sscanf(lines[i], "BENCH allreduce what=%63s doubles=%lf ranks=%d us=%lf min=%lf", what, &d, &P, &us, &best) !=
-        5)
-      continue;
-    for (int j = 0; j < i; j++) { /* the first line of each kind only (the quiet window's come first) */
-      char w2[64];
-      double d2, u2, b2;
-      int P2;
-      if (sscanf(lines[j], "BENCH allreduce what=%63s doubles=%lf ranks=%d us=%lf min=%lf", w2, &d2, &P2, &u2, &b2) ==
-              5 &&
-          !strcmp(w2, what) && P2 == P)
-        seen = 1;
-    }
+    int P;
+    if (sscanf(strstr(lines[i], " what="), " what=%63s doubles=", what) != 1 || !strstr(lines[i], " ranks=")) continue;
+    P = atoi(strstr(lines[i], " ranks=") + 7);
+    int seen = 0;
+    for (int j = 0; j < i && !seen; j++)
+      seen = !strncmp(lines[j], lines[i], sh ? 17 : 16) && strstr(lines[j], " ranks=") &&
+             atoi(strstr(lines[j], " ranks=") + 7) == P &&
+             !strncmp(strstr(lines[j], " what="), strstr(lines[i], " what="), strlen(" what=") + strlen(what) + 1);
     if (seen) continue;
-    double m = 1e6 * t_allreduce_over(&c, 8 * d, P, (double)P / (double)cores);
-    fprintf(o, "%-16s %8.0f %5d %10.2f %10.2f %8.2f\n", what, d, P, m, best, best / m);
-  }
-  for (int i = 0; i < nlines && c.nar; i++) { /* the sharded step's collectives, the same way */
-    char what[64];
-    double d, us, best;
-    int P, clip, seen = 0;
-    if (sscanf(lines[i], "BENCH shard_step what=%63s doubles=%lf ranks=%d clip=%d us=%lf min=%lf", what, &d, &P, &clip,
-               &us, &best) != 6)
-      continue;
-    for (int j = 0; j < i; j++)
-      if (!strncmp(lines[j], "BENCH shard_step ", 17) && strstr(lines[j], what) && strstr(lines[j], " ranks=") &&
-          atoi(strstr(lines[j], " ranks=") + 7) == P)
-        seen = 1;
-    if (seen) continue;
-    double m = 1e6 * t_shard_over(&c, clip, 8 * d, P, (double)P / (double)cores);
+    const double d = atof(strstr(lines[i], " doubles=") + 9), best = atof(strstr(lines[i], " min=") + 5),
+                 share = (double)P / (double)cores;
+    const int clip = sh && strstr(lines[i], " clip=") ? atoi(strstr(lines[i], " clip=") + 6) : 0;
+    double m = 1e6 * (sh ? t_shard_over(&c, clip, 8 * d, P, share) : t_allreduce_over(&c, 8 * d, P, share));
     char name[80];
-    snprintf(name, sizeof name, "shard:%s", what);
-    fprintf(o, "%-16s %8.0f %5d %10.2f %10.2f %8.2f\n", name, d, P, m, best, best / m);
+    snprintf(name, sizeof name, "%s%s", sh ? "shard:" : "", what);
+    fprintf(o, "%-20s %8.0f %5d %10.2f %10.2f %8.2f\n", name, d, P, m, best, best / m);
   }
 
   /* 2. strong scaling of the paper-scale problem, and weak scaling */
@@ -922,11 +899,9 @@ int main(int argc, char **argv)
       int P = Ps[i];
       fprintf(o, "%-6d", P);
       for (int st = 0; st <= ST_N; st++) {
-        double t = (st < ST_N ? stage_time(&c, &pa, (Stage)st, P, pol) : infer_time(&c, 1000000, P, PETSC_TRUE)) -
-                   c.launch,
-               t1 = (st < ST_N ? stage_time(&c, &pa, (Stage)st, 1, pol) : infer_time(&c, 1000000, 1, PETSC_TRUE)) -
-                    c.launch;
-        fprintf(o, " %12.4g (%5.3f)", t, t1 / (P * t));
+        double t =
+            (st < ST_N ? stage_time(&c, &pa, (Stage)st, P, pol) : infer_time(&c, 1000000, P, PETSC_TRUE)) - c.launch;
+        fprintf(o, " %12.4g (%5.3f)", t, (T1[st] - c.launch) / (P * t));
       }
       fprintf(o, "\n");
     }

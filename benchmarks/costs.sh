@@ -63,6 +63,7 @@ done
 fi
 
 # The program itself: wall and CPU (user + sys) of the whole command, REPS runs.
+med() { awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : 0.5*(v[NR/2]+v[NR/2+1]))}' "$1"; } # of a sorted file
 run_timed() { # label stars command...
   local label=$1 stars=$2; shift 2
   local walls=() cpus=()
@@ -73,7 +74,6 @@ run_timed() { # label stars command...
     cp "$W/log" "$OUT/logs/$label-$stars-$r.log"
   done
   printf '%s\n' "${walls[@]}" | sort -g > "$W/w"; printf '%s\n' "${cpus[@]}" | sort -g > "$W/c"
-  med() { awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : 0.5*(v[NR/2]+v[NR/2+1]))}' "$1"; }
   echo "BENCH $label stars=$stars wall_s=$(med "$W/w") min=$(head -1 "$W/w") max=$(tail -1 "$W/w") cpu_s=$(med "$W/c") min=$(head -1 "$W/c") max=$(tail -1 "$W/c") reps=$PREPS" | tee -a "$RES.new"
 }
 # Start-up: PETSc, MPI and the program's own, with and without the launcher (what every stage pays once).
@@ -83,9 +83,9 @@ run_timed startup_mpirun 0 $NICE $MPIRUN -np 1 "$B/chempysbi" version
 run_timed launch_spawn 0 $MPIRUN -np 1 /bin/true
 for np in 1 2; do
   for r in $(seq "$PREPS"); do $MPIRUN -np $np "$B/bench/bench_init"; done | grep '^BENCH mpi_init' > "$W/init"
-  awk -v np=$np -v n="$(wc -l < "$W/init")" '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == "init_s") a[NR] = kv[2]; if (kv[1] == "finalize_s") b[NR] = kv[2] } }
-    END { m = int((n + 1) / 2); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) { if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } if (b[j] < b[i]) { t = b[i]; b[i] = b[j]; b[j] = t } }
-          printf "BENCH mpi_init ranks=%d init_s=%s min=%s max=%s finalize_s=%s min=%s max=%s reps=%d\n", np, a[m], a[1], a[n], b[m], b[1], b[n], n }' "$W/init" | tee -a "$RES.new"
+  for k in init_s finalize_s; do sed -n "s/.* $k=\([0-9.]*\).*/\1/p" "$W/init" | sort -g > "$W/$k"; done
+  echo "BENCH mpi_init ranks=$np init_s=$(med "$W/init_s") min=$(head -1 "$W/init_s") max=$(tail -1 "$W/init_s")" \
+    "finalize_s=$(med "$W/finalize_s") min=$(head -1 "$W/finalize_s") max=$(tail -1 "$W/finalize_s") reps=$PREPS" | tee -a "$RES.new"
 done
 if [ -f "$NPE" ] && [ -f "$EMULATOR" ]; then
   # train-emulator's fixed cost (its final report and plot): a 1-epoch run on the 50k-row validation set

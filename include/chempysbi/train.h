@@ -52,7 +52,7 @@ typedef struct {
   PetscReal warmup_epochs;
   PetscBool overlap;
   PetscInt overlap_pieces;
-  PetscBool shard, shard_set; /* -shard_optimizer (default on; not with -grad_overlap) */
+  PetscBool shard; /* -shard_optimizer (default on; not with -grad_overlap) */
 } TrainWeak;
 
 /* Defaults (off) and the options above; batch_ref_default is the command's

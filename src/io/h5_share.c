@@ -4,12 +4,13 @@
  * driver). A job of any size then opens each model file once: on a parallel
  * file system 1024 ranks opening the same file at start-up is a metadata storm. */
 #include <chempysbi/h5.h>
+#include <chempysbi/par.h>
 #include <stdio.h>
 #include <string.h>
 
 #define H5_SHARE_MAX       16
 #define H5_SHARE_MAX_BYTES ((long long)1 << 30) /* larger files are read by every rank, as before */
-#define H5_SHARE_PIECE     ((long long)1 << 28) /* a broadcast's count is an int */
+#define H5_SHARE_PIECE     ((long long)1 << 28) /* par_bcast_bytes takes an int count */
 
 static struct {
   char path[PETSC_MAX_PATH_LEN];
@@ -63,7 +64,7 @@ PetscErrorCode h5_share(MPI_Comm comm, const char *path)
   if (rank != 0) PetscCall(PetscMalloc((size_t)len, &buf));
   for (long long off = 0; off < len; off += H5_SHARE_PIECE) {
     long long n = len - off < H5_SHARE_PIECE ? len - off : H5_SHARE_PIECE;
-    PetscCallMPI(MPI_Bcast(buf + off, (PetscMPIInt)n, MPI_BYTE, 0, comm));
+    PetscCall(par_bcast_bytes(comm, buf + off, (size_t)n));
   }
   PetscCall(PetscStrncpy(share[nshare].path, path, sizeof(share[nshare].path)));
   share[nshare].buf = buf;

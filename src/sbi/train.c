@@ -224,7 +224,7 @@ PetscErrorCode train_weak_set_from_options(MPI_Comm comm, PetscInt batch_ref_def
   PetscCall(PetscOptionsBool("-shard_optimizer",
                              "on P > 1 ranks: reduce-scatter the gradient, each rank updates 1/P of the weights, "
                              "all-gather them (0: all-reduce, every rank updates all)",
-                             NULL, w->shard, &w->shard, &w->shard_set));
+                             NULL, w->shard, &w->shard, NULL));
   PetscOptionsEnd();
   w->lr_scaling = (TrainLrScaling)rule;
   PetscCall(PetscOptionsHasName(NULL, NULL, "-batch", &has_batch));
@@ -355,7 +355,7 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
    * gathered, for each checkpoint and at the end. With -clip the sharded step needs a third collective (the norm)
    * before the update; on 2 ranks it is still faster than the replicated step (benchmarks/shard_ab.sh, session 8:
    * the NPE 9-15% at 50 rows per rank), and the saving grows with P, so it is the default for every network. */
-  const PetscBool shard = w->shard_set ? w->shard : PETSC_TRUE;
+  const PetscBool shard = w->shard;
   PetscCall(par_shard_create(ctx, m->nparams, shard && !overlap, &sh));
   if (w->batch_per_rank > 0) { /* snprintf: PETSc's printf writes 1 as "1." */
     char msg[256];
