@@ -11,9 +11,10 @@
 # in the same wall time, so each P trains min(P E, EMAX) epochs; accuracy "holds" at P when the
 # run reaches the one-rank error after E epochs (within 5%) in no more projected wall time.
 #
-#   bash benchmarks/large_batch.sh              # the emulator, linear rule
-#   MODEL=npe RULE=sqrt bash benchmarks/large_batch.sh
-# Environment: MODEL (emulator | npe), RULE (linear | sqrt | none), PS ("1 2 4 8 16 32 64"),
+#   bash benchmarks/large_batch.sh              # the emulator, its default sqrt rule
+#   MODEL=npe bash benchmarks/large_batch.sh    # the flow, its default linear rule
+# Environment: MODEL (emulator | npe), RULE (linear | sqrt | none; default each command's own:
+# sqrt for the emulator, linear for the flow), PS ("1 2 4 8 16 32 64"),
 # E (base epochs: 10 emulator, 20 npe), EMAX (160 emulator, 80 npe), ROWS (emulator training rows
 # from TRAIN, 100000), NSIM (npe simulations, 50000), TRAIN, VAL, EMU (npe's emulator; default
 # /work/data/paper/{train,val,emulator}.h5), EXTRA (more options), LB_OUT (benchmarks/results),
@@ -25,13 +26,12 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${LB_OUT:-$ROOT/benchmarks/results}
 MODEL=${MODEL:-emulator}
-RULE=${RULE:-linear}
 PS=${PS:-"1 2 4 8 16 32 64"}
 TRAIN=${TRAIN:-/work/data/paper/train.h5} VAL=${VAL:-/work/data/paper/val.h5} EMU=${EMU:-/work/data/paper/emulator.h5}
 NICE=${NICE:-nice -n 5}
 case $MODEL in
-  emulator) B0=64 E=${E:-10} EMAX=${EMAX:-160} ;;
-  npe) B0=50 E=${E:-20} EMAX=${EMAX:-80} ;;
+  emulator) B0=64 E=${E:-10} EMAX=${EMAX:-160} RULE=${RULE:-sqrt} ;;
+  npe) B0=50 E=${E:-20} EMAX=${EMAX:-80} RULE=${RULE:-linear} ;;
   *) echo "MODEL=$MODEL: expected emulator or npe" >&2; exit 2 ;;
 esac
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1

@@ -96,21 +96,37 @@ PetscErrorCode par_async_wait(ParAsync *a);
  * slice of buf (MPI_Allgatherv, in place); par_shard_norm2 is |x|^2 of the whole buffer from each
  * rank's slice x, each block's squares summed in order and then the block sums in order, so that
  * it is the same bits as on one rank. With on false (or one rank) the slice is all of it and
- * nothing is communicated. */
+ * nothing is communicated.
+ *
+ * single (only where something is communicated): both exchanges carry floats, half the bytes.
+ * Each rank keeps its slice of the weights in double (par_shard_master: the optimiser updates
+ * that), and every rank computes with the same weights rounded to single precision:
+ * par_shard_begin rounds them once, par_shard_gather_weights after each step. par_shard_gather_exact
+ * gives every rank the double weights (validation, checkpoints, the end); par_shard_round goes
+ * back to the rounded ones, which are then the bits par_shard_gather_weights would give. Without
+ * single these are par_shard_gather and no-ops. */
 #define PAR_SHARD_BLOCK 64
 typedef struct {
-  PetscBool on;
+  PetscBool on, single;
   PetscMPIInt *counts, *displs;   /* values per rank, from whole blocks */
   PetscMPIInt *bcounts, *bdispls; /* the same in blocks */
-  size_t lo, hi, nblk;
+  size_t n, lo, hi, nblk;
   double *g;    /* this rank's slice of a reduced buffer */
   double *bsum; /* per-block sums of squares */
+  double *w;    /* single: the weights in double, valid on [lo, hi) */
+  float *f;     /* single: the full buffer in single precision, for both exchanges */
+  float *fg;    /* single: this rank's slice of the reduced gradient */
 } ParShard;
-PetscErrorCode par_shard_create(const ParCtx *ctx, size_t n, PetscBool on, ParShard *sh);
+PetscErrorCode par_shard_create(const ParCtx *ctx, size_t n, PetscBool on, PetscBool single, ParShard *sh);
 PetscErrorCode par_shard_destroy(ParShard *sh);
 PetscErrorCode par_shard_reduce(const ParCtx *ctx, ParShard *sh, const double *full);
 PetscErrorCode par_shard_gather(const ParCtx *ctx, const ParShard *sh, double *buf);
 PetscErrorCode par_shard_norm2(const ParCtx *ctx, ParShard *sh, const double *x, double *x2);
+double *par_shard_master(ParShard *sh, double *params);
+void par_shard_begin(ParShard *sh, double *params);
+PetscErrorCode par_shard_gather_weights(const ParCtx *ctx, ParShard *sh, double *params);
+PetscErrorCode par_shard_gather_exact(const ParCtx *ctx, ParShard *sh, double *params);
+void par_shard_round(const ParShard *sh, double *params);
 /* A PETSc log event for profiling with -log_view, registered once per name. */
 PetscErrorCode par_log_event(const char *name, PetscLogEvent *ev);
 #endif

@@ -43,7 +43,9 @@ typedef void (*TrainGradHook)(void *arg, size_t lo);
  *   -grad_overlap_pieces  pieces of the flat gradient for -grad_overlap
  *   -shard_optimizer    reduce-scatter the gradient, update 1/P of the weights
  *                       on each rank, all-gather them (default: on unless the
- *                       network clips its gradient norm) */
+ *                       network clips its gradient norm)
+ *   -shard_single       the sharded step exchanges floats; each rank keeps its
+ *                       slice of the weights in double (par.h) */
 typedef enum { TRAIN_LR_LINEAR = 0, TRAIN_LR_SQRT = 1, TRAIN_LR_NONE = 2 } TrainLrScaling;
 typedef struct {
   PetscInt batch_per_rank;
@@ -52,12 +54,16 @@ typedef struct {
   PetscReal warmup_epochs;
   PetscBool overlap;
   PetscInt overlap_pieces;
-  PetscBool shard; /* -shard_optimizer (default on; not with -grad_overlap) */
+  PetscBool shard;  /* -shard_optimizer (default on; not with -grad_overlap) */
+  PetscBool single; /* -shard_single: the sharded step's exchanges in single precision */
 } TrainWeak;
 
 /* Defaults (off) and the options above; batch_ref_default is the command's
- * default -batch. -batch and -batch_per_rank together are refused. */
-PetscErrorCode train_weak_set_from_options(MPI_Comm comm, PetscInt batch_ref_default, TrainWeak *w);
+ * default -batch, rule_default its -lr_scaling (the rule that kept its accuracy
+ * to the largest global batch, benchmarks/large_batch.sh). -batch and
+ * -batch_per_rank together are refused. */
+PetscErrorCode train_weak_set_from_options(MPI_Comm comm, PetscInt batch_ref_default, TrainLrScaling rule_default,
+                                           TrainWeak *w);
 /* Rows a rank computes per step at most, for the model's batch buffers. */
 PetscInt train_weak_local_batch(const TrainWeak *w, PetscInt batch);
 /* Appends the weak-scaling settings to a checkpoint's config string (nothing

@@ -1,14 +1,17 @@
 /* A flat buffer partitioned over the ranks in whole blocks (include/chempysbi/par.h): the sharded
  * optimiser step's reduce-scatter of the gradient, all-gather of the weights, and the gradient norm
- * summed block by block so that it is the same bits sharded or not. */
+ * summed block by block so that it is the same bits sharded or not; optionally both exchanges in
+ * single precision, with each rank's slice of the weights kept in double. */
 #include <chempysbi/par.h>
+#include <string.h>
 
-PetscErrorCode par_shard_create(const ParCtx *ctx, size_t n, PetscBool on, ParShard *sh)
+PetscErrorCode par_shard_create(const ParCtx *ctx, size_t n, PetscBool on, PetscBool single, ParShard *sh)
 {
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(sh, sizeof(*sh)));
   sh->on = on && ctx->size > 1 ? PETSC_TRUE : PETSC_FALSE;
-  sh->hi = n;
+  sh->single = sh->on && single ? PETSC_TRUE : PETSC_FALSE;
+  sh->n = sh->hi = n;
   sh->nblk = (n + PAR_SHARD_BLOCK - 1) / PAR_SHARD_BLOCK;
   PetscCall(PetscMalloc1(sh->nblk + 1, &sh->bsum));
   if (!sh->on) PetscFunctionReturn(PETSC_SUCCESS);
@@ -25,6 +28,7 @@ PetscErrorCode par_shard_create(const ParCtx *ctx, size_t n, PetscBool on, ParSh
   sh->lo = (size_t)sh->displs[ctx->rank];
   sh->hi = sh->lo + (size_t)sh->counts[ctx->rank];
   PetscCall(PetscMalloc1(sh->hi - sh->lo + 1, &sh->g));
+  if (sh->single) PetscCall(PetscMalloc3(n, &sh->w, n, &sh->f, sh->hi - sh->lo + 1, &sh->fg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -34,6 +38,7 @@ PetscErrorCode par_shard_destroy(ParShard *sh)
   if (sh->counts) PetscCall(PetscFree4(sh->counts, sh->displs, sh->bcounts, sh->bdispls));
   PetscCall(PetscFree(sh->g));
   PetscCall(PetscFree(sh->bsum));
+  if (sh->single) PetscCall(PetscFree3(sh->w, sh->f, sh->fg));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -41,7 +46,12 @@ PetscErrorCode par_shard_reduce(const ParCtx *ctx, ParShard *sh, const double *f
 {
   PetscFunctionBeginUser;
   PetscCheck(sh->on, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONGSTATE, "par_shard_reduce on an unsharded buffer");
-  PetscCallMPI(MPI_Reduce_scatter(full, sh->g, sh->counts, MPI_DOUBLE, MPI_SUM, ctx->comm));
+  if (sh->single) {
+    for (size_t k = 0; k < sh->n; k++) sh->f[k] = (float)full[k];
+    PetscCallMPI(MPI_Reduce_scatter(sh->f, sh->fg, sh->counts, MPI_FLOAT, MPI_SUM, ctx->comm));
+    for (size_t k = 0; k < sh->hi - sh->lo; k++) sh->g[k] = sh->fg[k];
+  } else
+    PetscCallMPI(MPI_Reduce_scatter(full, sh->g, sh->counts, MPI_DOUBLE, MPI_SUM, ctx->comm));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -69,5 +79,40 @@ PetscErrorCode par_shard_norm2(const ParCtx *ctx, ParShard *sh, const double *x,
         MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, sh->bsum, sh->bcounts, sh->bdispls, MPI_DOUBLE, ctx->comm));
   *x2 = 0;
   for (size_t b = 0; b < sh->nblk; b++) *x2 += sh->bsum[b];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+double *par_shard_master(ParShard *sh, double *params) { return sh->single ? sh->w : params; }
+
+void par_shard_begin(ParShard *sh, double *params)
+{
+  if (!sh->single) return;
+  memcpy(sh->w, params, sh->n * sizeof(double));
+  par_shard_round(sh, params);
+}
+
+void par_shard_round(const ParShard *sh, double *params)
+{
+  for (size_t k = 0; sh->single && k < sh->n; k++) params[k] = (float)params[k];
+}
+
+PetscErrorCode par_shard_gather_weights(const ParCtx *ctx, ParShard *sh, double *params)
+{
+  PetscFunctionBeginUser;
+  if (!sh->single) PetscCall(par_shard_gather(ctx, sh, params));
+  else {
+    for (size_t k = sh->lo; k < sh->hi; k++) sh->f[k] = (float)sh->w[k];
+    PetscCallMPI(
+        MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, sh->f, sh->counts, sh->displs, MPI_FLOAT, ctx->comm));
+    for (size_t k = 0; k < sh->n; k++) params[k] = sh->f[k];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode par_shard_gather_exact(const ParCtx *ctx, ParShard *sh, double *params)
+{
+  PetscFunctionBeginUser;
+  if (sh->single) memcpy(params + sh->lo, sh->w + sh->lo, (sh->hi - sh->lo) * sizeof(double));
+  PetscCall(par_shard_gather(ctx, sh, params));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -98,7 +98,7 @@ PetscErrorCode npe_train_set_from_options(MPI_Comm comm, NpeTrainConfig *c)
   PetscCall(PetscOptionsReal("-p_drop", "conditioned NPE: fraction of simulations with the -drop_patterns gap", NULL,
                              p_drop, &p_drop, NULL));
   PetscOptionsEnd();
-  PetscCall(train_weak_set_from_options(comm, 50, &c->weak));
+  PetscCall(train_weak_set_from_options(comm, 50, TRAIN_LR_LINEAR, &c->weak));
   PetscBool pieces_set;
   PetscCall(PetscOptionsHasName(NULL, NULL, "-grad_overlap_pieces", &pieces_set));
   /* a flow's weights are transform after transform: one piece per transform, each final as its backward ends */

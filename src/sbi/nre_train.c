@@ -58,7 +58,7 @@ PetscErrorCode nre_train_set_from_options(MPI_Comm comm, NreTrainConfig *c)
   PetscOptionsEnd();
   PetscCall(train_schedule_from_options(comm, "train-nre", NULL, &c->sched, NULL));
   if (set) c->nhidden = nh;
-  PetscCall(train_weak_set_from_options(comm, 256, &c->weak));
+  PetscCall(train_weak_set_from_options(comm, 256, TRAIN_LR_LINEAR, &c->weak));
   PetscCall(guard_int_array_option(comm, "-hidden", 8, 1, 4096));
   PetscCall(guard_real_option(comm, "-noise", c->noise, 1e-6, 10));
   PetscCall(guard_real_option(comm, "-lr", c->lr, 1e-12, 10));

@@ -193,10 +193,11 @@ static PetscErrorCode progress(const ParCtx *ctx, const TrainSpec *s, const Trai
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode train_weak_set_from_options(MPI_Comm comm, PetscInt batch_ref_default, TrainWeak *w)
+PetscErrorCode train_weak_set_from_options(MPI_Comm comm, PetscInt batch_ref_default, TrainLrScaling rule_default,
+                                           TrainWeak *w)
 {
   const char *rules[] = {"linear", "sqrt", "none", "TrainLrScaling", "TRAIN_LR_", NULL};
-  PetscEnum rule = (PetscEnum)TRAIN_LR_LINEAR;
+  PetscEnum rule = (PetscEnum)rule_default;
   PetscBool set_b = PETSC_FALSE, has_batch;
   PetscFunctionBeginUser;
   PetscCall(PetscMemzero(w, sizeof(*w)));
@@ -225,6 +226,10 @@ PetscErrorCode train_weak_set_from_options(MPI_Comm comm, PetscInt batch_ref_def
                              "on P > 1 ranks: reduce-scatter the gradient, each rank updates 1/P of the weights, "
                              "all-gather them (0: all-reduce, every rank updates all)",
                              NULL, w->shard, &w->shard, NULL));
+  PetscCall(PetscOptionsBool("-shard_single",
+                             "the sharded step exchanges the gradient and the weights in single precision (half the "
+                             "bytes); each rank keeps its slice of the weights and the optimiser's state in double",
+                             NULL, w->single, &w->single, NULL));
   PetscOptionsEnd();
   w->lr_scaling = (TrainLrScaling)rule;
   PetscCall(PetscOptionsHasName(NULL, NULL, "-batch", &has_batch));
@@ -252,8 +257,9 @@ PetscErrorCode train_weak_config(const TrainWeak *w, int ranks, char *config, si
   if (w->batch_per_rank <= 0) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscSNPrintf(more, sizeof(more),
                           ";batch_per_rank=%" PetscInt_FMT ";ranks=%d;lr_scaling=%s;lr_batch_ref=%" PetscInt_FMT
-                          ";warmup_epochs=%g",
-                          w->batch_per_rank, ranks, names[w->lr_scaling], w->lr_batch_ref, (double)w->warmup_epochs));
+                          ";warmup_epochs=%g%s",
+                          w->batch_per_rank, ranks, names[w->lr_scaling], w->lr_batch_ref, (double)w->warmup_epochs,
+                          w->single && w->shard && ranks > 1 ? ";shard_single=1" : ""));
   PetscCall(PetscStrlcat(config, more, len));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -356,15 +362,17 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
    * before the update; on 2 ranks it is still faster than the replicated step (benchmarks/shard_ab.sh, session 8:
    * the NPE 9-15% at 50 rows per rank), and the saving grows with P, so it is the default for every network. */
   const PetscBool shard = w->shard;
-  PetscCall(par_shard_create(ctx, m->nparams, shard && !overlap, &sh));
+  PetscCall(par_shard_create(ctx, m->nparams, shard && !overlap, w->single, &sh));
+  par_shard_begin(&sh, m->params);
   if (w->batch_per_rank > 0) { /* snprintf: PETSc's printf writes 1 as "1." */
     char msg[256];
     snprintf(msg, sizeof(msg),
              "%s: weak scaling: %d rows per rank and step, global batch %d, %d steps per epoch, learning rate %g -> %g "
-             "(warm-up %g epochs), optimiser step %s\n",
+             "(warm-up %g epochs), optimiser step %s%s\n",
              s->command, (int)w->batch_per_rank, (int)(w->batch_per_rank * ctx->size), (int)batcher_nbatches(&bt),
              lr_base, train_weak_lr(w, lr_base, ctx->size, INT64_MAX, 1), (double)w->warmup_epochs,
-             ctx->size > 1 && shard && !overlap ? "sharded over the ranks" : "on every rank");
+             ctx->size > 1 && shard && !overlap ? "sharded over the ranks" : "on every rank",
+             sh.single ? ", exchanged in single precision" : "");
     PetscCall(PetscPrintf(ctx->comm, "%s", msg));
   }
   double t_start = cs_wtime();
@@ -401,16 +409,18 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
           for (size_t k = 0; k < ng_own; k++) g[k] *= s->clip / sqrt(g2);
       }
       o->lr = train_weak_lr(w, lr_base, ctx->size, o->step, batcher_nbatches(&bt)) * st.lr_factor;
-      opt_step_range(o, m->params, g, sh.lo, sh.hi);
+      double *wts = par_shard_master(&sh, m->params); /* the double weights the optimiser updates */
+      opt_step_range(o, wts, g, sh.lo, sh.hi);
       PetscCall(PetscLogEventBegin(ev_gather, 0, 0, 0, 0));
-      PetscCall(par_shard_gather(ctx, &sh, m->params));
+      PetscCall(par_shard_gather_weights(ctx, &sh, m->params));
       PetscCall(PetscLogEventEnd(ev_gather, 0, 0, 0, 0));
     }
     PetscCall(par_allreduce_sum(ctx, &loss, 1));
     double t_train = cs_wtime() - t0;
     PetscCall(PetscLogEventBegin(ev_val, 0, 0, 0, 0));
-    opt_eval_mode_range(o, m->params, sh.lo, sh.hi); /* schedule-free: the averaged point is the model */
-    PetscCall(par_shard_gather(ctx, &sh, m->params));
+    /* validation, the best weights and checkpoints see the double weights */
+    opt_eval_mode_range(o, par_shard_master(&sh, m->params), sh.lo, sh.hi); /* schedule-free: the averaged point */
+    PetscCall(par_shard_gather_exact(ctx, &sh, m->params));
     PetscCall(m->validate(m->ctx, metric));
     if (tracks_best(s)) {
       if (metric[0] < st.best_val) {
@@ -423,8 +433,8 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
         if (decaying(s) && st.since_best % s->sched.lr_patience == 0) st.lr_factor *= s->sched.lr_decay;
       }
     }
-    opt_train_mode_range(o, m->params, sh.lo, sh.hi);
-    PetscCall(par_shard_gather(ctx, &sh, m->params));
+    opt_train_mode_range(o, par_shard_master(&sh, m->params), sh.lo, sh.hi);
+    PetscCall(par_shard_gather_exact(ctx, &sh, m->params));
     PetscCall(PetscLogEventEnd(ev_val, 0, 0, 0, 0));
     PetscCall(check_finite(ctx, s, m, o, st.epoch, loss / s->loss_norm, metric[0]));
     double *h = hist + ncol * (st.epoch - 1);
@@ -439,7 +449,9 @@ PetscErrorCode train_run(const ParCtx *ctx, const TrainSpec *s, TrainModel *m, O
     PetscCall(progress(ctx, s, &st, h, lr_next, (double)s->ntrain / t_train, cs_wtime() - t_start, per * (double)left));
     PetscCall(shard_gather_state(ctx, &sh, o));
     if (ctx->rank == 0) PetscCall(ckpt_write(s, m, o, &st, best, hist, ncol));
+    par_shard_round(&sh, m->params); /* back to the weights the steps compute with */
   }
+  PetscCall(par_shard_gather_exact(ctx, &sh, m->params));
   PetscCall(shard_gather_state(ctx, &sh, o));
   PetscCall(par_shard_destroy(&sh));
   if (overlap) *m->grad_hook = NULL, *m->grad_hook_arg = NULL;

@@ -27,8 +27,21 @@ check "emulator: weak -grad_overlap weights equal the blocking all-reduce's exac
 # every rank updating all weights after one all-reduce: an elementwise update, so the same bits.
 check "emulator: -shard_optimizer 0 at -np 2" $MPIRUN -np 2 $W -batch_per_rank 32 -epochs 4 -shard_optimizer 0 -out $TMP/w2u.h5
 check "emulator: the sharded optimiser's weights equal the unsharded ones exactly" h5diff -q $TMP/w2.h5 $TMP/w2u.h5 /emulator/params
+# -shard_single: both exchanges carry floats, each rank's slice of the weights stays double: other
+# bits, the same training; a run resumed inside the warm-up still equals the straight one exactly.
+check "emulator: -shard_single at -np 2" bash -c "$MPIRUN -np 2 $W -batch_per_rank 32 -epochs 4 -shard_single 1 -out $TMP/w2f.h5 > $TMP/w2f.log && grep -q 'exchanged in single precision' $TMP/w2f.log"
+r=$(bash tests/cli/maxrel.sh $TMP/w2.h5 $TMP/w2f.h5 /emulator/params)
+check "emulator: -shard_single weights differ from the double exchange's, by at most 1e-3 relative (max rel diff $r)" awk -v r="$r" 'BEGIN { exit !(r + 0 > 0 && r + 0 <= 1e-3 && r != "nan") }'
+$MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 4 -shard_single 1 -out $TMP/wrf.h5 > /dev/null 2>&1
+$MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 2 -shard_single 1 -out $TMP/wkf.h5 > /dev/null 2>&1
+check "emulator: -shard_single run resumed inside the warm-up" bash -c "$MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 4 -shard_single 1 -out $TMP/wkf.h5 -force -resume | grep -q 'resuming after epoch 2'"
+check "emulator: resumed -shard_single run equals the straight one exactly" h5diff -q $TMP/wrf.h5 $TMP/wkf.h5 /emulator/params
+check_fails "emulator: a -shard_single checkpoint does not resume with the double exchange" "shard_single" $MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 4 -shard_single 0 -out $TMP/wkf.h5 -force -resume
 check "emulator: weak validation loss within 20% of the fixed batch's after 4 epochs" bash -c "a=\$(sed -n 's/^EMULATOR.*val_loss=//p' $TMP/w2.log); b=\$(h5dump -d /history -s 3,2 -c 1,1 $TMP/e1.h5 | sed -n 's/.*(3,2): *//p'); awk -v a=\$a -v b=\$b 'BEGIN { print a, b; exit !(a > 0 && b > 0 && a < 1.2 * b) }'"
-$MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 4 -out $TMP/wr.h5 > /dev/null 2>&1
+$MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 4 -out $TMP/wr.h5 > $TMP/wr.log 2>&1
+# the emulator's default rule is sqrt (k = 256 / 64 = 4: rate x 2); linear stays an option (x 4)
+check "emulator: weak rate scaled by sqrt(k) by default (0.001 -> 0.002 at global batch 256)" grep -q 'global batch 256, .* learning rate 0.001 -> 0.002 ' $TMP/wr.log
+check "emulator: -lr_scaling linear scales it by k (0.001 -> 0.004)" bash -c "$MPIRUN -np 2 $W -batch_per_rank 128 -epochs 1 -lr_scaling linear -out $TMP/wl.h5 | grep -q 'global batch 256, .* learning rate 0.001 -> 0.004 '"
 $MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 2 -out $TMP/wk.h5 > /dev/null 2>&1
 check "emulator: weak run resumed inside the warm-up" bash -c "$MPIRUN -np 2 $W -batch_per_rank 128 -warmup_epochs 3 -epochs 4 -out $TMP/wk.h5 -force -resume | grep -q 'resuming after epoch 2'"
 check "emulator: resumed weak run equals the straight one exactly" h5diff -q $TMP/wr.h5 $TMP/wk.h5 /emulator/params
