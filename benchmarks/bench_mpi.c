@@ -111,9 +111,9 @@ static PetscErrorCode shard_step(const ParCtx *ctx, int reps, const char *what, 
   if (sh.on) {
     double med, lo, hi;
     stats(t, reps, &med, &lo, &hi);
-    PetscCall(PetscPrintf(ctx->comm,
-                          "BENCH shard_step what=%s doubles=%d ranks=%d clip=%d%s us=%.3f min=%.3f max=%.3f reps=%d\n",
-                          what, n, ctx->size, (int)clip, single ? " single=1" : "", 1e6 * med, 1e6 * lo, 1e6 * hi, reps));
+    PetscCall(PetscPrintf(
+        ctx->comm, "BENCH shard_step what=%s doubles=%d ranks=%d clip=%d%s us=%.3f min=%.3f max=%.3f reps=%d\n", what,
+        n, ctx->size, (int)clip, single ? " single=1" : "", 1e6 * med, 1e6 * lo, 1e6 * hi, reps));
   }
   PetscCall(par_shard_destroy(&sh));
   PetscCall(PetscFree2(grad, w));

@@ -3,7 +3,7 @@
 # 17:55-18:07 UTC, or any idle node): wall-clock speed at 1 and 2 ranks.
 #  1. weak-scaling training throughput: train-emulator on the paper-scale 697k rows, E_EMU epochs
 #     at 1 rank (-batch 64, the default) against 2 E_EMU epochs at 2 ranks (-batch_per_rank 64,
-#     global batch 128, lr scaled linearly with a 1-epoch warm-up), with and without
+#     global batch 128, lr by the sqrt rule (train-emulator's default) with a 1-epoch warm-up), with and without
 #     -grad_overlap; train-npe on 1e5 simulations, E_NPE epochs at 1 rank (-batch 50) against
 #     2 E_NPE at 2 ranks (-batch_per_rank 50). Rows per second of every epoch, the validation
 #     error of every epoch and the elapsed training time, so "the same error in no more wall

@@ -99,7 +99,8 @@ void par_shard_round(const ParShard *sh, double *params)
 PetscErrorCode par_shard_gather_weights(const ParCtx *ctx, ParShard *sh, double *params)
 {
   PetscFunctionBeginUser;
-  if (!sh->single) PetscCall(par_shard_gather(ctx, sh, params));
+  if (!sh->single)
+    PetscCall(par_shard_gather(ctx, sh, params));
   else {
     for (size_t k = sh->lo; k < sh->hi; k++) sh->f[k] = (float)sh->w[k];
     PetscCallMPI(

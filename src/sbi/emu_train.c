@@ -59,6 +59,8 @@ PetscErrorCode emu_train_set_from_options(MPI_Comm comm, EmuTrainConfig *c)
   PetscOptionsEnd();
   PetscCall(train_schedule_from_options(comm, "train-emulator", NULL, &c->sched, NULL));
   c->optimizer = (OptKind)opt;
+  /* sqrt, not linear: the linear rule lost accuracy past a global batch of 1024 rows, the sqrt rule
+     held to 32768 (benchmarks/large_batch.sh, README "Accuracy at large global batch") */
   PetscCall(train_weak_set_from_options(comm, 64, TRAIN_LR_SQRT, &c->weak));
   PetscCall(guard_int_option(comm, "-train_rows", c->train_rows, 0, PETSC_MAX_INT));
   PetscCall(guard_real_option(comm, "-lr", c->lr, 0, PETSC_MAX_REAL));
