@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Weak-scaling training with and without the sharded optimiser step (issue 16), or any other switch:
 # for each network and rows per rank b, 2 ranks with $AB 1 and 0 (2 E epochs) against 1 rank (E
-# epochs, the same b), REPS repetitions alternating; prints the median epoch rate of every run, the
-# best validation error and the wall time. Needs idle cores (the ratios are what it measures).
+# epochs, the same b), REPS repetitions, the two settings' order swapped every repetition; prints
+# the median epoch rate of every run, the best validation error and the wall time. Needs idle cores (the ratios are what it measures).
 #
 #   bash benchmarks/shard_ab.sh            # about 7 minutes on 2 idle cores
 #   AB=-shard_single EMU_B="1 64" NPE_B="50" EMU_EXTRA="-train_rows 100000" bash benchmarks/shard_ab.sh
@@ -31,7 +31,8 @@ npe() {
 }
 for rep in $(seq 1 "$REPS"); do
   echo "# rep $rep, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  for sh in 1 0; do
+  order="1 0"; [ $((rep % 2)) = 0 ] && order="0 1" # alternate which setting runs first: no order bias
+  for sh in $order; do
     for b in $EMU_B; do emu 2 8 "$b" "$AB" $sh; done
     for b in $NPE_B; do npe 2 10 "$b" "$AB" $sh; done
   done
